@@ -1,0 +1,42 @@
+# The two commands a new machine needs: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+.PHONY: demo test install lint clean-demo
+
+demo: install ## Set up and run the product, the worker and the Amazon sandbox (Ctrl-C stops all)
+	@$(PY) scripts/demo.py
+
+test: install ## Lint and run the whole test suite
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+install: $(PY_STAMP) $(NODE_STAMP)
+
+$(PY_STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 or newer is required: install python3 and python3-venv." >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is required; $(PYTHON) is $$($(PYTHON) --version)." >&2; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { echo "Could not create $(VENV): install python3-venv." >&2; exit 1; }
+	@echo "Installing Python packages into $(VENV)…"
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e ".[test]" \
+		|| { echo "Could not install the Python packages (see above). Is PyPI reachable from this machine?" >&2; exit 1; }
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "Node.js and npm are needed to install Bootstrap from the npm registry: install them (Debian: apt-get install nodejs npm) and run make again." >&2; exit 1; }
+	@echo "Installing front-end packages into node_modules…"
+	@npm ci --no-audit --no-fund --loglevel=error \
+		|| { echo "Could not install the npm packages (see above). Is the npm registry reachable from this machine?" >&2; exit 1; }
+	@touch $@
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+clean-demo: ## Delete the demo's database, secrets and sandbox state
+	rm -rf var

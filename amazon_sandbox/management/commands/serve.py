@@ -1,0 +1,20 @@
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+from waitress import serve
+
+
+class Command(BaseCommand):
+    help = "Serve the Amazon sandbox over HTTP (migrates its own database first)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8001)
+        parser.add_argument("--threads", type=int, default=8)
+
+    def handle(self, *args: object, host: str, port: int, threads: int, **options: object) -> None:
+        from django.core.wsgi import get_wsgi_application
+
+        call_command("migrate", interactive=False, verbosity=0)
+        self.stdout.write(f"Amazon sandbox listening on http://{host}:{port}/", ending="\n")
+        self.stdout.flush()
+        serve(get_wsgi_application(), host=host, port=port, threads=threads, ident="sandbox")

@@ -1,0 +1,56 @@
+"""Settings of the Amazon sandbox when it runs as its own server (`python -m amazon_sandbox`).
+
+The sandbox is a stand-in for Amazon: it imports nothing of the product and keeps its state in
+its own SQLite file under SANDBOX_DATA_DIR, so what it issued survives a restart.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(os.environ.get("SANDBOX_DATA_DIR", BASE_DIR / "var" / "sandbox")).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+# Not a secret: the sandbox holds no real data and signs nothing that matters.
+SECRET_KEY = "amazon-sandbox-local-only"  # noqa: S105
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
+
+INSTALLED_APPS = ["amazon_sandbox"]
+MIDDLEWARE = ["django.middleware.common.CommonMiddleware"]
+ROOT_URLCONF = "amazon_sandbox.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    }
+]
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": DATA_DIR / "sandbox.sqlite3",
+        "OPTIONS": {
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        },
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+USE_TZ = True
+TIME_ZONE = "UTC"
+APPEND_SLASH = False
+
+# Amazon's clock, sped up: report processing delays, rate-limit refills, token and URL lifetimes
+# run this many times faster, so that the demo and the tests need not wait minutes.
+SANDBOX_TIME_FACTOR = float(os.environ.get("SANDBOX_TIME_FACTOR", "1"))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("SANDBOX_LOG_LEVEL", "WARNING")},
+}

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AmazonSettingsConfig(AppConfig):
+    name = "amazon_settings"
+    verbose_name = "Amazon settings"

@@ -1,0 +1,317 @@
+"""Settings for the Amazon order-import dashboard.
+
+Two parts, as in pretix: "adjustable" values come from the environment (see `.env.example`),
+"internal" values are constants of the product. Outside demo and debug mode every secret is
+mandatory and a missing one stops start-up with its name.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+
+import dj_database_url
+from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+# ---------------------------------------------------------------------------------------------
+# Adjustable: read from the environment.
+# ---------------------------------------------------------------------------------------------
+
+DEBUG = env_bool("DEBUG")
+# Demo mode: the embedded defaults (SQLite, ORM broker, the Amazon sandbox), with secrets
+# generated on first start and kept in VAR_DIR so that a restart keeps sessions and tokens.
+DEMO_MODE = env_bool("DEMO_MODE")
+RELAXED_SECRETS = DEBUG or DEMO_MODE
+
+VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var")).resolve()
+
+_missing: list[str] = []
+
+
+def _local_secret(filename: str, generate: Callable[[], str]) -> str:
+    """A secret kept in VAR_DIR for demo/debug use: generated once, reused after."""
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    path = VAR_DIR / filename
+    if not path.exists():
+        path.write_text(generate())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def mandatory_secret(name: str, *, demo_file: str, generate: Callable[[], str]) -> str:
+    value = os.environ.get(name, "").strip()
+    if value:
+        return value
+    if RELAXED_SECRETS:
+        return _local_secret(demo_file, generate)
+    _missing.append(name)
+    return ""
+
+
+SECRET_KEY = mandatory_secret(
+    "SECRET_KEY", demo_file="secret_key", generate=lambda: secrets.token_urlsafe(50)
+)
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if RELAXED_SECRETS else "")
+if not ALLOWED_HOSTS:
+    _missing.append("ALLOWED_HOSTS")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web server and the worker write to the same file: WAL lets readers go on during a
+    # write, IMMEDIATE transactions take the write lock up front instead of failing mid-way.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+
+# Fernet keys for tokens at rest, comma-separated, newest first: MultiFernet encrypts with the
+# first and decrypts with any, so a key can be rotated without losing stored tokens.
+TOKEN_ENCRYPTION_KEYS = env_list("TOKEN_ENCRYPTION_KEYS") or [
+    mandatory_secret(
+        "TOKEN_ENCRYPTION_KEYS",
+        demo_file="token_encryption_key",
+        generate=lambda: Fernet.generate_key().decode(),
+    )
+]
+
+# Amazon. With AMAZON_SANDBOX_URL set, every Amazon host is the local sandbox (demo and tests);
+# it is never on by default.
+AMAZON_SANDBOX_URL = os.environ.get("AMAZON_SANDBOX_URL", "").strip().rstrip("/")
+if AMAZON_SANDBOX_URL:
+    SELLER_CENTRAL_URLS = {
+        "eu": f"{AMAZON_SANDBOX_URL}/eu",
+        "na": f"{AMAZON_SANDBOX_URL}/na",
+    }
+    SPAPI_ENDPOINTS = {"eu": f"{AMAZON_SANDBOX_URL}/eu", "na": f"{AMAZON_SANDBOX_URL}/na"}
+    LWA_TOKEN_URL = f"{AMAZON_SANDBOX_URL}/auth/o2/token"
+else:
+    SELLER_CENTRAL_URLS = {
+        "eu": os.environ.get("SELLER_CENTRAL_URL_EU", "https://sellercentral-europe.amazon.com"),
+        "na": os.environ.get("SELLER_CENTRAL_URL_NA", "https://sellercentral.amazon.com"),
+    }
+    SPAPI_ENDPOINTS = {
+        "eu": os.environ.get("SPAPI_ENDPOINT_EU", "https://sellingpartnerapi-eu.amazon.com"),
+        "na": os.environ.get("SPAPI_ENDPOINT_NA", "https://sellingpartnerapi-na.amazon.com"),
+    }
+    LWA_TOKEN_URL = os.environ.get("LWA_TOKEN_URL", "https://api.amazon.com/auth/o2/token")
+
+_sandbox_app = {
+    "LWA_CLIENT_ID": "amzn1.application-oa2-client.sandbox0demo",
+    "LWA_CLIENT_SECRET": "sandbox-client-secret",
+    "SPAPI_APP_ID": "amzn1.sellerapps.app.00000000-0000-4000-8000-000000000000",
+}
+
+
+def amazon_credential(name: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if value:
+        return value
+    if AMAZON_SANDBOX_URL:
+        return _sandbox_app[name]
+    if not RELAXED_SECRETS:
+        _missing.append(name)
+    return ""
+
+
+LWA_CLIENT_ID = amazon_credential("LWA_CLIENT_ID")
+LWA_CLIENT_SECRET = amazon_credential("LWA_CLIENT_SECRET")
+SPAPI_APP_ID = amazon_credential("SPAPI_APP_ID")
+# The OAuth redirect URI registered for the app; empty means "derive from the request".
+SPAPI_REDIRECT_URI = os.environ.get("SPAPI_REDIRECT_URI", "").strip()
+# Amazon requires version=beta on the consent URL while the app is in Draft.
+SPAPI_APP_IS_DRAFT = env_bool("SPAPI_APP_IS_DRAFT", default=bool(AMAZON_SANDBOX_URL))
+SPAPI_USER_AGENT = "AmazonOrderImport/0.1 (Language=Python; Platform=Django)"
+SPAPI_TIMEOUT_SECONDS = float(os.environ.get("SPAPI_TIMEOUT_SECONDS", "30"))
+
+# How often the worker checks Amazon (the mission's five minutes).
+WORKER_INTERVAL_SECONDS = int(os.environ.get("WORKER_INTERVAL_SECONDS", "300"))
+
+if _missing:
+    raise ImproperlyConfigured(
+        "Missing required setting(s): "
+        + ", ".join(_missing)
+        + ". Set them in the environment (see .env.example), or set DEMO_MODE=1 for a local demo."
+    )
+
+# ---------------------------------------------------------------------------------------------
+# Internal: constants of the product.
+# ---------------------------------------------------------------------------------------------
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "template_partials",
+    "crispy_forms",
+    "crispy_bootstrap5",
+    "django_q",
+    "amazon_settings",
+    "reports",
+    "orders",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Every view requires a logged-in user unless it is marked @login_not_required, so a new
+    # view cannot forget it.
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "config.navigation.navigation",
+            ],
+        },
+    }
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = os.environ.get("TIME_ZONE", "Europe/Berlin")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Bootstrap comes from the npm registry (package.json); Django's staticfiles serves it from
+# node_modules, nothing is copied in by hand.
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("vendor/bootstrap", BASE_DIR / "node_modules" / "bootstrap" / "dist"),
+    ("vendor/bootstrap-icons", BASE_DIR / "node_modules" / "bootstrap-icons" / "font"),
+]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not RELAXED_SECRETS
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+MEDIA_ROOT = VAR_DIR / "media"
+WHITENOISE_USE_FINDERS = RELAXED_SECRETS
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
+CRISPY_TEMPLATE_PACK = "bootstrap5"
+
+Q_CLUSTER = {
+    "name": "amazon-order-import",
+    "workers": int(os.environ.get("Q_WORKERS", "2")),
+    # Our database rows carry the retry state (rule 11): the broker delivers once.
+    "timeout": 600,
+    "retry": 900,
+    "max_attempts": 1,
+    "catch_up": False,
+    "ack_failures": True,
+    "save_limit": 500,
+    "label": "Background worker",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+    # The ORM broker polls the database; a short poll keeps the demo snappy.
+    Q_CLUSTER["poll"] = 1
+
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {
+            # Shared by every process on the machine (web server and worker), unlike locmem.
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "cache_table",
+        }
+    )
+}
+
+# Security. HTTPS-only cookies and HSTS unless this is a local demo or debug run.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+if not RELAXED_SECRETS:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}

@@ -1,0 +1,188 @@
+"""Set up and run the whole product on embedded defaults: `make demo`.
+
+SQLite, the django-q2 ORM broker and the Amazon sandbox; the web server, the worker and the
+sandbox run in the foreground until Ctrl-C, which stops all of them. Running it again reuses the
+database, the secrets and the demo login in VAR_DIR.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+DEMO_USERNAME = "demo"
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def demo_environment(port: int, sandbox_port: int, var_dir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("DEMO_MODE", "1")
+    env.setdefault("VAR_DIR", str(var_dir))
+    env.setdefault("AMAZON_SANDBOX_URL", f"http://{HOST}:{sandbox_port}")
+    env.setdefault("SANDBOX_DATA_DIR", str(var_dir / "sandbox"))
+    # The demo shows the worker at work within seconds rather than minutes.
+    env.setdefault("WORKER_INTERVAL_SECONDS", "15")
+    env.setdefault("SANDBOX_TIME_FACTOR", "60")
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def demo_password(var_dir: Path) -> str:
+    path = var_dir / "demo_password"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(9))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def prepare_database(env: dict[str, str], password: str) -> None:
+    os.environ.update(env)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    sys.path.insert(0, str(BASE_DIR))
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("createcachetable", verbosity=0)
+    call_command("setup_schedules", verbosity=0)
+    user_model = get_user_model()
+    user, _ = user_model.objects.get_or_create(
+        username=DEMO_USERNAME, defaults={"is_staff": True, "is_superuser": True}
+    )
+    user.set_password(password)
+    user.save()
+
+
+def wait_for(url: str, processes: dict[str, subprocess.Popen], seconds: float = 60) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if any(proc.poll() is not None for proc in processes.values()):
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback)
+                if response.status < 500:
+                    return True
+        except OSError:
+            time.sleep(0.3)
+    return False
+
+
+def stop_all(processes: dict[str, subprocess.Popen]) -> None:
+    for proc in processes.values():
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for proc in processes.values():
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def main() -> int:
+    port = int(os.environ.get("PORT", "8000"))
+    sandbox_port = int(os.environ.get("SANDBOX_PORT", str(port + 1)))
+    var_dir = Path(os.environ.get("VAR_DIR", BASE_DIR / "var")).resolve()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    for name, value in (("PORT", port), ("SANDBOX_PORT", sandbox_port)):
+        if not port_is_free(value):
+            print(
+                f"Port {value} on {HOST} is already in use. Stop what runs there, "
+                f"or choose another port: make demo {name}=<port>",
+                file=sys.stderr,
+            )
+            return 2
+
+    env = demo_environment(port, sandbox_port, var_dir)
+    password = demo_password(var_dir)
+    print("Preparing the database…", flush=True)
+    prepare_database(env, password)
+
+    python = sys.executable
+    commands = {
+        "sandbox": [
+            python,
+            "-m",
+            "amazon_sandbox",
+            "serve",
+            "--host",
+            HOST,
+            "--port",
+            str(sandbox_port),
+        ],
+        "web": [
+            python,
+            "-m",
+            "waitress",
+            f"--listen={HOST}:{port}",
+            "--threads=8",
+            "config.wsgi:application",
+        ],
+        "worker": [python, "manage.py", "qcluster"],
+    }
+    processes: dict[str, subprocess.Popen] = {}
+    # Ctrl-C reaches the whole foreground process group; we stop the children ourselves, in
+    # their own groups, so a child never outlives the demo.
+    stopping = False
+
+    def request_stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        for name, command in commands.items():
+            processes[name] = subprocess.Popen(  # noqa: S603 (our own commands)
+                command, cwd=BASE_DIR, env=env, start_new_session=True
+            )
+        dashboard = f"http://{HOST}:{port}/"
+        if not wait_for(f"{dashboard}login/", processes) or not wait_for(
+            f"http://{HOST}:{sandbox_port}/", processes
+        ):
+            failed = [name for name, proc in processes.items() if proc.poll() is not None]
+            print(f"The demo did not start: {', '.join(failed) or 'timed out'}.", file=sys.stderr)
+            return 1
+        print("", flush=True)
+        print(f"Dashboard: {dashboard}", flush=True)
+        print(f"Login: {DEMO_USERNAME} / {password}  (demo only)", flush=True)
+        print(f"Amazon sandbox: http://{HOST}:{sandbox_port}/", flush=True)
+        print("Press Ctrl-C to stop the web server, the worker and the sandbox.", flush=True)
+        while not stopping:
+            exited = [name for name, proc in processes.items() if proc.poll() is not None]
+            if exited:
+                print(
+                    f"{', '.join(exited)} stopped unexpectedly; stopping the demo.", file=sys.stderr
+                )
+                return 1
+            time.sleep(0.5)
+        print("Stopping…", flush=True)
+        return 0
+    finally:
+        stop_all(processes)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

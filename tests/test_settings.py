@@ -1,0 +1,113 @@
+"""Settings come from the environment; production refuses to start without its secrets."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from cryptography.fernet import Fernet
+from django.conf import settings
+
+PRODUCTION = {
+    "SECRET_KEY": "a-long-production-secret-key-" + "k" * 40,
+    "TOKEN_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    "ALLOWED_HOSTS": "orders.example.com",
+    "LWA_CLIENT_ID": "amzn1.application-oa2-client.0123456789abcdef",
+    "LWA_CLIENT_SECRET": "client-secret-from-seller-central",
+    "SPAPI_APP_ID": "amzn1.sellerapps.app.11111111-2222-3333-4444-555555555555",
+}
+
+
+def run_manage(
+    args: list[str], env_overrides: dict[str, str], tmp_path
+) -> subprocess.CompletedProcess:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in PRODUCTION
+        and key not in {"DEBUG", "DEMO_MODE", "AMAZON_SANDBOX_URL", "REDIS_URL", "DATABASE_URL"}
+    }
+    env.update({"VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "config.settings"})
+    env.update(env_overrides)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_production_without_a_secret_stops_and_names_it(tmp_path):
+    env = dict(PRODUCTION)
+    del env["SECRET_KEY"]
+    del env["LWA_CLIENT_SECRET"]
+    result = run_manage(["check"], env, tmp_path)
+    assert result.returncode != 0
+    assert "Missing required setting(s): SECRET_KEY, LWA_CLIENT_SECRET" in result.stderr
+    assert "Traceback" in result.stderr or "ImproperlyConfigured" in result.stderr
+
+
+def test_production_values_pass_the_deploy_check(tmp_path):
+    result = run_manage(["check", "--deploy", "--fail-level", "WARNING"], PRODUCTION, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_demo_mode_generates_and_keeps_its_secrets(tmp_path):
+    code = (
+        "from django.conf import settings; "
+        "print(settings.SECRET_KEY); print(settings.TOKEN_ENCRYPTION_KEYS[0])"
+    )
+    first = run_manage(["shell", "--no-imports", "-c", code], {"DEMO_MODE": "1"}, tmp_path)
+    second = run_manage(["shell", "--no-imports", "-c", code], {"DEMO_MODE": "1"}, tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == second.stdout
+    secret_key, fernet_key = first.stdout.split()
+    assert len(secret_key) >= 50
+    Fernet(fernet_key.encode())  # a valid key
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_broker_and_database_follow_the_environment(tmp_path):
+    code = (
+        "from django.conf import settings; "
+        "print(settings.DATABASES['default']['ENGINE']); "
+        "print(settings.Q_CLUSTER.get('redis'), settings.Q_CLUSTER.get('orm'))"
+    )
+    embedded = run_manage(["shell", "--no-imports", "-c", code], {"DEMO_MODE": "1"}, tmp_path)
+    assert embedded.stdout.split() == ["django.db.backends.sqlite3", "None", "default"]
+    scaled = run_manage(
+        ["shell", "--no-imports", "-c", code],
+        {
+            "DEMO_MODE": "1",
+            "DATABASE_URL": "postgres://user@127.0.0.1:5432/orders",
+            "REDIS_URL": "redis://127.0.0.1:6379/0",
+        },
+        tmp_path,
+    )
+    assert scaled.stdout.split() == [
+        "django.db.backends.postgresql",
+        "redis://127.0.0.1:6379/0",
+        "None",
+    ], scaled.stderr
+
+
+def test_sandbox_is_off_unless_configured(tmp_path):
+    code = (
+        "from django.conf import settings; "
+        "print(settings.SPAPI_ENDPOINTS['eu']); print(settings.LWA_TOKEN_URL)"
+    )
+    production = run_manage(["shell", "--no-imports", "-c", code], PRODUCTION, tmp_path)
+    assert production.stdout.split() == [
+        "https://sellingpartnerapi-eu.amazon.com",
+        "https://api.amazon.com/auth/o2/token",
+    ], production.stderr
+    sandboxed = run_manage(
+        ["shell", "--no-imports", "-c", code],
+        {"DEMO_MODE": "1", "AMAZON_SANDBOX_URL": "http://127.0.0.1:9/"},
+        tmp_path,
+    )
+    assert sandboxed.stdout.split() == ["http://127.0.0.1:9/eu", "http://127.0.0.1:9/auth/o2/token"]
