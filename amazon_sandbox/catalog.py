@@ -1,0 +1,292 @@
+"""What the Amazon sandbox knows about Amazon: marketplaces, demo sellers and report types.
+
+Plain Python on purpose (no Django imports): the sandbox's HTTP views, the history generator
+and tests all read these constants, and nothing here touches the database.
+
+Sources: /work/shared/amazon/SPAPI.md sections 3, 4, 4.1 and 5 (marketplace ids, report-type
+rules) and /work/shared/samples/HEADERS.md (file formats).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Marketplace:
+    """One Amazon marketplace, with the values Amazon's APIs and report files carry for it."""
+
+    id: str
+    # ISO 3166 code, as marketplaceParticipations answers it: "GB" for the UK, although
+    # Amazon's developer docs label the UK marketplace "UK".
+    country_code: str
+    name: str
+    domain: str
+    # The value report files carry in their sales-channel column.
+    sales_channel: str
+    currency: str
+    language: str
+    region: str
+
+
+def _mp(
+    id: str,
+    country_code: str,
+    name: str,
+    currency: str,
+    language: str,
+    region: str,
+) -> Marketplace:
+    return Marketplace(
+        id=id,
+        country_code=country_code,
+        name=name,
+        domain=f"www.{name.lower()}",
+        sales_channel=name,
+        currency=currency,
+        language=language,
+        region=region,
+    )
+
+
+# Keyed by marketplace id, because that is what every SP-API request and answer carries.
+MARKETPLACES: dict[str, Marketplace] = {
+    m.id: m
+    for m in (
+        _mp("A1PA6795UKMFR9", "DE", "Amazon.de", "EUR", "de_DE", "eu"),
+        _mp("A13V1IB3VIYZZH", "FR", "Amazon.fr", "EUR", "fr_FR", "eu"),
+        _mp("APJ6JRA9NG5V4", "IT", "Amazon.it", "EUR", "it_IT", "eu"),
+        _mp("A1RKKUPIHCS9HS", "ES", "Amazon.es", "EUR", "es_ES", "eu"),
+        _mp("A1F83G8C2ARO7P", "GB", "Amazon.co.uk", "GBP", "en_GB", "eu"),
+        _mp("A1805IZSGTT6HS", "NL", "Amazon.nl", "EUR", "nl_NL", "eu"),
+        _mp("A2NODRKZP88ZB9", "SE", "Amazon.se", "SEK", "sv_SE", "eu"),
+        _mp("A1C3SOZRARQ6R3", "PL", "Amazon.pl", "PLN", "pl_PL", "eu"),
+        _mp("AMEN7PMS3EDWL", "BE", "Amazon.com.be", "EUR", "fr_BE", "eu"),
+        _mp("ATVPDKIKX0DER", "US", "Amazon.com", "USD", "en_US", "na"),
+        _mp("A2EUQ1WTGCTBG2", "CA", "Amazon.ca", "CAD", "en_CA", "na"),
+        _mp("A1AM78C64UM0Y8", "MX", "Amazon.com.mx", "MXN", "es_MX", "na"),
+    )
+}
+
+
+def marketplace_by_country(country_code: str) -> Marketplace:
+    """The marketplace for an ISO country code ("UK" is accepted for "GB"). Raises KeyError."""
+    code = "GB" if country_code.upper() == "UK" else country_code.upper()
+    for marketplace in MARKETPLACES.values():
+        if marketplace.country_code == code:
+            return marketplace
+    raise KeyError(country_code)
+
+
+@dataclass(frozen=True)
+class DemoSeller:
+    """A seller account the sandbox pretends exists; its whole order history follows from `seed`."""
+
+    selling_partner_id: str
+    region: str
+    store_name: str
+    marketplace_ids: tuple[str, ...]
+    seed: int
+    # Average number of orders per day across all of the seller's marketplaces.
+    orders_per_day: float
+
+
+_DE = "A1PA6795UKMFR9"
+_FR = "A13V1IB3VIYZZH"
+_IT = "APJ6JRA9NG5V4"
+_ES = "A1RKKUPIHCS9HS"
+_UK = "A1F83G8C2ARO7P"
+_US = "ATVPDKIKX0DER"
+_CA = "A2EUQ1WTGCTBG2"
+
+DEMO_SELLERS: tuple[DemoSeller, ...] = (
+    DemoSeller(
+        selling_partner_id="A2MUELLERHW7QX",
+        region="eu",
+        store_name="Müller Haushaltswaren",
+        marketplace_ids=(_DE, _FR, _IT, _ES, _UK),
+        seed=4711,
+        orders_per_day=6.0,
+    ),
+    DemoSeller(
+        selling_partner_id="A3CEDARRIDGE9K",
+        region="na",
+        store_name="Cedar Ridge Outfitters",
+        marketplace_ids=(_US, _CA),
+        seed=1776,
+        orders_per_day=5.0,
+    ),
+    DemoSeller(
+        selling_partner_id="A1KERZENWERK5D",
+        region="eu",
+        store_name="Kerzenwerkstatt Schäfer",
+        marketplace_ids=(_DE,),
+        seed=815,
+        orders_per_day=1.5,
+    ),
+)
+
+
+def seller_by_id(selling_partner_id: str, region: str) -> DemoSeller | None:
+    """The demo seller with this id in this region ("eu" | "na"), or None.
+
+    A seller id of the other region answers None, as Amazon answers 403 on the wrong endpoint.
+    """
+    for seller in DEMO_SELLERS:
+        if seller.selling_partner_id == selling_partner_id and seller.region == region:
+            return seller
+    return None
+
+
+@dataclass(frozen=True)
+class ReportTypeSpec:
+    """How Amazon treats one report type: where it exists, how it may be asked for, its file."""
+
+    report_type: str
+    regions: frozenset[str]
+    file_format: str  # "tsv" | "csv" | "xml"
+    requestable: bool  # createReport allowed
+    schedulable: bool  # createReportSchedule allowed
+    restricted: bool  # the document needs a Restricted Data Token (buyer PII)
+    # Longest dataStartTime..dataEndTime one request may cover; None: no limit.
+    max_range_days: int | None
+    # FBA reports: the same report asked again inside this window is refused (FATAL).
+    regeneration_window_seconds: int | None
+    ignores_date_range: bool
+    # The charset label Amazon puts on the download, per region. Python's codec lookup accepts
+    # both spellings ("Cp1252" -> cp1252).
+    eu_charset: str
+    na_charset: str
+
+
+_EU = frozenset({"eu"})
+_NA = frozenset({"na"})
+_BOTH = frozenset({"eu", "na"})
+
+# SPAPI.md §3: FBA "near real-time" reports regenerate at most every 30 min, "daily" ones every 4 h.
+_NEAR_REAL_TIME = 30 * 60
+_DAILY = 4 * 60 * 60
+
+
+def _spec(
+    report_type: str,
+    regions: frozenset[str],
+    file_format: str = "tsv",
+    *,
+    requestable: bool = True,
+    schedulable: bool = False,
+    restricted: bool = False,
+    max_range_days: int | None = None,
+    regeneration_window_seconds: int | None = None,
+    ignores_date_range: bool = False,
+    eu_charset: str = "Cp1252",
+    na_charset: str = "UTF-8",
+) -> ReportTypeSpec:
+    return ReportTypeSpec(
+        report_type=report_type,
+        regions=regions,
+        file_format=file_format,
+        requestable=requestable,
+        schedulable=schedulable,
+        restricted=restricted,
+        max_range_days=max_range_days,
+        regeneration_window_seconds=regeneration_window_seconds,
+        ignores_date_range=ignores_date_range,
+        eu_charset=eu_charset,
+        na_charset=na_charset,
+    )
+
+
+# EU flat files are labelled Cp1252 (SPAPI.md §7, HEADERS.md notes), NA ones UTF-8. The VCS CSV
+# and the XML documents are UTF-8 everywhere: the one real VCS sample is UTF-8, and the XML
+# declares its own encoding.
+REPORT_TYPES: dict[str, ReportTypeSpec] = {
+    s.report_type: s
+    for s in (
+        # Stock snapshot, "near real-time" FBA report (SPAPI.md §4).
+        _spec(
+            "GET_AFN_INVENTORY_DATA",
+            _BOTH,
+            regeneration_window_seconds=_NEAR_REAL_TIME,
+            ignores_date_range=True,
+        ),
+        # "Daily" FBA report. No documented range limit; Seller Central offers up to 18 months,
+        # so the sandbox does not limit it either.
+        _spec(
+            "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA",
+            _BOTH,
+            regeneration_window_seconds=_DAILY,
+        ),
+        # FBA shipments: "max one month per request (Seller Central help: 31 days)", daily type,
+        # requested only (SPAPI.md §3, §4).
+        _spec(
+            "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_INVOICING",
+            _EU,
+            max_range_days=31,
+            regeneration_window_seconds=_DAILY,
+        ),
+        _spec(
+            "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL",
+            _BOTH,
+            max_range_days=31,
+            regeneration_window_seconds=_DAILY,
+        ),
+        # VIDR: request or schedule; with reportOptions all=true the range is at most 30 days
+        # (SPAPI.md §4). Restricted (Tax Invoicing role).
+        _spec(
+            "GET_FLAT_FILE_VAT_INVOICE_DATA_REPORT",
+            _EU,
+            schedulable=True,
+            restricted=True,
+            max_range_days=30,
+        ),
+        # VCS report, requested only. No documented range limit; Seller Central offers it per
+        # month, so one request may cover one month (our choice, UNVERIFIED).
+        _spec(
+            "SC_VAT_TAX_REPORT",
+            _EU,
+            "csv",
+            max_range_days=31,
+            eu_charset="UTF-8",
+        ),
+        # MFN flat order reports: request or schedule; they cover "orders from the previous 60
+        # days" (SPAPI.md §4), so a longer range is refused. Restricted (buyer PII).
+        _spec(
+            "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING",
+            _EU,
+            schedulable=True,
+            restricted=True,
+            max_range_days=60,
+        ),
+        _spec(
+            "GET_FLAT_FILE_ORDER_REPORT_DATA_SHIPPING",
+            _NA,
+            schedulable=True,
+            restricted=True,
+            max_range_days=60,
+        ),
+        # The XML twins exist only as Amazon-side schedules (SPAPI.md §4: "scheduled only").
+        _spec(
+            "GET_ORDER_REPORT_DATA_INVOICING",
+            _EU,
+            "xml",
+            requestable=False,
+            schedulable=True,
+            restricted=True,
+            max_range_days=60,
+            eu_charset="UTF-8",
+        ),
+        _spec(
+            "GET_ORDER_REPORT_DATA_SHIPPING",
+            _NA,
+            "xml",
+            requestable=False,
+            schedulable=True,
+            restricted=True,
+            max_range_days=60,
+        ),
+        # Monthly VAT transactions; the server FATALs requests before the 3rd of a month
+        # (SPAPI.md §3). One month per request is our choice (UNVERIFIED).
+        _spec("GET_VAT_TRANSACTION_DATA", _EU, max_range_days=31),
+    )
+}
