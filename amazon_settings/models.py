@@ -1,6 +1,12 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db import models
+
+# Amazon asks sellers to re-authorize a public app every 365 days (SPAPI.md §1.4).
+AUTHORIZATION_LIFETIME = timedelta(days=365)
+AUTHORIZATION_WARNING = timedelta(days=30)
 
 
 class Region(models.TextChoices):
@@ -11,12 +17,48 @@ class Region(models.TextChoices):
 
 
 class SellerAccount(models.Model):
-    """An Amazon seller account, one per (selling partner ID, region)."""
+    """An Amazon seller account, one per (selling partner ID, region).
+
+    The refresh token is kept only as Fernet ciphertext (see `amazon_settings.crypto`); the status
+    fields record the evidence of the last calls, from which the connection status is computed.
+    """
+
+    class Status(models.TextChoices):
+        NEVER_CHECKED = "never_checked", "Never checked"
+        CONNECTED = "connected", "Connected"
+        ACCESS_DENIED = "access_denied", "Access denied"
+        AUTHORIZATION_REVOKED = "authorization_revoked", "Authorization revoked"
+        CLIENT_REJECTED = "client_rejected", "App credentials rejected"
+        UNREACHABLE = "unreachable", "Amazon unreachable"
+        DISCONNECTED = "disconnected", "Disconnected"
+
+    class AuthorizationMethod(models.TextChoices):
+        CONSENT = "consent", "Amazon consent page"
+        SELF = "self", "Self-authorization (pasted refresh token)"
 
     selling_partner_id = models.CharField(max_length=32)
     region = models.CharField(max_length=2, choices=Region.choices)
     display_name = models.CharField(max_length=100)
+    refresh_token_encrypted = models.TextField(blank=True, editable=False)
+    authorization_method = models.CharField(
+        max_length=16, choices=AuthorizationMethod.choices, default=AuthorizationMethod.CONSENT
+    )
+    authorized_at = models.DateTimeField(
+        null=True, blank=True, help_text="When access was granted or last renewed."
+    )
+    status = models.CharField(max_length=32, choices=Status.choices, default=Status.NEVER_CHECKED)
+    status_detail = models.CharField(max_length=500, blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=1000, blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    order_import_active = models.BooleanField(
+        default=False,
+        help_text="When on, the background worker imports this account's orders from Amazon.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+    disconnected_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -24,6 +66,100 @@ class SellerAccount(models.Model):
                 fields=["selling_partner_id", "region"], name="uniq_seller_account_per_region"
             )
         ]
+        ordering = ["display_name", "pk"]
 
     def __str__(self) -> str:
         return f"{self.display_name} ({self.selling_partner_id}, {self.get_region_display()})"
+
+    @property
+    def has_token(self) -> bool:
+        return bool(self.refresh_token_encrypted)
+
+    @property
+    def authorization_expires_at(self):
+        return self.authorized_at + AUTHORIZATION_LIFETIME if self.authorized_at else None
+
+
+class AccountMarketplace(models.Model):
+    """A marketplace the seller participates in (from getMarketplaceParticipations)."""
+
+    account = models.ForeignKey(
+        SellerAccount, on_delete=models.CASCADE, related_name="marketplaces"
+    )
+    marketplace_id = models.CharField(max_length=20)
+    country_code = models.CharField(max_length=2)
+    name = models.CharField(max_length=100)
+    currency = models.CharField(max_length=3, blank=True)
+    domain = models.CharField(max_length=100, blank=True)
+    is_participating = models.BooleanField(default=True)
+    selected = models.BooleanField(
+        default=True, help_text="Import this marketplace's orders (the seller may deselect some)."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "marketplace_id"], name="uniq_marketplace_per_account"
+            )
+        ]
+        ordering = ["country_code"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.country_code})"
+
+
+class ApiCall(models.Model):
+    """One call to Amazon (SP-API or Login with Amazon): Data exchange » Log.
+
+    Holds what an operator needs to see what happened, never a token and never a response body
+    (which could hold buyer data).
+    """
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", "Success"
+        THROTTLED = "throttled", "Throttled"
+        DENIED = "denied", "Access denied"
+        CLIENT_ERROR = "client_error", "Rejected request"
+        SERVER_ERROR = "server_error", "Amazon error"
+        UNREACHABLE = "unreachable", "Unreachable"
+
+    at = models.DateTimeField(db_index=True)
+    account = models.ForeignKey(
+        SellerAccount, on_delete=models.SET_NULL, null=True, blank=True, related_name="api_calls"
+    )
+    operation = models.CharField(max_length=80)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=300)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    request_id = models.CharField(max_length=80, blank=True)
+    error_code = models.CharField(max_length=80, blank=True)
+    error_message = models.CharField(max_length=500, blank=True)
+    attempt = models.PositiveSmallIntegerField(default=1)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "-at"], name="apicall_account_at")]
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.http_status or '-'} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def is_error(self) -> bool:
+        return self.outcome != self.Outcome.SUCCESS
+
+
+class RateLimitBucket(models.Model):
+    """A client-side token bucket shared by every process through the database.
+
+    One row per (account, operation): the worker processes on all machines take tokens from
+    the same row inside a transaction, so together they stay inside Amazon's rate.
+    """
+
+    key = models.CharField(max_length=200, unique=True)
+    tokens = models.FloatField()
+    updated_at = models.FloatField(help_text="Unix time of the last refill.")
+
+    def __str__(self) -> str:
+        return self.key

@@ -215,6 +215,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "config.navigation.navigation",
+                "amazon_settings.context_processors.attention_banner",
             ],
         },
     }

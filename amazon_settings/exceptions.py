@@ -1,0 +1,21 @@
+"""What can go wrong with seller accounts; each leaf says what the caller must do."""
+
+
+class AmazonSettingsError(Exception):
+    """Base of this app's errors; the message is a sentence a seller can read."""
+
+
+class ConsentStateInvalid(AmazonSettingsError):
+    """The consent callback's state is missing, unknown, used or expired: start again."""
+
+
+class AuthorizationFailed(AmazonSettingsError):
+    """Amazon did not grant access (bad code, rejected token, denied call): nothing was stored."""
+
+
+class AccountNotConnected(AmazonSettingsError):
+    """The account has no usable authorization: renew access in Settings first."""
+
+
+class TokenDecryptionFailed(AmazonSettingsError):
+    """A stored token cannot be decrypted with the configured keys: an operator must fix keys."""

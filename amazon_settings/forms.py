@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import re
+
+from django import forms
+
+from amazon_settings.models import Region
+
+SELLING_PARTNER_ID = re.compile(r"^[A-Z0-9]{8,20}$")
+
+
+class ConnectStartForm(forms.Form):
+    region = forms.ChoiceField(
+        choices=Region.choices,
+        help_text="One authorization covers every marketplace of the region.",
+    )
+
+
+class ConsentCallbackForm(forms.Form):
+    """The query string Amazon's consent page sends back to the redirect URI."""
+
+    state = forms.CharField(max_length=200)
+    selling_partner_id = forms.RegexField(regex=SELLING_PARTNER_ID, max_length=20)
+    spapi_oauth_code = forms.CharField(max_length=2048)
+
+
+class SelfAuthorizationForm(forms.Form):
+    selling_partner_id = forms.RegexField(
+        regex=SELLING_PARTNER_ID,
+        max_length=20,
+        label="Selling partner ID (Merchant token)",
+        help_text="Seller Central » Settings » Account Info » Merchant Token, e.g. A3TH9S8BH6GOGM.",
+        error_messages={"invalid": "Enter the merchant token: 8 to 20 capital letters and digits."},
+    )
+    region = forms.ChoiceField(choices=Region.choices)
+    display_name = forms.CharField(max_length=100, required=False)
+    refresh_token = forms.CharField(
+        max_length=2048,
+        label="Refresh token",
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Seller Central » Develop Apps » your app » Authorize app. "
+        "It is saved only after Amazon accepted a test call with it.",
+    )
+
+    def clean_refresh_token(self) -> str:
+        token = self.cleaned_data["refresh_token"].strip()
+        if not token.startswith("Atzr|"):
+            raise forms.ValidationError(
+                "This is not a refresh token: Amazon's refresh tokens start with Atzr|."
+            )
+        return token
+
+
+class OrderImportForm(forms.Form):
+    active = forms.BooleanField(required=False)
+
+
+class MarketplaceSelectionForm(forms.Form):
+    marketplace_ids = forms.MultipleChoiceField(required=False, choices=())
+
+    def __init__(self, *args: object, choices: list[tuple[str, str]], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["marketplace_ids"].choices = choices
+
+
+class ApiCallFilterForm(forms.Form):
+    account = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, choices=())
+    operation = forms.CharField(required=False, max_length=80)
+    outcome = forms.ChoiceField(required=False, choices=())
+    since = forms.DateTimeField(
+        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    until = forms.DateTimeField(
+        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        from amazon_settings.models import ApiCall, SellerAccount
+
+        super().__init__(*args, **kwargs)
+        self.fields["account"].choices = [("", "All accounts")] + [
+            (account.pk, str(account)) for account in SellerAccount.objects.all()
+        ]
+        self.fields["outcome"].choices = [
+            ("", "All outcomes"),
+            ("errors", "Errors only"),
+            *ApiCall.Outcome.choices,
+        ]

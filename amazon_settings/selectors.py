@@ -1,0 +1,170 @@
+"""Reads about seller accounts: the connection status computed from evidence, the call log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from amazon_settings.models import AUTHORIZATION_WARNING, ApiCall, SellerAccount
+
+Status = SellerAccount.Status
+
+
+@dataclass(frozen=True)
+class ConnectionStatus:
+    """What Settings and the banner say about an account, with the one action that fixes it."""
+
+    key: str
+    label: str
+    tone: str  # a Bootstrap colour: success, warning, danger, secondary
+    explanation: str
+    action: str  # "renew", "test", "rotate_secret", "connect" or ""
+    action_label: str
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.tone in {"warning", "danger"}
+
+
+def _when(moment: datetime | None) -> str:
+    if moment is None:
+        return "never"
+    return date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+
+
+def connection_status(account: SellerAccount, *, now: datetime | None = None) -> ConnectionStatus:
+    """The account's status, from the strongest evidence: the last call's outcome, then expiry."""
+    now = now or timezone.now()
+    status = account.status
+    if status == Status.DISCONNECTED or not account.has_token:
+        return ConnectionStatus(
+            "disconnected",
+            "Disconnected",
+            "secondary",
+            "This account has no Amazon authorization; nothing is imported. "
+            "Connect it again to resume.",
+            "renew",
+            "Connect again",
+        )
+    if status == Status.CLIENT_REJECTED:
+        return ConnectionStatus(
+            "client_rejected",
+            "App credentials rejected",
+            "danger",
+            "Login with Amazon rejected this installation's client ID or secret "
+            "(Amazon expects the secret to be rotated every 180 days). An operator must set the "
+            "new LWA_CLIENT_SECRET from Seller Central, then test the connection.",
+            "test",
+            "Test connection",
+        )
+    if status == Status.AUTHORIZATION_REVOKED:
+        return ConnectionStatus(
+            "authorization_revoked",
+            "Authorization revoked",
+            "danger",
+            "Amazon no longer accepts this account's authorization (it was revoked in Seller "
+            "Central or has lapsed). Renew access: you will confirm it on Amazon's consent page.",
+            "renew",
+            "Renew access",
+        )
+    if status == Status.ACCESS_DENIED:
+        detail = account.status_detail or "Amazon denied access."
+        return ConnectionStatus(
+            "access_denied",
+            "Access denied",
+            "danger",
+            f"{detail} The app lacks a role for this call, or the authorization is missing. "
+            "Renew access to grant the app's current roles.",
+            "renew",
+            "Renew access",
+        )
+    if status == Status.UNREACHABLE:
+        return ConnectionStatus(
+            "unreachable",
+            "Amazon unreachable",
+            "warning",
+            f"The last call to Amazon failed at {_when(account.last_attempt_at)}: "
+            f"{account.last_error or 'no answer'}. The worker keeps trying; test the connection "
+            "to check now.",
+            "test",
+            "Test connection",
+        )
+    expires_at = account.authorization_expires_at
+    if expires_at is not None:
+        remaining = expires_at - now
+        if remaining.total_seconds() <= 0:
+            return ConnectionStatus(
+                "expired",
+                "Authorization expired",
+                "danger",
+                f"The authorization expired on {_when(expires_at)} (Amazon asks for renewal "
+                "every 365 days). Renew access to resume the import.",
+                "renew",
+                "Renew access",
+            )
+        if remaining <= AUTHORIZATION_WARNING:
+            days = max(1, remaining.days)
+            return ConnectionStatus(
+                "expiring",
+                f"Authorization expires in {days} day{'s' if days != 1 else ''}",
+                "warning",
+                f"Amazon requires renewing the authorization every 365 days; it ends on "
+                f"{_when(expires_at)}. Renew access now to avoid a gap in imported orders.",
+                "renew",
+                "Renew access",
+            )
+    if status == Status.NEVER_CHECKED or account.last_success_at is None:
+        return ConnectionStatus(
+            "never_checked",
+            "Never checked",
+            "secondary",
+            "No call to Amazon has been made with this authorization yet. Test the connection.",
+            "test",
+            "Test connection",
+        )
+    return ConnectionStatus(
+        "connected",
+        "Connected",
+        "success",
+        f"Amazon accepted the last call at {_when(account.last_success_at)}.",
+        "",
+        "",
+    )
+
+
+def accounts_needing_attention() -> list[tuple[SellerAccount, ConnectionStatus]]:
+    """Accounts the banner names: connected ones whose status is a warning or an error."""
+    result = []
+    for account in SellerAccount.objects.exclude(status=Status.DISCONNECTED):
+        status = connection_status(account)
+        if status.needs_attention:
+            result.append((account, status))
+    return result
+
+
+def api_call_list(
+    *,
+    account: SellerAccount | None = None,
+    operation: str = "",
+    outcome: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[ApiCall]:
+    calls = ApiCall.objects.select_related("account")
+    if account is not None:
+        calls = calls.filter(account=account)
+    if operation:
+        calls = calls.filter(operation=operation)
+    if outcome == "errors":
+        calls = calls.exclude(outcome=ApiCall.Outcome.SUCCESS)
+    elif outcome:
+        calls = calls.filter(outcome=outcome)
+    if since is not None:
+        calls = calls.filter(at__gte=since)
+    if until is not None:
+        calls = calls.filter(at__lt=until)
+    return calls

@@ -1,0 +1,462 @@
+"""Business operations on seller accounts: connect, renew, disconnect, test, and calling Amazon.
+
+Every call to Amazon for an account goes through `call_amazon`, which records the outcome as
+evidence on the account (`status`, `last_success_at`, `last_error`): the connection status that
+Settings shows is computed from that evidence, never guessed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TypeVar
+
+import requests
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from amazon_settings import crypto
+from amazon_settings.exceptions import AccountNotConnected, AuthorizationFailed
+from amazon_settings.models import AccountMarketplace, ApiCall, SellerAccount
+from amazon_settings.ratelimit import DatabaseTokenBucket
+from amazon_settings.spapi import (
+    AppCredentials,
+    CallRecord,
+    DocumentError,
+    LwaClient,
+    SpApiAuthError,
+    SpApiClient,
+    SpApiError,
+    SpApiThrottled,
+    SpApiTransientError,
+)
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+Status = SellerAccount.Status
+
+# LWA's answers map to what the seller must do (STYLE rule 6).
+AUTH_REASON_STATUS = {
+    "access_denied": Status.ACCESS_DENIED,
+    "authorization_revoked": Status.AUTHORIZATION_REVOKED,
+    "invalid_code": Status.AUTHORIZATION_REVOKED,
+    "client_rejected": Status.CLIENT_REJECTED,
+}
+
+
+def _session() -> requests.Session:
+    session = requests.Session()
+    session.headers["User-Agent"] = settings.SPAPI_USER_AGENT
+    return session
+
+
+def lwa_client(*, account: SellerAccount | None = None) -> LwaClient:
+    return LwaClient(
+        settings.LWA_TOKEN_URL,
+        AppCredentials(settings.LWA_CLIENT_ID, settings.LWA_CLIENT_SECRET),
+        session=_session(),
+        timeout=settings.SPAPI_TIMEOUT_SECONDS,
+        on_call=lambda record: record_api_call(record, account=account),
+    )
+
+
+def _access_token_cache_key(account: SellerAccount) -> str:
+    return f"spapi:access-token:{account.pk}"
+
+
+def forget_access_token(account: SellerAccount) -> None:
+    cache.delete(_access_token_cache_key(account))
+
+
+def access_token_provider(account: SellerAccount) -> Callable[..., str]:
+    """A token provider for the client: the LWA access token, cached across processes.
+
+    The token is cached (encrypted, like everything secret at rest) until a minute before it
+    expires; `force_refresh=True` fetches a new one, for when Amazon calls the cached one invalid.
+    """
+    key = _access_token_cache_key(account)
+
+    def provide(*, force_refresh: bool = False) -> str:
+        if not force_refresh:
+            cached = cache.get(key)
+            if cached:
+                return crypto.decrypt_secret(cached)
+        if not account.refresh_token_encrypted:
+            raise AccountNotConnected(f"{account.display_name} is disconnected from Amazon.")
+        refresh_token = crypto.decrypt_secret(account.refresh_token_encrypted)
+        token = lwa_client(account=account).refresh_access_token(refresh_token)
+        lifetime = (token.expires_at - timezone.now()).total_seconds() - 60
+        if lifetime > 0:
+            cache.set(key, crypto.encrypt_secret(token.value), timeout=int(lifetime))
+        return token.value
+
+    return provide
+
+
+def client_for(account: SellerAccount) -> SpApiClient:
+    """The SP-API client for the account's region, with its shared rate limiter and call log."""
+    return SpApiClient(
+        settings.SPAPI_ENDPOINTS[account.region],
+        token_provider=access_token_provider(account),
+        session=_session(),
+        timeout=settings.SPAPI_TIMEOUT_SECONDS,
+        user_agent=settings.SPAPI_USER_AGENT,
+        rate_limiter=DatabaseTokenBucket(),
+        limiter_key=f"{account.selling_partner_id}:{account.region}:",
+        on_call=lambda record: record_api_call(record, account=account),
+    )
+
+
+def _outcome(record: CallRecord) -> str:
+    status = record.status
+    if status is None:
+        return ApiCall.Outcome.UNREACHABLE
+    if 200 <= status < 300:
+        return ApiCall.Outcome.SUCCESS
+    if status == 429:
+        return ApiCall.Outcome.THROTTLED
+    if status in (401, 403):
+        return ApiCall.Outcome.DENIED
+    if status >= 500:
+        return ApiCall.Outcome.SERVER_ERROR
+    return ApiCall.Outcome.CLIENT_ERROR
+
+
+def record_api_call(record: CallRecord, *, account: SellerAccount | None) -> ApiCall:
+    """Write one line of Data exchange » Log. The record holds no token and no body."""
+    return ApiCall.objects.create(
+        at=timezone.now(),
+        account=account if account is not None and account.pk else None,
+        operation=record.operation,
+        method=record.method,
+        path=record.path[:300],
+        outcome=_outcome(record),
+        http_status=record.status,
+        duration_ms=max(0, int(record.duration_ms)),
+        request_id=record.request_id or "",
+        error_code=(record.error_code or "")[:80],
+        error_message=(record.error_message or "")[:500],
+        attempt=record.attempt,
+    )
+
+
+def _set_status(account: SellerAccount, status: str, detail: str = "") -> None:
+    now = timezone.now()
+    if account.status != status:
+        account.status_changed_at = now
+    account.status = status
+    account.status_detail = detail[:500]
+
+
+def note_success(account: SellerAccount) -> None:
+    now = timezone.now()
+    account.last_attempt_at = now
+    account.last_success_at = now
+    _set_status(account, Status.CONNECTED)
+    account.save(
+        update_fields=[
+            "last_attempt_at",
+            "last_success_at",
+            "status",
+            "status_detail",
+            "status_changed_at",
+        ]
+    )
+
+
+def note_failure(account: SellerAccount, error: SpApiError) -> None:
+    """Record a failed call as evidence. Only auth and reachability change the status."""
+    now = timezone.now()
+    account.last_attempt_at = now
+    account.last_error = str(error)[:1000]
+    account.last_error_at = now
+    if isinstance(error, SpApiAuthError):
+        _set_status(account, AUTH_REASON_STATUS.get(error.reason, Status.ACCESS_DENIED), str(error))
+        forget_access_token(account)
+    elif (
+        isinstance(error, SpApiTransientError)
+        and error.status is None
+        and not isinstance(error, SpApiThrottled | DocumentError)
+    ):
+        # No answer at all (refused, timed out): Amazon is out of reach. A local throttle or a
+        # broken download says nothing about reachability.
+        _set_status(account, Status.UNREACHABLE, str(error))
+    account.save(
+        update_fields=[
+            "last_attempt_at",
+            "last_error",
+            "last_error_at",
+            "status",
+            "status_detail",
+            "status_changed_at",
+        ]
+    )
+
+
+def account_is_usable(account: SellerAccount) -> bool:
+    """Whether the worker may call Amazon for this account (not after an auth failure)."""
+    return account.has_token and account.status not in {
+        Status.DISCONNECTED,
+        Status.AUTHORIZATION_REVOKED,
+        Status.CLIENT_REJECTED,
+        Status.ACCESS_DENIED,
+    }
+
+
+def call_amazon(account: SellerAccount, operation: Callable[[SpApiClient], T]) -> T:
+    """Run `operation` with the account's client and record its outcome on the account.
+
+    Raises AccountNotConnected without calling Amazon when there is no token; re-raises the
+    client's SpApiError after recording it.
+    """
+    if not account.has_token:
+        raise AccountNotConnected(
+            f"{account.display_name} is not connected to Amazon. Connect it in Settings."
+        )
+    try:
+        result = operation(client_for(account))
+    except SpApiError as error:
+        note_failure(account, error)
+        raise
+    note_success(account)
+    return result
+
+
+@dataclass(frozen=True)
+class ConnectionCheck:
+    operation: str
+    ok: bool
+    message: str
+
+
+def test_connection(account: SellerAccount) -> list[ConnectionCheck]:
+    """Call getMarketplaceParticipations and getReportSchedules and report each result.
+
+    getReportSchedules is the call PlentyONE's guide names for missing access rights.
+    """
+    checks = []
+    for label, call in (
+        ("Sellers.getMarketplaceParticipations", lambda c: c.get_marketplace_participations()),
+        (
+            "Reports.getReportSchedules",
+            lambda c: c.get_report_schedules(
+                report_types=["GET_FLAT_FILE_ORDER_REPORT_DATA_SHIPPING"]
+            ),
+        ),
+    ):
+        try:
+            result = call_amazon(account, call)
+        except SpApiError as error:
+            checks.append(ConnectionCheck(label, False, str(error)))
+            if isinstance(error, SpApiAuthError) and error.reason != "access_denied":
+                break  # without a token the next call cannot succeed either
+            continue
+        except AccountNotConnected as error:
+            checks.append(ConnectionCheck(label, False, str(error)))
+            break
+        if label.startswith("Sellers"):
+            _store_marketplaces(account, result)
+            checks.append(
+                ConnectionCheck(
+                    label,
+                    True,
+                    f"{len(result)} marketplaces: " + ", ".join(p.country_code for p in result),
+                )
+            )
+        else:
+            checks.append(ConnectionCheck(label, True, "Amazon granted access to reports."))
+    return checks
+
+
+def _store_marketplaces(account: SellerAccount, participations: list) -> list[AccountMarketplace]:
+    """Upsert the account's marketplaces, keeping the seller's selection."""
+    stored = []
+    for participation in participations:
+        marketplace, _ = AccountMarketplace.objects.update_or_create(
+            account=account,
+            marketplace_id=participation.marketplace_id,
+            defaults={
+                "country_code": participation.country_code[:2],
+                "name": participation.name,
+                "currency": participation.currency or "",
+                "domain": participation.domain or "",
+                "is_participating": participation.is_participating,
+            },
+        )
+        stored.append(marketplace)
+    return stored
+
+
+def _authorize(
+    *,
+    selling_partner_id: str,
+    region: str,
+    refresh_token: str,
+    method: str,
+    display_name: str = "",
+    acting_user: AbstractBaseUser | None,
+) -> SellerAccount:
+    """Store a refresh token only after a successful call with it, then read marketplaces."""
+    probe = SellerAccount(
+        selling_partner_id=selling_partner_id,
+        region=region,
+        display_name=display_name or selling_partner_id,
+        refresh_token_encrypted=crypto.encrypt_secret(refresh_token),
+    )
+    try:
+        participations = SpApiClient(
+            settings.SPAPI_ENDPOINTS[region],
+            token_provider=_unsaved_token_provider(refresh_token),
+            session=_session(),
+            timeout=settings.SPAPI_TIMEOUT_SECONDS,
+            user_agent=settings.SPAPI_USER_AGENT,
+            on_call=lambda record: record_api_call(record, account=None),
+        ).get_marketplace_participations()
+    except SpApiError as error:
+        raise AuthorizationFailed(
+            f"Amazon did not accept the authorization, so nothing was saved: {error}"
+        ) from error
+
+    store_name = next((p.store_name for p in participations if p.store_name), "")
+    now = timezone.now()
+    with transaction.atomic():
+        account, created = SellerAccount.objects.select_for_update().get_or_create(
+            selling_partner_id=selling_partner_id,
+            region=region,
+            defaults={"display_name": display_name or store_name or f"Seller {selling_partner_id}"},
+        )
+        account.refresh_token_encrypted = probe.refresh_token_encrypted
+        account.authorization_method = method
+        account.authorized_at = now
+        account.disconnected_at = None
+        if display_name:
+            account.display_name = display_name
+        account.last_success_at = now
+        account.last_attempt_at = now
+        account.last_error = ""
+        _set_status(account, Status.CONNECTED)
+        account.save()
+        _store_marketplaces(account, participations)
+    forget_access_token(account)
+    logger.info(
+        "Seller %s (%s) %s by %s",
+        selling_partner_id,
+        region,
+        "connected" if created else "renewed",
+        getattr(acting_user, "pk", None),
+    )
+    return account
+
+
+def _unsaved_token_provider(refresh_token: str) -> Callable[..., str]:
+    def provide(*, force_refresh: bool = False) -> str:
+        return lwa_client().refresh_access_token(refresh_token).value
+
+    return provide
+
+
+def connect_seller(
+    *,
+    code: str,
+    selling_partner_id: str,
+    region: str,
+    redirect_uri: str,
+    acting_user: AbstractBaseUser | None,
+) -> SellerAccount:
+    """Exchange the consent code at Login with Amazon and store (or renew) the account.
+
+    Renewing is the same flow: the same selling partner ID and region update the existing
+    account and reset its grant date. Raises AuthorizationFailed, storing nothing, when Amazon
+    refuses the code.
+    """
+    try:
+        grant = lwa_client().exchange_code(code, redirect_uri=redirect_uri)
+    except SpApiError as error:
+        raise AuthorizationFailed(
+            f"Amazon did not accept the authorization, so nothing was saved: {error}"
+        ) from error
+    return _authorize(
+        selling_partner_id=selling_partner_id,
+        region=region,
+        refresh_token=grant.refresh_token,
+        method=SellerAccount.AuthorizationMethod.CONSENT,
+        acting_user=acting_user,
+    )
+
+
+def self_authorize(
+    *,
+    selling_partner_id: str,
+    region: str,
+    refresh_token: str,
+    display_name: str = "",
+    acting_user: AbstractBaseUser | None,
+) -> SellerAccount:
+    """Store a refresh token pasted from Seller Central's self-authorization, after a test call."""
+    return _authorize(
+        selling_partner_id=selling_partner_id,
+        region=region,
+        refresh_token=refresh_token.strip(),
+        method=SellerAccount.AuthorizationMethod.SELF,
+        display_name=display_name,
+        acting_user=acting_user,
+    )
+
+
+def disconnect_account(account: SellerAccount, *, acting_user: AbstractBaseUser | None) -> None:
+    """Delete the token and stop importing; the account, its orders and its log stay."""
+    with transaction.atomic():
+        account.refresh_token_encrypted = ""
+        account.order_import_active = False
+        account.disconnected_at = timezone.now()
+        _set_status(account, Status.DISCONNECTED, "Disconnected in Settings.")
+        account.save()
+    forget_access_token(account)
+    logger.info(
+        "Seller %s disconnected by %s", account.selling_partner_id, getattr(acting_user, "pk", None)
+    )
+
+
+def set_order_import(account: SellerAccount, *, active: bool) -> SellerAccount:
+    if active and not account.has_token:
+        raise AccountNotConnected(
+            f"{account.display_name} is not connected to Amazon. Renew access first."
+        )
+    account.order_import_active = active
+    account.save(update_fields=["order_import_active"])
+    return account
+
+
+def select_marketplaces(account: SellerAccount, *, marketplace_ids: list[str]) -> None:
+    """Choose which of the account's marketplaces are imported."""
+    chosen = set(marketplace_ids)
+    for marketplace in account.marketplaces.all():
+        selected = marketplace.marketplace_id in chosen
+        if marketplace.selected != selected:
+            marketplace.selected = selected
+            marketplace.save(update_fields=["selected"])
+
+
+def prune_api_calls(*, older_than: timedelta = timedelta(days=90)) -> int:
+    """Delete log entries older than `older_than`. Idempotent."""
+    deleted, _ = ApiCall.objects.filter(at__lt=timezone.now() - older_than).delete()
+    return deleted
+
+
+def record_consent_event(*, error_message: str) -> ApiCall:
+    """Log a refused consent callback (bad or reused state, cancelled consent) for operators."""
+    return ApiCall.objects.create(
+        at=timezone.now(),
+        operation="Consent.callback",
+        method="GET",
+        path="/settings/connect/callback/",
+        outcome=ApiCall.Outcome.CLIENT_ERROR,
+        error_message=error_message[:500],
+    )
