@@ -19,7 +19,10 @@ DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
 
 INSTALLED_APPS = ["amazon_sandbox"]
-MIDDLEWARE = ["django.middleware.common.CommonMiddleware"]
+MIDDLEWARE = [
+    "django.middleware.common.CommonMiddleware",
+    "amazon_sandbox.middleware.AmazonResponseMiddleware",
+]
 ROOT_URLCONF = "amazon_sandbox.urls"
 TEMPLATES = [
     {
@@ -44,13 +47,32 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 APPEND_SLASH = False
 
-# Amazon's clock, sped up: report processing delays, rate-limit refills, token and URL lifetimes
-# run this many times faster, so that the demo and the tests need not wait minutes.
+# Amazon's clock, sped up: report processing delays, schedule periods, FBA regeneration windows
+# and rate-limit refills run this many times faster, so that the demo and the tests need not wait
+# minutes. Token, code and document-URL lifetimes are not scaled: tests move the sandbox clock
+# forward through the control API instead (`POST /_control/clock`).
 SANDBOX_TIME_FACTOR = float(os.environ.get("SANDBOX_TIME_FACTOR", "1"))
+# How long a new report waits IN_QUEUE and then stays IN_PROGRESS, in Amazon seconds (divided by
+# SANDBOX_TIME_FACTOR when a report is created).
+SANDBOX_QUEUE_SECONDS = float(os.environ.get("SANDBOX_QUEUE_SECONDS", "30"))
+SANDBOX_PROCESSING_SECONDS = float(os.environ.get("SANDBOX_PROCESSING_SECONDS", "60"))
+
+# The one registered app. The defaults are the product's built-in sandbox credentials
+# (config/settings.py), so the demo works without configuration.
+SANDBOX_APP_ID = os.environ.get(
+    "SANDBOX_APP_ID", "amzn1.sellerapps.app.00000000-0000-4000-8000-000000000000"
+)
+SANDBOX_APP_NAME = os.environ.get("SANDBOX_APP_NAME", "Amazon Order Import")
+SANDBOX_LWA_CLIENT_ID = os.environ.get(
+    "SANDBOX_LWA_CLIENT_ID", "amzn1.application-oa2-client.sandbox0demo"
+)
+SANDBOX_LWA_CLIENT_SECRET = os.environ.get("SANDBOX_LWA_CLIENT_SECRET", "sandbox-client-secret")
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("SANDBOX_LOG_LEVEL", "WARNING")},
+    # 4xx answers are the sandbox doing its job, not warnings worth a line each.
+    "loggers": {"django.request": {"level": "ERROR"}},
 }

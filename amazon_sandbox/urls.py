@@ -1,7 +1,42 @@
 from django.urls import path
 
-from amazon_sandbox import views
+from amazon_sandbox.views import consent, control, documents, index, lwa, spapi
+
+_REPORTS = "<str:region>/reports/2021-06-30"
 
 urlpatterns = [
-    path("", views.index, name="index"),
+    path("", index.index, name="index"),
+    # Seller Central and Login with Amazon.
+    path("<str:region>/apps/authorize/consent", consent.consent, name="consent"),
+    path("auth/o2/token", lwa.token, name="lwa-token"),
+    # Selling Partner API, one prefix per regional endpoint.
+    path(
+        "<str:region>/sellers/v1/marketplaceParticipations",
+        spapi.participations,
+        name="marketplace-participations",
+    ),
+    path(f"{_REPORTS}/reports", spapi.reports_collection, name="reports"),
+    path(f"{_REPORTS}/reports/<str:report_id>", spapi.report_item, name="report"),
+    path(f"{_REPORTS}/schedules", spapi.schedules_collection, name="schedules"),
+    path(f"{_REPORTS}/schedules/<str:schedule_id>", spapi.schedule_item, name="schedule"),
+    path(f"{_REPORTS}/documents/<str:document_id>", spapi.document_item, name="report-document"),
+    path(
+        "<str:region>/tokens/2021-03-01/restrictedDataToken",
+        spapi.restricted_data_tokens,
+        name="restricted-data-token",
+    ),
+    # The presigned document URLs (S3's part).
+    path("documents/<str:document_id>", documents.download, name="document-download"),
+    # The control API (not Amazon's).
+    path("_control/reset", control.reset),
+    path("_control/clock", control.clock),
+    path("_control/app", control.app),
+    path("_control/sellers/<str:seller_id>/refresh-token", control.refresh_token),
+    path("_control/sellers/<str:seller_id>/revoke", control.revoke),
+    path("_control/sellers/<str:seller_id>/orders", control.orders),
+    path("_control/reports", control.reports),
+    path("_control/reports/<str:report_id>", control.report),
+    path("_control/documents/<str:document_id>", control.document),
+    path("_control/faults", control.faults),
+    path("_control/calls", control.calls),
 ]

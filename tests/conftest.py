@@ -5,6 +5,8 @@ import socket
 import pytest
 from django.contrib.auth import get_user_model
 
+pytest_plugins = ["tests.amazon_fixtures"]
+
 
 @pytest.fixture
 def user(db):
@@ -21,3 +23,20 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+# --- The Amazon sandbox, served over real HTTP for the whole session -------------------------
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory):
+    """A running Amazon sandbox (tests/sandbox_server.py) on a free loopback port.
+
+    Session-scoped: tests that need a clean sandbox call `sandbox.reset()` first. The time
+    factor makes a report finish about a second after it is requested.
+    """
+    from tests.sandbox_server import SandboxServer
+
+    server = SandboxServer.start(tmp_path_factory.mktemp("amazon-sandbox"), time_factor=120)
+    yield server
+    server.stop()

@@ -1,0 +1,1 @@
+"""The sandbox's HTTP endpoints, one module per Amazon service plus the control API."""
