@@ -283,6 +283,7 @@ def _order_json(order: object) -> dict:
         "marketplace_id": order.marketplace_id,
         "fulfillment": order.fulfillment,
         "purchase_date": reporting.iso(order.purchase_date),
+        "status": order.status,
     }
 
 

@@ -12,7 +12,14 @@ from django.db.models import Q
 
 from amazon_sandbox.models import Fault, Report
 
-HTTP_KINDS = (Fault.Kind.THROTTLE, Fault.Kind.ERROR_500, Fault.Kind.ERROR_503, Fault.Kind.TIMEOUT)
+HTTP_KINDS = (
+    Fault.Kind.THROTTLE,
+    Fault.Kind.ERROR_500,
+    Fault.Kind.ERROR_503,
+    Fault.Kind.TIMEOUT,
+    Fault.Kind.DENY,
+    Fault.Kind.EXPIRE_URL,
+)
 REPORT_KINDS = {
     Fault.Kind.REPORT_STUCK: Report.Outcome.STUCK,
     Fault.Kind.REPORT_FATAL: Report.Outcome.FATAL,
@@ -43,7 +50,8 @@ def _take(kinds, *, operation: str, seller: str, region: str, report_type: str) 
 
 
 def take_http_fault(*, operation: str, seller: str = "", region: str = "") -> Fault | None:
-    """The armed HTTP fault (throttle, 500, 503, timeout) for this call, if any; consumes it."""
+    """The armed HTTP fault (throttle, 500, 503, timeout, deny, expire_url) for this call, if
+    any; consumes it."""
     return _take(HTTP_KINDS, operation=operation, seller=seller, region=region, report_type="")
 
 

@@ -203,6 +203,8 @@ class Fault(models.Model):
         ERROR_500 = "error500", "answer 500"
         ERROR_503 = "error503", "answer 503"
         TIMEOUT = "timeout", "hold the response for hold_seconds, then answer normally"
+        DENY = "deny", "answer 403 Unauthorized (the app lacks the role for the operation)"
+        EXPIRE_URL = "expire_url", "answer a document download as an expired URL (403)"
         REPORT_STUCK = "report_stuck", "the next created report stays IN_PROGRESS"
         REPORT_FATAL = "report_fatal", "the next created report ends FATAL"
         REPORT_CANCELLED = "report_cancelled", "the next created report ends CANCELLED"

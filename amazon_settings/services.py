@@ -19,6 +19,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from amazon_settings import crypto
 from amazon_settings.exceptions import AccountNotConnected, AuthorizationFailed
@@ -83,6 +84,7 @@ def access_token_provider(account: SellerAccount) -> Callable[..., str]:
     """
     key = _access_token_cache_key(account)
 
+    @sensitive_variables("cached", "refresh_token", "token")
     def provide(*, force_refresh: bool = False) -> str:
         if not force_refresh:
             cached = cache.get(key)
@@ -110,6 +112,8 @@ def client_for(account: SellerAccount) -> SpApiClient:
         user_agent=settings.SPAPI_USER_AGENT,
         rate_limiter=DatabaseTokenBucket(),
         limiter_key=f"{account.selling_partner_id}:{account.region}:",
+        max_retries=settings.SPAPI_MAX_RETRIES,
+        max_wait=settings.SPAPI_MAX_WAIT_SECONDS,
         on_call=lambda record: record_api_call(record, account=account),
     )
 
@@ -294,6 +298,7 @@ def _store_marketplaces(account: SellerAccount, participations: list) -> list[Ac
     return stored
 
 
+@sensitive_variables("refresh_token", "probe")
 def _authorize(
     *,
     selling_partner_id: str,
@@ -356,12 +361,14 @@ def _authorize(
 
 
 def _unsaved_token_provider(refresh_token: str) -> Callable[..., str]:
+    @sensitive_variables("refresh_token")
     def provide(*, force_refresh: bool = False) -> str:
         return lwa_client().refresh_access_token(refresh_token).value
 
     return provide
 
 
+@sensitive_variables("code", "grant")
 def connect_seller(
     *,
     code: str,
@@ -391,6 +398,7 @@ def connect_seller(
     )
 
 
+@sensitive_variables("refresh_token")
 def self_authorize(
     *,
     selling_partner_id: str,

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_POST
 
 from amazon_settings import consent, selectors, services
@@ -96,6 +97,7 @@ def _consent_error(request: HttpRequest, message: str, *, status: int = 400) -> 
     )
 
 
+@sensitive_variables("form")
 @require_GET
 def connect_callback(request: HttpRequest) -> HttpResponse:
     """Amazon's redirect after the consent page. Validates state, then exchanges the code."""
@@ -140,6 +142,7 @@ def connect_callback(request: HttpRequest) -> HttpResponse:
     return redirect("amazon_settings:settings")
 
 
+@sensitive_post_parameters("refresh_token")
 @require_POST
 def self_authorize(request: HttpRequest) -> HttpResponse:
     form = SelfAuthorizationForm(request.POST)

@@ -152,9 +152,19 @@ SPAPI_REDIRECT_URI = os.environ.get("SPAPI_REDIRECT_URI", "").strip()
 SPAPI_APP_IS_DRAFT = env_bool("SPAPI_APP_IS_DRAFT", default=bool(AMAZON_SANDBOX_URL))
 SPAPI_USER_AGENT = "AmazonOrderImport/0.1 (Language=Python; Platform=Django)"
 SPAPI_TIMEOUT_SECONDS = float(os.environ.get("SPAPI_TIMEOUT_SECONDS", "30"))
+# Retries inside one call (429, 5xx, timeouts), and the longest the client waits in total
+# before it hands the error to the worker, which then reschedules the step.
+SPAPI_MAX_RETRIES = int(os.environ.get("SPAPI_MAX_RETRIES", "3"))
+SPAPI_MAX_WAIT_SECONDS = float(os.environ.get("SPAPI_MAX_WAIT_SECONDS", "60"))
 
 # How often the worker checks Amazon (the mission's five minutes).
 WORKER_INTERVAL_SECONDS = int(os.environ.get("WORKER_INTERVAL_SECONDS", "300"))
+# A report Amazon keeps processing longer than this is flagged as stuck on Processing.
+REPORT_STUCK_AFTER_SECONDS = int(os.environ.get("REPORT_STUCK_AFTER_SECONDS", str(3 * 3600)))
+# How long a worker may hold a report before another worker may take it over.
+REPORT_LEASE_SECONDS = int(os.environ.get("REPORT_LEASE_SECONDS", "900"))
+# Automatic import: the overlap with the previous order report, so that nothing falls between.
+AUTOMATIC_IMPORT_OVERLAP_SECONDS = int(os.environ.get("AUTOMATIC_IMPORT_OVERLAP_SECONDS", "3600"))
 
 if _missing:
     raise ImproperlyConfigured(

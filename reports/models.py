@@ -1,17 +1,116 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from amazon_settings.models import SellerAccount
 
 
 class Report(models.Model):
-    """An Amazon report this product requested or discovered, keyed by Amazon's report ID."""
+    """One Amazon report we track, from request (or discovery) to import: a state machine.
+
+    `import_status` is our side, `amazon_status` is Amazon's `processingStatus`; the Processing
+    page shows both. Every step of the worker checks the state first and moves it forward inside
+    a transaction, so a step that runs twice does nothing the second time. `next_attempt_at` is
+    both the backoff (when to try again) and the lease (a claimed row is pushed into the future,
+    so a second worker does not take it).
+    """
+
+    class ImportStatus(models.TextChoices):
+        QUEUED = "queued", "Queued"  # created here, not yet sent to Amazon
+        WAITING = "waiting", "Waiting for Amazon"  # Amazon has it: IN_QUEUE / IN_PROGRESS
+        DOWNLOADING = "downloading", "Downloading"
+        IMPORTING = "importing", "Importing"
+        IMPORTED = "imported", "Imported"
+        NO_DATA = "no_data", "No data"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+        SKIPPED = "skipped", "Skipped"
+        HELD = "held", "Held for confirmation"
+
+    class AmazonStatus(models.TextChoices):
+        NONE = "", "—"
+        IN_QUEUE = "IN_QUEUE", "In queue"
+        IN_PROGRESS = "IN_PROGRESS", "In progress"
+        DONE = "DONE", "Done"
+        CANCELLED = "CANCELLED", "Cancelled"
+        FATAL = "FATAL", "Fatal"
+
+    class Source(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        AUTOMATIC = "automatic", "Automatic"
+        SCHEDULE = "schedule", "Amazon schedule"
+        DISCOVERED = "discovered", "Found on Amazon"
+        UPLOADED = "uploaded", "Uploaded"
+
+    class FailureReason(models.TextChoices):
+        NONE = "", "—"
+        AUTH = "auth", "Authorization"
+        REJECTED = "rejected", "Rejected by Amazon"
+        AMAZON_FATAL = "amazon_fatal", "Amazon could not create it"
+        BAD_DOCUMENT = "bad_document", "Unreadable document"
+        RETRIES_EXHAUSTED = "retries_exhausted", "Retries exhausted"
+        INTERNAL = "internal", "Internal error"
+
+    UNFINISHED = (
+        ImportStatus.QUEUED,
+        ImportStatus.WAITING,
+        ImportStatus.DOWNLOADING,
+        ImportStatus.IMPORTING,
+    )
 
     account = models.ForeignKey(SellerAccount, on_delete=models.PROTECT, related_name="reports")
     report_type = models.CharField(max_length=80)
+    marketplace_ids = models.JSONField(default=list)
+    data_start = models.DateTimeField(null=True, blank=True)
+    data_end = models.DateTimeField(null=True, blank=True)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.REQUESTED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    # Reports created by one form submission share a batch, to highlight them on Processing.
+    batch = models.CharField(max_length=32, blank=True, db_index=True)
+
     amazon_report_id = models.CharField(max_length=32, blank=True)
+    amazon_status = models.CharField(
+        max_length=16, choices=AmazonStatus.choices, default=AmazonStatus.NONE, blank=True
+    )
+    amazon_document_id = models.CharField(max_length=200, blank=True)
+    amazon_schedule_id = models.CharField(max_length=64, blank=True)
+    amazon_created_at = models.DateTimeField(null=True, blank=True)
+    amazon_processing_end_at = models.DateTimeField(null=True, blank=True)
+
+    import_status = models.CharField(
+        max_length=16, choices=ImportStatus.choices, default=ImportStatus.QUEUED, db_index=True
+    )
+    failure_reason = models.CharField(
+        max_length=24, choices=FailureReason.choices, default=FailureReason.NONE, blank=True
+    )
+    last_error = models.CharField(max_length=1000, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # A worker that claimed the report holds the lease until `leased_until`; another worker
+    # takes the report only after that, so two workers never work on the same report.
+    lease_id = models.CharField(max_length=32, blank=True)
+    leased_until = models.DateTimeField(null=True, blank=True)
+    stuck_since = models.DateTimeField(null=True, blank=True)
+
+    raw_file = models.FileField(upload_to="reports/%Y/%m/", blank=True)
+    raw_charset = models.CharField(max_length=40, blank=True)
+    raw_size = models.PositiveBigIntegerField(default=0)
+
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    rows_created = models.PositiveIntegerField(default=0)
+    rows_updated = models.PositiveIntegerField(default=0)
+    rows_unchanged = models.PositiveIntegerField(default=0)
+    rows_failed = models.PositiveIntegerField(default=0)
+
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    downloaded_at = models.DateTimeField(null=True, blank=True)
+    imported_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -21,9 +120,67 @@ class Report(models.Model):
                 name="uniq_report_per_amazon_id",
             )
         ]
+        indexes = [
+            models.Index(fields=["account", "report_type", "-created_at"], name="report_acct_type"),
+            models.Index(fields=["-created_at"], name="report_created"),
+        ]
+        ordering = ["-created_at", "-pk"]
 
     def __str__(self) -> str:
         return f"{self.report_type} {self.amazon_report_id or '(not sent yet)'}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.import_status not in self.UNFINISHED
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.rows_total:
+            return 0
+        return min(100, round(100 * self.rows_done / self.rows_total))
+
+
+class ReportEvent(models.Model):
+    """A step in a report's history: what changed, when, and why (the details page)."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField()
+    import_status = models.CharField(max_length=16)
+    amazon_status = models.CharField(max_length=16, blank=True)
+    message = models.CharField(max_length=1000)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%H:%M:%S} {self.import_status}: {self.message}"
+
+
+class ReportRowError(models.Model):
+    """A row the importer could not take, with its line number in the document and the reason."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="row_errors")
+    line_number = models.PositiveIntegerField()
+    reason = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["line_number", "pk"]
+
+    def __str__(self) -> str:
+        return f"line {self.line_number}: {self.reason}"
+
+
+class DiscoveryCursor(models.Model):
+    """Up to when the worker has looked for reports on Amazon, per account (getReports)."""
+
+    account = models.OneToOneField(
+        SellerAccount, on_delete=models.CASCADE, related_name="discovery_cursor"
+    )
+    checked_until = models.DateTimeField()
+    next_check_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.account} checked until {self.checked_until:%Y-%m-%d %H:%M}"
 
 
 class WorkerHeartbeat(models.Model):

@@ -7,3 +7,11 @@ from reports import services
 
 def heartbeat() -> None:
     services.record_worker_heartbeat()
+
+
+def tick() -> int:
+    return services.run_worker_pass()
+
+
+def advance_report(report_id: int, lease_id: str = "") -> None:
+    services.advance_report(report_id, lease_id)

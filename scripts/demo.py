@@ -39,7 +39,9 @@ def demo_environment(port: int, sandbox_port: int, var_dir: Path) -> dict[str, s
     env.setdefault("AMAZON_SANDBOX_URL", f"http://{HOST}:{sandbox_port}")
     env.setdefault("SANDBOX_DATA_DIR", str(var_dir / "sandbox"))
     # The demo shows the worker at work within seconds rather than minutes.
-    env.setdefault("WORKER_INTERVAL_SECONDS", "15")
+    env.setdefault("WORKER_INTERVAL_SECONDS", "10")
+    # One worker process runs the sub-minute tick loop; the others do the reports.
+    env.setdefault("Q_WORKERS", "3")
     env.setdefault("SANDBOX_TIME_FACTOR", "60")
     env["PYTHONUNBUFFERED"] = "1"
     return env

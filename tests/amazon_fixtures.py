@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 
 from amazon_sandbox.catalog import MARKETPLACES, seller_by_id
 from amazon_settings import crypto
@@ -18,6 +19,8 @@ SANDBOX_CALLBACK = "http://127.0.0.1:8000/settings/connect/callback/"
 def amazon(sandbox, settings):
     """The product pointed at the sandbox, as AMAZON_SANDBOX_URL does, on a clean sandbox."""
     sandbox.reset()
+    # Access tokens cached by an earlier test belong to a sandbox state that is gone now.
+    cache.clear()
     base = sandbox.base_url
     settings.SELLER_CENTRAL_URLS = {"eu": f"{base}/eu", "na": f"{base}/na"}
     settings.SPAPI_ENDPOINTS = {"eu": f"{base}/eu", "na": f"{base}/na"}

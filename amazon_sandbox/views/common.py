@@ -150,6 +150,9 @@ def apply_http_fault(fault: Fault) -> None:
         raise internal_failure()
     if fault.kind == Fault.Kind.ERROR_503:
         raise service_unavailable()
+    if fault.kind in (Fault.Kind.DENY, Fault.Kind.EXPIRE_URL):
+        # Amazon's answer when the app lacks the role for an operation: empty details.
+        raise unauthorized("")
     if fault.kind == Fault.Kind.TIMEOUT:
         # The answer still comes, late: the client has given up, but the call took effect, as
         # a real timeout leaves it unknown whether Amazon acted.

@@ -20,6 +20,8 @@ _FAULT_ERRORS = {
         500, "InternalError", "We encountered an internal error. Please try again."
     ),
     Fault.Kind.ERROR_503: S3Error(503, "ServiceUnavailable", "Please reduce your request rate."),
+    Fault.Kind.EXPIRE_URL: S3Error(403, "AccessDenied", "Request has expired"),
+    Fault.Kind.DENY: S3Error(403, "AccessDenied", "Access Denied"),
 }
 
 

@@ -64,6 +64,8 @@ _FAULT_ANSWERS = {
     Fault.Kind.THROTTLE: (429, "temporarily_unavailable", "The request was throttled."),
     Fault.Kind.ERROR_500: (500, "server_error", "Internal server error."),
     Fault.Kind.ERROR_503: (503, "temporarily_unavailable", "Service unavailable."),
+    Fault.Kind.DENY: (401, "invalid_client", "Client authentication failed"),
+    Fault.Kind.EXPIRE_URL: (400, "invalid_request", "The request is missing a required parameter"),
 }
 
 

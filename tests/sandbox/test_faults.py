@@ -209,7 +209,13 @@ def test_ground_truth_orders_of_a_range(sandbox):
     orders = sandbox.control(f"sellers/{EU_SELLER}/orders?region=eu&start={start}&end={end}")
     assert orders["orders"]
     first = orders["orders"][0]
-    assert set(first) == {"amazon_order_id", "marketplace_id", "fulfillment", "purchase_date"}
+    assert set(first) == {
+        "amazon_order_id",
+        "marketplace_id",
+        "fulfillment",
+        "purchase_date",
+        "status",
+    }
     assert all(
         now - timedelta(days=7) <= datetime.fromisoformat(o["purchase_date"]) <= now
         for o in orders["orders"]

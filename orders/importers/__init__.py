@@ -1,0 +1,1 @@
+"""Importers for Amazon report documents, one per catalogue entry (see registry.py)."""

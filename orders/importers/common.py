@@ -1,0 +1,158 @@
+"""What every row-based importer shares: batching by order, row errors, counting, transactions.
+
+A document is read row by row. Rows are grouped by their order id; when a batch holds
+`BATCH_ORDERS` orders and the next row starts a new order, the batch is written with bulk
+operations and dropped, so memory does not grow with the file. A row with a bad value becomes a
+`RowError` and takes its whole order out of the document: the order's earlier rows are dropped
+from the batch and its later rows are skipped (counted as failed), so a report never
+half-imports an order. Limitation: Amazon lists an order's rows together; if a file did not, rows
+of a bad order written in an earlier batch would stay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from orders.importers.base import ImportContext, ImportResult, RowError
+from orders.importers.parsing import Row, RowProblem, Table, parse_id, read_tsv
+from orders.services import Outcomes, run_document
+
+# Orders per written batch: large enough for bulk statements to pay off, small enough that a
+# 100,000-row document never holds more than a few thousand rows in memory.
+BATCH_ORDERS = 1000
+
+# Amazon's marketplace ids (public, SPAPI.md §5), by the sales-channel value report files
+# carry and by the ISO country code the VCS report carries.
+MARKETPLACE_BY_CHANNEL = {
+    "amazon.de": "A1PA6795UKMFR9",
+    "amazon.fr": "A13V1IB3VIYZZH",
+    "amazon.it": "APJ6JRA9NG5V4",
+    "amazon.es": "A1RKKUPIHCS9HS",
+    "amazon.co.uk": "A1F83G8C2ARO7P",
+    "amazon.nl": "A1805IZSGTT6HS",
+    "amazon.se": "A2NODRKZP88ZB9",
+    "amazon.pl": "A1C3SOZRARQ6R3",
+    "amazon.com.be": "AMEN7PMS3EDWL",
+    "amazon.com.tr": "A33AVAJ2PDY3EV",
+    "amazon.com": "ATVPDKIKX0DER",
+    "amazon.ca": "A2EUQ1WTGCTBG2",
+    "amazon.com.mx": "A1AM78C64UM0Y8",
+    "amazon.com.br": "A2Q3Y263D00KWC",
+    "amazon.co.jp": "A1VC38T7YXB528",
+}
+MARKETPLACE_BY_COUNTRY = {
+    "DE": "A1PA6795UKMFR9",
+    "FR": "A13V1IB3VIYZZH",
+    "IT": "APJ6JRA9NG5V4",
+    "ES": "A1RKKUPIHCS9HS",
+    "GB": "A1F83G8C2ARO7P",
+    "UK": "A1F83G8C2ARO7P",
+    "NL": "A1805IZSGTT6HS",
+    "SE": "A2NODRKZP88ZB9",
+    "PL": "A1C3SOZRARQ6R3",
+    "BE": "AMEN7PMS3EDWL",
+    "US": "ATVPDKIKX0DER",
+    "CA": "A2EUQ1WTGCTBG2",
+    "MX": "A1AM78C64UM0Y8",
+    "JP": "A1VC38T7YXB528",
+}
+
+
+def marketplace_for(sales_channel: str, context: ImportContext) -> str:
+    """The marketplace id of a sales channel; the context's only marketplace as a fallback."""
+    found = MARKETPLACE_BY_CHANNEL.get(sales_channel.strip().lower(), "")
+    if not found and len(context.marketplace_ids) == 1:
+        return context.marketplace_ids[0]
+    return found
+
+
+class GroupedRowImporter:
+    """Base of the row-based importers: subclasses parse rows and write batches.
+
+    Subclasses set `report_types`, `order_column`, `required_columns` and implement
+    `add_row` (parse one row into the order's group; raise RowProblem before changing the
+    group) and `write` (store a batch's groups, return per-line outcomes).
+    """
+
+    report_types: tuple[str, ...] = ()
+    order_column = "order-id"
+    required_columns: tuple[str, ...] = ()
+
+    def import_document(self, stream: TextIO, *, context: ImportContext) -> ImportResult:
+        """Import one document in one transaction (see `run_document`). Idempotent.
+
+        Raises DocumentRejected (nothing imported) for a document without a header or without
+        a required column; bad rows become `result.errors`.
+        """
+        return run_document(context, lambda: self._run(stream, context))
+
+    def read(self, stream: TextIO) -> Table:
+        return read_tsv(stream)
+
+    def add_row(self, group: Any, row: Row, order_id: str, state: dict) -> Any:
+        raise NotImplementedError
+
+    def lines_of(self, group: Any) -> list[int]:
+        raise NotImplementedError
+
+    def write(self, groups: list[Any], context: ImportContext) -> Outcomes:
+        raise NotImplementedError
+
+    def _run(self, stream: TextIO, context: ImportContext) -> ImportResult:
+        table = self.read(stream)
+        table.require(*self.required_columns)
+        result = ImportResult()
+        batch: dict[str, Any] = {}
+        bad: set[str] = set()
+        state: dict = {"context": context}
+        previous = None
+        for row in table.rows:
+            result.rows += 1
+            try:
+                order_id = parse_id(row.get(self.order_column), column=self.order_column)
+            except RowProblem as problem:
+                result.errors.append(RowError(row.line, str(problem)))
+                result.failed += 1
+                continue
+            if order_id != previous and len(batch) >= BATCH_ORDERS:
+                self._flush(batch, context, result)
+                batch = {}
+            previous = order_id
+            if order_id in bad:
+                result.failed += 1
+                continue
+            try:
+                batch[order_id] = self.add_row(batch.get(order_id), row, order_id, state)
+            except RowProblem as problem:
+                result.errors.append(RowError(row.line, f"{problem} (order {order_id} skipped)"))
+                dropped = batch.pop(order_id, None)
+                result.failed += 1 + (len(self.lines_of(dropped)) if dropped is not None else 0)
+                bad.add(order_id)
+        self._flush(batch, context, result)
+        return result
+
+    def _flush(self, batch: dict[str, Any], context: ImportContext, result: ImportResult) -> None:
+        if batch:
+            groups = list(batch.values())
+            outcomes = self.write(groups, context)
+            # Every row is counted once: a row that wrote nothing of its own (a duplicate of an
+            # earlier line) is unchanged.
+            for group in groups:
+                for line in self.lines_of(group):
+                    outcomes.by_line.setdefault(line, "unchanged")
+            outcomes.add_to(result)
+        report_progress(context, result.rows)
+
+
+def report_progress(context: ImportContext, rows_done: int) -> None:
+    progress: Callable[[int], None] | None = context.progress
+    if progress is not None:
+        progress(rows_done)
+
+
+def required_value(row: Row, column: str) -> str:
+    value = row.get(column)
+    if not value:
+        raise RowProblem(f"{column} is empty")
+    return value

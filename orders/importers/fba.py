@@ -1,0 +1,197 @@
+"""FBA shipments (GET_AMAZON_FULFILLED_SHIPMENTS_DATA_INVOICING / _GENERAL) and FBA returns.
+
+Shipments: one row per shipment item. Each row upserts the AFN order, its item (keyed by
+`amazon-order-item-id`, which these files always carry) and the shipment line (keyed by
+shipment-id + shipment-item-id, SPAPI.md §4.1). An order shipped in two parcels is one order
+with two shipment ids. Buyer columns are often empty here (no PII access): empty never erases.
+
+Returns: one row per returned unit batch; linked to the order when it is imported, otherwise
+kept and flagged `order_missing` until the order arrives.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orders.importers.base import ImportContext
+from orders.importers.common import GroupedRowImporter, marketplace_for, required_value
+from orders.importers.parsing import (
+    Row,
+    RowProblem,
+    parse_datetime,
+    parse_id,
+    parse_money,
+    parse_quantity,
+)
+from orders.models import Order
+from orders.services import (
+    ItemRecord,
+    OrderRecord,
+    Outcomes,
+    ReturnRecord,
+    ShipmentLineRecord,
+    return_line_key,
+    upsert_orders,
+    upsert_returns,
+)
+
+SHIPMENT_REPORT_TYPES = (
+    "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_INVOICING",
+    "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL",
+)
+RETURNS_REPORT_TYPES = ("GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA",)
+
+
+class FbaShipmentsImporter(GroupedRowImporter):
+    """AFN orders, items and shipment lines from the FBA shipments report."""
+
+    report_types = SHIPMENT_REPORT_TYPES
+    order_column = "amazon-order-id"
+    required_columns = (
+        "amazon-order-id",
+        "shipment-id",
+        "shipment-item-id",
+        "amazon-order-item-id",
+        "purchase-date",
+        "sku",
+        "quantity-shipped",
+    )
+
+    def add_row(self, group: OrderRecord | None, row: Row, order_id: str, state: dict) -> Any:
+        item_id = parse_id(row.get("amazon-order-item-id"), column="amazon-order-item-id")
+        shipment_id = parse_id(row.get("shipment-id"), column="shipment-id")
+        shipment_item_id = parse_id(row.get("shipment-item-id"), column="shipment-item-id")
+        purchased_at = parse_datetime(required_value(row, "purchase-date"), column="purchase-date")
+        line_values = {
+            "quantity": parse_quantity(row.get("quantity-shipped"), column="quantity-shipped"),
+            "item_price": parse_money(row.get("item-price"), column="item-price"),
+            "item_tax": parse_money(row.get("item-tax"), column="item-tax"),
+            "shipping_price": parse_money(row.get("shipping-price"), column="shipping-price"),
+            "shipping_tax": parse_money(row.get("shipping-tax"), column="shipping-tax"),
+            "carrier": row.get("carrier")[:60],
+            "tracking_number": parse_id(
+                row.get("tracking-number"), column="tracking-number", required=False
+            ),
+            "fulfillment_center_id": row.get("fulfillment-center-id")[:20],
+            "shipped_at": parse_datetime(row.get("shipment-date"), column="shipment-date"),
+            "reported_at": parse_datetime(row.get("reporting-date"), column="reporting-date"),
+            "estimated_arrival_at": parse_datetime(
+                row.get("estimated-arrival-date"), column="estimated-arrival-date"
+            ),
+        }
+        item_values = {
+            "sku": required_value(row, "sku"),
+            "product_name": row.get("product-name")[:500],
+        }
+        sales_channel = row.get("sales-channel")
+        values = {
+            "fulfillment_channel": Order.FulfillmentChannel.AFN,
+            # In this report only once shipped; partial shipments are not visible here.
+            "status": Order.Status.SHIPPED,
+            "purchased_at": purchased_at,
+            "sales_channel": sales_channel,
+            "marketplace_id": marketplace_for(sales_channel, state["context"]),
+            "currency": row.get("currency")[:3],
+            "buyer_email": row.get("buyer-email"),
+            "buyer_name": row.get("buyer-name"),
+            "buyer_phone": row.get("buyer-phone-number"),
+            "recipient_name": row.get("recipient-name"),
+            "ship_address_1": row.get("ship-address-1"),
+            "ship_address_2": row.get("ship-address-2"),
+            "ship_address_3": row.get("ship-address-3"),
+            "ship_city": row.get("ship-city"),
+            "ship_state": row.get("ship-state"),
+            "ship_postal_code": row.get("ship-postal-code"),
+            "ship_country": row.get("ship-country"),
+            "ship_phone": row.get("ship-phone-number"),
+            "ship_service_level": row.get("ship-service-level"),
+        }
+        if group is None:
+            group = OrderRecord(amazon_order_id=order_id, line=row.line)
+        group.values.update({k: v for k, v in values.items() if v not in ("", None)})
+        if item_id not in group.items:
+            group.items[item_id] = ItemRecord(
+                order_item_id=item_id, line=row.line, values=item_values
+            )
+        group.shipment_lines.append(
+            ShipmentLineRecord(
+                shipment_id=shipment_id,
+                shipment_item_id=shipment_item_id,
+                order_item_id=item_id,
+                line=row.line,
+                values=line_values,
+            )
+        )
+        group.row_lines.append(row.line)
+        return group
+
+    def lines_of(self, group: OrderRecord) -> list[int]:
+        return group.row_lines
+
+    def write(self, groups: list[OrderRecord], context: ImportContext) -> Outcomes:
+        return upsert_orders(
+            account=context.account, records=groups, source_report_id=context.source_report_id
+        )
+
+
+class FbaReturnsImporter(GroupedRowImporter):
+    """Customer returns of FBA orders (GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA)."""
+
+    report_types = RETURNS_REPORT_TYPES
+    order_column = "order-id"
+    required_columns = ("return-date", "order-id", "sku", "quantity")
+    _CONTENT = (
+        "asin",
+        "fnsku",
+        "quantity",
+        "fulfillment-center-id",
+        "detailed-disposition",
+        "reason",
+        "status",
+        "customer-comments",
+    )
+
+    def add_row(
+        self, group: list[ReturnRecord] | None, row: Row, order_id: str, state: dict
+    ) -> Any:
+        returned_at = parse_datetime(required_value(row, "return-date"), column="return-date")
+        if returned_at is None:  # pragma: no cover - required_value guards it
+            raise RowProblem("return-date is empty")
+        sku = required_value(row, "sku")
+        lpn = row.get("license-plate-number")
+        content = [order_id, sku, returned_at.isoformat(), *(row.get(c) for c in self._CONTENT)]
+        seen: dict[tuple[str, ...], int] = state.setdefault("seen", {})
+        occurrence = seen.get(tuple(content), 0) + 1
+        values = {
+            "asin": row.get("asin"),
+            "fnsku": row.get("fnsku"),
+            "product_name": row.get("product-name")[:500],
+            "quantity": parse_quantity(row.get("quantity")),
+            "fulfillment_center_id": row.get("fulfillment-center-id")[:20],
+            "detailed_disposition": row.get("detailed-disposition")[:40],
+            "reason": row.get("reason")[:80],
+            "status": row.get("status")[:80],
+            "license_plate_number": lpn[:40],
+            "customer_comments": row.get("customer-comments")[:1000],
+        }
+        if not lpn:
+            seen[tuple(content)] = occurrence
+        record = ReturnRecord(
+            amazon_order_id=order_id,
+            sku=sku,
+            returned_at=returned_at,
+            line_key=return_line_key(lpn, content, occurrence),
+            line=row.line,
+            values=values,
+        )
+        return [*(group or []), record]
+
+    def lines_of(self, group: list[ReturnRecord]) -> list[int]:
+        return [r.line for r in group]
+
+    def write(self, groups: list[list[ReturnRecord]], context: ImportContext) -> Outcomes:
+        return upsert_returns(
+            account=context.account,
+            records=[r for group in groups for r in group],
+            source_report_id=context.source_report_id,
+        )

@@ -1,0 +1,241 @@
+"""MFN order reports: the flat files (EU _INVOICING, NA _SHIPPING) and their XML twins.
+
+One row (flat) or one `Item` (XML) per order line, keyed by Amazon's order item id. A later
+report of the same order updates it: quantities, amounts, status. The flat files have no status
+column in the layouts we know (HEADERS.md 1a); an order is in them once it can be shipped, so a
+new order starts as Unshipped, an `order-status` column is used where a file has one, and an
+order whose lines all show quantity 0 is taken as cancelled (our reading: Amazon zeroes the
+quantity of cancelled lines in its order reports).
+"""
+
+from __future__ import annotations
+
+from typing import Any, TextIO
+
+from orders.importers.base import ImportContext, ImportResult, RowError
+from orders.importers.common import (
+    BATCH_ORDERS,
+    GroupedRowImporter,
+    marketplace_for,
+    report_progress,
+    required_value,
+)
+from orders.importers.parsing import (
+    Row,
+    RowProblem,
+    iter_xml_messages,
+    parse_bool,
+    parse_datetime,
+    parse_id,
+    parse_money,
+    parse_quantity,
+    xml_text,
+)
+from orders.models import Order
+from orders.services import ItemRecord, OrderRecord, Outcomes, run_document, upsert_orders
+
+FLAT_REPORT_TYPES = (
+    "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING",
+    "GET_FLAT_FILE_ORDER_REPORT_DATA_SHIPPING",
+)
+XML_REPORT_TYPES = ("GET_ORDER_REPORT_DATA_INVOICING", "GET_ORDER_REPORT_DATA_SHIPPING")
+
+_STATUS_BY_TEXT = {s.value.lower(): s.value for s in Order.Status if s.value}
+_STATUS_BY_TEXT["cancelled"] = Order.Status.CANCELED
+
+
+def _status(text: str) -> str:
+    return _STATUS_BY_TEXT.get(text.strip().lower().replace(" ", ""), "")
+
+
+def _finish(record: OrderRecord) -> OrderRecord:
+    quantities = [item.values.get("quantity_ordered", 1) for item in record.items.values()]
+    if quantities and not any(quantities) and "status" not in record.values:
+        record.values["status"] = Order.Status.CANCELED
+    return record
+
+
+class MfnFlatImporter(GroupedRowImporter):
+    """GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING / _SHIPPING (TAB-separated)."""
+
+    report_types = FLAT_REPORT_TYPES
+    order_column = "order-id"
+    required_columns = ("order-id", "order-item-id", "purchase-date", "sku", "quantity-purchased")
+
+    def add_row(self, group: OrderRecord | None, row: Row, order_id: str, state: dict) -> Any:
+        item_id = parse_id(row.get("order-item-id"), column="order-item-id")
+        purchased_at = parse_datetime(required_value(row, "purchase-date"), column="purchase-date")
+        item_values = {
+            "sku": required_value(row, "sku"),
+            "asin": row.get("asin"),
+            "product_name": row.get("product-name")[:500],
+            "quantity_ordered": parse_quantity(
+                row.get("quantity-purchased"), column="quantity-purchased"
+            ),
+            "item_price": parse_money(row.get("item-price"), column="item-price"),
+            "item_tax": parse_money(row.get("item-tax"), column="item-tax"),
+            "shipping_price": parse_money(row.get("shipping-price"), column="shipping-price"),
+            "shipping_tax": parse_money(row.get("shipping-tax"), column="shipping-tax"),
+        }
+        sales_channel = row.get("sales-channel")
+        values: dict[str, Any] = {
+            "fulfillment_channel": Order.FulfillmentChannel.MFN,
+            "purchased_at": purchased_at,
+            "sales_channel": sales_channel,
+            "marketplace_id": marketplace_for(sales_channel, state["context"]),
+            "currency": row.get("currency")[:3],
+            "buyer_email": row.get("buyer-email"),
+            "buyer_name": row.get("buyer-name"),
+            "buyer_phone": row.get("buyer-phone-number"),
+            "buyer_company_name": row.get("buyer-company-name"),
+            "purchase_order_number": row.get("purchase-order-number"),
+            "recipient_name": row.get("recipient-name"),
+            "ship_address_1": row.get("ship-address-1"),
+            "ship_address_2": row.get("ship-address-2"),
+            "ship_address_3": row.get("ship-address-3"),
+            "ship_city": row.get("ship-city"),
+            "ship_state": row.get("ship-state"),
+            "ship_postal_code": row.get("ship-postal-code"),
+            "ship_country": row.get("ship-country"),
+            "ship_phone": row.get("ship-phone-number"),
+            "ship_service_level": row.get("ship-service-level"),
+            "buyer_vat_number": row.get("buyer-vat-number"),
+        }
+        if row.has("is-business-order"):
+            values["is_business_order"] = parse_bool(row.get("is-business-order"))
+        if row.get("order-status"):
+            status = _status(row.get("order-status"))
+            if not status:
+                raise RowProblem(f"order-status: {row.get('order-status')!r} is not a status")
+            values["status"] = status
+        if row.get("last-updated-date"):
+            values["last_updated_at"] = parse_datetime(
+                row.get("last-updated-date"), column="last-updated-date"
+            )
+        # Everything parsed: only now touch the group, so a bad row leaves it as it was.
+        if group is None:
+            group = OrderRecord(
+                amazon_order_id=order_id,
+                line=row.line,
+                on_create={"status": Order.Status.UNSHIPPED},
+            )
+        group.values.update({k: v for k, v in values.items() if v not in ("", None)})
+        group.items[item_id] = ItemRecord(order_item_id=item_id, line=row.line, values=item_values)
+        group.row_lines.append(row.line)
+        return group
+
+    def lines_of(self, group: OrderRecord) -> list[int]:
+        return group.row_lines
+
+    def write(self, groups: list[OrderRecord], context: ImportContext) -> Outcomes:
+        return upsert_orders(
+            account=context.account,
+            records=[_finish(g) for g in groups],
+            source_report_id=context.source_report_id,
+        )
+
+
+class MfnXmlImporter:
+    """GET_ORDER_REPORT_DATA_INVOICING / _SHIPPING: AmazonEnvelope of OrderReport messages.
+
+    One message is one order and one counted row; its line is the `<Message>` tag's line.
+    """
+
+    report_types = XML_REPORT_TYPES
+
+    def import_document(self, stream: TextIO, *, context: ImportContext) -> ImportResult:
+        """Import one XML document in one transaction. Idempotent. Raises DocumentRejected
+        when the document is not an XML envelope; a bad message becomes a RowError."""
+        return run_document(context, lambda: self._run(stream, context))
+
+    def _run(self, stream: TextIO, context: ImportContext) -> ImportResult:
+        result = ImportResult()
+        batch: list[OrderRecord] = []
+        for message in iter_xml_messages(stream):
+            result.rows += 1
+            report = message.element.find("OrderReport")
+            try:
+                if report is None:
+                    raise RowProblem("the message has no OrderReport")
+                batch.append(self._record(report, message.line, context))
+            except RowProblem as problem:
+                result.errors.append(RowError(message.line, str(problem)))
+                result.failed += 1
+            if len(batch) >= BATCH_ORDERS:
+                self._flush(batch, context, result)
+                batch = []
+        self._flush(batch, context, result)
+        return result
+
+    def _flush(self, batch: list[OrderRecord], context: ImportContext, result) -> None:
+        if batch:
+            outcomes = upsert_orders(
+                account=context.account,
+                records=batch,
+                source_report_id=context.source_report_id,
+            )
+            for record in batch:
+                outcomes.by_line.setdefault(record.line, "unchanged")
+            outcomes.add_to(result)
+        report_progress(context, result.rows)
+
+    def _record(self, report, line: int, context: ImportContext) -> OrderRecord:
+        order_id = parse_id(xml_text(report, "AmazonOrderID"), column="AmazonOrderID")
+        purchased_at = parse_datetime(xml_text(report, "OrderDate"), column="OrderDate")
+        if purchased_at is None:
+            raise RowProblem("OrderDate is empty")
+        address = "FulfillmentData/Address/"
+        sales_channel = xml_text(report, "SalesChannel")
+        record = OrderRecord(
+            amazon_order_id=order_id,
+            line=line,
+            on_create={"status": Order.Status.UNSHIPPED},
+            row_lines=[line],
+        )
+        currency = ""
+        for item in report.findall("Item"):
+            item_id = parse_id(xml_text(item, "AmazonOrderItemCode"), column="AmazonOrderItemCode")
+            amounts = {"Principal": "", "Shipping": "", "Tax": "", "ShippingTax": ""}
+            for component in item.findall("ItemPrice/Component"):
+                kind = xml_text(component, "Type")
+                amount = component.find("Amount")
+                if kind in amounts and amount is not None:
+                    amounts[kind] = (amount.text or "").strip()
+                    currency = currency or amount.get("currency", "")
+            record.items[item_id] = ItemRecord(
+                order_item_id=item_id,
+                line=line,
+                values={
+                    "sku": parse_id(xml_text(item, "SKU"), column="SKU"),
+                    "product_name": xml_text(item, "Title")[:500],
+                    "quantity_ordered": parse_quantity(
+                        xml_text(item, "Quantity"), column="Quantity"
+                    ),
+                    "item_price": parse_money(amounts["Principal"], column="Principal"),
+                    "item_tax": parse_money(amounts["Tax"], column="Tax"),
+                    "shipping_price": parse_money(amounts["Shipping"], column="Shipping"),
+                    "shipping_tax": parse_money(amounts["ShippingTax"], column="ShippingTax"),
+                },
+            )
+        values = {
+            "fulfillment_channel": Order.FulfillmentChannel.MFN,
+            "purchased_at": purchased_at,
+            "sales_channel": sales_channel,
+            "marketplace_id": marketplace_for(sales_channel, context),
+            "currency": currency[:3],
+            "buyer_email": xml_text(report, "BillingData/BuyerEmailAddress"),
+            "buyer_name": xml_text(report, "BillingData/BuyerName"),
+            "buyer_phone": xml_text(report, "BillingData/BuyerPhoneNumber"),
+            "ship_service_level": xml_text(report, "FulfillmentData/FulfillmentServiceLevel"),
+            "recipient_name": xml_text(report, address + "Name"),
+            "ship_address_1": xml_text(report, address + "AddressFieldOne"),
+            "ship_address_2": xml_text(report, address + "AddressFieldTwo"),
+            "ship_address_3": xml_text(report, address + "AddressFieldThree"),
+            "ship_city": xml_text(report, address + "City"),
+            "ship_state": xml_text(report, address + "StateOrRegion"),
+            "ship_postal_code": xml_text(report, address + "PostalCode"),
+            "ship_country": xml_text(report, address + "CountryCode"),
+            "ship_phone": xml_text(report, address + "PhoneNumber"),
+        }
+        record.values = {k: v for k, v in values.items() if v not in ("", None)}
+        return _finish(record)

@@ -1,0 +1,388 @@
+"""Reading Amazon report documents: rows by column name, Amazon's dates, numbers and ids.
+
+Facts used here (see /work/shared/samples/HEADERS.md and SPAPI.md §7):
+
+* Flat files are TAB-separated but not reliably CSV-quoted: real DE/IN files carry bare `"`
+  inside unquoted values, while Amazon's own documentation sample quotes a multi-line product
+  name. So a row is split on tabs, and only a row with too few fields is re-read quote-aware.
+* Column names vary in case and spelling (`Ship-address-2`, `delivery-Instructions`,
+  `Quantity Available`, the VCS docs' `MarketplaceID` for the files' `Marketplace ID`). Names
+  are matched on a key without case, spaces, hyphens or underscores; unknown columns are kept
+  and ignored, and trailing unnamed header fields are dropped.
+* Ids are strings (leading zeros); Excel-touched files show ids as `5.80293E+13`, which have
+  lost digits, so they are a row error rather than a guess.
+
+Everything streams: rows are produced one at a time from the text stream.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from typing import TextIO
+
+from orders.importers.base import DocumentRejected
+
+
+class RowProblem(ValueError):
+    """A value in a row cannot be read; the message is the reason shown to the seller."""
+
+
+def column_key(name: str) -> str:
+    """The matching key of a column name: lower case, letters and digits only."""
+    return re.sub(r"[^0-9a-z]", "", name.strip().lstrip("\ufeff").lower())
+
+
+# Renamed or localized headers, by matching key -> the canonical Amazon name. column_key
+# already folds case and spelling variants (`Ship-address-2`, `delivery-Instructions`, the VCS
+# docs' CamelCase `MarketplaceID`) onto one key. Localized headers exist (HEADERS.md: a Chinese
+# listings header) but none of an imported report type has been seen in a source yet; add them
+# here when one is, never guessed.
+COLUMN_ALIASES: dict[str, str] = {}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One data row: values by column key, and the document line it starts on."""
+
+    line: int
+    values: dict[str, str]
+
+    def get(self, column: str, default: str = "") -> str:
+        return self.values.get(column_key(column), default)
+
+    def has(self, column: str) -> bool:
+        return column_key(column) in self.values
+
+
+@dataclass(frozen=True)
+class Table:
+    """A parsed header plus a lazy iterator over the data rows."""
+
+    columns: frozenset[str]  # column keys
+    rows: Iterator[Row]
+
+    def require(self, *required: str) -> None:
+        """Raise DocumentRejected naming every required column the header lacks."""
+        missing = [name for name in required if column_key(name) not in self.columns]
+        if missing:
+            raise DocumentRejected(f"The document lacks the required columns: {', '.join(missing)}")
+
+    def has(self, column: str) -> bool:
+        return column_key(column) in self.columns
+
+
+def _header_keys(fields: list[str]) -> list[str]:
+    keys = []
+    for name in fields:
+        key = column_key(name)
+        keys.append(column_key(COLUMN_ALIASES.get(key, key)) if key else "")
+    # Drop the unnamed trailing fields some headers carry (the MWS sample has 19).
+    while keys and not keys[-1]:
+        keys.pop()
+    return keys
+
+
+def _lines(stream: TextIO) -> Iterator[str]:
+    for line in stream:
+        yield line.rstrip("\r\n")
+
+
+def read_tsv(stream: TextIO) -> Table:
+    """Parse a TAB-separated Amazon flat file. Raises DocumentRejected without a header."""
+    lines = _lines(stream)
+    header_line = next(lines, None)
+    if header_line is None or not header_line.strip():
+        raise DocumentRejected("The document is empty: it has no header line.")
+    keys = _header_keys(header_line.split("\t"))
+    if not any(keys):
+        raise DocumentRejected("The document has no column names in its first line.")
+    return Table(columns=frozenset(k for k in keys if k), rows=_tsv_rows(lines, keys))
+
+
+def _tsv_rows(lines: Iterator[str], keys: list[str]) -> Iterator[Row]:
+    width = len(keys)
+    line_number = 1
+    for text in lines:
+        line_number += 1
+        start = line_number
+        if not text.strip():
+            continue
+        fields = text.split("\t")
+        if len(fields) < width and '"' in text:
+            # Too few fields and a quote: a quoted value may span lines (Amazon's doc sample).
+            fields, text, extra = _quote_aware(text, lines, width)
+            line_number += extra
+        yield Row(line=start, values=_pair(keys, fields))
+
+
+def _quote_aware(text: str, lines: Iterator[str], width: int) -> tuple[list[str], str, int]:
+    extra = 0
+    while True:
+        fields = next(csv.reader([text], delimiter="\t", quotechar='"', strict=False), [])
+        open_quote = text.count('"') % 2 == 1
+        if len(fields) >= width or not open_quote:
+            return fields, text, extra
+        following = next(lines, None)
+        if following is None:
+            return fields, text, extra
+        text = f"{text}\n{following}"
+        extra += 1
+
+
+def _pair(keys: list[str], fields: list[str]) -> dict[str, str]:
+    values = {}
+    for index, key in enumerate(keys):
+        if key:
+            values[key] = fields[index].strip() if index < len(fields) else ""
+    return values
+
+
+def read_csv(stream: TextIO) -> Table:
+    """Parse a comma-separated, quoted file (the VCS report). Raises DocumentRejected."""
+    reader = csv.reader(stream)
+    header = next(reader, None)
+    if not header or not any(h.strip() for h in header):
+        raise DocumentRejected("The document is empty: it has no header line.")
+    if len(header) == 1 and "," in header[0]:
+        # Some downloads wrap each whole line in quotes, inner quotes doubled (HEADERS.md 5a).
+        header = next(csv.reader([header[0]]))
+    keys = _header_keys(header)
+    return Table(columns=frozenset(k for k in keys if k), rows=_csv_rows(reader, keys))
+
+
+def _csv_rows(reader: Iterable[list[str]], keys: list[str]) -> Iterator[Row]:
+    line_number = 1
+    for fields in reader:
+        start = line_number + 1
+        line_number = reader.line_num  # type: ignore[attr-defined]
+        if not any(f.strip() for f in fields):
+            continue
+        if len(fields) == 1 and len(keys) > 1 and "," in fields[0]:
+            fields = next(csv.reader([fields[0]]))
+        yield Row(line=start, values=_pair(keys, fields))
+
+
+@dataclass(frozen=True)
+class XmlMessage:
+    """One `Message` of an AmazonEnvelope, with the line its start tag is on."""
+
+    line: int
+    element: ET.Element
+
+
+def iter_xml_messages(stream: TextIO, *, message_tag: str = "Message") -> Iterator[XmlMessage]:
+    """Stream the `Message` elements of an AmazonEnvelope, clearing each after use.
+
+    The document is fed line by line to a pull parser, so memory stays flat and each message
+    knows its line. Raises DocumentRejected when the document is not XML or not an envelope.
+    """
+    parser = ET.XMLPullParser(events=("start", "end"))
+    root_seen = False
+    root: ET.Element | None = None
+    start_line = 0
+    line_number = 0
+    try:
+        for line in stream:
+            line_number += 1
+            parser.feed(line)
+            for event, element in parser.read_events():
+                if event == "start":
+                    if root is None:
+                        root = element
+                        root_seen = True
+                    elif element.tag == message_tag:
+                        start_line = line_number
+                elif element.tag == message_tag:
+                    yield XmlMessage(line=start_line, element=element)
+                    element.clear()
+                    if root is not None and len(root) and root[-1] is element:
+                        root.remove(element)
+        parser.close()
+    except ET.ParseError as exc:
+        raise DocumentRejected(f"The document is not well-formed XML: {exc}") from exc
+    if not root_seen:
+        raise DocumentRejected("The document is empty: it has no XML root element.")
+
+
+def xml_text(element: ET.Element, path: str) -> str:
+    found = element.find(path)
+    return (found.text or "").strip() if found is not None else ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Values
+
+_SCIENTIFIC = re.compile(r"^[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+$")
+
+# Zone abbreviations seen in Amazon files (the DE listings report: MET/MEST) and the usual
+# English ones. Amazon writes the German MET/MEST for CET/CEST.
+_ZONES = {
+    "UTC": 0,
+    "GMT": 0,
+    "Z": 0,
+    "WET": 0,
+    "BST": 1,
+    "WEST": 1,
+    "MET": 1,
+    "CET": 1,
+    "MEZ": 1,
+    "MEST": 2,
+    "CEST": 2,
+    "MESZ": 2,
+    "EET": 2,
+    "EEST": 3,
+    "JST": 9,
+    "PST": -8,
+    "PDT": -7,
+    "MST": -7,
+    "MDT": -6,
+    "CST": -6,
+    "CDT": -5,
+    "EST": -5,
+    "EDT": -4,
+}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
+_DAY_MONTH_YEAR = re.compile(r"^(\d{1,2})-([A-Za-z]{3})-(\d{4})(?:\s+(\d{1,2}):(\d{2}):(\d{2}))?$")
+_SLASHED = re.compile(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+
+
+def parse_datetime(value: str, *, column: str = "date") -> datetime | None:
+    """An Amazon date or timestamp as an aware UTC datetime; None for an empty value.
+
+    Accepts ISO 8601 with an offset or `Z` (`2013-05-22T05:16:50+00:00`, `...-08:00`), a bare
+    date (midnight UTC), `27-Nov-2021 UTC` (VCS) and `02/05/2020 05:18:00 MEST` (day first, as
+    in DE files). A timestamp without any zone is taken as UTC. Raises RowProblem otherwise.
+    """
+    text = value.strip()
+    if not text:
+        return None
+    zone = 0
+    parts = text.rsplit(" ", 1)
+    if len(parts) == 2 and parts[1].upper() in _ZONES:
+        text, zone = parts[0].strip(), _ZONES[parts[1].upper()]
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        parsed = _parse_named(text)
+    if parsed is None:
+        raise RowProblem(f"{column}: {value!r} is not a date")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone(timedelta(hours=zone)))
+    return parsed.astimezone(UTC)
+
+
+def _parse_named(text: str) -> datetime | None:
+    match = _DAY_MONTH_YEAR.match(text)
+    try:
+        if match:
+            day, month_name, year, hour, minute, second = match.groups()
+            month = _MONTHS.get(month_name.lower())
+            if month is None:
+                return None
+            return datetime(  # noqa: DTZ001 - the caller attaches the zone
+                int(year), month, int(day), int(hour or 0), int(minute or 0), int(second or 0)
+            )
+        match = _SLASHED.match(text)
+        if match:
+            day, month, year, hour, minute, second = match.groups()
+            return datetime(  # noqa: DTZ001 - the caller attaches the zone
+                int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0)
+            )
+    except ValueError:
+        return None
+    return None
+
+
+def parse_date(value: str, *, column: str = "date") -> date | None:
+    parsed = parse_datetime(value, column=column)
+    return parsed.date() if parsed else None
+
+
+def parse_decimal(value: str, *, column: str = "amount") -> Decimal | None:
+    """A money amount as Decimal; None for an empty value. Raises RowProblem.
+
+    Dot decimals are Amazon's norm; `1.234,56` and `16,99` (a comma as the decimal mark, as a
+    localized file may have it) are read too. Ambiguous thousands are decided by the last
+    separator: the one that comes last is the decimal mark.
+    """
+    text = value.strip().replace("\u00a0", "").replace(" ", "")
+    if not text:
+        return None
+    if "," in text and "." in text:
+        if text.rfind(",") > text.rfind("."):
+            text = text.replace(".", "").replace(",", ".")
+        else:
+            text = text.replace(",", "")
+    elif "," in text:
+        head, _, tail = text.rpartition(",")
+        # "1,234" is ambiguous; Amazon writes amounts with two decimals, so three digits after
+        # a single comma mean thousands.
+        if len(tail) == 3 and head.lstrip("+-").isdigit() and text.count(",") == 1:
+            text = head + tail
+        else:
+            text = text.replace(",", ".") if text.count(",") == 1 else text.replace(",", "")
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise RowProblem(f"{column}: {value!r} is not a number") from None
+    if not number.is_finite():
+        raise RowProblem(f"{column}: {value!r} is not a number")
+    return number
+
+
+def parse_money(value: str, *, column: str = "amount") -> Decimal:
+    """Like parse_decimal, with an empty value as 0.00, rounded to cents."""
+    number = parse_decimal(value, column=column)
+    return Decimal("0.00") if number is None else number.quantize(Decimal("0.01"))
+
+
+def parse_quantity(value: str, *, column: str = "quantity") -> int:
+    """A whole, non-negative number of units; empty is 0. Raises RowProblem."""
+    number = parse_decimal(value, column=column)
+    if number is None:
+        return 0
+    if number != number.to_integral_value() or number < 0:
+        raise RowProblem(f"{column}: {value!r} is not a whole number of units")
+    return int(number)
+
+
+def parse_id(value: str, *, column: str = "id", required: bool = True) -> str:
+    """An Amazon id kept as text. Raises RowProblem for an empty required id or an id in
+    scientific notation (an Excel round trip dropped its digits)."""
+    text = value.strip()
+    if not text:
+        if required:
+            raise RowProblem(f"{column} is empty")
+        return ""
+    if _SCIENTIFIC.match(text):
+        raise RowProblem(
+            f"{column}: {value!r} is in scientific notation (the file went through a "
+            "spreadsheet and lost digits)"
+        )
+    return text
+
+
+def parse_bool(value: str) -> bool:
+    return value.strip().lower() in {"true", "yes", "y", "1", "ja", "wahr"}
+
+
+def fallback_item_id(sku: str, occurrence: int) -> str:
+    """The item key for a report without item ids: see OrderItem's docstring."""
+    return f"sku:{sku}#{occurrence}"
+
+
+def text_stream(text: str) -> TextIO:
+    """A text stream over a string, as the pipeline passes documents (for tests and tools)."""
+    return io.StringIO(text, newline="")

@@ -1,0 +1,77 @@
+"""FBA stock (GET_AFN_INVENTORY_DATA): a full snapshot of units per SKU and warehouse condition.
+
+The snapshot replaces the current stock: SELLABLE and UNSELLABLE units are kept apart, a
+SKU/condition missing from it drops to 0, and every change is recorded. A snapshot much smaller
+than the previous one (see `services.STOCK_DROP_THRESHOLD`) is usually a truncated or broken
+report, so it is held for the seller to confirm (`ImportResult.held_reason`) unless the context
+says `accept_drop`.
+
+Stock rows are held in memory for the guard (it needs the whole snapshot's size before writing):
+one small record per SKU and condition, a few MB for a very large catalogue.
+"""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from orders.importers.base import ImportContext, ImportResult, RowError
+from orders.importers.common import report_progress, required_value
+from orders.importers.parsing import RowProblem, read_tsv
+from orders.services import StockRecord, replace_stock, run_document, stock_drop_reason
+
+REPORT_TYPES = ("GET_AFN_INVENTORY_DATA",)
+
+
+class AfnStockImporter:
+    report_types = REPORT_TYPES
+    required_columns = ("seller-sku", "Warehouse-Condition-code", "Quantity Available")
+
+    def import_document(self, stream: TextIO, *, context: ImportContext) -> ImportResult:
+        """Replace the account's FBA stock with this snapshot, in one transaction. Idempotent
+        (a second import records no change). Held, writing nothing, on a sharp drop unless
+        `context.accept_drop`. Raises DocumentRejected without the required columns."""
+        return run_document(context, lambda: self._run(stream, context))
+
+    def _run(self, stream: TextIO, context: ImportContext) -> ImportResult:
+        table = read_tsv(stream)
+        table.require(*self.required_columns)
+        result = ImportResult()
+        records: list[StockRecord] = []
+        for row in table.rows:
+            result.rows += 1
+            try:
+                quantity_text = required_value(row, "Quantity Available")
+                quantity = int(quantity_text) if quantity_text.lstrip("-").isdigit() else None
+                if quantity is None:
+                    raise RowProblem(f"Quantity Available: {quantity_text!r} is not a number")
+                records.append(
+                    StockRecord(
+                        sku=required_value(row, "seller-sku")[:100],
+                        condition=required_value(row, "Warehouse-Condition-code").upper()[:20],
+                        line=row.line,
+                        quantity=max(quantity, 0),
+                        values={
+                            "fnsku": row.get("fulfillment-channel-sku")[:20],
+                            "asin": row.get("asin")[:20],
+                            "condition_type": row.get("condition-type")[:40],
+                        },
+                    )
+                )
+            except RowProblem as problem:
+                result.errors.append(RowError(row.line, str(problem)))
+                result.failed += 1
+        if not context.accept_drop:
+            reason = stock_drop_reason(
+                account=context.account,
+                rows=len(records),
+                units=sum(r.quantity for r in records),
+            )
+            if reason:
+                result.held_reason = reason
+                return result
+        outcomes = replace_stock(
+            account=context.account, records=records, source_report_id=context.source_report_id
+        )
+        outcomes.add_to(result)
+        report_progress(context, result.rows)
+        return result

@@ -1,0 +1,876 @@
+"""Writes of the orders app: idempotent upserts of what the importers read from reports.
+
+Every function here takes records already parsed from one batch of a document (at most a few
+thousand), reads the existing rows for the batch's keys in one query per table, compares,
+and writes with `bulk_create` (new rows; `update_conflicts=True` on the unique key, so two
+workers racing on the same key never create a duplicate: the loser's insert becomes an update
+with the same values) and `bulk_update` (changed rows). None of them opens its own transaction:
+the importer wraps the whole document in one (see `run_document`).
+
+Outcomes are counted per document line: `created` when the line's record is new, `updated` when
+the line brought a change to its record or to the order/item it belongs to, `unchanged`
+otherwise. Totals derived from several lines (an order's sums) are not counted on their own:
+the line that changed them is counted already.
+
+Merging rule: an empty value in a report never erases a stored one (FBA shipments reports carry
+empty buyer columns; MFN files carry no VAT numbers), and a value the report does not have is
+not touched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from amazon_settings.models import SellerAccount
+from orders.importers.base import ImportContext, ImportResult
+from orders.models import (
+    Invoice,
+    InvoiceSequence,
+    Order,
+    OrderItem,
+    Return,
+    ShipmentLine,
+    StockChange,
+    StockLevel,
+    StockSnapshot,
+)
+
+CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+_RANK = {UNCHANGED: 0, UPDATED: 1, CREATED: 2}
+_ZERO = Decimal("0.00")
+
+ORDER_DATA_FIELDS = [
+    "marketplace_id",
+    "sales_channel",
+    "fulfillment_channel",
+    "purchased_at",
+    "last_updated_at",
+    "status",
+    "is_business_order",
+    "currency",
+    "items_total",
+    "tax_total",
+    "shipping_total",
+    "buyer_name",
+    "buyer_email",
+    "buyer_phone",
+    "buyer_company_name",
+    "purchase_order_number",
+    "recipient_name",
+    "ship_address_1",
+    "ship_address_2",
+    "ship_address_3",
+    "ship_city",
+    "ship_state",
+    "ship_postal_code",
+    "ship_country",
+    "ship_phone",
+    "ship_service_level",
+    "buyer_vat_number",
+    "seller_vat_number",
+]
+_PROVENANCE = ["source_report_id", "source_line"]
+_ORDER_WRITE_FIELDS = [*ORDER_DATA_FIELDS, *_PROVENANCE, "changed_at"]
+ITEM_DATA_FIELDS = [
+    "sku",
+    "asin",
+    "product_name",
+    "quantity_ordered",
+    "quantity_shipped",
+    "item_price",
+    "item_tax",
+    "shipping_price",
+    "shipping_tax",
+]
+_ITEM_WRITE_FIELDS = [*ITEM_DATA_FIELDS, *_PROVENANCE]
+SHIPMENT_LINE_DATA_FIELDS = [
+    "quantity",
+    "item_price",
+    "item_tax",
+    "shipping_price",
+    "shipping_tax",
+    "carrier",
+    "tracking_number",
+    "fulfillment_center_id",
+    "shipped_at",
+    "reported_at",
+    "estimated_arrival_at",
+]
+_LINE_WRITE_FIELDS = [*SHIPMENT_LINE_DATA_FIELDS, "item", "order", *_PROVENANCE]
+_MONEY_SUMS = ("item_price", "item_tax", "shipping_price", "shipping_tax")
+
+
+# ---------------------------------------------------------------------------------------------
+# Records handed in by the importers
+
+
+@dataclass
+class ShipmentLineRecord:
+    shipment_id: str
+    shipment_item_id: str
+    order_item_id: str
+    line: int
+    values: dict[str, Any]
+
+
+@dataclass
+class ItemRecord:
+    order_item_id: str
+    line: int
+    values: dict[str, Any]
+
+
+@dataclass
+class OrderRecord:
+    """One order as one document shows it, with the lines that carry it.
+
+    `values` are Order fields the report knows; `on_create` only fills a new order (e.g. the
+    status an MFN report implies). With `shipment_lines`, the items' quantities and amounts are
+    the sums over their lines (FBA shipments); otherwise `items` carry them directly.
+    """
+
+    amazon_order_id: str
+    line: int
+    values: dict[str, Any] = field(default_factory=dict)
+    on_create: dict[str, Any] = field(default_factory=dict)
+    items: dict[str, ItemRecord] = field(default_factory=dict)
+    shipment_lines: list[ShipmentLineRecord] = field(default_factory=list)
+    row_lines: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Outcomes:
+    """Per-line outcomes of one batch; a line keeps the strongest outcome it was given."""
+
+    by_line: dict[int, str] = field(default_factory=dict)
+
+    def mark(self, line: int, outcome: str) -> None:
+        current = self.by_line.get(line)
+        if current is None or _RANK[outcome] > _RANK[current]:
+            self.by_line[line] = outcome
+
+    def add_to(self, result: ImportResult) -> None:
+        for outcome in self.by_line.values():
+            setattr(result, outcome, getattr(result, outcome) + 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+
+def run_document(context: ImportContext, work: Callable[[], ImportResult]) -> ImportResult:
+    """Run one document's import in one transaction.
+
+    Rolled back when `context.dry_run` (so a dry run counts exactly like a real one and leaves
+    nothing behind) or when the import held the data (`held_reason`). Any exception rolls back
+    everything the document wrote.
+    """
+    with transaction.atomic():
+        result = work()
+        if context.dry_run or result.held_reason:
+            transaction.set_rollback(True)
+    return result
+
+
+def _apply(obj: models.Model, values: Mapping[str, Any]) -> bool:
+    """Set the values that differ on obj (empty strings and None are skipped). True if any."""
+    changed = False
+    for name, value in values.items():
+        if value is None or (isinstance(value, str) and value == ""):
+            continue
+        if getattr(obj, name) != value:
+            setattr(obj, name, value)
+            changed = True
+    return changed
+
+
+def _stamp(obj: models.Model, *, report_id: int | None, line: int) -> None:
+    obj.source_report_id = report_id
+    obj.source_line = line
+
+
+def _write(
+    model: type[models.Model],
+    new: list,
+    changed: list,
+    *,
+    unique_fields: list[str],
+    update_fields: list[str],
+) -> None:
+    if new:
+        model.objects.bulk_create(
+            new,
+            batch_size=500,
+            update_conflicts=True,
+            unique_fields=unique_fields,
+            update_fields=update_fields,
+        )
+    if changed:
+        model.objects.bulk_update(changed, update_fields, batch_size=500)
+
+
+# ---------------------------------------------------------------------------------------------
+# Orders, items, shipment lines
+
+
+def upsert_orders(
+    *, account: SellerAccount, records: Iterable[OrderRecord], source_report_id: int | None
+) -> Outcomes:
+    """Create or update orders with their items (and FBA shipment lines). Idempotent.
+
+    Also links returns and invoices that arrived before their order. Runs inside the caller's
+    transaction; raises only database errors.
+    """
+    records = list(records)
+    outcomes = Outcomes()
+    if not records:
+        return outcomes
+    now = timezone.now()
+    ids = [r.amazon_order_id for r in records]
+    orders = {
+        o.amazon_order_id: o for o in Order.objects.filter(account=account, amazon_order_id__in=ids)
+    }
+    existing_pks = [o.pk for o in orders.values()]
+    items: dict[int, dict[str, OrderItem]] = defaultdict(dict)
+    lines: dict[int, dict[tuple[str, str], ShipmentLine]] = defaultdict(dict)
+    if existing_pks:
+        for item in OrderItem.objects.filter(order_id__in=existing_pks):
+            items[item.order_id][item.order_item_id] = item
+        if any(r.shipment_lines for r in records):
+            for sl in ShipmentLine.objects.filter(order_id__in=existing_pks):
+                lines[sl.order_id][(sl.shipment_id, sl.shipment_item_id)] = sl
+
+    new_orders, changed_orders = [], []
+    new_items, changed_items = [], []
+    new_lines, changed_lines = [], []
+    for record in records:
+        order = orders.get(record.amazon_order_id)
+        order_new = order is None
+        if order is None:
+            order = Order(account=account, amazon_order_id=record.amazon_order_id)
+            _apply(order, record.on_create)
+        order_changed = _apply(order, record.values)
+        order_items = items[order.pk] if order.pk else {}
+        order_lines = lines[order.pk] if order.pk else {}
+        item_state: dict[str, tuple[OrderItem, bool, bool]] = {}
+
+        for item_record in record.items.values():
+            _merge_item(
+                order, order_items, item_state, item_record.order_item_id, item_record.values
+            )
+
+        line_state: list[tuple[ShipmentLineRecord, ShipmentLine, bool, bool]] = []
+        line_items: dict[int, OrderItem] = {}
+        for line_record in record.shipment_lines:
+            key = (line_record.shipment_id, line_record.shipment_item_id)
+            shipment_line = order_lines.get(key)
+            line_new = shipment_line is None
+            if shipment_line is None:
+                shipment_line = ShipmentLine(
+                    account=account,
+                    order=order,
+                    shipment_id=line_record.shipment_id,
+                    shipment_item_id=line_record.shipment_item_id,
+                )
+                order_lines[key] = shipment_line
+            line_changed = _apply(shipment_line, line_record.values)
+            item = order_items.get(line_record.order_item_id)
+            if item is None:
+                item = _merge_item(order, order_items, item_state, line_record.order_item_id, {})
+            line_items[id(shipment_line)] = item
+            if shipment_line.item_id is None and (line_new or item.pk):
+                shipment_line.item = item
+                line_changed = line_changed or not line_new
+            line_state.append((line_record, shipment_line, line_new, line_changed))
+
+        sum_changed: set[str] = set()
+        if record.shipment_lines:
+            # FBA: an item's shipped quantity and amounts are the sums over its shipment lines
+            # (those stored and those of this document).
+            item_by_pk = {i.pk: i for i in order_items.values() if i.pk}
+            per_item: dict[str, list[ShipmentLine]] = defaultdict(list)
+            for sl in order_lines.values():
+                item = line_items.get(id(sl)) or item_by_pk.get(sl.item_id)
+                if item is not None:
+                    per_item[item.order_item_id].append(sl)
+            for item_id, item_lines in per_item.items():
+                item = order_items[item_id]
+                sums: dict[str, Any] = {
+                    name: sum((getattr(sl, name) for sl in item_lines), _ZERO)
+                    for name in _MONEY_SUMS
+                }
+                shipped = sum(sl.quantity for sl in item_lines)
+                sums["quantity_shipped"] = shipped
+                sums["quantity_ordered"] = max(item.quantity_ordered, shipped)
+                if _apply(item, sums):
+                    # Changed as a sum of lines: written, but counted on those lines only.
+                    sum_changed.add(item_id)
+                    item_state.setdefault(item_id, (item, False, False))
+
+        totals = {
+            "items_total": sum((i.item_price for i in order_items.values()), _ZERO),
+            "tax_total": sum((i.item_tax + i.shipping_tax for i in order_items.values()), _ZERO),
+            "shipping_total": sum((i.shipping_price for i in order_items.values()), _ZERO),
+        }
+        totals_changed = any(getattr(order, k) != v for k, v in totals.items())
+        for name, value in totals.items():
+            setattr(order, name, value)
+
+        if order_new:
+            _stamp(order, report_id=source_report_id, line=record.line)
+            order.changed_at = now
+            new_orders.append(order)
+        elif order_changed or totals_changed:
+            _stamp(order, report_id=source_report_id, line=record.line)
+            order.changed_at = now
+            changed_orders.append(order)
+
+        for item_id, (item, created, changed) in item_state.items():
+            line = record.items[item_id].line if item_id in record.items else record.line
+            if created:
+                _stamp(item, report_id=source_report_id, line=line)
+                new_items.append(item)
+            elif changed or item_id in sum_changed:
+                _stamp(item, report_id=source_report_id, line=line)
+                changed_items.append(item)
+
+        order_outcome = CREATED if order_new else (UPDATED if order_changed else UNCHANGED)
+        if record.shipment_lines:
+            for line_record, shipment_line, line_new, line_changed in line_state:
+                _, item_created, item_changed = item_state.get(
+                    line_record.order_item_id, (None, False, False)
+                )
+                if line_new:
+                    _stamp(shipment_line, report_id=source_report_id, line=line_record.line)
+                    new_lines.append(shipment_line)
+                    outcome = CREATED
+                elif line_changed:
+                    _stamp(shipment_line, report_id=source_report_id, line=line_record.line)
+                    changed_lines.append(shipment_line)
+                    outcome = UPDATED
+                else:
+                    outcome = UPDATED if (item_changed or order_changed) else UNCHANGED
+                outcomes.mark(line_record.line, max(outcome, order_outcome, key=_RANK.get))
+        else:
+            for item_id, item_record in record.items.items():
+                _, item_created, item_changed = item_state[item_id]
+                if item_created:
+                    outcome = CREATED
+                elif item_changed or order_changed:
+                    outcome = UPDATED
+                else:
+                    outcome = UNCHANGED
+                outcomes.mark(item_record.line, max(outcome, order_outcome, key=_RANK.get))
+            if not record.items:
+                outcomes.mark(record.line, order_outcome)
+
+    _write(
+        Order,
+        new_orders,
+        changed_orders,
+        unique_fields=["account", "amazon_order_id"],
+        update_fields=_ORDER_WRITE_FIELDS,
+    )
+    _write(
+        OrderItem,
+        new_items,
+        _unique(changed_items),
+        unique_fields=["order", "order_item_id"],
+        update_fields=_ITEM_WRITE_FIELDS,
+    )
+    _write(
+        ShipmentLine,
+        new_lines,
+        changed_lines,
+        unique_fields=["account", "shipment_id", "shipment_item_id"],
+        update_fields=_LINE_WRITE_FIELDS,
+    )
+    if new_orders:
+        link_waiting_records(account=account, orders=new_orders)
+    return outcomes
+
+
+def _merge_item(
+    order: Order,
+    order_items: dict[str, OrderItem],
+    item_state: dict[str, tuple[OrderItem, bool, bool]],
+    item_id: str,
+    values: Mapping[str, Any],
+) -> OrderItem:
+    """Find or start the order's item and apply values; remember (created, changed) per item."""
+    item = order_items.get(item_id)
+    created = item is None
+    if item is None:
+        item = OrderItem(order=order, order_item_id=item_id)
+        order_items[item_id] = item
+    changed = _apply(item, values)
+    previous = item_state.get(item_id)
+    if previous:
+        created, changed = previous[1] or created, previous[2] or changed
+    item_state[item_id] = (item, created, changed)
+    return item
+
+
+def _unique(objs: list) -> list:
+    seen: set[int] = set()
+    unique = []
+    for obj in objs:
+        if id(obj) not in seen:
+            seen.add(id(obj))
+            unique.append(obj)
+    return unique
+
+
+def link_waiting_records(*, account: SellerAccount, orders: Iterable[Order]) -> int:
+    """Attach returns and invoices that were imported before their order. Returns how many."""
+    by_id = {o.amazon_order_id: o for o in orders}
+    linked = 0
+    waiting_returns = list(
+        Return.objects.filter(account=account, order__isnull=True, amazon_order_id__in=by_id)
+    )
+    for ret in waiting_returns:
+        ret.order = by_id[ret.amazon_order_id]
+        ret.order_missing = False
+    if waiting_returns:
+        Return.objects.bulk_update(waiting_returns, ["order", "order_missing"], batch_size=500)
+    waiting_invoices = list(
+        Invoice.objects.filter(account=account, order__isnull=True, amazon_order_id__in=by_id)
+    )
+    for invoice in waiting_invoices:
+        invoice.order = by_id[invoice.amazon_order_id]
+    if waiting_invoices:
+        Invoice.objects.bulk_update(waiting_invoices, ["order"], batch_size=500)
+    linked = len(waiting_returns) + len(waiting_invoices)
+    return linked
+
+
+def correct_orders(
+    *,
+    account: SellerAccount,
+    corrections: Mapping[str, tuple[int, dict[str, Any], dict[str, dict[str, Any]]]],
+    source_report_id: int | None,
+) -> dict[str, bool]:
+    """Apply VAT corrections to existing orders (VCS Lite): order fields and MFN item taxes.
+
+    `corrections` maps an order id to (line, order values, {order_item_id: item values}).
+    Orders that are not imported are skipped. Items of FBA orders are left alone: the FBA
+    shipments report is their source, and correcting them here would flip back and forth.
+    Returns, per order id found, whether anything changed. Idempotent.
+    """
+    result: dict[str, bool] = {}
+    if not corrections:
+        return result
+    orders = list(Order.objects.filter(account=account, amazon_order_id__in=list(corrections)))
+    items: dict[int, list[OrderItem]] = defaultdict(list)
+    for item in OrderItem.objects.filter(order__in=orders):
+        items[item.order_id].append(item)
+    changed_orders, changed_items = [], []
+    now = timezone.now()
+    for order in orders:
+        line, order_values, item_values = corrections[order.amazon_order_id]
+        changed = _apply(order, order_values)
+        if order.fulfillment_channel != Order.FulfillmentChannel.AFN:
+            for item in items[order.pk]:
+                values = item_values.get(item.order_item_id)
+                if values and _apply(item, values):
+                    _stamp(item, report_id=source_report_id, line=line)
+                    changed_items.append(item)
+                    changed = True
+            tax = sum((i.item_tax + i.shipping_tax for i in items[order.pk]), _ZERO)
+            if items[order.pk] and order.tax_total != tax:
+                order.tax_total = tax
+                changed = True
+        if changed:
+            _stamp(order, report_id=source_report_id, line=line)
+            order.changed_at = now
+            changed_orders.append(order)
+        result[order.amazon_order_id] = changed
+    _write(Order, [], changed_orders, unique_fields=[], update_fields=_ORDER_WRITE_FIELDS)
+    _write(OrderItem, [], changed_items, unique_fields=[], update_fields=_ITEM_WRITE_FIELDS)
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Returns
+
+
+@dataclass
+class ReturnRecord:
+    amazon_order_id: str
+    sku: str
+    returned_at: datetime
+    line_key: str
+    line: int
+    values: dict[str, Any]
+
+
+def return_line_key(license_plate_number: str, content: Iterable[str], occurrence: int) -> str:
+    """The natural-key part of a return line: its LPN, else a hash of the row (see Return)."""
+    if license_plate_number:
+        return license_plate_number
+    digest = hashlib.sha256("\t".join(content).encode()).hexdigest()[:40]
+    return f"sha256:{digest}#{occurrence}"
+
+
+def upsert_returns(
+    *, account: SellerAccount, records: Iterable[ReturnRecord], source_report_id: int | None
+) -> Outcomes:
+    """Create or update returns, linked to their order or flagged `order_missing`. Idempotent."""
+    records = list(records)
+    outcomes = Outcomes()
+    if not records:
+        return outcomes
+    ids = {r.amazon_order_id for r in records}
+    orders = dict(
+        Order.objects.filter(account=account, amazon_order_id__in=ids).values_list(
+            "amazon_order_id", "pk"
+        )
+    )
+    existing = {
+        (r.amazon_order_id, r.sku, r.returned_at, r.line_key): r
+        for r in Return.objects.filter(account=account, amazon_order_id__in=ids)
+    }
+    new, changed = [], []
+    for record in records:
+        key = (record.amazon_order_id, record.sku, record.returned_at, record.line_key)
+        ret = existing.get(key)
+        values = dict(record.values)
+        order_pk = orders.get(record.amazon_order_id)
+        if ret is None:
+            ret = Return(
+                account=account,
+                amazon_order_id=record.amazon_order_id,
+                sku=record.sku,
+                returned_at=record.returned_at,
+                line_key=record.line_key,
+            )
+            _apply(ret, values)
+            ret.order_id = order_pk
+            ret.order_missing = order_pk is None
+            _stamp(ret, report_id=source_report_id, line=record.line)
+            existing[key] = ret
+            new.append(ret)
+            outcomes.mark(record.line, CREATED)
+            continue
+        if ret.pk is None:  # the same line twice in one batch
+            outcomes.mark(record.line, UNCHANGED)
+            continue
+        did_change = _apply(ret, values)
+        if ret.order_id is None and order_pk is not None:
+            ret.order_id, ret.order_missing = order_pk, False
+            did_change = True
+        if did_change:
+            _stamp(ret, report_id=source_report_id, line=record.line)
+            changed.append(ret)
+        outcomes.mark(record.line, UPDATED if did_change else UNCHANGED)
+    fields = [
+        "order",
+        "order_missing",
+        "asin",
+        "fnsku",
+        "product_name",
+        "quantity",
+        "fulfillment_center_id",
+        "detailed_disposition",
+        "reason",
+        "status",
+        "license_plate_number",
+        "customer_comments",
+        *_PROVENANCE,
+    ]
+    _write(
+        Return,
+        new,
+        changed,
+        unique_fields=["account", "amazon_order_id", "sku", "returned_at", "line_key"],
+        update_fields=fields,
+    )
+    return outcomes
+
+
+# ---------------------------------------------------------------------------------------------
+# Stock
+
+# A stock report whose units or rows fall below this share of the previous report's is held for
+# the seller to confirm: a truncated report would otherwise zero most of the stock.
+STOCK_DROP_THRESHOLD = Decimal("0.5")
+
+
+@dataclass
+class StockRecord:
+    sku: str
+    condition: str
+    line: int
+    quantity: int
+    values: dict[str, Any]
+
+
+def stock_drop_reason(*, account: SellerAccount, rows: int, units: int) -> str:
+    """Why a stock report of this size should be held, or "" when it may be imported."""
+    try:
+        previous = StockSnapshot.objects.filter(account=account).latest()
+    except StockSnapshot.DoesNotExist:
+        return ""
+    limit = STOCK_DROP_THRESHOLD
+    if previous.units and Decimal(units) < Decimal(previous.units) * limit:
+        return (
+            f"The stock report has {units} units, less than {int(limit * 100)} % of the "
+            f"previous report's {previous.units}. Confirm to import it anyway."
+        )
+    if previous.rows and Decimal(rows) < Decimal(previous.rows) * limit:
+        return (
+            f"The stock report has {rows} rows, less than {int(limit * 100)} % of the "
+            f"previous report's {previous.rows}. Confirm to import it anyway."
+        )
+    return ""
+
+
+def replace_stock(
+    *, account: SellerAccount, records: list[StockRecord], source_report_id: int | None
+) -> Outcomes:
+    """Set current FBA stock to this full snapshot and record every change. Idempotent.
+
+    A SKU/condition missing from the snapshot is set to 0 (a change is recorded). Rows of the
+    same (SKU, condition) are summed. The guard (`stock_drop_reason`) is the caller's job.
+    """
+    outcomes = Outcomes()
+    now = timezone.now()
+    merged: dict[tuple[str, str], StockRecord] = {}
+    for record in records:
+        key = (record.sku, record.condition)
+        if key in merged:
+            merged[key].quantity += record.quantity
+            outcomes.mark(record.line, UNCHANGED)
+        else:
+            merged[key] = StockRecord(
+                record.sku, record.condition, record.line, record.quantity, dict(record.values)
+            )
+    existing = {(s.sku, s.condition): s for s in StockLevel.objects.filter(account=account)}
+    new, changed, changes = [], [], []
+    for key, record in merged.items():
+        level = existing.pop(key, None)
+        if level is None:
+            level = StockLevel(
+                account=account, sku=record.sku, condition=record.condition, changed_at=now
+            )
+            _apply(level, record.values)
+            level.quantity = record.quantity
+            _stamp(level, report_id=source_report_id, line=record.line)
+            new.append(level)
+            outcomes.mark(record.line, CREATED)
+            continue
+        previous = level.quantity
+        did_change = _apply(level, record.values)
+        if previous != record.quantity:
+            level.quantity = record.quantity
+            level.changed_at = now
+            changes.append((level, previous))
+            did_change = True
+        if did_change:
+            _stamp(level, report_id=source_report_id, line=record.line)
+            changed.append(level)
+        outcomes.mark(record.line, UPDATED if did_change else UNCHANGED)
+    for level in existing.values():  # gone from the snapshot: no units left
+        if level.quantity:
+            changes.append((level, level.quantity))
+            level.quantity, level.changed_at = 0, now
+            level.source_report_id, level.source_line = source_report_id, None
+            changed.append(level)
+    _write(
+        StockLevel,
+        new,
+        changed,
+        unique_fields=["account", "sku", "condition"],
+        update_fields=["fnsku", "asin", "condition_type", "quantity", "changed_at", *_PROVENANCE],
+    )
+    history = [
+        StockChange(
+            level=level,
+            at=now,
+            previous_quantity=0,
+            quantity=level.quantity,
+            source_report_id=source_report_id,
+        )
+        for level in new
+    ] + [
+        StockChange(
+            level=level,
+            at=now,
+            previous_quantity=previous,
+            quantity=level.quantity,
+            source_report_id=source_report_id,
+        )
+        for level, previous in changes
+    ]
+    StockChange.objects.bulk_create(history, batch_size=500)
+    StockSnapshot.objects.create(
+        account=account,
+        taken_at=now,
+        rows=len(records),
+        units=sum(r.quantity for r in records),
+        source_report_id=source_report_id,
+    )
+    return outcomes
+
+
+# ---------------------------------------------------------------------------------------------
+# Invoices
+
+
+@dataclass
+class InvoiceRecord:
+    number: str
+    kind: str
+    line: int
+    lines: list[int]
+    values: dict[str, Any]
+
+
+INVOICE_PREFIX = {Invoice.Kind.INVOICE: "INV", Invoice.Kind.CREDIT_NOTE: "CN"}
+
+
+def upsert_invoices(
+    *, account: SellerAccount, records: Iterable[InvoiceRecord], source_report_id: int | None
+) -> Outcomes:
+    """Create or update invoices with a number (Amazon's or the seller's), linked to their
+    order when it is imported. Keyed by (account, number, kind). Idempotent."""
+    records = list(records)
+    outcomes = Outcomes()
+    if not records:
+        return outcomes
+    numbers = {r.number for r in records}
+    existing = {
+        (i.number, i.kind): i for i in Invoice.objects.filter(account=account, number__in=numbers)
+    }
+    order_ids = {r.values.get("amazon_order_id", "") for r in records}
+    orders = dict(
+        Order.objects.filter(account=account, amazon_order_id__in=order_ids).values_list(
+            "amazon_order_id", "pk"
+        )
+    )
+    new, changed = [], []
+    for record in records:
+        invoice = existing.get((record.number, record.kind))
+        created = invoice is None
+        if invoice is None:
+            invoice = Invoice(account=account, number=record.number, kind=record.kind)
+        did_change = _apply(invoice, record.values)
+        order_pk = orders.get(invoice.amazon_order_id)
+        if invoice.order_id is None and order_pk is not None:
+            invoice.order_id = order_pk
+            did_change = True
+        if created:
+            _stamp(invoice, report_id=source_report_id, line=record.line)
+            new.append(invoice)
+        elif did_change:
+            _stamp(invoice, report_id=source_report_id, line=record.line)
+            changed.append(invoice)
+        outcome = CREATED if created else (UPDATED if did_change else UNCHANGED)
+        for line in record.lines:
+            outcomes.mark(line, outcome)
+    _write(
+        Invoice,
+        new,
+        changed,
+        unique_fields=["account", "number", "kind"],
+        update_fields=_INVOICE_WRITE_FIELDS,
+    )
+    return outcomes
+
+
+_INVOICE_WRITE_FIELDS = [
+    "order",
+    "amazon_order_id",
+    "source",
+    "issued_on",
+    "transaction_id",
+    "shipment_id",
+    "currency",
+    "net",
+    "vat",
+    "gross",
+    "url",
+    "original_number",
+    "is_corrected",
+    *_PROVENANCE,
+]
+
+
+def generate_missing_invoices(
+    *,
+    account: SellerAccount,
+    records: Iterable[InvoiceRecord],
+    issued_on: date,
+    source_report_id: int | None,
+) -> Outcomes:
+    """Issue our own invoice or credit note for every transaction that has none yet.
+
+    `records` carry `transaction_id` (and an empty number). A transaction that already has a
+    document of that kind from any source gets nothing new. Numbers come from the account's
+    `InvoiceSequence` row for (kind, year of `issued_on`), locked with `select_for_update`
+    before the existing documents are read, so concurrent imports queue up and numbers have
+    neither gaps nor duplicates (the counter rolls back with the import). Must run inside a
+    transaction. Idempotent.
+    """
+    records = list(records)
+    outcomes = Outcomes()
+    if not records:
+        return outcomes
+    by_kind: dict[str, list[InvoiceRecord]] = defaultdict(list)
+    for record in records:
+        by_kind[record.kind].append(record)
+    for kind, kind_records in sorted(by_kind.items()):
+        sequence, _ = InvoiceSequence.objects.get_or_create(
+            account=account, kind=kind, year=issued_on.year
+        )
+        sequence = InvoiceSequence.objects.select_for_update().get(pk=sequence.pk)
+        txns = {r.values["transaction_id"] for r in kind_records}
+        have = set(
+            Invoice.objects.filter(account=account, kind=kind, transaction_id__in=txns).values_list(
+                "transaction_id", flat=True
+            )
+        )
+        order_ids = {r.values.get("amazon_order_id", "") for r in kind_records}
+        orders = dict(
+            Order.objects.filter(account=account, amazon_order_id__in=order_ids).values_list(
+                "amazon_order_id", "pk"
+            )
+        )
+        new = []
+        for record in kind_records:
+            txn = record.values["transaction_id"]
+            if txn in have:
+                for line in record.lines:
+                    outcomes.mark(line, UNCHANGED)
+                continue
+            have.add(txn)
+            sequence.last_number += 1
+            number = f"{INVOICE_PREFIX[kind]}-{issued_on.year}-{sequence.last_number:06d}"
+            invoice = Invoice(
+                account=account,
+                number=number,
+                kind=kind,
+                source=Invoice.Source.GENERATED,
+                issued_on=issued_on,
+            )
+            _apply(invoice, record.values)
+            invoice.order_id = orders.get(invoice.amazon_order_id)
+            _stamp(invoice, report_id=source_report_id, line=record.line)
+            new.append(invoice)
+            for line in record.lines:
+                outcomes.mark(line, CREATED)
+        if new:
+            # Plain inserts: the sequence lock makes this the only writer of these numbers, and
+            # a clash with the per-transaction constraint must fail loudly, not renumber.
+            Invoice.objects.bulk_create(new, batch_size=500)
+            sequence.save(update_fields=["last_number"])
+    return outcomes

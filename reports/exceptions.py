@@ -1,0 +1,13 @@
+"""What can go wrong in the report pipeline; each leaf says what the caller must do."""
+
+
+class ReportsError(Exception):
+    """Base of this app's errors; the message is a sentence a seller can read."""
+
+
+class InvalidReportRequest(ReportsError):
+    """The requested report cannot be asked for (type, region, range): fix the input."""
+
+
+class ReportActionNotAllowed(ReportsError):
+    """The action does not fit the report's state (e.g. cancel after Amazon started)."""

@@ -1,0 +1,180 @@
+"""Every report type, rendered by the sandbox generator: the right orders, exactly once.
+
+Ground truth is `orders_between`; each report type selects by its own date (see the
+generator's docstring), which `expected_order_ids` mirrors.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from amazon_sandbox.generator import orders_between
+from orders.models import Invoice, Order, OrderItem, Return, ShipmentLine, StockLevel
+from reports.catalog import BY_REPORT_TYPE
+from tests.orders.conftest import NOW, render, run_import, seller_for
+
+START = NOW - timedelta(days=21)
+MIDDLE = NOW - timedelta(days=11)
+END = NOW - timedelta(days=1)
+
+ORDER_TYPES = sorted(t for t in BY_REPORT_TYPE if t != "GET_AFN_INVENTORY_DATA")
+MFN_TYPES = [t for t in ORDER_TYPES if "ORDER_REPORT" in t]
+FBA_TYPES = [t for t in ORDER_TYPES if "FULFILLED_SHIPMENTS" in t]
+VAT_TYPES = ["GET_FLAT_FILE_VAT_INVOICE_DATA_REPORT", "SC_VAT_TAX_REPORT"]
+RETURNS = "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA"
+
+
+def in_range(moment: datetime, start: datetime, end: datetime) -> bool:
+    return start <= moment < end
+
+
+def expected_order_ids(report_type: str, start: datetime, end: datetime) -> set[str]:
+    seller = seller_for(report_type)
+    orders = orders_between(seller, start - timedelta(days=40), end, now=NOW)
+    if report_type in MFN_TYPES:
+        return {
+            o.amazon_order_id
+            for o in orders
+            if o.fulfillment == "MFN"
+            and o.status not in ("Pending", "Canceled")
+            and in_range(o.purchase_date, start, end)
+        }
+    shipped = {
+        o.amazon_order_id
+        for o in orders
+        for s in o.shipments
+        if in_range(s.shipment_date, start, end)
+        and (o.fulfillment == "AFN" or report_type in VAT_TYPES)
+    }
+    returned = {
+        o.amazon_order_id for o in orders for r in o.returns if in_range(r.return_date, start, end)
+    }
+    if report_type in FBA_TYPES:
+        return shipped
+    if report_type == RETURNS:
+        return returned
+    return shipped | returned
+
+
+def imported_order_ids(report_type: str) -> set[str]:
+    if report_type == RETURNS:
+        return set(Return.objects.values_list("amazon_order_id", flat=True))
+    if report_type in VAT_TYPES:
+        return set(Invoice.objects.values_list("amazon_order_id", flat=True))
+    return set(Order.objects.values_list("amazon_order_id", flat=True))
+
+
+def record_counts() -> tuple[int, ...]:
+    return tuple(
+        model.objects.count()
+        for model in (Order, OrderItem, ShipmentLine, Return, Invoice, StockLevel)
+    )
+
+
+@pytest.mark.parametrize("report_type", ORDER_TYPES)
+def test_imports_exactly_the_orders_of_the_range(account, report_type):
+    expected = expected_order_ids(report_type, START, END)
+    assert expected, "the range should hold orders"
+
+    result = run_import(account, report_type, render(report_type, START, END))
+
+    assert result.errors == []
+    assert imported_order_ids(report_type) == expected
+    assert result.created == result.rows
+    assert result.created + result.updated + result.unchanged + result.failed == result.rows
+
+
+@pytest.mark.parametrize("report_type", sorted(BY_REPORT_TYPE))
+def test_importing_twice_changes_nothing(account, report_type):
+    text = render(report_type, START, END)
+    first = run_import(account, report_type, text, source_report_id=1)
+    counts = record_counts()
+
+    second = run_import(account, report_type, text, source_report_id=2)
+
+    assert first.rows > 0
+    assert (second.rows, second.created, second.updated) == (first.rows, 0, 0)
+    assert second.unchanged == second.rows
+    assert record_counts() == counts
+    # Provenance stays with the report that created the records.
+    assert not Order.objects.filter(source_report_id=2).exists()
+
+
+@pytest.mark.parametrize("report_type", ORDER_TYPES)
+def test_overlapping_ranges_do_not_duplicate_and_count_the_overlap_unchanged(account, report_type):
+    first = run_import(account, report_type, render(report_type, START, MIDDLE + timedelta(days=3)))
+    overlap_rows = run_import(
+        account, report_type, render(report_type, MIDDLE, MIDDLE + timedelta(days=3)), dry_run=True
+    ).rows
+
+    second = run_import(account, report_type, render(report_type, MIDDLE, END))
+
+    assert first.rows and overlap_rows
+    assert second.unchanged == overlap_rows
+    assert second.updated == 0
+    assert second.created == second.rows - overlap_rows
+    assert imported_order_ids(report_type) == expected_order_ids(report_type, START, END)
+    assert Order.objects.values("account", "amazon_order_id").distinct().count() == (
+        Order.objects.count()
+    )
+
+
+@pytest.mark.parametrize("report_type", ORDER_TYPES)
+def test_two_halves_equal_the_whole(account, other_account, report_type):
+    run_import(account, report_type, render(report_type, START, MIDDLE))
+    run_import(account, report_type, render(report_type, MIDDLE, END))
+    run_import(other_account, report_type, render(report_type, START, END))
+
+    def snapshot(acct):
+        orders = Order.objects.filter(account=acct)
+        return (
+            sorted(orders.values_list("amazon_order_id", "status", "items_total", "tax_total")),
+            sorted(
+                OrderItem.objects.filter(order__account=acct).values_list(
+                    "order__amazon_order_id", "order_item_id", "quantity_shipped", "item_price"
+                )
+            ),
+            ShipmentLine.objects.filter(account=acct).count(),
+            Return.objects.filter(account=acct).count(),
+            sorted(
+                Invoice.objects.filter(account=acct).values_list("transaction_id", "kind", "gross")
+            ),
+        )
+
+    assert snapshot(account) == snapshot(other_account)
+
+
+def test_stock_snapshot_has_every_row(account):
+    text = render("GET_AFN_INVENTORY_DATA", START, END)
+    result = run_import(account, "GET_AFN_INVENTORY_DATA", text)
+
+    data = [line.split("\t") for line in text.splitlines()[1:]]
+    assert StockLevel.objects.count() == result.rows == len(data)
+    assert {(s.sku, s.condition, s.quantity) for s in StockLevel.objects.all()} == {
+        (row[0], row[4], int(row[5])) for row in data
+    }
+    assert StockLevel.objects.filter(condition="UNSELLABLE").exists()
+
+
+def test_fba_order_shipped_in_two_shipments_is_one_order(account):
+    seller = seller_for("GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL")
+    split = [
+        o
+        for o in orders_between(seller, START - timedelta(days=40), END, now=NOW)
+        if len(o.shipments) == 2 and all(in_range(s.shipment_date, START, END) for s in o.shipments)
+    ]
+    assert split, "the generated range should hold a split FBA order"
+    run_import(
+        account,
+        "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL",
+        render("GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL", START, END),
+    )
+
+    order = Order.objects.get(amazon_order_id=split[0].amazon_order_id)
+    assert set(order.shipment_lines.values_list("shipment_id", flat=True)) == {
+        s.shipment_id for s in split[0].shipments
+    }
+    assert order.items.count() == len(split[0].items)
+    assert order.items_total == sum(i.item_price for i in split[0].items)

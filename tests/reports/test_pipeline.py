@@ -1,0 +1,343 @@
+"""The report pipeline against the Amazon sandbox over HTTP, one state transition at a time."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from amazon_settings.models import SellerAccount
+from orders.models import Order
+from reports import services
+from reports.models import Report
+from tests.amazon_fixtures import EU_SELLER
+
+pytestmark = pytest.mark.django_db
+
+Status = Report.ImportStatus
+MFN_EU = "mfn_orders_eu"
+
+
+@pytest.fixture(autouse=True)
+def no_broker(monkeypatch):
+    """Tasks are run by the test itself, step by step, instead of a django-q2 cluster."""
+    handed = []
+    monkeypatch.setattr(
+        "reports.services.async_task", lambda func, *args, **kwargs: handed.append(args)
+    )
+    return handed
+
+
+def run_until_finished(report: Report, *, steps: int = 40) -> Report:
+    """Drive the worker's steps until the report is finished, as the worker would."""
+    for _ in range(steps):
+        report.refresh_from_db()
+        if report.is_finished:
+            return report
+        Report.objects.filter(pk=report.pk).update(next_attempt_at=None)  # as if time passed
+        claimed = services.claim_reports(ids=[report.pk])
+        assert claimed, "the report was not free to claim: a lease was not released"
+        services.advance_report(*claimed[0])
+        time.sleep(0.3)  # the sandbox finishes a report about a second after it is created
+    report.refresh_from_db()
+    return report
+
+
+def request(account, *, days_back: int = 3, length_days: int = 2, kind: str = MFN_EU):
+    # Whole hours, so that asking twice asks for the same range.
+    end = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(
+        days=days_back - length_days
+    )
+    start = end - timedelta(days=length_days)
+    return services.request_reports(
+        account,
+        kind_key=kind,
+        marketplace_ids=list(account.marketplaces.values_list("marketplace_id", flat=True)),
+        start=start,
+        end=end,
+        acting_user=None,
+    )
+
+
+def expected_order_ids(sandbox, report: Report) -> set[str]:
+    orders = sandbox.control(
+        f"sellers/{EU_SELLER}/orders?region=eu&start={report.data_start.isoformat()}"
+        f"&end={report.data_end.isoformat()}".replace("+", "%2B")
+    )["orders"]
+    # The MFN order report lists orders once paid; cancelled and pending ones are not in it.
+    return {
+        o["amazon_order_id"]
+        for o in orders
+        if o["fulfillment"] == "MFN" and o["status"] not in ("Pending", "Canceled")
+    }
+
+
+def test_request_to_import_then_an_overlapping_report_doubles_nothing(eu_account, amazon):
+    (first,) = request(eu_account, days_back=10, length_days=6)
+    assert first.import_status == Status.QUEUED
+    first = run_until_finished(first)
+    assert first.import_status == Status.IMPORTED, first.last_error
+    assert first.amazon_status == Report.AmazonStatus.DONE
+    assert first.rows_created > 0 and first.rows_failed == 0
+    assert first.raw_charset == "cp1252" and first.raw_size > 0
+    imported = set(
+        Order.objects.filter(account=eu_account).values_list("amazon_order_id", flat=True)
+    )
+    assert imported == expected_order_ids(amazon, first)  # every MFN order of the range
+    count = Order.objects.count()
+
+    # A second report overlapping the first by a day: the shared orders are unchanged.
+    (second,) = request(eu_account, days_back=6, length_days=4)
+    shared = expected_order_ids(amazon, first) & expected_order_ids(amazon, second)
+    assert shared  # two days of overlap hold orders
+    second = run_until_finished(second)
+    assert second.import_status == Status.IMPORTED
+    assert second.rows_unchanged > 0, (second.rows_created, second.rows_updated, second.rows_total)
+    assert Order.objects.count() == count + len(
+        expected_order_ids(amazon, second) - expected_order_ids(amazon, first)
+    )
+    assert (
+        Order.objects.values("account", "amazon_order_id").distinct().count()
+        == Order.objects.count()
+    )
+    history = list(first.events.values_list("import_status", flat=True))
+    assert history[0] == Status.QUEUED and history[-1] == Status.IMPORTED
+
+
+def test_running_a_step_twice_changes_nothing(eu_account, amazon):
+    (report,) = request(eu_account)
+    services.advance_report(report.pk)
+    report.refresh_from_db()
+    amazon_id = report.amazon_report_id
+    assert report.import_status == Status.WAITING and amazon_id
+    services.advance_report(report.pk)  # polls; sends nothing twice
+    report = run_until_finished(report)
+    orders = Order.objects.count()
+    services.advance_report(report.pk)  # a finished report is left alone
+    report.refresh_from_db()
+    assert report.amazon_report_id == amazon_id
+    assert Order.objects.count() == orders
+    sent = [c for c in amazon.calls(operation="createReport") if c["status"] == 202]
+    assert len(sent) == 1, sent
+
+
+def test_a_long_range_is_split_into_requests_amazon_accepts(eu_account, amazon):
+    end = timezone.now() - timedelta(hours=1)
+    reports = services.request_reports(
+        eu_account,
+        kind_key="fba_orders_eu",
+        marketplace_ids=["A1PA6795UKMFR9"],
+        start=end - timedelta(days=70),
+        end=end,
+        acting_user=None,
+    )
+    assert len(reports) == 3
+    assert [r.data_end - r.data_start for r in reports] == [
+        timedelta(days=31),
+        timedelta(days=31),
+        timedelta(days=8),
+    ]
+    assert reports[0].data_end == reports[1].data_start  # consecutive, no gap
+    assert len({r.batch for r in reports}) == 1
+
+
+def test_an_identical_pending_or_finished_request_is_reused(eu_account, amazon):
+    (first,) = request(eu_account)
+    (again,) = request(eu_account)
+    assert again.pk == first.pk
+    run_until_finished(first)
+    (after_done,) = request(eu_account)
+    assert after_done.pk == first.pk
+    assert Report.objects.count() == 1
+
+
+def test_reset_imports_again_and_doubles_nothing(eu_account, amazon):
+    (report,) = request(eu_account)
+    report = run_until_finished(report)
+    orders = Order.objects.count()
+    result = services.reset_report(report, acting_user=None)
+    assert "nothing is doubled" in result.message
+    report = run_until_finished(report)
+    assert report.import_status == Status.IMPORTED
+    assert report.rows_created == 0 and report.rows_updated == 0
+    assert report.rows_unchanged == report.rows_total
+    assert Order.objects.count() == orders
+    created = [c for c in amazon.calls(operation="createReport") if c["status"] == 202]
+    assert len(created) == 1  # re-imported from the kept file
+
+
+def test_cancel_only_while_amazon_has_not_started(eu_account, amazon):
+    (queued,) = request(eu_account, days_back=10)
+    services.cancel_report(queued, acting_user=None)  # not sent yet: cancelled locally
+    queued.refresh_from_db()
+    assert queued.import_status == Status.CANCELLED
+
+    (report,) = request(eu_account, days_back=6)
+    services.advance_report(report.pk)
+    report.refresh_from_db()
+    amazon.control(f"reports/{report.amazon_report_id}", {"queue_seconds": 3600})
+    services.cancel_report(report, acting_user=None)
+    report.refresh_from_db()
+    assert report.import_status == Status.CANCELLED
+    assert report.amazon_status == Report.AmazonStatus.CANCELLED
+    assert amazon.calls(operation="cancelReport")
+
+    (running,) = request(eu_account, days_back=20)
+    services.advance_report(running.pk)
+    running.refresh_from_db()
+    amazon.control(
+        f"reports/{running.amazon_report_id}", {"queue_seconds": 0, "processing_seconds": 3600}
+    )
+    Report.objects.filter(pk=running.pk).update(amazon_status="IN_PROGRESS")
+    running.refresh_from_db()
+    with pytest.raises(services.ReportActionNotAllowed, match="has not started"):
+        services.cancel_report(running, acting_user=None)
+
+
+def test_skip_stops_the_work(eu_account, amazon):
+    (report,) = request(eu_account)
+    services.skip_report(report, acting_user=None)
+    report.refresh_from_db()
+    assert report.import_status == Status.SKIPPED
+    assert services.claim_reports() == []
+
+
+def test_cancelled_by_amazon_means_no_data(eu_account, amazon):
+    amazon.control("faults", {"kind": "report_cancelled"})
+    (report,) = request(eu_account)
+    report = run_until_finished(report)
+    assert report.import_status == Status.NO_DATA
+    assert report.last_error == "Amazon found no data in this range."
+
+
+def test_fatal_shows_amazons_own_words(eu_account, amazon):
+    amazon.control("faults", {"kind": "report_fatal"})
+    (report,) = request(eu_account)
+    report = run_until_finished(report)
+    assert report.import_status == Status.FAILED
+    assert report.failure_reason == Report.FailureReason.AMAZON_FATAL
+    assert report.last_error.startswith("Amazon could not create this report:")
+    assert "FATAL" not in report.last_error or "gave no reason" not in report.last_error
+
+
+def test_a_stuck_report_is_flagged_and_polling_goes_on(eu_account, amazon, settings):
+    settings.REPORT_STUCK_AFTER_SECONDS = 0
+    amazon.control("faults", {"kind": "report_stuck"})
+    (report,) = request(eu_account)
+    services.advance_report(report.pk)
+    report.refresh_from_db()
+    Report.objects.filter(pk=report.pk).update(next_attempt_at=None, leased_until=None)
+    services.advance_report(report.pk)
+    report.refresh_from_db()
+    assert report.import_status == Status.WAITING
+    assert report.stuck_since is not None
+    assert "It may be stuck" in report.last_error
+    assert report.next_attempt_at > timezone.now()
+
+
+def test_throttling_reschedules_with_amazons_rate(eu_account, amazon):
+    amazon.control("faults", {"kind": "throttle", "operation": "createReport"})
+    (report,) = request(eu_account)
+    services.advance_report(report.pk)
+    report.refresh_from_db()
+    assert report.import_status == Status.QUEUED
+    assert report.attempts == 1
+    # x-amzn-RateLimit-Limit says 0.0167 per second: no new try for about a minute.
+    assert report.next_attempt_at - timezone.now() > timedelta(seconds=50)
+    assert "Trying again" in report.last_error
+    report = run_until_finished(report)
+    assert report.import_status == Status.IMPORTED
+
+
+def test_an_expired_download_url_is_fetched_again(eu_account, amazon):
+    amazon.control("faults", {"kind": "expire_url", "operation": "downloadDocument"})
+    (report,) = request(eu_account)
+    report = run_until_finished(report)
+    assert report.import_status == Status.IMPORTED, report.last_error
+    downloads = amazon.calls(operation="downloadDocument")
+    assert [c["status"] for c in downloads] == [403, 200]
+    assert len(amazon.calls(operation="getReportDocument")) == 2
+
+
+def test_a_corrupt_document_fails_with_the_reason_and_imports_nothing(
+    eu_account, amazon, monkeypatch
+):
+    # Hold the report when Amazon finished it, to damage its document before the download.
+    real_download = services._download
+    monkeypatch.setattr(services, "_download", lambda report: None)
+    (report,) = request(eu_account)
+    for _ in range(20):
+        Report.objects.filter(pk=report.pk).update(next_attempt_at=None, leased_until=None)
+        services.advance_report(report.pk)
+        report.refresh_from_db()
+        if report.import_status == Status.DOWNLOADING:
+            break
+        time.sleep(0.3)
+    assert report.import_status == Status.DOWNLOADING
+    amazon.control(f"documents/{report.amazon_document_id}", {"corruption": "truncate"})
+    monkeypatch.setattr(services, "_download", real_download)
+    report = run_until_finished(report)
+    assert report.import_status == Status.FAILED
+    assert report.failure_reason == Report.FailureReason.BAD_DOCUMENT
+    assert "could not be read" in report.last_error
+    assert Order.objects.count() == 0
+
+
+def test_revoked_authorization_stops_calls_for_the_account(eu_account, amazon):
+    amazon.control(f"sellers/{EU_SELLER}/revoke", {"region": "eu"})
+    (report,) = request(eu_account)
+    services.advance_report(report.pk)
+    report.refresh_from_db()
+    eu_account.refresh_from_db()
+    assert eu_account.status == SellerAccount.Status.AUTHORIZATION_REVOKED
+    assert report.import_status == Status.QUEUED
+    assert report.last_error.startswith("Amazon denied access: renew access in Settings.")
+    Report.objects.filter(pk=report.pk).update(next_attempt_at=None)
+    assert services.claim_reports() == []  # the worker leaves the account alone
+    calls_before = len(amazon.calls())
+    assert services.tick() == 0
+    assert len(amazon.calls()) == calls_before
+
+
+def test_claiming_leases_each_report_once(eu_account, amazon):
+    reports = request(eu_account, days_back=40, length_days=35)
+    first = services.claim_reports()
+    second = services.claim_reports()
+    assert sorted(pk for pk, _ in first) == sorted(r.pk for r in reports)
+    assert second == []
+
+
+def test_discovery_registers_reports_amazon_made_on_a_schedule(eu_account, amazon):
+    made = amazon.control(
+        "reports",
+        {
+            "selling_partner_id": EU_SELLER,
+            "region": "eu",
+            "report_type": "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING",
+            "data_start": (timezone.now() - timedelta(days=8)).isoformat(),
+            "data_end": (timezone.now() - timedelta(days=2)).isoformat(),
+        },
+    )
+    time.sleep(1.5)  # let Amazon finish it
+    found = services.discover_reports(eu_account, force=True)
+    assert [r.amazon_report_id for r in found] == [made["reportId"]]
+    assert found[0].source == Report.Source.DISCOVERED
+    assert services.discover_reports(eu_account, force=True) == []  # seen once, kept once
+    report = run_until_finished(found[0])
+    assert report.import_status == Status.IMPORTED
+
+
+def test_automatic_import_requests_the_time_since_the_last_report(eu_account, amazon, settings):
+    settings.WORKER_INTERVAL_SECONDS = 60
+    eu_account.authorized_at = timezone.now() - timedelta(days=2)
+    eu_account.save()
+    created = services.request_automatic_reports(eu_account)
+    assert {r.report_type for r in created} == {
+        "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING",
+        "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_INVOICING",
+    }
+    assert all(r.source == Report.Source.AUTOMATIC for r in created)
+    # Right after, nothing is due: no second request for the same time.
+    assert services.request_automatic_reports(eu_account) == []

@@ -1,0 +1,156 @@
+"""The whole loop with a real django-q2 cluster process against the sandbox over HTTP.
+
+Request → Amazon's statuses → download → import → orders in the database, and a second,
+overlapping report imports no duplicate. Everything runs in its own processes on a SQLite file,
+as `make demo` runs it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from django.conf import settings
+
+from tests.amazon_fixtures import EU_SELLER
+
+pytestmark = pytest.mark.slow
+
+
+def product_env(tmp_path, sandbox) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key
+        not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEMO_MODE"}
+    }
+    env.update(
+        {
+            "DEMO_MODE": "1",
+            "VAR_DIR": str(tmp_path),
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "AMAZON_SANDBOX_URL": sandbox.base_url,
+            "WORKER_INTERVAL_SECONDS": "2",
+            "Q_WORKERS": "2",
+        }
+    )
+    return env
+
+
+def manage(env: dict[str, str], *args: str, timeout: float = 120) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def shell(env: dict[str, str], code: str) -> object:
+    out = manage(env, "shell", "--no-imports", "-c", code)
+    return json.loads(out.strip().splitlines()[-1])
+
+
+REQUEST = """
+import json
+from datetime import timedelta
+from django.utils import timezone
+from amazon_settings.models import SellerAccount
+from reports.services import request_reports
+account = SellerAccount.objects.get()
+end = timezone.now() - timedelta(days={end_days_back})
+reports = request_reports(account, kind_key="mfn_orders_eu",
+    marketplace_ids=list(account.marketplaces.values_list("marketplace_id", flat=True)),
+    start=end - timedelta(days=2), end=end, acting_user=None)
+print(json.dumps([r.pk for r in reports]))
+"""
+
+STATE = """
+import json
+from orders.models import Order
+from reports.models import Report
+print(json.dumps({
+    "reports": {r.pk: [r.import_status, r.amazon_status, r.rows_created, r.rows_unchanged,
+                       r.last_error] for r in Report.objects.all()},
+    "orders": Order.objects.count(),
+    "distinct": Order.objects.values("account", "amazon_order_id").distinct().count(),
+    "statuses": sorted({s for r in Report.objects.all()
+                        for s in r.events.values_list("import_status", flat=True)}),
+}))
+"""
+
+
+def wait_until_imported(env, ids: list[int], seconds: float = 120) -> dict:
+    deadline = time.monotonic() + seconds
+    while True:
+        state = shell(env, STATE)
+        rows = [state["reports"][str(pk)] for pk in ids]
+        if all(row[0] == "imported" for row in rows):
+            return state
+        assert all(row[0] not in ("failed", "skipped", "cancelled") for row in rows), rows
+        assert time.monotonic() < deadline, f"not imported in time: {rows}"
+        time.sleep(1)
+
+
+def test_the_worker_imports_requested_reports_without_duplicates(tmp_path, sandbox):
+    sandbox.reset()
+    env = product_env(tmp_path, sandbox)
+    manage(env, "migrate", "--no-input", "-v", "0")
+    manage(env, "createcachetable")
+    manage(env, "setup_schedules")
+    token_file = tmp_path / "token"
+    token_file.write_text(sandbox.refresh_token(EU_SELLER, "eu"))
+    manage(
+        env,
+        "connect_account",
+        "--selling-partner-id",
+        EU_SELLER,
+        "--region",
+        "eu",
+        "--refresh-token-file",
+        str(token_file),
+    )
+    worker_log = (tmp_path / "worker.log").open("w")
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=worker_log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        first_ids = shell(env, REQUEST.format(end_days_back=3))
+        first = wait_until_imported(env, first_ids)
+        created_first = first["reports"][str(first_ids[0])][2]
+        assert created_first > 0
+        assert first["orders"] == first["distinct"] > 0
+        assert {"queued", "waiting", "downloading", "importing", "imported"} <= set(
+            first["statuses"]
+        )
+
+        second_ids = shell(env, REQUEST.format(end_days_back=2))
+        second = wait_until_imported(env, second_ids)
+        created, unchanged = second["reports"][str(second_ids[0])][2:4]
+        assert unchanged > 0  # the overlapping day
+        assert second["orders"] == first["orders"] + created
+        assert second["orders"] == second["distinct"]
+    except AssertionError:
+        print((tmp_path / "worker.log").read_text()[-5000:])
+        raise
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
