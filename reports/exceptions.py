@@ -8,6 +8,11 @@ class ReportsError(Exception):
 class InvalidReportRequest(ReportsError):
     """The requested report cannot be asked for (type, region, range): fix the input."""
 
+    def __init__(self, message: str, *, field: str = "") -> None:
+        super().__init__(message)
+        # The form field the message belongs to ("kind", "start", "end"), for field errors.
+        self.field = field
+
 
 class ReportActionNotAllowed(ReportsError):
     """The action does not fit the report's state (e.g. cancel after Amazon started)."""

@@ -57,19 +57,8 @@ def kind_choices() -> list[tuple[str, list[tuple[str, str]]]]:
 
 
 def _field_for(error: InvalidReportRequest) -> str:
-    """The field a `validate_request` sentence is about: end rules, the look-back, else the kind.
-
-    Prefers an explicit `field` on the error when the service provides one.
-    """
-    field = getattr(error, "field", "")
-    if field:
-        return field
-    message = str(error)
-    if message.startswith("The end"):
-        return "end"
-    if message.startswith("Amazon keeps"):
-        return "start"
-    return "kind"
+    """The form field a `validate_request` refusal belongs to (the service names it)."""
+    return error.field if error.field in ("kind", "start", "end") else "kind"
 
 
 @dataclass(frozen=True)

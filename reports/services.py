@@ -93,18 +93,19 @@ def validate_request(
     """Raise InvalidReportRequest with a sentence for the first rule the request breaks."""
     if account.region not in kind.regions:
         raise InvalidReportRequest(
-            f"{kind.name} is not available in {account.get_region_display()}."
+            f"{kind.name} is not available in {account.get_region_display()}.", field="kind"
         )
     if not kind.requestable:
-        raise InvalidReportRequest(f"Amazon produces {kind.name} only on a schedule.")
+        raise InvalidReportRequest(f"Amazon produces {kind.name} only on a schedule.", field="kind")
     if end <= start:
-        raise InvalidReportRequest("The end must be after the start.")
+        raise InvalidReportRequest("The end must be after the start.", field="end")
     if end > now + timedelta(minutes=1):
-        raise InvalidReportRequest("The end cannot be in the future.")
+        raise InvalidReportRequest("The end cannot be in the future.", field="end")
     if start < now - kind.look_back:
         raise InvalidReportRequest(
             f"Amazon keeps {kind.name} data for {kind.look_back.days} days; "
-            f"start on or after {(now - kind.look_back):%Y-%m-%d}."
+            f"start on or after {(now - kind.look_back):%Y-%m-%d}.",
+            field="start",
         )
 
 

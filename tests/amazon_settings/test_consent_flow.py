@@ -339,3 +339,34 @@ def test_tokens_stay_out_of_error_reports(rf, amazon, monkeypatch):
     assert "database went away" in report
     assert token not in report
     assert crypto.encrypt_secret(token)[:20] not in report
+
+
+def test_a_missing_role_is_named_with_the_denied_operation(logged_in_client, amazon):
+    connect(logged_in_client)
+    account = SellerAccount.objects.get()
+    amazon.control("faults", {"kind": "deny", "operation": "getReportSchedules"})
+    logged_in_client.post(f"/settings/accounts/{account.pk}/test/")
+    account.refresh_from_db()
+    status = connection_status(account)
+    assert status.key == "access_denied"
+    assert "Amazon denied access to Reports.getReportSchedules" in status.explanation
+    page = logged_in_client.get("/settings/").content.decode()
+    # The first check passed, the second names the denied operation; the fix is offered.
+    assert "Sellers.getMarketplaceParticipations</strong>: 5 marketplaces" in page
+    assert "Amazon denied access to Reports.getReportSchedules" in page
+    assert "Renew access" in page
+
+
+def test_the_log_shows_calls_with_filters_and_the_fix(logged_in_client, amazon):
+    connect(logged_in_client)
+    account = SellerAccount.objects.get()
+    amazon.control("faults", {"kind": "deny", "operation": "getReportSchedules"})
+    logged_in_client.post(f"/settings/accounts/{account.pk}/test/")
+    page = logged_in_client.get("/settings/log/").content.decode()
+    assert "Sellers.getMarketplaceParticipations" in page
+    assert "table-danger" in page  # the denied call stands out
+    assert "Fix: renew access in Settings" in page
+    errors_only = logged_in_client.get("/settings/log/?outcome=errors").content.decode()
+    assert "Reports.getReportSchedules" in errors_only
+    assert "<code>Sellers.getMarketplaceParticipations</code>" not in errors_only
+    assert "Atz" not in page
