@@ -6,15 +6,27 @@ PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: demo test install lint clean-demo
+.PHONY: demo test install lint clean-demo bench
 
 demo: install ## Set up and run the product, the worker and the Amazon sandbox (Ctrl-C stops all)
 	@$(PY) scripts/demo.py
 
-test: install ## Lint and run the whole test suite
+# The scale-out run: the integration suite again on PostgreSQL, with Redis as cache and broker.
+SCALEOUT_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/aoi
+SCALEOUT_REDIS_URL ?= redis://127.0.0.1:6379/14
+SCALEOUT_TESTS ?= tests/amazon_settings tests/reports tests/orders --ignore=tests/reports/test_concurrency.py
+
+test: install ## Lint and run the whole test suite (and the scale-out run when PostgreSQL and Redis answer)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	@if $(PY) scripts/scaleout_available.py $(SCALEOUT_DATABASE_URL) $(SCALEOUT_REDIS_URL); then \
+		echo "Scale-out run: PostgreSQL + Redis"; \
+		TEST_DATABASE_URL=$(SCALEOUT_DATABASE_URL) TEST_REDIS_URL=$(SCALEOUT_REDIS_URL) \
+			$(VENV)/bin/pytest $(SCALEOUT_TESTS) $(PYTEST_ARGS) || exit 1; \
+	elif [ -n "$$CI" ]; then \
+		echo "CI must have PostgreSQL and Redis on 127.0.0.1 for the scale-out run." >&2; exit 1; \
+	fi
 
 install: $(PY_STAMP) $(NODE_STAMP)
 
@@ -33,6 +45,9 @@ $(NODE_STAMP): package.json package-lock.json
 	@npm ci --no-audit --no-fund --loglevel=error \
 		|| { echo "Could not install the npm packages (see above). Is the npm registry reachable from this machine?" >&2; exit 1; }
 	@touch $@
+
+bench: install ## Import speed and memory vs a csv+executemany floor, page times (BENCHMARKS.md)
+	$(PY) -m bench.run
 
 lint: install
 	$(VENV)/bin/ruff check .

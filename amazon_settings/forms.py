@@ -9,6 +9,17 @@ from amazon_settings.models import Region
 SELLING_PARTNER_ID = re.compile(r"^[A-Z0-9]{8,20}$")
 
 
+class BoundedDateTimeField(forms.DateTimeField):
+    """A date and time within years Amazon data can have: far-off dates (year 1 in local time
+    is before year 1 in UTC) would otherwise overflow in the database query."""
+
+    def clean(self, value: object):
+        moment = super().clean(value)
+        if moment is not None and not 2000 <= moment.year <= 2100:
+            raise forms.ValidationError("Enter a date between the years 2000 and 2100.")
+        return moment
+
+
 class ConnectStartForm(forms.Form):
     region = forms.ChoiceField(
         choices=Region.choices,
@@ -67,10 +78,10 @@ class ApiCallFilterForm(forms.Form):
     account = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, choices=())
     operation = forms.CharField(required=False, max_length=80)
     outcome = forms.ChoiceField(required=False, choices=())
-    since = forms.DateTimeField(
+    since = BoundedDateTimeField(
         required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
-    until = forms.DateTimeField(
+    until = BoundedDateTimeField(
         required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
 

@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import TypeVar
 
 import requests
+from cryptography.fernet import InvalidToken
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
@@ -22,7 +23,11 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from amazon_settings import crypto
-from amazon_settings.exceptions import AccountNotConnected, AuthorizationFailed
+from amazon_settings.exceptions import (
+    AccountNotConnected,
+    AuthorizationFailed,
+    TokenDecryptionFailed,
+)
 from amazon_settings.models import AccountMarketplace, ApiCall, SellerAccount
 from amazon_settings.ratelimit import DatabaseTokenBucket
 from amazon_settings.spapi import (
@@ -468,3 +473,37 @@ def record_consent_event(*, error_message: str) -> ApiCall:
         outcome=ApiCall.Outcome.CLIENT_ERROR,
         error_message=error_message[:500],
     )
+
+
+def reencrypt_tokens() -> int:
+    """Re-encrypt every stored refresh token with the newest TOKEN_ENCRYPTION_KEYS key.
+
+    The first step of a key rotation: put the new key first (keeping the old ones), run this,
+    then drop the old keys. All or nothing: when a token cannot be read with any configured
+    key, raises TokenDecryptionFailed naming its account and changes nothing. Cached access
+    tokens are forgotten, since they are encrypted with the old key too. Returns the number of
+    tokens re-encrypted; running it twice is harmless.
+    """
+    with transaction.atomic():
+        accounts = list(
+            SellerAccount.objects.select_for_update().exclude(refresh_token_encrypted="")
+        )
+        unreadable = []
+        for account in accounts:
+            try:
+                account.refresh_token_encrypted = crypto.reencrypt_secret(
+                    account.refresh_token_encrypted
+                )
+            except InvalidToken:
+                unreadable.append(str(account))
+        if unreadable:
+            raise TokenDecryptionFailed(
+                "No configured key reads the token of "
+                + ", ".join(unreadable)
+                + ": keep the key it was encrypted with in TOKEN_ENCRYPTION_KEYS, or renew "
+                "access for these accounts. Nothing was re-encrypted."
+            )
+        SellerAccount.objects.bulk_update(accounts, ["refresh_token_encrypted"])
+    for account in accounts:
+        forget_access_token(account)
+    return len(accounts)

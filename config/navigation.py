@@ -24,13 +24,19 @@ NAVIGATION: tuple[NavEntry, ...] = (
     NavEntry("Settings", "amazon_settings:settings"),
     NavEntry("Request", "reports:request", section="Reports"),
     NavEntry("Processing", "reports:processing", section="Reports"),
+    NavEntry("Upload a report file", "reports:upload", section="Reports"),
+    NavEntry("Orders missing?", "reports:diagnosis_chooser", section="Reports"),
     NavEntry("Log", "amazon_settings:log", section="Data exchange"),
     NavEntry("Scheduled reports", "reports:schedules", section="Data exchange"),
-    NavEntry("Orders", "orders:list"),
+    NavEntry("Orders", "orders:list", section="Orders"),
+    NavEntry("Returns", "orders:returns", section="Orders"),
+    NavEntry("Stock", "orders:stock", section="Orders"),
+    NavEntry("Invoices", "orders:invoices", section="Orders"),
 )
 
 
 def available_navigation() -> list[dict[str, str]]:
+    """Every menu entry whose page exists, with its URL."""
     entries = []
     for entry in NAVIGATION:
         try:
@@ -38,16 +44,38 @@ def available_navigation() -> list[dict[str, str]]:
         except NoReverseMatch:
             continue
         label = f"{entry.section} » {entry.label}" if entry.section else entry.label
-        entries.append({"label": label, "url": url, "url_name": entry.url_name})
+        entries.append(
+            {
+                "label": label,
+                "short_label": entry.label,
+                "section": entry.section,
+                "url": url,
+                "url_name": entry.url_name,
+            }
+        )
     return entries
 
 
 def navigation(request: HttpRequest) -> dict[str, object]:
+    """The menu as top-level entries and dropdowns (one per section), the current one marked."""
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {"navigation": []}
     current = request.resolver_match.view_name if request.resolver_match else ""
-    return {
-        "navigation": [
-            {**entry, "active": entry["url_name"] == current} for entry in available_navigation()
-        ]
-    }
+    menu: list[dict[str, object]] = []
+    sections: dict[str, dict[str, object]] = {}
+    for entry in available_navigation():
+        entry = {**entry, "active": entry["url_name"] == current}
+        if not entry["section"]:
+            menu.append(entry)
+            continue
+        if entry["section"] not in sections:
+            sections[entry["section"]] = {
+                "label": entry["section"],
+                "children": [],
+                "active": False,
+            }
+            menu.append(sections[entry["section"]])
+        group = sections[entry["section"]]
+        group["children"].append(entry)
+        group["active"] = group["active"] or entry["active"]
+    return {"navigation": menu}

@@ -1,13 +1,22 @@
-"""Reads of the orders app: the Orders page list and one order's detail."""
+"""Reads of the orders app: the Orders, Returns, Stock and Invoices pages."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Case, Max, Prefetch, Q, QuerySet, Sum, Value, When
 
 from amazon_settings.models import SellerAccount
-from orders.models import Invoice, Order, OrderItem, Return, ShipmentLine
+from orders.models import (
+    Invoice,
+    Order,
+    OrderItem,
+    Return,
+    ShipmentLine,
+    StockChange,
+    StockLevel,
+    StockSnapshot,
+)
 
 
 def order_list(
@@ -67,4 +76,131 @@ def order_detail(order_id: int) -> Order:
             Prefetch("invoices", queryset=Invoice.objects.order_by("issued_on", "pk")),
         )
         .get(pk=order_id)
+    )
+
+
+def orders_by_amazon_id(amazon_order_id: str) -> QuerySet[Order]:
+    """The imported orders with this Amazon order ID (one per account that has it)."""
+    return Order.objects.select_related("account").filter(amazon_order_id=amazon_order_id.strip())
+
+
+def return_list(
+    *,
+    account: SellerAccount | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    search: str = "",
+) -> QuerySet[Return]:
+    """Returns newest first; `search` matches order id, SKU or ASIN; `until` is exclusive.
+
+    The account and the order are joined, so a page costs one query however long it is.
+    """
+    returns = Return.objects.select_related("account", "order")
+    if account is not None:
+        returns = returns.filter(account=account)
+    if since is not None:
+        returns = returns.filter(returned_at__gte=since)
+    if until is not None:
+        returns = returns.filter(returned_at__lt=until)
+    term = search.strip()
+    if term:
+        returns = returns.filter(
+            Q(amazon_order_id__icontains=term) | Q(sku__icontains=term) | Q(asin__iexact=term)
+        )
+    return returns.order_by("-returned_at", "-pk")
+
+
+SELLABLE = "SELLABLE"
+
+
+def stock_per_sku(*, account: SellerAccount | None = None, search: str = "") -> QuerySet:
+    """Current FBA units per account and SKU, as dicts: `sellable` (condition SELLABLE) and
+    `unsellable` (every other condition), the newest change, the ASIN and FNSKU; by SKU."""
+    levels = StockLevel.objects.all()
+    if account is not None:
+        levels = levels.filter(account=account)
+    term = search.strip()
+    if term:
+        levels = levels.filter(
+            Q(sku__icontains=term) | Q(fnsku__iexact=term) | Q(asin__iexact=term)
+        )
+    return (
+        levels.values("account_id", "account__display_name", "sku")
+        .annotate(
+            sellable=Sum(Case(When(Q(condition=SELLABLE), then="quantity"), default=Value(0))),
+            unsellable=Sum(Case(When(~Q(condition=SELLABLE), then="quantity"), default=Value(0))),
+            asin=Max("asin"),
+            fnsku=Max("fnsku"),
+            changed_at=Max("changed_at"),
+        )
+        .order_by("sku", "account__display_name")
+    )
+
+
+def recent_stock_changes(
+    *, account: SellerAccount | None = None, limit: int = 50
+) -> list[StockChange]:
+    """The latest changes of stock levels, newest first, with their SKU and account joined."""
+    changes = StockChange.objects.select_related("level", "level__account")
+    if account is not None:
+        changes = changes.filter(level__account=account)
+    return list(changes.order_by("-at", "-pk")[:limit])
+
+
+def latest_stock_snapshots(*, account: SellerAccount | None = None) -> list[StockSnapshot]:
+    """Per account, the size of the newest imported stock report."""
+    snapshots = StockSnapshot.objects.select_related("account").order_by(
+        "account_id", "-taken_at", "-pk"
+    )
+    if account is not None:
+        snapshots = snapshots.filter(account=account)
+    latest: dict[int, StockSnapshot] = {}
+    # Few accounts, few snapshots each: picking the first per account here stays portable.
+    for snapshot in snapshots[:500]:
+        latest.setdefault(snapshot.account_id, snapshot)
+    return list(latest.values())
+
+
+def invoice_list(
+    *,
+    account: SellerAccount | None = None,
+    kind: str = "",
+    source: str = "",
+    issued_from: date | None = None,
+    issued_until: date | None = None,
+    search: str = "",
+) -> QuerySet[Invoice]:
+    """Invoices and credit notes newest first; `issued_until` is inclusive (a date)."""
+    invoices = Invoice.objects.select_related("account", "order")
+    if account is not None:
+        invoices = invoices.filter(account=account)
+    if kind:
+        invoices = invoices.filter(kind=kind)
+    if source:
+        invoices = invoices.filter(source=source)
+    if issued_from is not None:
+        invoices = invoices.filter(issued_on__gte=issued_from)
+    if issued_until is not None:
+        invoices = invoices.filter(issued_on__lte=issued_until)
+    term = search.strip()
+    if term:
+        invoices = invoices.filter(Q(number__icontains=term) | Q(amazon_order_id__icontains=term))
+    return invoices.order_by("-issued_on", "-pk")
+
+
+def invoice_detail(invoice_id: int) -> Invoice:
+    """One invoice with its account, order, the order's items and shipment lines.
+
+    Raises Invoice.DoesNotExist.
+    """
+    return (
+        Invoice.objects.select_related("account", "order")
+        .prefetch_related(
+            Prefetch("order__items", queryset=OrderItem.objects.order_by("pk")),
+            Prefetch(
+                "order__shipment_lines",
+                queryset=ShipmentLine.objects.select_related("item").order_by("pk"),
+            ),
+        )
+        .get(pk=invoice_id)
     )

@@ -1,6 +1,14 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from orders import views
 
 app_name = "orders"
 
-# Pages arrive with their issues; the navigation shows an entry only once its URL exists.
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.order_list, name="list"),
+    path("<int:pk>/", views.order_detail, name="detail"),
+    path("returns/", views.return_list, name="returns"),
+    path("stock/", views.stock, name="stock"),
+    path("invoices/", views.invoice_list, name="invoices"),
+    path("invoices/<int:pk>/print/", views.invoice_print, name="invoice_print"),
+]

@@ -13,6 +13,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from amazon_settings.forms import BoundedDateTimeField
 from amazon_settings.models import AccountMarketplace, SellerAccount
 from reports import services
 from reports.catalog import BY_KEY, CATALOG, GROUPS, ReportKind
@@ -26,7 +27,7 @@ DATETIME_LOCAL_INPUTS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:
 
 def _datetime_field(label: str, *, required: bool = True) -> forms.DateTimeField:
     """A `datetime-local` input, read in the current time zone (settings.TIME_ZONE)."""
-    return forms.DateTimeField(
+    return BoundedDateTimeField(
         label=label,
         required=required,
         input_formats=DATETIME_LOCAL_INPUTS,

@@ -24,6 +24,13 @@ def worker_schedules() -> list[ScheduleSpec]:
         ScheduleSpec("reports.tick", "reports.tasks.tick", interval),
         # Data exchange » Log keeps 90 days; pruning once a day keeps the table small.
         ScheduleSpec("log.prune", "amazon_settings.tasks.prune_api_calls", 24 * 60 * 60),
+        # Amazon's Data Protection Policy: buyer data and raw documents holding it go after
+        # PII_RETENTION_DAYS; checking once a day keeps them at most a day longer.
+        ScheduleSpec(
+            "privacy.remove_personal_data",
+            "reports.privacy_tasks.remove_personal_data",
+            24 * 60 * 60,
+        ),
     ]
 
 

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -40,7 +40,7 @@ from amazon_settings.spapi import (
 from amazon_settings.spapi.types import Report as AmazonReport
 from orders.importers.base import DocumentRejected, ImportContext
 from orders.importers.registry import get_importer
-from reports import documents
+from reports import coverage, documents
 from reports.catalog import BY_KEY, ReportKind, kind_for_report_type, kinds_for_region
 from reports.exceptions import InvalidReportRequest, ReportActionNotAllowed
 from reports.models import DiscoveryCursor, Report, ReportEvent, ReportRowError, WorkerHeartbeat
@@ -285,8 +285,20 @@ def _event(report: Report, message: str) -> None:
     )
 
 
+class StaleState(ReportActionNotAllowed):
+    """Another worker moved the report on meanwhile; this one stops working on it."""
+
+    def __init__(self, report_id: int) -> None:
+        super().__init__("The report changed meanwhile; reload and try again.")
+        self.report_id = report_id
+
+
 def _save(report: Report, *, expected_status: str, message: str = "", release: bool = True) -> bool:
-    """Write the report's new state if nobody moved it meanwhile. Returns whether it was written."""
+    """Write the report's new state if nobody moved it meanwhile. Returns whether it was written.
+
+    Within a worker's step (release=False) a lost race raises StaleState, so the loser does not
+    go on to download or import what the winner already handles.
+    """
     fields = {
         f.attname: getattr(report, f.attname)
         for f in Report._meta.concrete_fields
@@ -301,6 +313,8 @@ def _save(report: Report, *, expected_status: str, message: str = "", release: b
         )
         if written and message:
             _event(report, message)
+    if not written and not release:
+        raise StaleState(report.pk)
     return bool(written)
 
 
@@ -312,14 +326,35 @@ def _poll_interval() -> timedelta:
     return timedelta(seconds=max(1, settings.WORKER_INTERVAL_SECONDS))
 
 
+def _hold_lease(report_id: int, lease_id: str) -> str:
+    """The lease this call works under: the one it was handed if still held, else a new one if
+    the report is free. Empty when another worker holds the report."""
+    if lease_id:
+        return lease_id if Report.objects.filter(pk=report_id, lease_id=lease_id).exists() else ""
+    now = timezone.now()
+    fresh = secrets.token_hex(8)
+    taken = (
+        Report.objects.filter(pk=report_id)
+        .filter(Q(leased_until__isnull=True) | Q(leased_until__lte=now))
+        .update(lease_id=fresh, leased_until=now + timedelta(seconds=settings.REPORT_LEASE_SECONDS))
+    )
+    return fresh if taken else ""
+
+
 def advance_report(report_id: int, lease_id: str = "") -> Report | None:
-    """Do the next step for one report. Safe to call twice; does nothing for finished reports
-    or when another worker holds the lease."""
+    """Do the next step for one report. Safe to call twice, and at once from several workers:
+    it works only under the report's lease (the one handed out by `claim_reports`, or one it
+    takes itself when the report is free), so a redelivered task does nothing while another
+    worker holds the report. Does nothing for finished reports."""
+    lease_id = _hold_lease(report_id, lease_id)
+    if not lease_id:
+        return Report.objects.filter(pk=report_id).first()
     report = Report.objects.select_related("account").filter(pk=report_id).first()
     if report is None or report.is_finished:
+        Report.objects.filter(pk=report_id, lease_id=lease_id).update(
+            lease_id="", leased_until=None
+        )
         return report
-    if lease_id and report.lease_id and report.lease_id != lease_id:
-        return report  # another worker took it over after our lease ran out
     start_status = report.import_status
     try:
         if report.import_status == Status.QUEUED:
@@ -330,6 +365,9 @@ def advance_report(report_id: int, lease_id: str = "") -> Report | None:
             _download(report)
         if report.import_status == Status.IMPORTING:
             _import(report)
+    except StaleState:
+        logger.info("Report %s was moved on by another worker; leaving it.", report.pk)
+        return report
     except SpApiAuthError as error:
         # call_amazon marked the account; the worker skips it until access is renewed.
         report.last_error = f"{DENIED_MESSAGE} ({error})"
@@ -348,7 +386,7 @@ def advance_report(report_id: int, lease_id: str = "") -> Report | None:
         _retry_later(report, error, reason=Reason.INTERNAL)
     finally:
         # Whatever happened, this worker is done with the report for now.
-        Report.objects.filter(pk=report.pk, lease_id=report.lease_id or lease_id).update(
+        Report.objects.filter(pk=report.pk, lease_id=lease_id).update(
             lease_id="", leased_until=None
         )
     if start_status != report.import_status:
@@ -382,8 +420,37 @@ def _fail(report: Report, reason: str, message: str) -> None:
     _save(report, expected_status=expected, message=message)
 
 
+def _regeneration_wait(report: Report, kind: ReportKind | None) -> datetime | None:
+    """When Amazon will accept this report again, if one of the same type and marketplaces was
+    sent inside its regeneration window (Amazon answers FATAL to a request before that)."""
+    if kind is None or kind.regeneration_window is None:
+        return None
+    since = timezone.now() - kind.regeneration_window
+    recent = (
+        Report.objects.filter(
+            account=report.account, report_type=report.report_type, sent_at__gte=since
+        )
+        .exclude(pk=report.pk)
+        .exclude(amazon_status=Amazon.FATAL)
+        .order_by("-sent_at")
+    )
+    marketplaces = sorted(report.marketplace_ids)
+    last = next((r for r in recent if sorted(r.marketplace_ids) == marketplaces), None)
+    return last.sent_at + kind.regeneration_window if last else None
+
+
 def _send(report: Report) -> None:
     kind = kind_for_report_type(report.report_type)
+    not_before = _regeneration_wait(report, kind)
+    if not_before is not None:
+        report.next_attempt_at = not_before
+        hours = kind.regeneration_window.total_seconds() / 3600
+        report.last_error = (
+            f"Amazon makes this report at most every {hours:g} hours; it is sent at "
+            f"{timezone.localtime(not_before):%Y-%m-%d %H:%M}."
+        )
+        _save(report, expected_status=Status.QUEUED)
+        return
     report_id = account_services.call_amazon(
         report.account,
         lambda client: client.create_report(
@@ -645,9 +712,16 @@ def discover_reports(account: SellerAccount, *, force: bool = False) -> list[Rep
 
 
 def request_automatic_reports(account: SellerAccount) -> list[Report]:
-    """Keep orders flowing without manual requests: for each order report of the account's
-    region, request the time since the last covered moment, with an overlap so nothing falls
-    between two reports (the upserts make the overlap harmless)."""
+    """Keep orders flowing without manual requests, and fill what is missing.
+
+    For each order report of the account's region, every gap since the account's import start
+    date (`reports.coverage.import_start`: its "import orders from" date, by default 30 days
+    before it was connected) is requested: the whole range for a newly connected account, a
+    hole left by a lapsed authorization once it is renewed, and the time since the last covered
+    moment once it is longer than the report's cadence. Imported, pending and recently failed
+    reports count as covering their range. Each range starts an overlap earlier, so nothing
+    falls between two reports (the upserts make the overlap harmless). Idempotent: the requested
+    reports are pending, so a second call finds nothing to request."""
     now = timezone.now()
     overlap = timedelta(seconds=settings.AUTOMATIC_IMPORT_OVERLAP_SECONDS)
     created = []
@@ -656,35 +730,19 @@ def request_automatic_reports(account: SellerAccount) -> list[Report]:
     )
     if not marketplace_ids:
         return created
-    for kind in kinds_for_region(account.region):
-        if not (kind.imports_orders and kind.requestable):
-            continue
-        covered_until = (
-            Report.objects.filter(
-                account=account,
-                report_type__in=kind.all_report_types,
-                data_end__isnull=False,
+    for kind in coverage.order_kinds(account):
+        floor = max(coverage.import_start(account), coverage.requestable_since(kind, now=now))
+        min_tail = min(kind.expected_interval, _automatic_interval())
+        for start, end in coverage.ranges_to_request(account, kind, now=now, min_tail=min_tail):
+            created += request_reports(
+                account,
+                kind_key=kind.key,
+                marketplace_ids=marketplace_ids,
+                start=max(start - overlap, floor),
+                end=end,
+                acting_user=None,
+                source=Report.Source.AUTOMATIC,
             )
-            .exclude(import_status__in=[Status.FAILED, Status.CANCELLED, Status.SKIPPED])
-            .aggregate(until=Max("data_end"))["until"]
-        )
-        start = (
-            (covered_until - overlap)
-            if covered_until
-            else (account.authorized_at or now) - timedelta(days=1)
-        )
-        start = max(start, now - kind.look_back + timedelta(hours=1))
-        if now - (covered_until or start) < min(kind.expected_interval, _automatic_interval()):
-            continue
-        created += request_reports(
-            account,
-            kind_key=kind.key,
-            marketplace_ids=marketplace_ids,
-            start=start,
-            end=now,
-            acting_user=None,
-            source=Report.Source.AUTOMATIC,
-        )
     return created
 
 

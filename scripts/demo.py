@@ -68,6 +68,7 @@ def prepare_database(env: dict[str, str], password: str) -> None:
     call_command("migrate", interactive=False, verbosity=0)
     call_command("createcachetable", verbosity=0)
     call_command("setup_schedules", verbosity=0)
+    call_command("setup_roles", verbosity=0)
     user_model = get_user_model()
     user, _ = user_model.objects.get_or_create(
         username=DEMO_USERNAME, defaults={"is_staff": True, "is_superuser": True}

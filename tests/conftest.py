@@ -10,12 +10,36 @@ pytest_plugins = ["tests.amazon_fixtures"]
 
 @pytest.fixture
 def user(db):
-    return get_user_model().objects.create_user(username="seller", password="correct horse 42")
+    """An Operator: may look and change (config/roles.py), as most tests need."""
+    from config.roles import OPERATORS, setup_roles
+
+    user = get_user_model().objects.create_user(username="seller", password="correct horse 42")
+    user.groups.add(setup_roles()[OPERATORS])
+    return user
 
 
 @pytest.fixture
 def logged_in_client(client, user):
     client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def viewer(db):
+    """A Viewer: may look at every page, change nothing."""
+    from config.roles import VIEWERS, setup_roles
+
+    viewer = get_user_model().objects.create_user(username="viewer", password="correct horse 43")
+    viewer.groups.add(setup_roles()[VIEWERS])
+    return viewer
+
+
+@pytest.fixture
+def viewer_client(viewer):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(viewer)
     return client
 
 

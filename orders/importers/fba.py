@@ -70,7 +70,7 @@ class FbaShipmentsImporter(GroupedRowImporter):
             "shipping_tax": parse_money(row.get("shipping-tax"), column="shipping-tax"),
             "carrier": row.get("carrier")[:60],
             "tracking_number": parse_id(
-                row.get("tracking-number"), column="tracking-number", required=False
+                row.get("tracking-number"), column="tracking-number", required=False, max_length=80
             ),
             "fulfillment_center_id": row.get("fulfillment-center-id")[:20],
             "shipped_at": parse_datetime(row.get("shipment-date"), column="shipment-date"),

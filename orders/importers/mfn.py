@@ -206,7 +206,7 @@ class MfnXmlImporter:
                 order_item_id=item_id,
                 line=line,
                 values={
-                    "sku": parse_id(xml_text(item, "SKU"), column="SKU"),
+                    "sku": parse_id(xml_text(item, "SKU"), column="SKU", max_length=100),
                     "product_name": xml_text(item, "Title")[:500],
                     "quantity_ordered": parse_quantity(
                         xml_text(item, "Quantity"), column="Quantity"

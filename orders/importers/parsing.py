@@ -18,6 +18,7 @@ Everything streams: rows are produced one at a time from the text stream.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 import xml.etree.ElementTree as ET
@@ -34,8 +35,12 @@ class RowProblem(ValueError):
     """A value in a row cannot be read; the message is the reason shown to the seller."""
 
 
+@functools.lru_cache(maxsize=4096)
 def column_key(name: str) -> str:
-    """The matching key of a column name: lower case, letters and digits only."""
+    """The matching key of a column name: lower case, letters and digits only.
+
+    Cached: every `Row.get` asks for the key of a constant column name.
+    """
     return re.sub(r"[^0-9a-z]", "", name.strip().lstrip("\ufeff").lower())
 
 
@@ -122,12 +127,25 @@ def _tsv_rows(lines: Iterator[str], keys: list[str]) -> Iterator[Row]:
         yield Row(line=start, values=_pair(keys, fields))
 
 
+def _ends_inside_quotes(text: str) -> bool:
+    """Whether the text ends inside a quoted value: its last field opens a quote it never closes.
+
+    A quote inside an unquoted value (`12" Pizza`, as DE/IN files have them) opens nothing, so
+    the next line is a row of its own and must not be joined to this one.
+    """
+    last = text.rsplit("\t", 1)[-1]
+    return last.startswith('"') and last.count('"') % 2 == 1
+
+
 def _quote_aware(text: str, lines: Iterator[str], width: int) -> tuple[list[str], str, int]:
     extra = 0
     while True:
-        fields = next(csv.reader([text], delimiter="\t", quotechar='"', strict=False), [])
-        open_quote = text.count('"') % 2 == 1
-        if len(fields) >= width or not open_quote:
+        try:
+            fields = next(csv.reader([text], delimiter="\t", quotechar='"', strict=False), [])
+        except csv.Error:
+            # Not CSV quoting after all (e.g. a line break in an unquoted value): plain tabs.
+            return text.split("\t"), text, extra
+        if len(fields) >= width or not _ends_inside_quotes(text):
             return fields, text, extra
         following = next(lines, None)
         if following is None:
@@ -137,36 +155,43 @@ def _quote_aware(text: str, lines: Iterator[str], width: int) -> tuple[list[str]
 
 
 def _pair(keys: list[str], fields: list[str]) -> dict[str, str]:
-    values = {}
-    for index, key in enumerate(keys):
-        if key:
-            values[key] = fields[index].strip() if index < len(fields) else ""
-    return values
+    if len(fields) < len(keys):
+        fields = [*fields, *([""] * (len(keys) - len(fields)))]
+    # zip stops at the shorter list: extra fields beyond the header are ignored.
+    return {key: value.strip() for key, value in zip(keys, fields, strict=False) if key}
 
 
 def read_csv(stream: TextIO) -> Table:
     """Parse a comma-separated, quoted file (the VCS report). Raises DocumentRejected."""
     reader = csv.reader(stream)
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+        if header and len(header) == 1 and "," in header[0]:
+            # Some downloads wrap each whole line in quotes, inner quotes doubled (HEADERS.md 5a).
+            header = next(csv.reader([header[0]]))
+    except csv.Error as exc:
+        raise DocumentRejected(f"The header line cannot be read as CSV: {exc}") from exc
     if not header or not any(h.strip() for h in header):
         raise DocumentRejected("The document is empty: it has no header line.")
-    if len(header) == 1 and "," in header[0]:
-        # Some downloads wrap each whole line in quotes, inner quotes doubled (HEADERS.md 5a).
-        header = next(csv.reader([header[0]]))
     keys = _header_keys(header)
     return Table(columns=frozenset(k for k in keys if k), rows=_csv_rows(reader, keys))
 
 
 def _csv_rows(reader: Iterable[list[str]], keys: list[str]) -> Iterator[Row]:
     line_number = 1
-    for fields in reader:
-        start = line_number + 1
-        line_number = reader.line_num  # type: ignore[attr-defined]
-        if not any(f.strip() for f in fields):
-            continue
-        if len(fields) == 1 and len(keys) > 1 and "," in fields[0]:
-            fields = next(csv.reader([fields[0]]))
-        yield Row(line=start, values=_pair(keys, fields))
+    try:
+        for fields in reader:
+            start = line_number + 1
+            line_number = reader.line_num  # type: ignore[attr-defined]
+            if not any(f.strip() for f in fields):
+                continue
+            if len(fields) == 1 and len(keys) > 1 and "," in fields[0]:
+                fields = next(csv.reader([fields[0]]))
+            yield Row(line=start, values=_pair(keys, fields))
+    except csv.Error as exc:
+        # csv cannot go on past such a record (e.g. a field over its 128 KiB limit), so the
+        # whole document is refused rather than imported without the rest.
+        raise DocumentRejected(f"Line {line_number + 1} cannot be read as CSV: {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -342,14 +367,29 @@ def parse_decimal(value: str, *, column: str = "amount") -> Decimal | None:
     return number
 
 
+_CENT = Decimal("0.01")
+# Amounts read so far, by their text: a report repeats the same prices on thousands of rows.
+# Bounded, so memory stays flat; Decimals are immutable, so sharing them is safe.
+_MONEY_SEEN: dict[str, Decimal] = {}
+_MONEY_SEEN_MAX = 20_000
+
+
 def parse_money(value: str, *, column: str = "amount") -> Decimal:
     """Like parse_decimal, with an empty value as 0.00, rounded to cents."""
+    found = _MONEY_SEEN.get(value)
+    if found is not None:
+        return found
     number = parse_decimal(value, column=column)
-    return Decimal("0.00") if number is None else number.quantize(Decimal("0.01"))
+    found = Decimal("0.00") if number is None else number.quantize(_CENT)
+    if len(_MONEY_SEEN) < _MONEY_SEEN_MAX:
+        _MONEY_SEEN[value] = found
+    return found
 
 
 def parse_quantity(value: str, *, column: str = "quantity") -> int:
     """A whole, non-negative number of units; empty is 0. Raises RowProblem."""
+    if value.isascii() and value.isdigit():  # the usual case: plain digits
+        return int(value)
     number = parse_decimal(value, column=column)
     if number is None:
         return 0
@@ -358,14 +398,17 @@ def parse_quantity(value: str, *, column: str = "quantity") -> int:
     return int(number)
 
 
-def parse_id(value: str, *, column: str = "id", required: bool = True) -> str:
-    """An Amazon id kept as text. Raises RowProblem for an empty required id or an id in
-    scientific notation (an Excel round trip dropped its digits)."""
+def parse_id(value: str, *, column: str = "id", required: bool = True, max_length: int = 40) -> str:
+    """An Amazon id kept as text. Raises RowProblem for an empty required id, an id longer than
+    its column holds (cutting it could merge two ids), or an id in scientific notation (an
+    Excel round trip dropped its digits)."""
     text = value.strip()
     if not text:
         if required:
             raise RowProblem(f"{column} is empty")
         return ""
+    if len(text) > max_length:
+        raise RowProblem(f"{column} is {len(text)} characters long; at most {max_length} fit")
     if _SCIENTIFIC.match(text):
         raise RowProblem(
             f"{column}: {value!r} is in scientific notation (the file went through a "

@@ -99,7 +99,7 @@ class VcsLiteImporter(GroupedRowImporter):
 
     def add_row(self, group: _OrderVat | None, row: Row, order_id: str, state: dict) -> Any:
         kind = _kind(required_value(row, "transaction-type"))
-        transaction_id = parse_id(row.get("transaction-id"), column="transaction-id")
+        transaction_id = parse_id(row.get("transaction-id"), column="transaction-id", max_length=80)
         item_id = parse_id(row.get("order-item-id"), column="order-item-id", required=False)
         amounts = {}
         for part in ("item", "shipping", "gift-wrap"):

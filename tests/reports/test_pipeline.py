@@ -341,3 +341,28 @@ def test_automatic_import_requests_the_time_since_the_last_report(eu_account, am
     assert all(r.source == Report.Source.AUTOMATIC for r in created)
     # Right after, nothing is due: no second request for the same time.
     assert services.request_automatic_reports(eu_account) == []
+
+
+def test_an_fba_report_waits_for_amazons_regeneration_window(eu_account, amazon):
+    end = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(days=1)
+    first, second = (
+        services.request_reports(
+            eu_account,
+            kind_key="fba_orders_eu",
+            marketplace_ids=["A1PA6795UKMFR9"],
+            start=start,
+            end=start + timedelta(days=2),
+            acting_user=None,
+        )[0]
+        for start in (end - timedelta(days=10), end - timedelta(days=5))
+    )
+    services.advance_report(first.pk)
+    services.advance_report(second.pk)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.import_status == Status.WAITING
+    assert second.import_status == Status.QUEUED  # not sent: Amazon would answer FATAL
+    assert second.next_attempt_at - first.sent_at == timedelta(hours=4)
+    assert "at most every 4 hours" in second.last_error
+    created = [c for c in amazon.calls(operation="createReport") if c["status"] == 202]
+    assert len(created) == 1

@@ -1,0 +1,184 @@
+"""The GET filters of the orders pages: each form validates the query string and turns it into
+keyword arguments for one selector."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from amazon_settings.models import AccountMarketplace, SellerAccount
+from orders.models import Invoice, Order
+
+AMAZON_ORDER_ID = re.compile(r"^\d{3}-\d{7}-\d{7}$")
+
+
+def _select(**kwargs: Any) -> forms.Select:
+    return forms.Select(attrs={"class": "form-select form-select-sm", **kwargs})
+
+
+def _date_field(label: str) -> forms.DateField:
+    return forms.DateField(
+        label=label,
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"}),
+    )
+
+
+def _account_field() -> forms.ModelChoiceField:
+    return forms.ModelChoiceField(
+        queryset=SellerAccount.objects.order_by("display_name"),
+        required=False,
+        empty_label="All accounts",
+        widget=_select(),
+    )
+
+
+def _search_field(placeholder: str) -> forms.CharField:
+    return forms.CharField(
+        label="Search",
+        required=False,
+        max_length=200,
+        strip=True,
+        widget=forms.TextInput(
+            attrs={
+                "class": "form-control form-control-sm",
+                "placeholder": placeholder,
+                "type": "search",
+            }
+        ),
+    )
+
+
+def start_of_day(day: Any) -> datetime | None:
+    """The first moment of `day` in the current time zone (aware), or None."""
+    if day is None:
+        return None
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+class OrderFilterForm(forms.Form):
+    """Orders: account, marketplace, channel, status, purchase date range and a search."""
+
+    q = _search_field("Order ID, SKU, buyer name or e-mail")
+    account = _account_field()
+    marketplace = forms.ChoiceField(required=False, choices=(), widget=_select())
+    channel = forms.ChoiceField(
+        required=False,
+        choices=[("", "All channels"), ("MFN", "MFN"), ("AFN", "AFN (FBA)")],
+        widget=_select(),
+    )
+    status = forms.ChoiceField(
+        required=False,
+        choices=[("", "All statuses"), *[c for c in Order.Status.choices if c[0]]],
+        widget=_select(),
+    )
+    since = _date_field("Purchased from")
+    until = _date_field("Purchased until")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        names = dict(
+            AccountMarketplace.objects.order_by("name").values_list("marketplace_id", "name")
+        )
+        self.fields["marketplace"].choices = [("", "All marketplaces"), *sorted(names.items())]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and until < since:
+            self.add_error("until", "The end date must not be before the start date.")
+        return data
+
+    def selector_filters(self) -> dict[str, Any]:
+        """Keyword arguments for `selectors.order_list`; empty when the filters are invalid.
+
+        "Until" is a whole day: orders of that day are included.
+        """
+        if not self.is_bound or not self.is_valid():
+            return {}
+        data = self.cleaned_data
+        until = start_of_day(data["until"])
+        return {
+            "account": data["account"],
+            "marketplace_id": data["marketplace"],
+            "channel": data["channel"],
+            "status": data["status"],
+            "since": start_of_day(data["since"]),
+            "until": until + timedelta(days=1) if until else None,
+            "search": data["q"],
+        }
+
+    @property
+    def searched_order_id(self) -> str:
+        """The search term when it is an Amazon order ID (`123-1234567-1234567`), else ""."""
+        if not self.is_bound or not self.is_valid():
+            return ""
+        term = self.cleaned_data["q"]
+        return term if AMAZON_ORDER_ID.match(term) else ""
+
+
+class ReturnFilterForm(forms.Form):
+    """Returns: account, return date range, and a search on order ID, SKU or ASIN."""
+
+    q = _search_field("Order ID, SKU or ASIN")
+    account = _account_field()
+    since = _date_field("Returned from")
+    until = _date_field("Returned until")
+
+    def selector_filters(self) -> dict[str, Any]:
+        if not self.is_bound or not self.is_valid():
+            return {}
+        data = self.cleaned_data
+        until = start_of_day(data["until"])
+        return {
+            "account": data["account"],
+            "since": start_of_day(data["since"]),
+            "until": until + timedelta(days=1) if until else None,
+            "search": data["q"],
+        }
+
+
+class StockFilterForm(forms.Form):
+    """Stock: account and a search on SKU, FNSKU or ASIN."""
+
+    q = _search_field("SKU, FNSKU or ASIN")
+    account = _account_field()
+
+    def selector_filters(self) -> dict[str, Any]:
+        if not self.is_bound or not self.is_valid():
+            return {}
+        return {"account": self.cleaned_data["account"], "search": self.cleaned_data["q"]}
+
+
+class InvoiceFilterForm(forms.Form):
+    """Invoices: account, kind, source, issue date range, and a search on number or order ID."""
+
+    q = _search_field("Number or order ID")
+    account = _account_field()
+    kind = forms.ChoiceField(
+        required=False,
+        choices=[("", "Invoices and credit notes"), *Invoice.Kind.choices],
+        widget=_select(),
+    )
+    source = forms.ChoiceField(
+        required=False, choices=[("", "All sources"), *Invoice.Source.choices], widget=_select()
+    )
+    since = _date_field("Issued from")
+    until = _date_field("Issued until")
+
+    def selector_filters(self) -> dict[str, Any]:
+        if not self.is_bound or not self.is_valid():
+            return {}
+        data = self.cleaned_data
+        return {
+            "account": data["account"],
+            "kind": data["kind"],
+            "source": data["source"],
+            "issued_from": data["since"],
+            "issued_until": data["until"],
+            "search": data["q"],
+        }

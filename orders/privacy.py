@@ -1,0 +1,100 @@
+"""Removing buyer data once Amazon's Data Protection Policy no longer lets us keep it.
+
+Amazon allows personal data of buyers (PII) to be kept for 30 days after an order's shipment,
+and only as long as needed to fulfil it. `remove_buyer_data` blanks those fields on old orders
+and the free-text comments on old returns; the order itself, its items, amounts and shipments
+stay, so the dashboard's figures do not change. `reports.privacy` calls it together with the
+deletion of the raw documents.
+
+What is kept, on purpose: the ship-to country (VAT and marketplace figures need it, and alone it
+identifies no one), the buyer's VAT number and company name (a business's tax identity, which
+VAT invoices must show and tax law makes us keep), and tracking numbers (a carrier reference,
+needed for claims and returns).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import DateTimeField, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from orders.models import Order, Return, ShipmentLine
+
+# Order fields that name, reach or locate a buyer.
+ORDER_PII_FIELDS = (
+    "buyer_name",
+    "buyer_email",
+    "buyer_phone",
+    "recipient_name",
+    "ship_address_1",
+    "ship_address_2",
+    "ship_address_3",
+    "ship_city",
+    "ship_state",
+    "ship_postal_code",
+    "ship_phone",
+)
+# A buyer's own words about a return can hold anything, names and addresses included.
+RETURN_PII_FIELDS = ("customer_comments",)
+
+_CHUNK = 500
+
+
+def _has_any(fields: tuple[str, ...]) -> Q:
+    condition = Q()
+    for name in fields:
+        condition |= ~Q(**{name: ""})
+    return condition
+
+
+def orders_past_retention(cutoff: datetime) -> QuerySet[Order]:
+    """Orders whose reference moment is before `cutoff` and that still hold buyer data.
+
+    The reference moment is the last shipment (FBA shipment lines); without one, Amazon's
+    last-updated date, then the purchase date, then when we first stored the order. MFN order
+    reports carry no shipment date, so their orders count from the last update or purchase.
+    """
+    last_shipped = Subquery(
+        ShipmentLine.objects.filter(order=OuterRef("pk"))
+        .values("order")
+        .annotate(last=Max("shipped_at"))
+        .values("last")[:1],
+        output_field=DateTimeField(),
+    )
+    return (
+        Order.objects.annotate(
+            reference_at=Coalesce(last_shipped, "last_updated_at", "purchased_at", "created_at")
+        )
+        .filter(reference_at__lt=cutoff)
+        .filter(_has_any(ORDER_PII_FIELDS))
+    )
+
+
+def remove_buyer_data(*, older_than_days: int, now: datetime | None = None) -> int:
+    """Blank buyer names, e-mails, phones and addresses of orders older than the retention.
+
+    Also blanks the customer comments of returns received before the cutoff. Idempotent: only
+    records that still hold such data are touched, so a second run returns 0. Returns the number
+    of orders and returns changed. A later import of the same order may bring the data back
+    (while Amazon still sends it); the next daily run removes it again.
+    """
+    if older_than_days < 0:
+        raise ValueError("older_than_days must not be negative")
+    cutoff = (now or timezone.now()) - timedelta(days=older_than_days)
+    changed = 0
+    order_ids = list(orders_past_retention(cutoff).values_list("pk", flat=True))
+    for start in range(0, len(order_ids), _CHUNK):
+        with transaction.atomic():
+            changed += Order.objects.filter(pk__in=order_ids[start : start + _CHUNK]).update(
+                **dict.fromkeys(ORDER_PII_FIELDS, "")
+            )
+    with transaction.atomic():
+        changed += (
+            Return.objects.filter(returned_at__lt=cutoff)
+            .filter(_has_any(RETURN_PII_FIELDS))
+            .update(**dict.fromkeys(RETURN_PII_FIELDS, ""))
+        )
+    return changed

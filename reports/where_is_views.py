@@ -1,0 +1,118 @@
+"""Where is order X? The explanation page, and the request that fills a coverage gap."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET, require_POST
+
+from amazon_settings.exceptions import AccountNotConnected
+from amazon_settings.models import SellerAccount
+from reports import services
+from reports.catalog import BY_KEY
+from reports.exceptions import InvalidReportRequest
+from reports.where_is import AMAZON_ORDER_ID, where_is_order
+
+
+class WhereIsForm(forms.Form):
+    """The order ID, and the purchase date if the seller knows it (Seller Central shows it)."""
+
+    order_id = forms.RegexField(
+        label="Amazon order ID",
+        regex=AMAZON_ORDER_ID,
+        strip=True,
+        error_messages={"invalid": "An Amazon order ID looks like 123-1234567-1234567."},
+        widget=forms.TextInput(
+            attrs={"class": "form-control", "placeholder": "123-1234567-1234567"}
+        ),
+    )
+    date = forms.DateField(
+        label="Purchase date",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
+    )
+    account = forms.ModelChoiceField(
+        queryset=SellerAccount.objects.order_by("display_name"),
+        required=False,
+        empty_label="All accounts",
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+
+
+class GapRequestForm(forms.Form):
+    """The range of one coverage gap, to request for one account and report kind."""
+
+    order_id = forms.RegexField(regex=AMAZON_ORDER_ID, required=False)
+    date = forms.DateField(required=False)
+    account = forms.ModelChoiceField(queryset=SellerAccount.objects.all())
+    kind = forms.ChoiceField(choices=[(key, kind.name) for key, kind in BY_KEY.items()])
+    start = forms.DateTimeField()
+    end = forms.DateTimeField()
+
+
+@require_GET
+def where_is(request: HttpRequest) -> HttpResponse:
+    form = WhereIsForm(request.GET or None)
+    explanation = None
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        explanation = where_is_order(
+            amazon_order_id=data["order_id"], day=data["date"], account=data["account"]
+        )
+        if len(explanation.orders) == 1:
+            order = explanation.orders[0]
+            messages.info(request, f"Order {order.amazon_order_id} is imported.")
+            return redirect("orders:detail", pk=order.pk)
+    return render(
+        request,
+        "reports/where_is.html",
+        {"form": form, "explanation": explanation},
+        status=400 if form.is_bound and form.errors else 200,
+    )
+
+
+@require_POST
+def where_is_request(request: HttpRequest) -> HttpResponse:
+    """Request the order reports of one gap; Processing then shows the new batch."""
+    form = GapRequestForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "The gap to request was not understood; reload and try again.")
+        return redirect("reports:where_is")
+    data = form.cleaned_data
+    account = data["account"]
+    marketplace_ids = list(
+        account.marketplaces.filter(selected=True).values_list("marketplace_id", flat=True)
+    )
+    back = reverse("reports:where_is")
+    if data["order_id"]:
+        query = {"order_id": data["order_id"], "date": data["date"] or ""}
+        back = f"{back}?{urlencode(query)}"
+    if not marketplace_ids:
+        messages.error(
+            request, f"Choose the marketplaces of {account.display_name} in Settings first."
+        )
+        return redirect(back)
+    try:
+        reports = services.request_reports(
+            account,
+            kind_key=data["kind"],
+            marketplace_ids=marketplace_ids,
+            start=data["start"],
+            end=data["end"],
+            acting_user=request.user,
+        )
+    except (InvalidReportRequest, AccountNotConnected) as error:
+        messages.error(request, str(error))
+        return redirect(back)
+    messages.success(
+        request,
+        f"{len(reports)} {BY_KEY[data['kind']].name} report(s) requested for "
+        f"{data['start']:%Y-%m-%d %H:%M} to {data['end']:%Y-%m-%d %H:%M}. The worker imports them "
+        "within minutes; search the order again then.",
+    )
+    batch = reports[0].batch if reports else ""
+    return redirect(f"{reverse('reports:processing')}?batch={batch}")

@@ -1,0 +1,565 @@
+""" "Orders missing?": coverage and gaps, each check's statuses, the fixes, backfill, home."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+from django.utils import timezone
+
+from amazon_settings import crypto
+from amazon_settings.models import AccountMarketplace, ApiCall, SellerAccount
+from amazon_settings.services import ConnectionCheck
+from orders.models import Order
+from reports import coverage, diagnosis, services
+from reports.catalog import BY_KEY
+from reports.exceptions import InvalidReportRequest
+from reports.models import Report, WorkerHeartbeat
+
+pytestmark = pytest.mark.django_db
+
+Status = Report.ImportStatus
+MFN = BY_KEY["mfn_orders_eu"]
+FBA = BY_KEY["fba_orders_eu"]
+MFN_TYPE = MFN.report_type
+H = timedelta(hours=1)
+D = timedelta(days=1)
+
+
+@pytest.fixture(autouse=True)
+def no_broker(monkeypatch):
+    monkeypatch.setattr("reports.services.async_task", lambda *args, **kwargs: None)
+
+
+@pytest.fixture
+def now():
+    return timezone.now().replace(microsecond=0)
+
+
+@pytest.fixture
+def account(now):
+    account = SellerAccount.objects.create(
+        selling_partner_id="A2MUELLERHW7QX",
+        region="eu",
+        display_name="Müller Haushaltswaren",
+        refresh_token_encrypted=crypto.encrypt_secret("Atzr|test"),
+        status=SellerAccount.Status.CONNECTED,
+        authorized_at=now - 10 * D,
+        last_success_at=now - H,
+        import_orders_from=now - 10 * D,
+    )
+    for marketplace_id, country in (("A1PA6795UKMFR9", "DE"), ("A13V1IB3VIYZZH", "FR")):
+        AccountMarketplace.objects.create(
+            account=account, marketplace_id=marketplace_id, country_code=country, name=country
+        )
+    return account
+
+
+@pytest.fixture
+def operator(client):
+    user = get_user_model().objects.create_superuser(username="op", password="x" * 12)
+    client.force_login(user)
+    return client
+
+
+def make_report(account, start, end, status=Status.IMPORTED, report_type=MFN_TYPE, **fields):
+    fields.setdefault("imported_at", end if status == Status.IMPORTED else None)
+    return Report.objects.create(
+        account=account,
+        report_type=report_type,
+        marketplace_ids=["A1PA6795UKMFR9"],
+        data_start=start,
+        data_end=end,
+        import_status=status,
+        **fields,
+    )
+
+
+def fake_test(monkeypatch, *results: tuple[str, bool, str]):
+    monkeypatch.setattr(
+        "amazon_settings.services.test_connection",
+        lambda account: [ConnectionCheck(*result) for result in results],
+    )
+
+
+# --- Coverage -----------------------------------------------------------------------------------
+
+
+def test_merge_joins_overlapping_and_adjacent_ranges(now):
+    ranges = [(now, now + H), (now + 3 * H, now + 4 * H), (now + H, now + 2 * H)]
+    ranges.append((now + 30 * 60 * timedelta(seconds=1), now + 90 * timedelta(minutes=1)))
+    assert coverage.merge_ranges(ranges) == [(now, now + 2 * H), (now + 3 * H, now + 4 * H)]
+
+
+def test_missing_ranges_inside_a_window(now):
+    window = (now, now + 10 * H)
+    covered = [(now - H, now + H), (now + 3 * H, now + 4 * H), (now + 4 * H, now + 5 * H)]
+    assert coverage.missing_ranges(window, covered) == [
+        (now + H, now + 3 * H),
+        (now + 5 * H, now + 10 * H),
+    ]
+    assert coverage.missing_ranges(window, [(now - H, now + 11 * H)]) == []
+    assert coverage.contains([(now, now + H), (now + H, now + 2 * H)], (now, now + 2 * H))
+
+
+def test_imported_and_no_data_reports_cover_failed_ones_do_not(account, now):
+    start = account.import_orders_from
+    make_report(account, start, start + 2 * D)
+    make_report(account, start + 2 * D, start + 3 * D, Status.NO_DATA)  # adjacent
+    make_report(account, start + D, start + 4 * D)  # overlapping
+    make_report(account, start + 4 * D, start + 6 * D, Status.FAILED)
+    make_report(account, start + 5 * D, start + 7 * D, Status.WAITING)
+    cov = coverage.kind_coverage(account, MFN, now=now)
+    assert cov.covered == [(start, start + 4 * D)]
+    assert cov.pending == [(start + 5 * D, start + 7 * D)]
+    assert [(g.start, g.end) for g in cov.gaps] == [
+        (start + 4 * D, start + 5 * D),
+        (start + 7 * D, now),
+    ]
+    assert all(g.due for g in cov.gaps)
+    assert cov.pending_reports == 1
+    assert cov.covered_percent == 40
+    states = [segment.state for segment in cov.segments()]
+    assert states == ["covered", "gap", "pending", "gap"]
+
+
+def test_gaps_start_at_the_import_start_date_and_a_short_tail_is_not_due(account, now):
+    make_report(account, now - 20 * D, now - 30 * timedelta(minutes=1))
+    cov = coverage.kind_coverage(account, MFN, now=now)
+    assert cov.since == account.import_orders_from
+    assert cov.covered == [(account.import_orders_from, now - 30 * timedelta(minutes=1))]
+    (tail,) = cov.gaps
+    assert tail.is_tail and not tail.due and tail.requestable
+
+
+def test_default_import_start_is_thirty_days_before_connecting(account):
+    account.import_orders_from = None
+    account.save()
+    assert coverage.import_start(account) == account.created_at - timedelta(days=30)
+
+
+def test_a_gap_older_than_amazon_keeps_is_not_requestable(account, now):
+    account.import_orders_from = now - 90 * D
+    account.save()
+    make_report(account, now - 60 * D, now)
+    (gap,) = coverage.kind_coverage(account, MFN, now=now).gaps
+    assert gap.end == now - 60 * D
+    assert not gap.requestable
+
+
+# --- The checks -------------------------------------------------------------------------------
+
+
+def test_authorization_ok_after_a_successful_test_call(account, now):
+    tests = [ConnectionCheck("Sellers.getMarketplaceParticipations", True, "5 marketplaces")]
+    check = diagnosis.check_authorization(account, tests=tests, now=now)
+    assert check.status == diagnosis.OK
+    assert "Sellers.getMarketplaceParticipations: 5 marketplaces" in [
+        e.text for e in check.evidence
+    ]
+
+
+def test_authorization_revoked_is_a_problem_with_renew(account, now):
+    account.status = SellerAccount.Status.AUTHORIZATION_REVOKED
+    account.save()
+    tests = [ConnectionCheck("Sellers.getMarketplaceParticipations", False, "invalid_grant")]
+    check = diagnosis.check_authorization(account, tests=tests, now=now)
+    assert check.status == diagnosis.PROBLEM
+    assert check.summary == "Amazon does not accept the authorization: Authorization revoked."
+    assert [(f.label, f.url) for f in check.fixes] == [
+        ("Renew access", reverse("amazon_settings:renew", args=[account.pk]))
+    ]
+
+
+def test_no_token_is_a_problem(account, now):
+    account.refresh_token_encrypted = ""
+    account.status = SellerAccount.Status.DISCONNECTED
+    account.save()
+    check = diagnosis.check_authorization(account, tests=[], now=now)
+    assert check.status == diagnosis.PROBLEM
+    assert check.fixes[0].label == "Connect again"
+
+
+def test_unreachable_is_a_warning(account, now):
+    account.status = SellerAccount.Status.UNREACHABLE
+    account.save()
+    check = diagnosis.check_authorization(account, tests=[], now=now)
+    assert check.status == diagnosis.WARNING
+
+
+def _call(account, at, operation, outcome):
+    return ApiCall.objects.create(
+        at=at, account=account, operation=operation, method="GET", path="/x", outcome=outcome
+    )
+
+
+def test_access_rights_lists_denied_operations_until_they_succeed(account, now):
+    _call(account, now - 2 * H, "getReportSchedules", ApiCall.Outcome.DENIED)
+    _call(account, now - H, "getReportSchedules", ApiCall.Outcome.DENIED)
+    _call(account, now - H, "getReports", ApiCall.Outcome.DENIED)
+    _call(account, now - 20 * D, "createReport", ApiCall.Outcome.DENIED)  # before the grant
+    check = diagnosis.check_access_rights(account, tests=[], now=now)
+    assert check.status == diagnosis.PROBLEM
+    texts = [e.text for e in check.evidence]
+    assert len(texts) == 2
+    assert texts[0].startswith("getReportSchedules: denied 2 times, last at ")
+    assert texts[1].startswith("getReports: denied 1 time, last at ")
+    assert check.fixes[0].label == "Renew access"
+
+    _call(account, now - 30 * timedelta(minutes=1), "getReportSchedules", ApiCall.Outcome.SUCCESS)
+    _call(account, now - 30 * timedelta(minutes=1), "getReports", ApiCall.Outcome.SUCCESS)
+    check = diagnosis.check_access_rights(account, tests=[], now=now)
+    assert check.status == diagnosis.OK
+    assert check.summary == "Amazon denied no call in the last week."
+
+
+def test_access_rights_from_the_test_call(account, now):
+    tests = [
+        ConnectionCheck("Sellers.getMarketplaceParticipations", True, "5 marketplaces"),
+        ConnectionCheck(
+            "Reports.getReportSchedules", False, "Access to requested resource is denied."
+        ),
+    ]
+    check = diagnosis.check_access_rights(account, tests=tests, now=now)
+    assert check.status == diagnosis.PROBLEM
+    assert check.evidence[0].text == (
+        "Reports.getReportSchedules (test call): Access to requested resource is denied."
+    )
+
+
+@pytest.mark.parametrize(
+    ("granted_days_ago", "status"),
+    [(10, diagnosis.OK), (350, diagnosis.WARNING), (366, diagnosis.PROBLEM)],
+)
+def test_expiry(account, now, granted_days_ago, status):
+    account.authorized_at = now - granted_days_ago * D
+    check = diagnosis.check_expiry(account, now=now)
+    assert check.status == status
+    assert bool(check.fixes) == (status != diagnosis.OK)
+
+
+def test_worker_never_seen_stale_and_alive(account, now, settings):
+    settings.WORKER_INTERVAL_SECONDS = 300
+    check = diagnosis.check_worker(account, now=now)
+    assert check.status == diagnosis.PROBLEM
+    assert check.fixes[0].text == diagnosis.WORKER_HOW_TO
+
+    WorkerHeartbeat.objects.create(name="worker", last_seen_at=now - 11 * timedelta(minutes=1))
+    account.order_import_active = True
+    check = diagnosis.check_worker(account, now=now)
+    assert check.status == diagnosis.WARNING
+    assert "has not run for 11 minutes" in check.summary
+
+    WorkerHeartbeat.objects.filter(name="worker").update(last_seen_at=now - timedelta(seconds=20))
+    check = diagnosis.check_worker(account, now=now)
+    assert check.status == diagnosis.OK
+
+    account.order_import_active = False
+    check = diagnosis.check_worker(account, now=now)
+    assert check.status == diagnosis.WARNING
+    assert check.fixes[0].label == "Switch order import on"
+    assert check.fixes[0].fields == (("active", "on"),)
+
+
+def test_last_imports_against_the_expected_interval(account, now):
+    account.order_import_active = True
+    check = diagnosis.check_last_imports(account, now=now)
+    assert check.status == diagnosis.PROBLEM  # order reports never imported
+    make_report(account, now - 2 * H, now - H, imported_at=now - 30 * timedelta(minutes=1))
+    make_report(
+        account,
+        now - 2 * D,
+        now - D,
+        report_type=FBA.report_type,
+        imported_at=now - 10 * H,
+    )
+    check = diagnosis.check_last_imports(account, now=now)
+    by_name = {e.text.split(":")[0]: e.status for e in check.evidence}
+    assert by_name[MFN.name] == diagnosis.OK
+    assert by_name[FBA.name] == diagnosis.OK
+    Report.objects.filter(report_type=MFN_TYPE).update(imported_at=now - 5 * H)
+    check = diagnosis.check_last_imports(account, now=now)
+    assert check.status == diagnosis.PROBLEM
+    mfn = next(e for e in check.evidence if e.text.startswith(MFN.name))
+    assert "(5 hours ago; expected every 60 minutes)" in mfn.text
+    assert mfn.fixes[0].url == reverse("reports:request")
+
+
+def test_gaps_check_offers_a_request_per_gap(account, now):
+    start = account.import_orders_from
+    make_report(account, start, start + 2 * D)
+    make_report(account, start + 3 * D, now)
+    make_report(account, start, now, report_type=FBA.report_type)
+    covs = coverage.account_coverage(account, now=now)
+    check = diagnosis.check_gaps(account, coverages=covs, now=now)
+    assert check.status == diagnosis.PROBLEM
+    (evidence,) = check.evidence
+    assert evidence.text.startswith(f"{MFN.name}: ")
+    assert evidence.text.endswith("(24 hours) is not covered.")
+    (fix,) = evidence.fixes
+    assert fix.url == reverse("reports:diagnosis_request_gap", args=[account.pk])
+    assert dict(fix.fields) == {
+        "kind": "mfn_orders_eu",
+        "start": (start + 2 * D).isoformat(),
+        "end": (start + 3 * D).isoformat(),
+    }
+
+    make_report(account, start + 2 * D, start + 3 * D, Status.WAITING)
+    check = diagnosis.check_gaps(
+        account, coverages=coverage.account_coverage(account, now=now), now=now
+    )
+    assert check.status == diagnosis.WARNING
+    assert "1 report is on the way" in check.evidence[0].text
+
+    Report.objects.filter(import_status=Status.WAITING).update(import_status=Status.IMPORTED)
+    check = diagnosis.check_gaps(
+        account, coverages=coverage.account_coverage(account, now=now), now=now
+    )
+    assert check.status == diagnosis.OK
+    assert check.evidence == ()
+
+
+def test_reports_check_failed_fatal_stuck_cancelled(account, now):
+    failed = make_report(
+        account,
+        now - 3 * D,
+        now - 2 * D,
+        Status.FAILED,
+        failure_reason=Report.FailureReason.RETRIES_EXHAUSTED,
+        last_error="Gave up after 8 attempts.",
+    )
+    covs = coverage.account_coverage(account, now=now)
+    check = diagnosis.check_reports(account, coverages=covs, now=now)
+    assert check.status == diagnosis.PROBLEM
+    (evidence,) = check.evidence
+    assert "failed (Retries exhausted): Gave up after 8 attempts." in evidence.text
+    assert evidence.url == reverse("reports:detail", args=[failed.pk])
+    assert evidence.fixes[0].url == reverse("reports:reset", args=[failed.pk])
+    assert dict(evidence.fixes[0].fields) == {
+        "next": reverse("reports:diagnosis", args=[account.pk])
+    }
+
+    # Another report imported the same range since: no longer a problem.
+    make_report(account, now - 4 * D, now - D)
+    covs = coverage.account_coverage(account, now=now)
+    check = diagnosis.check_reports(account, coverages=covs, now=now)
+    assert check.status == diagnosis.WARNING
+    assert "its range was imported by another report since" in check.evidence[0].text
+
+    make_report(
+        account, now - 2 * D, now - D, Status.FAILED, amazon_status=Report.AmazonStatus.FATAL
+    )
+    make_report(account, now - 2 * D, now - D, Status.WAITING, stuck_since=now - H)
+    make_report(account, now - 9 * D, now - 8 * D, Status.CANCELLED)
+    check = diagnosis.check_reports(account, coverages=covs, now=now)
+    texts = [e.text for e in check.evidence]
+    assert [" FATAL at Amazon;" in t for t in texts].count(True) == 1
+    assert [" stuck at Amazon;" in t for t in texts].count(True) == 1
+    assert [t.endswith(" cancelled") for t in texts].count(True) == 1
+    assert check.status == diagnosis.WARNING  # all their ranges are covered
+    old = Report.objects.filter(import_status=Status.CANCELLED).get()
+    Report.objects.filter(pk=old.pk).update(created_at=now - 40 * D)
+    assert len(diagnosis.check_reports(account, coverages=covs, now=now).evidence) == 3
+
+
+def test_throttling_in_the_last_day(account, now):
+    assert diagnosis.check_throttling(account, now=now).status == diagnosis.OK
+    _call(account, now - 2 * D, "getReport", ApiCall.Outcome.THROTTLED)
+    assert diagnosis.check_throttling(account, now=now).status == diagnosis.OK
+    _call(account, now - H, "getReport", ApiCall.Outcome.THROTTLED)
+    _call(account, now - 2 * H, "getReport", ApiCall.Outcome.THROTTLED)
+    check = diagnosis.check_throttling(account, now=now)
+    assert check.status == diagnosis.WARNING
+    assert check.evidence[0].text.startswith("getReport: throttled 2 times, last at ")
+
+
+# --- Fixes -----------------------------------------------------------------------------------
+
+
+def test_requesting_a_gap_splits_it_into_requests_amazon_accepts(account, now):
+    reports = diagnosis.request_missing_range(
+        account, kind_key="mfn_orders_eu", start=now - 45 * D, end=now - D, acting_user=None
+    )
+    assert [(r.data_start, r.data_end) for r in reports] == [
+        (now - 45 * D, now - 15 * D),
+        (now - 15 * D, now - D),
+    ]
+    assert all(r.import_status == Status.QUEUED for r in reports)
+    assert all(r.marketplace_ids == ["A13V1IB3VIYZZH", "A1PA6795UKMFR9"] for r in reports)
+    # Twice: the same reports, nothing new.
+    again = diagnosis.request_missing_range(
+        account, kind_key="mfn_orders_eu", start=now - 45 * D, end=now - D, acting_user=None
+    )
+    assert [r.pk for r in again] == [r.pk for r in reports]
+
+
+def test_requesting_a_gap_older_than_amazon_keeps(account, now):
+    (report,) = diagnosis.request_missing_range(
+        account, kind_key="mfn_orders_eu", start=now - 70 * D, end=now - 50 * D, acting_user=None
+    )
+    assert report.data_start > now - 60 * D
+    with pytest.raises(InvalidReportRequest, match="Amazon keeps"):
+        diagnosis.request_missing_range(
+            account,
+            kind_key="mfn_orders_eu",
+            start=now - 90 * D,
+            end=now - 61 * D,
+            acting_user=None,
+        )
+
+
+# --- Backfill by the worker ---------------------------------------------------------------------
+
+
+def test_automatic_requests_start_at_the_import_start_date(account, settings):
+    settings.WORKER_INTERVAL_SECONDS = 60
+    account.import_orders_from = timezone.now() - 40 * D
+    account.save()
+    created = services.request_automatic_reports(account)
+    by_type: dict[str, list] = {}
+    for report in created:
+        by_type.setdefault(report.report_type, []).append(report)
+    mfn = sorted(by_type[MFN_TYPE], key=lambda r: r.data_start)
+    assert mfn[0].data_start == account.import_orders_from
+    assert len(mfn) == 2 and mfn[0].data_end == mfn[1].data_start  # 40 days in 30-day parts
+    fba = sorted(by_type[FBA.report_type], key=lambda r: r.data_start)
+    assert fba[0].data_start == account.import_orders_from and len(fba) == 2
+    assert all(r.source == Report.Source.AUTOMATIC for r in created)
+    # Twice: the requested reports are pending, nothing is missing.
+    assert services.request_automatic_reports(account) == []
+
+
+def test_automatic_requests_fill_a_gap_left_by_a_lapse(account, settings):
+    settings.WORKER_INTERVAL_SECONDS = 60
+    settings.AUTOMATIC_IMPORT_OVERLAP_SECONDS = 3600
+    now = timezone.now()
+    start = account.import_orders_from
+    for report_type in (MFN_TYPE, FBA.report_type):
+        make_report(account, start, now - 5 * D, report_type=report_type)
+        make_report(account, now - 2 * D, now - timedelta(seconds=10), report_type=report_type)
+    created = services.request_automatic_reports(account)
+    assert sorted((r.report_type, r.data_start, r.data_end) for r in created) == sorted(
+        (t, now - 5 * D - H, now - 2 * D) for t in (MFN_TYPE, FBA.report_type)
+    )
+    assert services.request_automatic_reports(account) == []
+
+
+def test_a_recently_failed_range_is_not_requested_again_at_once(account, settings):
+    settings.WORKER_INTERVAL_SECONDS = 60
+    now = timezone.now()
+    start = account.import_orders_from
+    make_report(account, start, now - timedelta(seconds=10))
+    make_report(account, start, now - timedelta(seconds=10), report_type=FBA.report_type)
+    failed = make_report(account, now - 3 * D, now - 2 * D, Status.FAILED)
+    Report.objects.filter(import_status=Status.IMPORTED, report_type=MFN_TYPE).update(
+        data_end=now - 3 * D
+    )
+    make_report(account, now - 2 * D, now - timedelta(seconds=10))
+    assert services.request_automatic_reports(account) == []
+    Report.objects.filter(pk=failed.pk).update(updated_at=now - 7 * H)
+    (again,) = services.request_automatic_reports(account)
+    assert again.report_type == MFN_TYPE
+    assert again.data_end == now - 2 * D
+
+
+# --- Pages ------------------------------------------------------------------------------------
+
+
+def test_diagnosis_page_runs_the_checks(operator, account, monkeypatch):
+    fake_test(
+        monkeypatch,
+        ("Sellers.getMarketplaceParticipations", True, "2 marketplaces: DE, FR"),
+        ("Reports.getReportSchedules", True, "Amazon granted access to reports."),
+    )
+    make_report(account, account.import_orders_from, timezone.now() - 2 * D)
+    response = operator.get(reverse("reports:diagnosis", args=[account.pk]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    for key in (
+        "authorization",
+        "access_rights",
+        "expiry",
+        "worker",
+        "last_imports",
+        "gaps",
+        "reports",
+        "throttling",
+    ):
+        assert f'id="check-{key}"' in html
+    assert "Sellers.getMarketplaceParticipations: 2 marketplaces: DE, FR" in html
+    assert 'class="segment gap' in html
+    assert 'id="import-start-form"' in html
+
+
+def test_chooser_goes_to_the_only_account(operator, account):
+    response = operator.get(reverse("reports:diagnosis_chooser"))
+    assert response.status_code == 302
+    assert response.url == reverse("reports:diagnosis", args=[account.pk])
+
+
+def test_gap_request_view(operator, account):
+    now = timezone.now().replace(microsecond=0)
+    response = operator.post(
+        reverse("reports:diagnosis_request_gap", args=[account.pk]),
+        {"kind": "mfn_orders_eu", "start": (now - 3 * D).isoformat(), "end": (now - D).isoformat()},
+    )
+    assert response.status_code == 302
+    (report,) = Report.objects.all()
+    assert (report.data_start, report.data_end) == (now - 3 * D, now - D)
+    assert report.source == Report.Source.REQUESTED
+
+    response = operator.post(
+        reverse("reports:diagnosis_request_gap", args=[account.pk]),
+        {"kind": "mfn_orders_eu", "start": (now - D).isoformat(), "end": (now - 2 * D).isoformat()},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == reverse("reports:diagnosis", args=[account.pk])
+    assert Report.objects.count() == 1
+
+
+def test_import_start_form(operator, account):
+    url = reverse("reports:diagnosis_import_start", args=[account.pk])
+    operator.post(url, {"import_orders_from": "2020-01-01"})
+    account.refresh_from_db()
+    assert timezone.localtime(account.import_orders_from).date().isoformat() == "2020-01-01"
+    tomorrow = timezone.localdate() + D
+    operator.post(url, {"import_orders_from": tomorrow.isoformat()})
+    account.refresh_from_db()
+    assert timezone.localtime(account.import_orders_from).date().isoformat() == "2020-01-01"
+
+
+def test_coverage_fragment_stops_polling_when_nothing_is_pending(operator, account):
+    url = reverse("reports:diagnosis_coverage", args=[account.pk])
+    pending = make_report(account, timezone.now() - 2 * D, timezone.now() - D, Status.WAITING)
+    response = operator.get(url, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert 'hx-trigger="every 5s"' in response.content.decode()
+    Report.objects.filter(pk=pending.pk).update(import_status=Status.IMPORTED)
+    response = operator.get(url, HTTP_HX_REQUEST="true")
+    assert response.status_code == 286
+
+
+def test_home_shows_a_strip_per_account_and_the_orders_chart(operator, account):
+    make_report(account, account.import_orders_from, timezone.now() - D)
+    Report.objects.create(account=account, report_type=MFN_TYPE, import_status=Status.FAILED)
+    for index in range(3):
+        Order.objects.create(account=account, amazon_order_id=f"302-000000{index}-0000000")
+    response = operator.get(reverse("home"))
+    html = response.content.decode()
+    assert f'id="strip-{account.pk}"' in html
+    assert "1 failed" in html
+    assert "0 pending" in html
+    assert f"{MFN.name}: <span" in html
+    assert 'id="orders-chart"' in html
+    assert "3 orders · most in one day: 3" in html
+    assert html.count('class="bar"') == 30
+    assert f'data-day="{timezone.localdate():%Y-%m-%d}" data-count="3"' in html
+
+
+def test_home_of_a_new_installation(operator):
+    html = operator.get(reverse("home")).content.decode()
+    assert "No Amazon account connected yet" in html
+    assert 'id="orders-chart"' not in html

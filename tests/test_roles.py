@@ -1,0 +1,236 @@
+"""Roles and the audit log: Viewers look, Operators change, every change leaves a row."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.test import Client
+from django.utils import timezone
+
+from amazon_settings import crypto
+from amazon_settings import services as account_services
+from amazon_settings.models import AuditEvent, SellerAccount
+from config.roles import FORBIDDEN_MESSAGE, OPERATORS, VIEWERS, setup_roles
+from reports.models import Report
+from tests.test_foundation import all_urls, concrete_url
+
+pytestmark = pytest.mark.django_db
+
+TOKEN = "Atzr|IwEBIRoleTestTokenNeverInTheAuditLog"
+OPEN_FOR_EVERYONE = {"login", "logout", "reports:request_preview"}
+
+
+def make_account(**fields) -> SellerAccount:
+    defaults = {
+        "selling_partner_id": "A1ROLETEST0001",
+        "region": "eu",
+        "display_name": "Role Shop",
+        "refresh_token_encrypted": crypto.encrypt_secret(TOKEN),
+        "status": SellerAccount.Status.CONNECTED,
+    }
+    return SellerAccount.objects.create(**(defaults | fields))
+
+
+def changing_urls() -> list[tuple[str | None, str]]:
+    return [
+        (name, route)
+        for name, route in all_urls()
+        if name not in OPEN_FOR_EVERYONE and not route.startswith("admin/")
+    ]
+
+
+# --- The groups ---------------------------------------------------------------------------------
+
+
+def test_setup_roles_is_idempotent_and_only_operators_may_operate():
+    call_command("setup_roles", verbosity=0)
+    call_command("setup_roles", verbosity=0)
+    assert Group.objects.filter(name__in=[VIEWERS, OPERATORS]).count() == 2
+    operators = Group.objects.get(name=OPERATORS)
+    viewers = Group.objects.get(name=VIEWERS)
+    assert operators.permissions.filter(codename="operate").exists()
+    assert not viewers.permissions.filter(codename="operate").exists()
+    assert viewers.permissions.filter(codename="view_selleraccount").exists()
+
+
+def test_setup_roles_keeps_permissions_an_administrator_added():
+    groups = setup_roles()
+    from django.contrib.auth.models import Permission
+
+    extra = Permission.objects.get(codename="change_selleraccount")
+    groups[VIEWERS].permissions.add(extra)
+    setup_roles()
+    assert groups[VIEWERS].permissions.filter(pk=extra.pk).exists()
+
+
+# --- Enforcement --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "route"), changing_urls())
+def test_a_viewer_may_not_change_anything(viewer_client, name, route):
+    make_account()
+    response = viewer_client.post(concrete_url(route), {"region": "eu"})
+    assert response.status_code == 403, f"{route} ({name}) answered {response.status_code}"
+    assert "ask an operator" in response.content.decode()
+    assert not AuditEvent.objects.exists()
+
+
+@pytest.mark.parametrize(("name", "route"), changing_urls())
+def test_an_operator_is_not_stopped_by_the_role_check(logged_in_client, name, route):
+    client = logged_in_client
+    client.raise_request_exception = False
+    response = client.post(concrete_url(route), {})
+    assert FORBIDDEN_MESSAGE not in response.content.decode()
+
+
+def test_a_viewer_sees_every_page(viewer_client):
+    make_account()
+    for path in ("/", "/settings/", "/reports/", "/reports/request/", "/settings/log/"):
+        response = viewer_client.get(path)
+        assert response.status_code == 200, path
+        assert response.context["can_operate"] is False
+
+
+def test_operators_get_can_operate_in_templates(logged_in_client):
+    assert logged_in_client.get("/").context["can_operate"] is True
+
+
+def test_a_viewer_may_preview_a_request_and_log_out(viewer_client):
+    assert viewer_client.post("/reports/request/preview/", {}).status_code == 200
+    assert viewer_client.post("/logout/").status_code == 302
+    assert viewer_client.get("/").status_code == 302  # logged out
+
+
+def test_a_viewer_disconnects_nothing(viewer_client):
+    account = make_account()
+    response = viewer_client.post(f"/settings/accounts/{account.pk}/disconnect/")
+    assert response.status_code == 403
+    account.refresh_from_db()
+    assert account.refresh_token_encrypted
+
+
+def test_a_user_without_a_group_is_a_viewer():
+    nobody = get_user_model().objects.create_user(username="nobody", password="x" * 12)
+    client = Client()
+    client.force_login(nobody)
+    assert client.get("/settings/").status_code == 200
+    assert client.post("/settings/connect/", {"region": "eu"}).status_code == 403
+
+
+def test_a_superuser_passes(admin_client):
+    response = admin_client.post("/settings/connect/", {"region": "eu"})
+    assert response.status_code == 302
+    assert AuditEvent.objects.get().action == "amazon_settings:connect_start"
+
+
+def test_anonymous_posts_go_to_the_login_page(client):
+    response = client.post("/settings/connect/", {"region": "eu"})
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
+
+
+def test_the_admin_keeps_its_own_permission_checks(viewer):
+    viewer.is_staff = True
+    viewer.save()
+    client = Client()
+    client.force_login(viewer)
+    # Not the role page: the admin answers by its own rules (a Viewer has no change permission).
+    response = client.post("/admin/amazon_settings/selleraccount/add/", {})
+    assert response.status_code == 403
+    assert FORBIDDEN_MESSAGE not in response.content.decode()
+
+
+# --- The audit log ------------------------------------------------------------------------------
+
+
+def test_a_change_is_audited_with_who_what_and_which(logged_in_client, user):
+    account = make_account()
+    response = logged_in_client.post(f"/settings/accounts/{account.pk}/disconnect/")
+    assert response.status_code == 302
+    event = AuditEvent.objects.get()
+    assert event.user == user and event.username == "seller"
+    assert event.action == "amazon_settings:disconnect"
+    assert (event.object_type, event.object_id) == ("seller account", str(account.pk))
+    assert event.status_code == 302
+    assert f"POST /settings/accounts/{account.pk}/disconnect/" in event.detail
+
+
+def test_a_report_action_names_the_report_and_an_error_shown(logged_in_client):
+    account = make_account()
+    report = Report.objects.create(
+        account=account,
+        report_type="GET_AFN_INVENTORY_DATA",
+        import_status=Report.ImportStatus.IMPORTED,
+        imported_at=timezone.now(),
+    )
+    logged_in_client.post(f"/reports/{report.pk}/skip/")
+    event = AuditEvent.objects.get()
+    assert (event.action, event.object_type, event.object_id) == (
+        "reports:skip",
+        "report",
+        str(report.pk),
+    )
+    assert "error shown: This report is already finished." in event.detail
+    # The error still reaches the seller: reading it for the audit did not consume it.
+    page = logged_in_client.get("/reports/").content.decode()
+    assert "This report is already finished." in page
+
+
+def test_the_request_body_never_reaches_the_audit_log(logged_in_client, monkeypatch):
+    def accept(**kwargs):
+        return make_account(display_name="Pasted")
+
+    monkeypatch.setattr(account_services, "self_authorize", accept)
+    response = logged_in_client.post(
+        "/settings/self-authorize/",
+        {"selling_partner_id": "A1ROLETEST0001", "region": "eu", "refresh_token": TOKEN},
+    )
+    assert response.status_code == 302
+    event = AuditEvent.objects.get()
+    assert event.action == "amazon_settings:self_authorize"
+    row = " ".join(str(value) for value in AuditEvent.objects.values().get().values())
+    assert "Atzr" not in row
+
+
+def test_refused_and_failed_requests_are_not_audited(logged_in_client, viewer_client):
+    viewer_client.post("/settings/connect/", {"region": "eu"})  # 403
+    logged_in_client.post("/settings/self-authorize/", {"refresh_token": "nonsense"})  # 400
+    logged_in_client.post("/settings/accounts/999/disconnect/")  # 404
+    logged_in_client.post("/reports/request/preview/", {})  # read-only
+    assert not AuditEvent.objects.exists()
+
+
+def test_login_and_logout_are_audited_but_not_a_wrong_password(client, user):
+    client.post("/login/", {"username": "seller", "password": "wrong"})
+    assert not AuditEvent.objects.exists()
+    client.post("/login/", {"username": "seller", "password": "correct horse 42"})
+    client.post("/logout/")
+    assert list(AuditEvent.objects.order_by("pk").values_list("action", "username")) == [
+        ("login", "seller"),
+        ("logout", "seller"),
+    ]
+
+
+def test_the_audit_log_is_read_only_in_the_admin(admin_client, logged_in_client):
+    account = make_account()
+    logged_in_client.post(f"/settings/accounts/{account.pk}/disconnect/")
+    event = AuditEvent.objects.get()
+    listing = admin_client.get("/admin/amazon_settings/auditevent/")
+    assert listing.status_code == 200
+    assert "amazon_settings:disconnect" in listing.content.decode()
+    assert admin_client.get("/admin/amazon_settings/auditevent/add/").status_code == 403
+    detail = admin_client.get(f"/admin/amazon_settings/auditevent/{event.pk}/change/")
+    assert detail.status_code == 200
+    assert 'name="_save"' not in detail.content.decode()
+    admin_client.post(f"/admin/amazon_settings/auditevent/{event.pk}/delete/", {"post": "yes"})
+    assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_audit_events_survive_their_user(logged_in_client, user):
+    account = make_account()
+    logged_in_client.post(f"/settings/accounts/{account.pk}/disconnect/")
+    user.delete()
+    event = AuditEvent.objects.get()
+    assert event.user is None and event.username == "seller"
