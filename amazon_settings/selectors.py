@@ -30,10 +30,12 @@ class ConnectionStatus:
         return self.tone in {"warning", "danger"}
 
 
-def _when(moment: datetime | None) -> str:
+def format_moment(moment: datetime | None) -> str:
+    """A moment in the user's time zone for use inside sentences ("never" for None)."""
     if moment is None:
         return "never"
-    return date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+    # An unambiguous format that does not end in a period ("a.m.") inside a sentence.
+    return date_format(timezone.localtime(moment), "Y-m-d H:i")
 
 
 def connection_status(account: SellerAccount, *, now: datetime | None = None) -> ConnectionStatus:
@@ -87,7 +89,7 @@ def connection_status(account: SellerAccount, *, now: datetime | None = None) ->
             "unreachable",
             "Amazon unreachable",
             "warning",
-            f"The last call to Amazon failed at {_when(account.last_attempt_at)}: "
+            f"The last call to Amazon failed at {format_moment(account.last_attempt_at)}: "
             f"{account.last_error or 'no answer'}. The worker keeps trying; test the connection "
             "to check now.",
             "test",
@@ -101,8 +103,8 @@ def connection_status(account: SellerAccount, *, now: datetime | None = None) ->
                 "expired",
                 "Authorization expired",
                 "danger",
-                f"The authorization expired on {_when(expires_at)} (Amazon asks for renewal "
-                "every 365 days). Renew access to resume the import.",
+                f"The authorization expired on {format_moment(expires_at)} (Amazon asks for "
+                "renewal every 365 days). Renew access to resume the import.",
                 "renew",
                 "Renew access",
             )
@@ -113,7 +115,7 @@ def connection_status(account: SellerAccount, *, now: datetime | None = None) ->
                 f"Authorization expires in {days} day{'s' if days != 1 else ''}",
                 "warning",
                 f"Amazon requires renewing the authorization every 365 days; it ends on "
-                f"{_when(expires_at)}. Renew access now to avoid a gap in imported orders.",
+                f"{format_moment(expires_at)}. Renew access now to avoid a gap in imported orders.",
                 "renew",
                 "Renew access",
             )
@@ -130,7 +132,7 @@ def connection_status(account: SellerAccount, *, now: datetime | None = None) ->
         "connected",
         "Connected",
         "success",
-        f"Amazon accepted the last call at {_when(account.last_success_at)}.",
+        f"Amazon accepted the last call at {format_moment(account.last_success_at)}.",
         "",
         "",
     )

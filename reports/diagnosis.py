@@ -24,7 +24,7 @@ from django.utils.formats import date_format
 
 from amazon_settings import services as account_services
 from amazon_settings.models import ApiCall, SellerAccount
-from amazon_settings.selectors import ConnectionStatus, connection_status
+from amazon_settings.selectors import ConnectionStatus, connection_status, format_moment
 from amazon_settings.services import ConnectionCheck
 from orders.models import Order
 from reports import coverage, services
@@ -55,12 +55,6 @@ WORKER_HOW_TO = (
 
 def worst(statuses: list[str]) -> str:
     return max(statuses, key=_RANK.__getitem__, default=OK)
-
-
-def _when(moment: datetime | None) -> str:
-    if moment is None:
-        return "never"
-    return date_format(timezone.localtime(moment), "DATETIME_FORMAT")
 
 
 def _age(delta: timedelta) -> str:
@@ -193,7 +187,7 @@ def check_authorization(
         OK,
         "Amazon accepted a test call with this account's authorization."
         if tests and tests[0].ok
-        else f"Amazon accepted the last call at {_when(account.last_success_at)}.",
+        else f"Amazon accepted the last call at {format_moment(account.last_success_at)}.",
         tuple(evidence),
     )
 
@@ -234,7 +228,8 @@ def check_access_rights(
     denied = denied_operations(account, now=now)
     evidence = [
         Evidence(
-            f"{operation}: denied {count} time{'s' if count != 1 else ''}, last at {_when(last)}.",
+            f"{operation}: denied {count} time{'s' if count != 1 else ''}, "
+            f"last at {format_moment(last)}.",
             PROBLEM,
             url=f"{reverse('amazon_settings:log')}?account={account.pk}&outcome=denied",
         )
@@ -277,13 +272,13 @@ def check_expiry(account: SellerAccount, *, now: datetime) -> Check:
             fixes=(_renew_fix(account),),
         )
     remaining = expires_at - now
-    evidence = (Evidence(f"Granted or renewed: {_when(account.authorized_at)}"),)
+    evidence = (Evidence(f"Granted or renewed: {format_moment(account.authorized_at)}"),)
     if remaining <= timedelta(0):
         return Check(
             "expiry",
             "Authorization expiry",
             PROBLEM,
-            f"The authorization expired on {_when(expires_at)}.",
+            f"The authorization expired on {format_moment(expires_at)}.",
             evidence,
             (_renew_fix(account),),
         )
@@ -292,7 +287,7 @@ def check_expiry(account: SellerAccount, *, now: datetime) -> Check:
             "expiry",
             "Authorization expiry",
             WARNING,
-            f"The authorization expires in {_age(remaining)}, on {_when(expires_at)}.",
+            f"The authorization expires in {_age(remaining)}, on {format_moment(expires_at)}.",
             evidence,
             (_renew_fix(account),),
         )
@@ -300,7 +295,7 @@ def check_expiry(account: SellerAccount, *, now: datetime) -> Check:
         "expiry",
         "Authorization expiry",
         OK,
-        f"The authorization is valid until {_when(expires_at)} ({remaining.days} days).",
+        f"The authorization is valid until {format_moment(expires_at)} ({remaining.days} days).",
         evidence,
     )
 
@@ -343,7 +338,7 @@ def check_worker(account: SellerAccount, *, now: datetime) -> Check:
             how + import_fix,
         )
     age = now - last_seen
-    evidence.insert(0, Evidence(f"Last seen {_when(last_seen)} ({_age(age)} ago)."))
+    evidence.insert(0, Evidence(f"Last seen {format_moment(last_seen)} ({_age(age)} ago)."))
     if age > worker_stale_after():
         return Check(
             "worker",
@@ -407,8 +402,8 @@ def check_last_imports(account: SellerAccount, *, now: datetime) -> Check:
             else:
                 status = PROBLEM if kind.imports_orders else WARNING
             text = (
-                f"{kind.name}: last imported {_when(last)} ({_age(age)} ago; expected every "
-                f"{_age(cadence)})."
+                f"{kind.name}: last imported {format_moment(last)} ({_age(age)} ago; "
+                f"expected every {_age(cadence)})."
             )
         fixes = ()
         if status in (WARNING, PROBLEM) and kind.requestable:
@@ -440,7 +435,7 @@ def _gap_fix(account: SellerAccount, kind: ReportKind, gap: coverage.Gap) -> Fix
 
 
 def describe_range(start: datetime, end: datetime) -> str:
-    return f"{_when(start)} to {_when(end)} ({_age(end - start)})"
+    return f"{format_moment(start)} to {format_moment(end)} ({_age(end - start)})"
 
 
 def check_gaps(
@@ -482,7 +477,7 @@ def check_gaps(
     overall = worst(statuses)
     since = coverage.import_start(account)
     summary = {
-        OK: f"Every order report type covers the time since {_when(since)}.",
+        OK: f"Every order report type covers the time since {format_moment(since)}.",
         WARNING: "Missing time is being imported, or is older than Amazon keeps.",
         PROBLEM: "Orders placed in these ranges may be missing: request them.",
     }[overall]
@@ -576,7 +571,7 @@ def check_throttling(account: SellerAccount, *, now: datetime) -> Check:
     evidence = tuple(
         Evidence(
             f"{row['operation']}: throttled {row['n']} time{'s' if row['n'] != 1 else ''}, "
-            f"last at {_when(row['last'])}.",
+            f"last at {format_moment(row['last'])}.",
             WARNING,
             url=f"{reverse('amazon_settings:log')}?account={account.pk}&outcome=throttled",
         )

@@ -191,7 +191,8 @@ def _reusable_report(
         if r.amazon_status == Amazon.DONE
         and r.amazon_created_at is not None
         and r.amazon_created_at >= now - AMAZON_RETENTION
-        and r.import_status not in (Status.SKIPPED, Status.CANCELLED)
+        # A failed, skipped or cancelled report is what the seller asks again for.
+        and r.import_status not in (Status.SKIPPED, Status.CANCELLED, Status.FAILED)
     ]
     return max(finished, key=lambda r: r.amazon_created_at, default=None)
 

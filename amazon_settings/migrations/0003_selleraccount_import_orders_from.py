@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('amazon_settings', '0002_ratelimitbucket_alter_selleraccount_options_and_more'),
+        ("amazon_settings", "0002_ratelimitbucket_alter_selleraccount_options_and_more"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='selleraccount',
-            name='import_orders_from',
-            field=models.DateTimeField(blank=True, help_text='Orders placed since then are imported; empty means 30 days before the account was first connected.', null=True),
+            model_name="selleraccount",
+            name="import_orders_from",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="Orders placed since then are imported; empty means 30 days before the account was first connected.",
+                null=True,
+            ),
         ),
     ]
