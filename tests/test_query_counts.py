@@ -1,0 +1,99 @@
+"""The list pages cost the same number of queries however many rows they show (no N+1)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from amazon_settings.models import SellerAccount
+from orders.models import Order, OrderItem
+from reports.models import Report
+
+N = 4
+START = datetime(2025, 3, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def account(db) -> SellerAccount:
+    return SellerAccount.objects.create(
+        selling_partner_id="A2MUELLERHW7QX", region="eu", display_name="Müller"
+    )
+
+
+def add_reports(account: SellerAccount, count: int) -> None:
+    offset = Report.objects.count()
+    statuses = [s for s, _ in Report.ImportStatus.choices]
+    Report.objects.bulk_create(
+        Report(
+            account=account,
+            report_type="GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING",
+            marketplace_ids=["A1PA6795UKMFR9"],
+            data_start=START,
+            data_end=START + timedelta(days=1),
+            amazon_report_id=str(1000 + offset + n),
+            amazon_status="DONE",
+            import_status=statuses[(offset + n) % len(statuses)],
+            last_error="Something went wrong" if n % 2 else "",
+        )
+        for n in range(count)
+    )
+
+
+def add_orders(account: SellerAccount, count: int) -> None:
+    offset = Order.objects.count()
+    orders = Order.objects.bulk_create(
+        Order(
+            account=account,
+            amazon_order_id=f"302-{offset + n:07d}-0000001",
+            marketplace_id="A1PA6795UKMFR9",
+            sales_channel="Amazon.de",
+            fulfillment_channel="MFN" if n % 2 else "AFN",
+            status="Shipped",
+            purchased_at=START + timedelta(hours=offset + n),
+            currency="EUR",
+            items_total=Decimal("19.99"),
+            buyer_name=f"Buyer {n}",
+        )
+        for n in range(count)
+    )
+    OrderItem.objects.bulk_create(
+        OrderItem(
+            order=order,
+            order_item_id=f"{order.pk}{k}",
+            sku=f"SKU-{k}",
+            quantity_ordered=1,
+            item_price=Decimal("9.99"),
+        )
+        for order in orders
+        for k in range(2)
+    )
+
+
+def query_count(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(queries.captured_queries)
+
+
+def test_processing_page_queries_do_not_grow_with_reports(logged_in_client, account):
+    url = reverse("reports:processing")
+    add_reports(account, N)
+    few = query_count(logged_in_client, url)
+    add_reports(account, 2 * N)
+    assert Report.objects.count() == 3 * N
+    assert query_count(logged_in_client, url) == few
+
+
+def test_orders_page_queries_do_not_grow_with_orders(logged_in_client, account):
+    url = reverse("orders:list")
+    add_orders(account, N)
+    few = query_count(logged_in_client, url)
+    add_orders(account, 2 * N)
+    assert Order.objects.count() == 3 * N
+    assert query_count(logged_in_client, url) == few
