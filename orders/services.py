@@ -223,10 +223,28 @@ def _write(
         if new:
             _read_back_pks(model, new, unique_fields)
         return
+    for obj in (*new, *changed):
+        _clip_text(obj)
     if new:
         model.objects.bulk_create(new, batch_size=500)
     if changed:
         model.objects.bulk_update(changed, update_fields, batch_size=500)
+
+
+def _clean_text(value: Any, limit: int | None) -> Any:
+    if not isinstance(value, str):
+        return value
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    return value[:limit] if limit is not None and len(value) > limit else value
+
+
+def _clip_text(obj: models.Model) -> None:
+    """Cut free text to its column's length and drop NULs (see `_db_converter`)."""
+    for model_field in obj._meta.concrete_fields:
+        if isinstance(model_field, models.CharField | models.TextField):
+            value = getattr(obj, model_field.attname)
+            setattr(obj, model_field.attname, _clean_text(value, model_field.max_length))
 
 
 _BLANKS: dict[type[models.Model], dict[str, Any]] = {}
@@ -261,9 +279,15 @@ def _db_converter(field: models.Field) -> Callable[[Any], Any] | None:
     if isinstance(field, models.DecimalField):
         digits, places = field.max_digits, field.decimal_places
         return lambda value: ops.adapt_decimalfield_value(value, digits, places)
-    if isinstance(
-        field, models.CharField | models.IntegerField | models.BooleanField | models.ForeignKey
-    ):
+    if isinstance(field, models.CharField) and field.max_length:
+        # Free text longer than its column (a damaged file) is cut rather than failing the
+        # document on PostgreSQL; ids never get here too long (parse_id refuses them).
+        # PostgreSQL refuses NUL characters in text: they are dropped.
+        limit = field.max_length
+        return lambda value: _clean_text(value, limit)
+    if isinstance(field, models.TextField):
+        return lambda value: _clean_text(value, None)
+    if isinstance(field, models.IntegerField | models.BooleanField | models.ForeignKey):
         return None
     return lambda value: field.get_db_prep_save(value, connection)
 

@@ -416,7 +416,7 @@ def _fail(report: Report, reason: str, message: str) -> None:
     expected = report.import_status
     report.import_status = Status.FAILED
     report.failure_reason = reason
-    report.last_error = message[:1000]
+    report.last_error = message.replace("\x00", "")[:1000]
     report.next_attempt_at = None
     _save(report, expected_status=expected, message=message)
 
@@ -630,7 +630,11 @@ def _import(report: Report, *, accept_drop: bool = False) -> None:
     with transaction.atomic():
         ReportRowError.objects.filter(report=report).delete()
         ReportRowError.objects.bulk_create(
-            ReportRowError(report=report, line_number=e.line_number, reason=e.reason[:500])
+            ReportRowError(
+                report=report,
+                line_number=e.line_number,
+                reason=e.reason.replace("\x00", "")[:500],
+            )
             for e in result.errors
         )
         report.rows_total = result.rows

@@ -334,3 +334,22 @@ def test_overlong_values_never_reach_the_database(account, report_type, column):
         overlong = _overlong_values()
         transaction.set_rollback(True)
     assert not overlong, overlong
+
+
+@pytest.mark.parametrize("report_type", [MFN_FLAT, FBA_SHIPMENTS])
+def test_nul_characters_and_huge_text_never_fail_a_document(account, report_type):
+    """PostgreSQL refuses NUL characters and text longer than its column: a damaged file must
+    not fail the whole import there (SQLite would take both)."""
+    header, first, *rest = BASE[report_type].splitlines()
+    names = header.split("\t")
+    values = first.split("\t")
+    column = "buyer-name" if "buyer-name" in names else names[-1]
+    values[names.index(column)] = "Jürgen\x00Groß" + "ß" * 5000
+    text = "\n".join([header, "\t".join(values), *rest]) + "\n"
+    with transaction.atomic():
+        result = run_import(account, report_type, text)
+        assert result.rows and not result.failed
+        assert not _overlong_values()
+        stored = list(Order.objects.values_list("buyer_name", flat=True))
+        assert all("\x00" not in name for name in stored)
+        transaction.set_rollback(True)
