@@ -94,8 +94,15 @@ def _header_keys(fields: list[str]) -> list[str]:
     return keys
 
 
-def _lines(stream: TextIO) -> Iterator[str]:
+def _without_nul(stream: TextIO) -> Iterator[str]:
+    """The lines without NUL characters: no real report has them, a damaged file may, and
+    PostgreSQL refuses them in text (also in the lookups of ids)."""
     for line in stream:
+        yield line.replace("\x00", "") if "\x00" in line else line
+
+
+def _lines(stream: TextIO) -> Iterator[str]:
+    for line in _without_nul(stream):
         yield line.rstrip("\r\n")
 
 
@@ -163,7 +170,7 @@ def _pair(keys: list[str], fields: list[str]) -> dict[str, str]:
 
 def read_csv(stream: TextIO) -> Table:
     """Parse a comma-separated, quoted file (the VCS report). Raises DocumentRejected."""
-    reader = csv.reader(stream)
+    reader = csv.reader(_without_nul(stream))
     try:
         header = next(reader, None)
         if header and len(header) == 1 and "," in header[0]:

@@ -353,3 +353,18 @@ def test_nul_characters_and_huge_text_never_fail_a_document(account, report_type
         stored = list(Order.objects.values_list("buyer_name", flat=True))
         assert all("\x00" not in name for name in stored)
         transaction.set_rollback(True)
+
+
+def test_a_nul_in_the_header_or_an_id_never_fails_a_document(account):
+    """A damaged header line holding a NUL (found by Hypothesis on PostgreSQL)."""
+    header, *rest = BASE[MFN_FLAT].splitlines()
+    text = "\n".join(["\r\x00\t" + header, *("\t" + line for line in rest)]) + "\n"
+    first_id = rest[0].split("\t")[0]
+    text = text.replace(first_id, first_id[:3] + "\x00" + first_id[3:], 1)
+    with transaction.atomic():
+        try:
+            run_import(account, MFN_FLAT, text)
+        except DocumentRejected:
+            pass
+        assert all("\x00" not in i for i in Order.objects.values_list("amazon_order_id", flat=True))
+        transaction.set_rollback(True)
