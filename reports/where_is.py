@@ -25,7 +25,8 @@ from amazon_settings.models import SellerAccount
 from orders.models import Order
 from orders.selectors import orders_by_amazon_id
 from reports import documents
-from reports.catalog import ReportKind, kinds_for_region
+from reports.catalog import ReportKind
+from reports.coverage import missing_ranges, order_kinds
 from reports.models import Report, ReportRowError
 
 AMAZON_ORDER_ID = re.compile(r"^\d{3}-\d{7}-\d{7}$")
@@ -132,10 +133,6 @@ def where_is_order(
     return _with_sightings(result)
 
 
-def order_kinds(account: SellerAccount) -> list[ReportKind]:
-    return [kind for kind in kinds_for_region(account.region) if kind.imports_orders]
-
-
 def order_report_types(accounts: list[SellerAccount]) -> list[str]:
     return sorted({t for a in accounts for k in order_kinds(a) for t in k.all_report_types})
 
@@ -165,26 +162,11 @@ def _coverage(
             )
             gaps += [
                 Gap(account=account, kind=kind, start=gap_start, end=gap_end)
-                for gap_start, gap_end in _uncovered(ranges, start, end)
+                for gap_start, gap_end in missing_ranges((start, end), ranges)
+                # Seconds between two reports are rounding, not a gap worth showing.
+                if gap_end - gap_start >= timedelta(minutes=1)
             ]
     return covering, gaps
-
-
-def _uncovered(
-    ranges: list[tuple[datetime, datetime]], start: datetime, end: datetime
-) -> list[tuple[datetime, datetime]]:
-    """The parts of [start, end) that none of the sorted ranges covers (at least a minute)."""
-    gaps = []
-    cursor = start
-    for range_start, range_end in ranges:
-        if range_start > cursor:
-            gaps.append((cursor, min(range_start, end)))
-        cursor = max(cursor, range_end)
-        if cursor >= end:
-            break
-    if cursor < end:
-        gaps.append((cursor, end))
-    return [(a, b) for a, b in gaps if b - a >= timedelta(minutes=1)]
 
 
 def _with_sightings(result: WhereIs) -> WhereIs:

@@ -59,6 +59,29 @@ MARKETPLACE_BY_COUNTRY = {
 }
 
 
+# The buyer and ship-to columns that the MFN and FBA order reports share: order field, column.
+BUYER_AND_SHIPPING = (
+    ("buyer_email", "buyer-email"),
+    ("buyer_name", "buyer-name"),
+    ("buyer_phone", "buyer-phone-number"),
+    ("recipient_name", "recipient-name"),
+    ("ship_address_1", "ship-address-1"),
+    ("ship_address_2", "ship-address-2"),
+    ("ship_address_3", "ship-address-3"),
+    ("ship_city", "ship-city"),
+    ("ship_state", "ship-state"),
+    ("ship_postal_code", "ship-postal-code"),
+    ("ship_country", "ship-country"),
+    ("ship_phone", "ship-phone-number"),
+    ("ship_service_level", "ship-service-level"),
+)
+
+
+def buyer_and_shipping(row: Row) -> dict[str, str]:
+    """The buyer and ship-to values of an order report row, keyed by Order field."""
+    return {field: row.get(column) for field, column in BUYER_AND_SHIPPING}
+
+
 def marketplace_for(sales_channel: str, context: ImportContext) -> str:
     """The marketplace id of a sales channel; the context's only marketplace as a fallback."""
     found = MARKETPLACE_BY_CHANNEL.get(sales_channel.strip().lower(), "")

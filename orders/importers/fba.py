@@ -14,7 +14,12 @@ from __future__ import annotations
 from typing import Any
 
 from orders.importers.base import ImportContext
-from orders.importers.common import GroupedRowImporter, marketplace_for, required_value
+from orders.importers.common import (
+    GroupedRowImporter,
+    buyer_and_shipping,
+    marketplace_for,
+    required_value,
+)
 from orders.importers.parsing import (
     Row,
     RowProblem,
@@ -92,19 +97,7 @@ class FbaShipmentsImporter(GroupedRowImporter):
             "sales_channel": sales_channel,
             "marketplace_id": marketplace_for(sales_channel, state["context"]),
             "currency": row.get("currency")[:3],
-            "buyer_email": row.get("buyer-email"),
-            "buyer_name": row.get("buyer-name"),
-            "buyer_phone": row.get("buyer-phone-number"),
-            "recipient_name": row.get("recipient-name"),
-            "ship_address_1": row.get("ship-address-1"),
-            "ship_address_2": row.get("ship-address-2"),
-            "ship_address_3": row.get("ship-address-3"),
-            "ship_city": row.get("ship-city"),
-            "ship_state": row.get("ship-state"),
-            "ship_postal_code": row.get("ship-postal-code"),
-            "ship_country": row.get("ship-country"),
-            "ship_phone": row.get("ship-phone-number"),
-            "ship_service_level": row.get("ship-service-level"),
+            **buyer_and_shipping(row),
         }
         if group is None:
             group = OrderRecord(amazon_order_id=order_id, line=row.line)
