@@ -758,6 +758,11 @@ def _automatic_interval() -> timedelta:
 # --- Seller actions -----------------------------------------------------------------------------
 
 
+def _actor(user: AbstractBaseUser | None) -> str:
+    """Who did it, for the report's history."""
+    return user.get_username() if user is not None else "the system"
+
+
 @dataclass(frozen=True)
 class ActionResult:
     report: Report
@@ -793,7 +798,7 @@ def reset_report(report: Report, *, acting_user: AbstractBaseUser | None) -> Act
     report.stuck_since = None
     report.next_attempt_at = timezone.now()
     report.rows_done = 0
-    who = getattr(acting_user, "get_username", lambda: "the system")()
+    who = _actor(acting_user)
     if not _save(report, expected_status=previous, message=f"Reset by {who}."):
         raise ReportActionNotAllowed("The report changed meanwhile; reload and try again.")
     transaction.on_commit(lambda: enqueue_reports([report.pk]))
@@ -816,7 +821,7 @@ def cancel_report(report: Report, *, acting_user: AbstractBaseUser | None) -> Ac
         )
     report.import_status = Status.CANCELLED
     report.next_attempt_at = None
-    who = getattr(acting_user, "get_username", lambda: "the system")()
+    who = _actor(acting_user)
     if not _save(report, expected_status=previous, message=f"Cancelled by {who}."):
         raise ReportActionNotAllowed("The report changed meanwhile; reload and try again.")
     return ActionResult(report, "The report is cancelled.")
@@ -829,7 +834,7 @@ def skip_report(report: Report, *, acting_user: AbstractBaseUser | None) -> Acti
     previous = report.import_status
     report.import_status = Status.SKIPPED
     report.next_attempt_at = None
-    who = getattr(acting_user, "get_username", lambda: "the system")()
+    who = _actor(acting_user)
     if not _save(report, expected_status=previous, message=f"Skipped by {who}."):
         raise ReportActionNotAllowed("The report changed meanwhile; reload and try again.")
     return ActionResult(report, "The report is skipped.")
