@@ -88,6 +88,11 @@ class Order(Provenance):
     seller_vat_number = models.CharField(max_length=40, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # A digest of the report lines (and of how they were read: importer, version, header)
+    # last written into this order and its items. The same lines again change nothing, so a
+    # re-import, a reset or an overlapping report skips them without parsing or comparing
+    # (GroupedRowImporter.already_imported, upsert_orders). Empty: never skipped.
+    import_digest = models.CharField(max_length=32, blank=True, default="", editable=False)
 
     class Meta:
         constraints = [
@@ -179,6 +184,10 @@ class ShipmentLine(Provenance):
     shipped_at = models.DateTimeField(null=True, blank=True)
     reported_at = models.DateTimeField(null=True, blank=True)
     estimated_arrival_at = models.DateTimeField(null=True, blank=True)
+    # A digest of the report line last written into this shipment line (see
+    # Order.import_digest): FBA shipments reports list an order's shipments apart, so their
+    # orders are skipped as unchanged when every line's digest is the stored one.
+    import_digest = models.CharField(max_length=32, blank=True, default="", editable=False)
 
     class Meta:
         constraints = [

@@ -2,10 +2,11 @@
 
 Every function here takes records already parsed from one batch of a document (at most a few
 thousand), reads the existing rows for the batch's keys in one query per table, compares,
-and writes with `bulk_create` (new rows; `update_conflicts=True` on the unique key, so two
-workers racing on the same key never create a duplicate: the loser's insert becomes an update
-with the same values) and `bulk_update` (changed rows). None of them opens its own transaction:
-the importer wraps the whole document in one (see `run_document`).
+and writes with upserts on the unique key (`orders.bulk`: two workers racing on the same key
+never create a duplicate, the loser's insert becomes an update with the same values). New
+orders skip the comparison (`_insert_new_orders`); orders whose lines were written before as
+they are skip everything (`import_digest`). None of them opens its own transaction: the
+importer wraps the whole document in one (see `run_document`).
 
 Outcomes are counted per document line: `created` when the line's record is new, `updated` when
 the line brought a change to its record or to the order/item it belongs to, `unchanged`
@@ -28,10 +29,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, models, transaction
-from django.db.models.base import ModelState
 from django.utils import timezone
 
 from amazon_settings.models import SellerAccount
+from orders.bulk import TableWriter, clean_text, new_instance
 from orders.importers.base import ImportContext, ImportResult
 from orders.models import (
     Invoice,
@@ -80,7 +81,7 @@ ORDER_DATA_FIELDS = [
     "seller_vat_number",
 ]
 _PROVENANCE = ["source_report_id", "source_line"]
-_ORDER_WRITE_FIELDS = [*ORDER_DATA_FIELDS, *_PROVENANCE, "changed_at"]
+_ORDER_WRITE_FIELDS = [*ORDER_DATA_FIELDS, *_PROVENANCE, "changed_at", "import_digest"]
 ITEM_DATA_FIELDS = [
     "sku",
     "asin",
@@ -106,7 +107,7 @@ SHIPMENT_LINE_DATA_FIELDS = [
     "reported_at",
     "estimated_arrival_at",
 ]
-_LINE_WRITE_FIELDS = [*SHIPMENT_LINE_DATA_FIELDS, "item", "order", *_PROVENANCE]
+_LINE_WRITE_FIELDS = [*SHIPMENT_LINE_DATA_FIELDS, "item", "order", *_PROVENANCE, "import_digest"]
 _MONEY_SUMS = ("item_price", "item_tax", "shipping_price", "shipping_tax")
 
 
@@ -121,6 +122,7 @@ class ShipmentLineRecord:
     order_item_id: str
     line: int
     values: dict[str, Any]
+    digest: str = ""  # of the document line (ShipmentLine.import_digest)
 
 
 @dataclass
@@ -146,6 +148,17 @@ class OrderRecord:
     items: dict[str, ItemRecord] = field(default_factory=dict)
     shipment_lines: list[ShipmentLineRecord] = field(default_factory=list)
     row_lines: list[int] = field(default_factory=list)
+    # Digest of the document lines this record was read from and of how they were read (see
+    # Order.import_digest); empty when the importer has none (never skipped).
+    digest: str = ""
+
+    def lines(self) -> list[int]:
+        """Every document line this record was read from."""
+        if self.row_lines:
+            return self.row_lines
+        found = {self.line, *(i.line for i in self.items.values())}
+        found.update(sl.line for sl in self.shipment_lines)
+        return sorted(found)
 
 
 @dataclass
@@ -205,6 +218,19 @@ def _stamp(obj: models.Model, *, report_id: int | None, line: int) -> None:
     obj.source_line = line
 
 
+_WRITERS: dict[tuple[type[models.Model], tuple[str, ...]], TableWriter] = {}
+
+
+def _writer(model: type[models.Model], unique_fields: list[str], update_fields: list[str]):
+    key = (model, tuple(unique_fields), tuple(update_fields))
+    writer = _WRITERS.get(key)
+    if writer is None:
+        writer = _WRITERS[key] = TableWriter(
+            model, unique_fields=unique_fields, update_fields=update_fields
+        )
+    return writer
+
+
 def _write(
     model: type[models.Model],
     new: list,
@@ -219,9 +245,10 @@ def _write(
     point at them.
     """
     if unique_fields:
-        _upsert(model, [*new, *changed], unique_fields=unique_fields, update_fields=update_fields)
+        writer = _writer(model, unique_fields, update_fields)
+        writer.upsert_objects([*new, *changed])
         if new:
-            _read_back_pks(model, new, unique_fields)
+            writer.read_back_pks(new)
         return
     for obj in (*new, *changed):
         _clip_text(obj)
@@ -231,151 +258,57 @@ def _write(
         model.objects.bulk_update(changed, update_fields, batch_size=500)
 
 
-def _clean_text(value: Any, limit: int | None) -> Any:
-    if not isinstance(value, str):
-        return value
-    if "\x00" in value:
-        value = value.replace("\x00", "")
-    return value[:limit] if limit is not None and len(value) > limit else value
-
-
 def _clip_text(obj: models.Model) -> None:
-    """Cut free text to its column's length and drop NULs (see `_db_converter`)."""
+    """Cut free text to its column's length and drop NULs (see `bulk.clean_text`)."""
     for model_field in obj._meta.concrete_fields:
         if isinstance(model_field, models.CharField | models.TextField):
             value = getattr(obj, model_field.attname)
-            setattr(obj, model_field.attname, _clean_text(value, model_field.max_length))
-
-
-_BLANKS: dict[type[models.Model], dict[str, Any]] = {}
-
-
-def _new(model: type[models.Model], **values: Any) -> Any:
-    """A new unsaved instance, as `model(**values)` gives, without `Model.__init__`'s per-field
-    work (most of an import's time went there). For the order models, whose defaults are all
-    immutable; no `pre_init`/`post_init` signals are sent (nothing listens to them here)."""
-    blank = _BLANKS.get(model)
-    if blank is None:
-        blank = _BLANKS[model] = {f.attname: f.get_default() for f in model._meta.concrete_fields}
-    obj = model.__new__(model)
-    obj.__dict__.update(blank)
-    obj._state = ModelState()
-    for name, value in values.items():
-        setattr(obj, name, value)
-    return obj
-
-
-def _db_converter(field: models.Field) -> Callable[[Any], Any] | None:
-    """How a field's Python value becomes a driver parameter; None when it is passed as is.
-
-    The same conversions `get_db_prep_save` makes for the values importers produce (aware
-    datetimes, quantized Decimals, strings, ints, bools), without its per-value checks.
-    """
-    ops = connection.ops
-    if isinstance(field, models.DateTimeField):
-        return ops.adapt_datetimefield_value
-    if isinstance(field, models.DateField):
-        return ops.adapt_datefield_value
-    if isinstance(field, models.DecimalField):
-        digits, places = field.max_digits, field.decimal_places
-        return lambda value: ops.adapt_decimalfield_value(value, digits, places)
-    if isinstance(field, models.CharField) and field.max_length:
-        # Free text longer than its column (a damaged file) is cut rather than failing the
-        # document on PostgreSQL; ids never get here too long (parse_id refuses them).
-        # PostgreSQL refuses NUL characters in text: they are dropped.
-        limit = field.max_length
-        return lambda value: _clean_text(value, limit)
-    if isinstance(field, models.TextField):
-        return lambda value: _clean_text(value, None)
-    if isinstance(field, models.IntegerField | models.BooleanField | models.ForeignKey):
-        return None
-    return lambda value: field.get_db_prep_save(value, connection)
-
-
-def _upsert(
-    model: type[models.Model], objs: list, *, unique_fields: list[str], update_fields: list[str]
-) -> None:
-    """INSERT ... ON CONFLICT (unique key) DO UPDATE SET update_fields, with `executemany`.
-
-    What `bulk_create(update_conflicts=True)` does, minus the per-value SQL compilation that
-    made it most of an import's time. Foreign keys are taken from related objects saved
-    earlier in the batch; `auto_now_add` fields are filled for rows without a primary key.
-    """
-    if not objs:
-        return
-    meta = model._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
-    conflict = ", ".join(quote(meta.get_field(name).column) for name in unique_fields)
-    updates = ", ".join(
-        f"{quote(c)} = EXCLUDED.{quote(c)}"
-        for c in (meta.get_field(name).column for name in update_fields)
-    )
-    placeholders = ", ".join(["%s"] * len(fields))
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders}) "  # noqa: S608
-        f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
-    )
-    relations = [f for f in fields if f.is_relation]
-    stamped = [
-        f for f in fields if getattr(f, "auto_now_add", False) or getattr(f, "auto_now", False)
-    ]
-    plan = [(f.attname, _db_converter(f)) for f in fields]
-    now = timezone.now()
-    params = []
-    for obj in objs:
-        for f in relations:
-            if getattr(obj, f.attname) is None and f.is_cached(obj):
-                related = f.get_cached_value(obj)
-                if related is not None:
-                    setattr(obj, f.attname, related.pk)
-        if obj.pk is None:
-            for f in stamped:
-                setattr(obj, f.attname, now)
-        params.append(
-            tuple(
-                getattr(obj, name) if convert is None else convert(getattr(obj, name))
-                for name, convert in plan
-            )
-        )
-    with connection.cursor() as cursor:
-        for start in range(0, len(params), 2000):
-            cursor.executemany(sql, params[start : start + 2000])
-
-
-def _read_back_pks(model: type[models.Model], objs: list, unique_fields: list[str]) -> None:
-    """Set the primary keys of rows just inserted, read by their unique key in one query."""
-    meta = model._meta
-    names = [meta.get_field(name).attname for name in unique_fields]
-    for start in range(0, len(objs), 900):  # SQLite's default limit is 999 parameters
-        keys = {
-            tuple(getattr(obj, name) for name in names): obj for obj in objs[start : start + 900]
-        }
-        # Filter on a prefix of the unique index, up to its first column with several values
-        # (SQLite plans IN x IN badly); the full key is matched below.
-        lookup = {}
-        for i, name in enumerate(names):
-            values = {key[i] for key in keys}
-            if len(values) > 1:
-                lookup[f"{name}__in"] = values
-                break
-            lookup[name] = values.pop()
-        for row in model._base_manager.filter(**lookup).values_list(*names, "pk"):
-            obj = keys.get(tuple(row[:-1]))
-            if obj is not None:
-                obj.pk = row[-1]
-                obj._state.adding = False
+            setattr(obj, model_field.attname, clean_text(value, model_field.max_length))
 
 
 # ---------------------------------------------------------------------------------------------
 # Orders, items, shipment lines
 
 
+def orders_with_digests(*, account: SellerAccount, digests: Mapping[str, str]) -> set[str]:
+    """The order ids (of `digests`' keys) whose stored `import_digest` is the one given."""
+    if not digests:
+        return set()
+    stored = Order.objects.filter(account=account, amazon_order_id__in=list(digests))
+    return {
+        order_id
+        for order_id, digest in stored.values_list("amazon_order_id", "import_digest")
+        if digest and digest == digests[order_id]
+    }
+
+
+def shipment_lines_with_digests(
+    *, account: SellerAccount, digests: Mapping[tuple[str, str], str]
+) -> set[tuple[str, str]]:
+    """The (shipment id, shipment item id) keys of `digests` whose stored line has that digest."""
+    if not digests:
+        return set()
+    stored = ShipmentLine.objects.filter(
+        account=account, shipment_id__in={key[0] for key in digests}
+    ).values_list("shipment_id", "shipment_item_id", "import_digest")
+    return {
+        (shipment_id, item_id)
+        for shipment_id, item_id, digest in stored
+        if digest and digests.get((shipment_id, item_id)) == digest
+    }
+
+
 def upsert_orders(
     *, account: SellerAccount, records: Iterable[OrderRecord], source_report_id: int | None
 ) -> Outcomes:
     """Create or update orders with their items (and FBA shipment lines). Idempotent.
+
+    Each record takes one of three ways, by what is stored under its order id:
+    - the same `import_digest`: these lines were written before and nothing since came from
+      this kind of document, so it is unchanged without being compared (re-imports, resets
+      and overlapping reports cost a lookup per batch);
+    - nothing: a new order, inserted straight from the record (`_insert_new_orders`);
+    - otherwise: merged field by field into what is stored (`_merge_orders`).
 
     Also links returns and invoices that arrived before their order. Runs inside the caller's
     transaction; raises only database errors.
@@ -384,11 +317,59 @@ def upsert_orders(
     outcomes = Outcomes()
     if not records:
         return outcomes
+    stored = dict(
+        Order.objects.filter(
+            account=account, amazon_order_id__in=[r.amazon_order_id for r in records]
+        ).values_list("amazon_order_id", "import_digest")
+    )
+    fresh: list[OrderRecord] = []
+    merge: list[OrderRecord] = []
+    again: list[OrderRecord] = []
+    seen: set[str] = set()
+    for record in records:
+        order_id = record.amazon_order_id
+        if order_id in seen:
+            # The same order twice in one batch (XML messages): written after the first.
+            again.append(record)
+            continue
+        seen.add(order_id)
+        digest = stored.get(order_id)
+        if digest is None:
+            fresh.append(record)
+        elif record.digest and digest == record.digest:
+            for line in record.lines():
+                outcomes.mark(line, UNCHANGED)
+        else:
+            merge.append(record)
+    if merge:
+        _merge_orders(
+            account=account, records=merge, source_report_id=source_report_id, outcomes=outcomes
+        )
+    if fresh:
+        _insert_new_orders(
+            account=account, records=fresh, source_report_id=source_report_id, outcomes=outcomes
+        )
+    if again:
+        later = upsert_orders(account=account, records=again, source_report_id=source_report_id)
+        for line, outcome in later.by_line.items():
+            outcomes.mark(line, outcome)
+    return outcomes
+
+
+def _merge_orders(
+    *,
+    account: SellerAccount,
+    records: list[OrderRecord],
+    source_report_id: int | None,
+    outcomes: Outcomes,
+) -> None:
+    """Compare records with their stored orders, items and lines; write what differs."""
     now = timezone.now()
     ids = [r.amazon_order_id for r in records]
     orders = {
         o.amazon_order_id: o for o in Order.objects.filter(account=account, amazon_order_id__in=ids)
     }
+    digest_only: list[tuple[str, int]] = []
     existing_pks = [o.pk for o in orders.values()]
     items: dict[int, dict[str, OrderItem]] = defaultdict(dict)
     lines: dict[int, dict[tuple[str, str], ShipmentLine]] = defaultdict(dict)
@@ -406,7 +387,7 @@ def upsert_orders(
         order = orders.get(record.amazon_order_id)
         order_new = order is None
         if order is None:
-            order = _new(Order, account=account, amazon_order_id=record.amazon_order_id)
+            order = new_instance(Order, account=account, amazon_order_id=record.amazon_order_id)
             _apply(order, record.on_create)
         order_changed = _apply(order, record.values)
         order_items = items[order.pk] if order.pk else {}
@@ -418,14 +399,14 @@ def upsert_orders(
                 order, order_items, item_state, item_record.order_item_id, item_record.values
             )
 
-        line_state: list[tuple[ShipmentLineRecord, ShipmentLine, bool, bool]] = []
+        line_state: list[tuple[ShipmentLineRecord, ShipmentLine, bool, bool, bool]] = []
         line_items: dict[int, OrderItem] = {}
         for line_record in record.shipment_lines:
             key = (line_record.shipment_id, line_record.shipment_item_id)
             shipment_line = order_lines.get(key)
             line_new = shipment_line is None
             if shipment_line is None:
-                shipment_line = _new(
+                shipment_line = new_instance(
                     ShipmentLine,
                     account=account,
                     order=order,
@@ -434,6 +415,12 @@ def upsert_orders(
                 )
                 order_lines[key] = shipment_line
             line_changed = _apply(shipment_line, line_record.values)
+            if shipment_line.import_digest != line_record.digest:
+                # Written even when nothing else changed: the next import can skip the line.
+                shipment_line.import_digest = line_record.digest
+                digest_changed = True
+            else:
+                digest_changed = False
             item = order_items.get(line_record.order_item_id)
             if item is None:
                 item = _merge_item(order, order_items, item_state, line_record.order_item_id, {})
@@ -441,7 +428,7 @@ def upsert_orders(
             if shipment_line.item_id is None and (line_new or item.pk):
                 shipment_line.item = item
                 line_changed = line_changed or not line_new
-            line_state.append((line_record, shipment_line, line_new, line_changed))
+            line_state.append((line_record, shipment_line, line_new, line_changed, digest_changed))
 
         sum_changed: set[str] = set()
         if record.shipment_lines:
@@ -455,23 +442,13 @@ def upsert_orders(
                     per_item[item.order_item_id].append(sl)
             for item_id, item_lines in per_item.items():
                 item = order_items[item_id]
-                sums: dict[str, Any] = {
-                    name: sum((getattr(sl, name) for sl in item_lines), _ZERO)
-                    for name in _MONEY_SUMS
-                }
-                shipped = sum(sl.quantity for sl in item_lines)
-                sums["quantity_shipped"] = shipped
-                sums["quantity_ordered"] = max(item.quantity_ordered, shipped)
+                sums = _item_sums([sl.__dict__ for sl in item_lines], item.quantity_ordered)
                 if _apply(item, sums):
                     # Changed as a sum of lines: written, but counted on those lines only.
                     sum_changed.add(item_id)
                     item_state.setdefault(item_id, (item, False, False))
 
-        totals = {
-            "items_total": sum((i.item_price for i in order_items.values()), _ZERO),
-            "tax_total": sum((i.item_tax + i.shipping_tax for i in order_items.values()), _ZERO),
-            "shipping_total": sum((i.shipping_price for i in order_items.values()), _ZERO),
-        }
+        totals = _order_totals([i.__dict__ for i in order_items.values()])
         totals_changed = any(getattr(order, k) != v for k, v in totals.items())
         for name, value in totals.items():
             setattr(order, name, value)
@@ -479,11 +456,16 @@ def upsert_orders(
         if order_new:
             _stamp(order, report_id=source_report_id, line=record.line)
             order.changed_at = now
+            order.import_digest = record.digest
             new_orders.append(order)
         elif order_changed or totals_changed:
             _stamp(order, report_id=source_report_id, line=record.line)
             order.changed_at = now
+            order.import_digest = record.digest
             changed_orders.append(order)
+        elif order.import_digest != record.digest:
+            # Nothing changed, but these lines are now known to be what is stored.
+            digest_only.append((record.digest, order.pk))
 
         for item_id, (item, created, changed) in item_state.items():
             line = record.items[item_id].line if item_id in record.items else record.line
@@ -496,7 +478,7 @@ def upsert_orders(
 
         order_outcome = CREATED if order_new else (UPDATED if order_changed else UNCHANGED)
         if record.shipment_lines:
-            for line_record, shipment_line, line_new, line_changed in line_state:
+            for line_record, shipment_line, line_new, line_changed, digest_changed in line_state:
                 _, item_created, item_changed = item_state.get(
                     line_record.order_item_id, (None, False, False)
                 )
@@ -509,6 +491,8 @@ def upsert_orders(
                     changed_lines.append(shipment_line)
                     outcome = UPDATED
                 else:
+                    if digest_changed:
+                        changed_lines.append(shipment_line)
                     outcome = UPDATED if (item_changed or order_changed) else UNCHANGED
                 outcomes.mark(line_record.line, max(outcome, order_outcome, key=_RANK.get))
         else:
@@ -545,9 +529,161 @@ def upsert_orders(
         unique_fields=["account", "shipment_id", "shipment_item_id"],
         update_fields=_LINE_WRITE_FIELDS,
     )
+    if digest_only:
+        table, quote = Order._meta.db_table, connection.ops.quote_name
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {quote(table)} SET {quote('import_digest')} = %s WHERE id = %s",  # noqa: S608
+                digest_only,
+            )
     if new_orders:
-        link_waiting_records(account=account, orders=new_orders)
-    return outcomes
+        link_waiting_records(
+            account=account, order_pks={o.amazon_order_id: o.pk for o in new_orders}
+        )
+
+
+def _item_sums(lines: list[Mapping[str, Any]], quantity_ordered: int) -> dict[str, Any]:
+    """An FBA item's quantities and amounts: the sums over its shipment lines."""
+    sums: dict[str, Any] = {
+        name: sum((line[name] for line in lines), _ZERO) for name in _MONEY_SUMS
+    }
+    shipped = sum(line["quantity"] for line in lines)
+    sums["quantity_shipped"] = shipped
+    sums["quantity_ordered"] = max(quantity_ordered, shipped)
+    return sums
+
+
+def _order_totals(items: Iterable[Mapping[str, Any]]) -> dict[str, Decimal]:
+    """An order's sums over its items."""
+    items_total = tax_total = shipping_total = _ZERO
+    for item in items:
+        items_total += item["item_price"]
+        tax_total += item["item_tax"] + item["shipping_tax"]
+        shipping_total += item["shipping_price"]
+    return {"items_total": items_total, "tax_total": tax_total, "shipping_total": shipping_total}
+
+
+def _filled(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The values a record brings: an empty string or None never erases (see the module doc)."""
+    return {k: v for k, v in values.items() if v is not None and v != ""}
+
+
+def _insert_new_orders(
+    *,
+    account: SellerAccount,
+    records: list[OrderRecord],
+    source_report_id: int | None,
+    outcomes: Outcomes,
+) -> None:
+    """Insert orders that are not stored yet, with their items and shipment lines.
+
+    What `_merge_orders` does for an order it finds nothing of, without model instances or
+    comparisons: rows are built as dicts from the records and written as tuples. Every line
+    is counted as created.
+    """
+    orders_w = _writer(Order, ["account", "amazon_order_id"], _ORDER_WRITE_FIELDS)
+    items_w = _writer(OrderItem, ["order", "order_item_id"], _ITEM_WRITE_FIELDS)
+    lines_w = _writer(
+        ShipmentLine, ["account", "shipment_id", "shipment_item_id"], _LINE_WRITE_FIELDS
+    )
+    now = timezone.now()
+    order_rows: list[tuple] = []
+    # Per order: its items' rows (dicts, order_id still missing) and its shipment lines'.
+    pending: list[tuple[str, dict[str, dict[str, Any]], list[tuple[str, dict[str, Any]]]]] = []
+    for record in records:
+        items: dict[str, dict[str, Any]] = {}
+        for item_record in record.items.values():
+            item = items_w.blank()
+            item.update(_filled(item_record.values))
+            item.update(
+                order_item_id=item_record.order_item_id,
+                source_report_id=source_report_id,
+                source_line=item_record.line,
+            )
+            items[item_record.order_item_id] = item
+        lines: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+        for line_record in record.shipment_lines:
+            key = (line_record.shipment_id, line_record.shipment_item_id)
+            if key in lines:  # the same shipment line twice: later values win, as on merge
+                lines[key][1].update(_filled(line_record.values))
+                lines[key][1]["import_digest"] = line_record.digest
+                continue
+            line = lines_w.blank()
+            line.update(_filled(line_record.values))
+            line.update(
+                account_id=account.pk,
+                shipment_id=line_record.shipment_id,
+                shipment_item_id=line_record.shipment_item_id,
+                source_report_id=source_report_id,
+                source_line=line_record.line,
+                import_digest=line_record.digest,
+            )
+            lines[key] = (line_record.order_item_id, line)
+            if line_record.order_item_id not in items:
+                item = items_w.blank()
+                item.update(
+                    order_item_id=line_record.order_item_id,
+                    source_report_id=source_report_id,
+                    source_line=record.line,
+                )
+                items[line_record.order_item_id] = item
+        if lines:
+            per_item: dict[str, list[dict[str, Any]]] = defaultdict(list)
+            for item_id, line in lines.values():
+                per_item[item_id].append(line)
+            for item_id, item_lines in per_item.items():
+                item = items[item_id]
+                item.update(_item_sums(item_lines, item["quantity_ordered"]))
+
+        order = orders_w.blank()
+        order.update(_filled(record.on_create))
+        order.update(_filled(record.values))
+        order.update(_order_totals(items.values()))
+        order.update(
+            account_id=account.pk,
+            amazon_order_id=record.amazon_order_id,
+            source_report_id=source_report_id,
+            source_line=record.line,
+            changed_at=now,
+            import_digest=record.digest,
+        )
+        order_rows.append(orders_w.row(order))
+        pending.append((record.amazon_order_id, items, list(lines.values())))
+        if record.shipment_lines:
+            for line_record in record.shipment_lines:
+                outcomes.mark(line_record.line, CREATED)
+        else:
+            for item_record in record.items.values():
+                outcomes.mark(item_record.line, CREATED)
+            if not record.items:
+                outcomes.mark(record.line, CREATED)
+
+    orders_w.upsert(order_rows)
+    order_pks = {
+        key[1]: pk
+        for key, pk in orders_w.pks((account.pk, order_id) for order_id, _, _ in pending).items()
+    }
+    item_rows = []
+    for order_id, items, _ in pending:
+        order_pk = order_pks[order_id]
+        for item in items.values():
+            item["order_id"] = order_pk
+            item_rows.append(items_w.row(item))
+    items_w.upsert(item_rows)
+    with_lines = [(order_id, lines) for order_id, _, lines in pending if lines]
+    if with_lines:
+        item_pks = items_w.pks(
+            (order_pks[order_id], item_id) for order_id, lines in with_lines for item_id, _ in lines
+        )
+        line_rows = []
+        for order_id, lines in with_lines:
+            order_pk = order_pks[order_id]
+            for item_id, line in lines:
+                line["order_id"] = order_pk
+                line["item_id"] = item_pks[(order_pk, item_id)]
+                line_rows.append(lines_w.row(line))
+        lines_w.upsert(line_rows)
+    link_waiting_records(account=account, order_pks=order_pks)
 
 
 def _merge_item(
@@ -561,7 +697,7 @@ def _merge_item(
     item = order_items.get(item_id)
     created = item is None
     if item is None:
-        item = _new(OrderItem, order=order, order_item_id=item_id)
+        item = new_instance(OrderItem, order=order, order_item_id=item_id)
         order_items[item_id] = item
     changed = _apply(item, values)
     previous = item_state.get(item_id)
@@ -581,23 +717,23 @@ def _unique(objs: list) -> list:
     return unique
 
 
-def link_waiting_records(*, account: SellerAccount, orders: Iterable[Order]) -> int:
-    """Attach returns and invoices that were imported before their order. Returns how many."""
-    by_id = {o.amazon_order_id: o for o in orders}
+def link_waiting_records(*, account: SellerAccount, order_pks: Mapping[str, int]) -> int:
+    """Attach returns and invoices that were imported before their order (new orders' pks by
+    Amazon order id). Returns how many."""
     linked = 0
     waiting_returns = list(
-        Return.objects.filter(account=account, order__isnull=True, amazon_order_id__in=by_id)
+        Return.objects.filter(account=account, order__isnull=True, amazon_order_id__in=order_pks)
     )
     for ret in waiting_returns:
-        ret.order = by_id[ret.amazon_order_id]
+        ret.order_id = order_pks[ret.amazon_order_id]
         ret.order_missing = False
     if waiting_returns:
         Return.objects.bulk_update(waiting_returns, ["order", "order_missing"], batch_size=500)
     waiting_invoices = list(
-        Invoice.objects.filter(account=account, order__isnull=True, amazon_order_id__in=by_id)
+        Invoice.objects.filter(account=account, order__isnull=True, amazon_order_id__in=order_pks)
     )
     for invoice in waiting_invoices:
-        invoice.order = by_id[invoice.amazon_order_id]
+        invoice.order_id = order_pks[invoice.amazon_order_id]
     if waiting_invoices:
         Invoice.objects.bulk_update(waiting_invoices, ["order"], batch_size=500)
     linked = len(waiting_returns) + len(waiting_invoices)

@@ -1,16 +1,18 @@
 """What every row-based importer shares: batching by order, row errors, counting, transactions.
 
 A document is read row by row. Rows are grouped by their order id; when a batch holds
-`BATCH_ORDERS` orders and the next row starts a new order, the batch is written with bulk
-operations and dropped, so memory does not grow with the file. A row with a bad value becomes a
-`RowError` and takes its whole order out of the document: the order's earlier rows are dropped
-from the batch and its later rows are skipped (counted as failed), so a report never
-half-imports an order. Limitation: Amazon lists an order's rows together; if a file did not, rows
+`BATCH_ORDERS` orders and the next row starts a new order, the batch is parsed, written with
+bulk operations and dropped, so memory does not grow with the file. Order importers first
+drop the orders whose rows were imported before exactly as they are (`already_imported`, by a
+digest of the rows). A row with a bad value becomes a `RowError` and takes its whole order out
+of the document: all of its rows are counted as failed, so a report never half-imports an
+order. Limitation: Amazon lists an order's rows together; if a file did not, rows
 of a bad order written in an earlier batch would stay.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any, TextIO
 
@@ -21,6 +23,11 @@ from orders.services import Outcomes, run_document
 # Orders per written batch: large enough for bulk statements to pay off, small enough that a
 # 100,000-row document never holds more than a few thousand rows in memory.
 BATCH_ORDERS = 1000
+
+# Part of every order digest (Order.import_digest): bump it when an importer reads the same
+# lines differently (a new column, a fixed parser), so that stored orders are compared again
+# on the next import instead of being skipped as unchanged.
+DIGEST_VERSION = 1
 
 # Amazon's marketplace ids (public, SPAPI.md §5), by the sales-channel value report files
 # carry and by the ISO country code the VCS report carries.
@@ -101,6 +108,9 @@ class GroupedRowImporter:
     report_types: tuple[str, ...] = ()
     order_column = "order-id"
     required_columns: tuple[str, ...] = ()
+    # Whether groups get a digest of their lines (`set_digest`), so unchanged orders are
+    # skipped on the next import of the same lines.
+    digests = False
 
     def import_document(self, stream: TextIO, *, context: ImportContext) -> ImportResult:
         """Import one document in one transaction (see `run_document`). Idempotent.
@@ -122,13 +132,40 @@ class GroupedRowImporter:
     def write(self, groups: list[Any], context: ImportContext) -> Outcomes:
         raise NotImplementedError
 
+    def prepare(self, table: Table, state: dict) -> None:
+        """Called once with the header read, before the first row (e.g. to pick columns)."""
+
+    def set_digest(self, group: Any, rows: list[Row], seed: str) -> None:
+        """Give a group the digests of its rows (importers with `digests`)."""
+
+    def _digest_seed(self, table: Table, context: ImportContext) -> str:
+        """What an order's digest depends on besides its lines: the importer and its version,
+        the header's columns, and the marketplaces that name an unknown sales channel."""
+        columns = "\t".join(sorted(table.index, key=table.index.__getitem__))
+        return "\n".join(
+            [
+                f"{type(self).__name__}/{DIGEST_VERSION}",
+                columns,
+                ",".join(context.marketplace_ids),
+            ]
+        )
+
+    def already_imported(
+        self, pending: dict[str, list[Row]], seed: str, context: ImportContext
+    ) -> set[str]:
+        """The order ids of `pending` whose rows are stored as they are, by their digests
+        (importers with `digests`)."""
+        return set()
+
     def _run(self, stream: TextIO, context: ImportContext) -> ImportResult:
         table = self.read(stream)
         table.require(*self.required_columns)
         result = ImportResult()
-        batch: dict[str, Any] = {}
+        pending: dict[str, list[Row]] = {}
         bad: set[str] = set()
         state: dict = {"context": context}
+        self.prepare(table, state)
+        seed = self._digest_seed(table, context) if self.digests else None
         previous = None
         for row in table.rows:
             result.rows += 1
@@ -138,24 +175,50 @@ class GroupedRowImporter:
                 result.errors.append(RowError(row.line, str(problem)))
                 result.failed += 1
                 continue
-            if order_id != previous and len(batch) >= BATCH_ORDERS:
-                self._flush(batch, context, result)
-                batch = {}
+            if order_id != previous and len(pending) >= BATCH_ORDERS:
+                self._flush(pending, context, result, state, seed, bad)
+                pending = {}
             previous = order_id
             if order_id in bad:
                 result.failed += 1
                 continue
-            try:
-                batch[order_id] = self.add_row(batch.get(order_id), row, order_id, state)
-            except RowProblem as problem:
-                result.errors.append(RowError(row.line, f"{problem} (order {order_id} skipped)"))
-                dropped = batch.pop(order_id, None)
-                result.failed += 1 + (len(self.lines_of(dropped)) if dropped is not None else 0)
-                bad.add(order_id)
-        self._flush(batch, context, result)
+            pending.setdefault(order_id, []).append(row)
+        self._flush(pending, context, result, state, seed, bad)
+        result.errors.sort(key=lambda error: error.line_number)
         return result
 
-    def _flush(self, batch: dict[str, Any], context: ImportContext, result: ImportResult) -> None:
+    def _flush(
+        self,
+        pending: dict[str, list[Row]],
+        context: ImportContext,
+        result: ImportResult,
+        state: dict,
+        seed: str | None,
+        bad: set[str],
+    ) -> None:
+        """Parse and write one batch of orders' rows.
+
+        Orders whose rows were imported before as they are (same digest) are counted unchanged
+        without being parsed: re-imports and overlapping reports cost little more than reading.
+        """
+        if seed is not None and pending:
+            for order_id in self.already_imported(pending, seed, context):
+                result.unchanged += len(pending.pop(order_id))
+        batch: dict[str, Any] = {}
+        for order_id, rows in pending.items():
+            group = None
+            try:
+                for row in rows:
+                    group = self.add_row(group, row, order_id, state)
+            except RowProblem as problem:
+                # The whole order stays out of the document: its rows before and after too.
+                result.errors.append(RowError(row.line, f"{problem} (order {order_id} skipped)"))
+                result.failed += len(rows)
+                bad.add(order_id)
+                continue
+            if seed is not None:
+                self.set_digest(group, rows, seed)
+            batch[order_id] = group
         if batch:
             groups = list(batch.values())
             outcomes = self.write(groups, context)
@@ -166,6 +229,11 @@ class GroupedRowImporter:
                     outcomes.by_line.setdefault(line, "unchanged")
             outcomes.add_to(result)
         report_progress(context, result.rows)
+
+
+def digest_of(seed: str, texts: list[str]) -> str:
+    """The digest of document lines read in a way `seed` names (Order.import_digest)."""
+    return hashlib.blake2b("\n".join([seed, *texts]).encode(), digest_size=16).hexdigest()
 
 
 def report_progress(context: ImportContext, rows_done: int) -> None:

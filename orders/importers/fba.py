@@ -17,6 +17,7 @@ from orders.importers.base import ImportContext
 from orders.importers.common import (
     GroupedRowImporter,
     buyer_and_shipping,
+    digest_of,
     marketplace_for,
     required_value,
 )
@@ -36,6 +37,7 @@ from orders.services import (
     ReturnRecord,
     ShipmentLineRecord,
     return_line_key,
+    shipment_lines_with_digests,
     upsert_orders,
     upsert_returns,
 )
@@ -52,6 +54,7 @@ class FbaShipmentsImporter(GroupedRowImporter):
 
     report_types = SHIPMENT_REPORT_TYPES
     order_column = "amazon-order-id"
+    digests = True
     required_columns = (
         "amazon-order-id",
         "shipment-id",
@@ -120,6 +123,28 @@ class FbaShipmentsImporter(GroupedRowImporter):
 
     def lines_of(self, group: OrderRecord) -> list[int]:
         return group.row_lines
+
+    def set_digest(self, group: OrderRecord, rows: list[Row], seed: str) -> None:
+        # One shipment line per row, in row order (add_row).
+        for line_record, row in zip(group.shipment_lines, rows, strict=True):
+            line_record.digest = digest_of(seed, [row.text])
+
+    def already_imported(
+        self, pending: dict[str, list[Row]], seed: str, context: ImportContext
+    ) -> set[str]:
+        # One digest per row, kept on its shipment line: these reports list an order's
+        # shipments apart (by date), so an order's rows come in several groups.
+        digests = {
+            (row.get("shipment-id"), row.get("shipment-item-id")): digest_of(seed, [row.text])
+            for rows in pending.values()
+            for row in rows
+        }
+        stored = shipment_lines_with_digests(account=context.account, digests=digests)
+        return {
+            order_id
+            for order_id, rows in pending.items()
+            if all((row.get("shipment-id"), row.get("shipment-item-id")) in stored for row in rows)
+        }
 
     def write(self, groups: list[OrderRecord], context: ImportContext) -> Outcomes:
         return upsert_orders(

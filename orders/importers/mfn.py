@@ -17,6 +17,7 @@ from orders.importers.common import (
     BATCH_ORDERS,
     GroupedRowImporter,
     buyer_and_shipping,
+    digest_of,
     marketplace_for,
     report_progress,
     required_value,
@@ -33,7 +34,14 @@ from orders.importers.parsing import (
     xml_text,
 )
 from orders.models import Order
-from orders.services import ItemRecord, OrderRecord, Outcomes, run_document, upsert_orders
+from orders.services import (
+    ItemRecord,
+    OrderRecord,
+    Outcomes,
+    orders_with_digests,
+    run_document,
+    upsert_orders,
+)
 
 FLAT_REPORT_TYPES = (
     "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING",
@@ -61,6 +69,7 @@ class MfnFlatImporter(GroupedRowImporter):
 
     report_types = FLAT_REPORT_TYPES
     order_column = "order-id"
+    digests = True
     required_columns = ("order-id", "order-item-id", "purchase-date", "sku", "quantity-purchased")
 
     def add_row(self, group: OrderRecord | None, row: Row, order_id: str, state: dict) -> Any:
@@ -115,6 +124,19 @@ class MfnFlatImporter(GroupedRowImporter):
 
     def lines_of(self, group: OrderRecord) -> list[int]:
         return group.row_lines
+
+    def set_digest(self, group: OrderRecord, rows: list[Row], seed: str) -> None:
+        group.digest = digest_of(seed, [row.text for row in rows])
+
+    def already_imported(
+        self, pending: dict[str, list[Row]], seed: str, context: ImportContext
+    ) -> set[str]:
+        # One digest per order: MFN files list an order's rows together.
+        digests = {
+            order_id: digest_of(seed, [row.text for row in rows])
+            for order_id, rows in pending.items()
+        }
+        return orders_with_digests(account=context.account, digests=digests)
 
     def write(self, groups: list[OrderRecord], context: ImportContext) -> Outcomes:
         return upsert_orders(
