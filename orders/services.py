@@ -32,7 +32,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from amazon_settings.models import SellerAccount
-from orders.bulk import TableWriter, clean_text, new_instance
+from orders.bulk import TableWriter, any_of, clean_text, new_instance, select
 from orders.importers.base import ImportContext, ImportResult
 from orders.models import (
     Invoice,
@@ -270,15 +270,25 @@ def _clip_text(obj: models.Model) -> None:
 # Orders, items, shipment lines
 
 
+def _stored_digests(account: SellerAccount, order_ids: Iterable[str]) -> dict[str, str]:
+    """The stored `import_digest` of those of the account's orders that exist, by order id."""
+    order_ids = list(order_ids)
+    if not order_ids:
+        return {}
+    quote = connection.ops.quote_name
+    condition, values = any_of(quote("amazon_order_id"), order_ids)
+    sql = (
+        f"SELECT {quote('amazon_order_id')}, {quote('import_digest')} "  # noqa: S608
+        f"FROM {quote(Order._meta.db_table)} WHERE {quote('account_id')} = %s AND {condition}"
+    )
+    return dict(select(sql, [account.pk, values]))
+
+
 def orders_with_digests(*, account: SellerAccount, digests: Mapping[str, str]) -> set[str]:
     """The order ids (of `digests`' keys) whose stored `import_digest` is the one given."""
-    if not digests:
-        return set()
-    stored = Order.objects.filter(account=account, amazon_order_id__in=list(digests))
+    stored = _stored_digests(account, digests)
     return {
-        order_id
-        for order_id, digest in stored.values_list("amazon_order_id", "import_digest")
-        if digest and digest == digests[order_id]
+        order_id for order_id, digest in stored.items() if digest and digest == digests[order_id]
     }
 
 
@@ -288,12 +298,16 @@ def shipment_lines_with_digests(
     """The (shipment id, shipment item id) keys of `digests` whose stored line has that digest."""
     if not digests:
         return set()
-    stored = ShipmentLine.objects.filter(
-        account=account, shipment_id__in={key[0] for key in digests}
-    ).values_list("shipment_id", "shipment_item_id", "import_digest")
+    quote = connection.ops.quote_name
+    condition, values = any_of(quote("shipment_id"), {key[0] for key in digests})
+    sql = (
+        f"SELECT {quote('shipment_id')}, {quote('shipment_item_id')}, {quote('import_digest')} "  # noqa: S608
+        f"FROM {quote(ShipmentLine._meta.db_table)} "
+        f"WHERE {quote('account_id')} = %s AND {condition}"
+    )
     return {
         (shipment_id, item_id)
-        for shipment_id, item_id, digest in stored
+        for shipment_id, item_id, digest in select(sql, [account.pk, values])
         if digest and digests.get((shipment_id, item_id)) == digest
     }
 
@@ -317,11 +331,7 @@ def upsert_orders(
     outcomes = Outcomes()
     if not records:
         return outcomes
-    stored = dict(
-        Order.objects.filter(
-            account=account, amazon_order_id__in=[r.amazon_order_id for r in records]
-        ).values_list("amazon_order_id", "import_digest")
-    )
+    stored = _stored_digests(account, {r.amazon_order_id for r in records})
     fresh: list[OrderRecord] = []
     merge: list[OrderRecord] = []
     again: list[OrderRecord] = []
@@ -537,9 +547,7 @@ def _merge_orders(
                 digest_only,
             )
     if new_orders:
-        link_waiting_records(
-            account=account, order_pks={o.amazon_order_id: o.pk for o in new_orders}
-        )
+        link_waiting_records(account=account)
 
 
 def _item_sums(lines: list[Mapping[str, Any]], quantity_ordered: int) -> dict[str, Any]:
@@ -683,7 +691,7 @@ def _insert_new_orders(
                 line["item_id"] = item_pks[(order_pk, item_id)]
                 line_rows.append(lines_w.row(line))
         lines_w.upsert(line_rows)
-    link_waiting_records(account=account, order_pks=order_pks)
+    link_waiting_records(account=account)
 
 
 def _merge_item(
@@ -717,26 +725,29 @@ def _unique(objs: list) -> list:
     return unique
 
 
-def link_waiting_records(*, account: SellerAccount, order_pks: Mapping[str, int]) -> int:
-    """Attach returns and invoices that were imported before their order (new orders' pks by
-    Amazon order id). Returns how many."""
+def link_waiting_records(*, account: SellerAccount) -> int:
+    """Attach the account's returns and invoices that were imported before their order and
+    whose order is imported now. Returns how many. One statement per table, whatever the
+    number of orders (usually nothing waits)."""
+    quote = connection.ops.quote_name
+    orders = quote(Order._meta.db_table)
     linked = 0
-    waiting_returns = list(
-        Return.objects.filter(account=account, order__isnull=True, amazon_order_id__in=order_pks)
-    )
-    for ret in waiting_returns:
-        ret.order_id = order_pks[ret.amazon_order_id]
-        ret.order_missing = False
-    if waiting_returns:
-        Return.objects.bulk_update(waiting_returns, ["order", "order_missing"], batch_size=500)
-    waiting_invoices = list(
-        Invoice.objects.filter(account=account, order__isnull=True, amazon_order_id__in=order_pks)
-    )
-    for invoice in waiting_invoices:
-        invoice.order_id = order_pks[invoice.amazon_order_id]
-    if waiting_invoices:
-        Invoice.objects.bulk_update(waiting_invoices, ["order"], batch_size=500)
-    linked = len(waiting_returns) + len(waiting_invoices)
+    for model, also in ((Return, f", {quote('order_missing')} = %s"), (Invoice, "")):
+        table = quote(model._meta.db_table)
+        order_of = (
+            f"(SELECT o.{quote('id')} FROM {orders} o WHERE o.{quote('account_id')} = "  # noqa: S608
+            f"{table}.{quote('account_id')} AND o.{quote('amazon_order_id')} = "
+            f"{table}.{quote('amazon_order_id')})"
+        )
+        sql = (
+            f"UPDATE {table} SET {quote('order_id')} = {order_of}{also} "  # noqa: S608
+            f"WHERE {quote('account_id')} = %s AND {quote('order_id')} IS NULL "
+            f"AND {order_of} IS NOT NULL"
+        )
+        params = [False, account.pk] if also else [account.pk]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            linked += cursor.rowcount
     return linked
 
 

@@ -15,15 +15,18 @@ from typing import Any
 
 from orders.importers.base import ImportContext
 from orders.importers.common import (
+    BUYER_COLUMNS,
+    BUYER_FIELDS,
     GroupedRowImporter,
-    buyer_and_shipping,
     digest_of,
     marketplace_for,
+    required,
     required_value,
 )
 from orders.importers.parsing import (
     Row,
     RowProblem,
+    Table,
     parse_datetime,
     parse_id,
     parse_money,
@@ -65,33 +68,79 @@ class FbaShipmentsImporter(GroupedRowImporter):
         "quantity-shipped",
     )
 
+    _COLUMNS = (
+        "amazon-order-item-id",
+        "shipment-id",
+        "shipment-item-id",
+        "purchase-date",
+        "quantity-shipped",
+        "item-price",
+        "item-tax",
+        "shipping-price",
+        "shipping-tax",
+        "carrier",
+        "tracking-number",
+        "fulfillment-center-id",
+        "shipment-date",
+        "reporting-date",
+        "estimated-arrival-date",
+        "sku",
+        "product-name",
+        "sales-channel",
+        "currency",
+        *BUYER_COLUMNS,
+    )
+
+    def prepare(self, table: Table, state: dict) -> None:
+        state["pick"] = table.picker(self._COLUMNS)
+
     def add_row(self, group: OrderRecord | None, row: Row, order_id: str, state: dict) -> Any:
-        item_id = parse_id(row.get("amazon-order-item-id"), column="amazon-order-item-id")
-        shipment_id = parse_id(row.get("shipment-id"), column="shipment-id")
-        shipment_item_id = parse_id(row.get("shipment-item-id"), column="shipment-item-id")
-        purchased_at = parse_datetime(required_value(row, "purchase-date"), column="purchase-date")
+        (
+            item_id,
+            shipment_id,
+            shipment_item_id,
+            purchase_date,
+            quantity,
+            item_price,
+            item_tax,
+            shipping_price,
+            shipping_tax,
+            carrier,
+            tracking_number,
+            fulfillment_center_id,
+            shipment_date,
+            reporting_date,
+            estimated_arrival_date,
+            sku,
+            product_name,
+            sales_channel,
+            currency,
+            *buyer,
+        ) = [value.strip() for value in state["pick"](row.fields)]
+        item_id = parse_id(item_id, column="amazon-order-item-id")
+        shipment_id = parse_id(shipment_id, column="shipment-id")
+        shipment_item_id = parse_id(shipment_item_id, column="shipment-item-id")
+        purchased_at = parse_datetime(
+            required(purchase_date, "purchase-date"), column="purchase-date"
+        )
         line_values = {
-            "quantity": parse_quantity(row.get("quantity-shipped"), column="quantity-shipped"),
-            "item_price": parse_money(row.get("item-price"), column="item-price"),
-            "item_tax": parse_money(row.get("item-tax"), column="item-tax"),
-            "shipping_price": parse_money(row.get("shipping-price"), column="shipping-price"),
-            "shipping_tax": parse_money(row.get("shipping-tax"), column="shipping-tax"),
-            "carrier": row.get("carrier")[:60],
+            "quantity": parse_quantity(quantity, column="quantity-shipped"),
+            "item_price": parse_money(item_price, column="item-price"),
+            "item_tax": parse_money(item_tax, column="item-tax"),
+            "shipping_price": parse_money(shipping_price, column="shipping-price"),
+            "shipping_tax": parse_money(shipping_tax, column="shipping-tax"),
+            "carrier": carrier[:60],
             "tracking_number": parse_id(
-                row.get("tracking-number"), column="tracking-number", required=False, max_length=80
+                tracking_number, column="tracking-number", required=False, max_length=80
             ),
-            "fulfillment_center_id": row.get("fulfillment-center-id")[:20],
-            "shipped_at": parse_datetime(row.get("shipment-date"), column="shipment-date"),
-            "reported_at": parse_datetime(row.get("reporting-date"), column="reporting-date"),
+            "fulfillment_center_id": fulfillment_center_id[:20],
+            "shipped_at": parse_datetime(shipment_date, column="shipment-date"),
+            "reported_at": parse_datetime(reporting_date, column="reporting-date"),
             "estimated_arrival_at": parse_datetime(
-                row.get("estimated-arrival-date"), column="estimated-arrival-date"
+                estimated_arrival_date, column="estimated-arrival-date"
             ),
         }
-        item_values = {
-            "sku": required_value(row, "sku"),
-            "product_name": row.get("product-name")[:500],
-        }
-        sales_channel = row.get("sales-channel")
+        item_values = {"sku": required(sku, "sku"), "product_name": product_name[:500]}
         values = {
             "fulfillment_channel": Order.FulfillmentChannel.AFN,
             # In this report only once shipped; partial shipments are not visible here.
@@ -99,12 +148,12 @@ class FbaShipmentsImporter(GroupedRowImporter):
             "purchased_at": purchased_at,
             "sales_channel": sales_channel,
             "marketplace_id": marketplace_for(sales_channel, state["context"]),
-            "currency": row.get("currency")[:3],
-            **buyer_and_shipping(row),
+            "currency": currency[:3],
+            **dict(zip(BUYER_FIELDS, buyer, strict=True)),
         }
         if group is None:
             group = OrderRecord(amazon_order_id=order_id, line=row.line)
-        group.values.update({k: v for k, v in values.items() if v not in ("", None)})
+        group.values.update({k: v for k, v in values.items() if v != "" and v is not None})
         if item_id not in group.items:
             group.items[item_id] = ItemRecord(
                 order_item_id=item_id, line=row.line, values=item_values

@@ -15,16 +15,18 @@ from typing import Any, TextIO
 from orders.importers.base import ImportContext, ImportResult, RowError
 from orders.importers.common import (
     BATCH_ORDERS,
+    BUYER_COLUMNS,
+    BUYER_FIELDS,
     GroupedRowImporter,
-    buyer_and_shipping,
     digest_of,
     marketplace_for,
     report_progress,
-    required_value,
+    required,
 )
 from orders.importers.parsing import (
     Row,
     RowProblem,
+    Table,
     iter_xml_messages,
     parse_bool,
     parse_datetime,
@@ -72,44 +74,88 @@ class MfnFlatImporter(GroupedRowImporter):
     digests = True
     required_columns = ("order-id", "order-item-id", "purchase-date", "sku", "quantity-purchased")
 
+    _COLUMNS = (
+        "order-item-id",
+        "purchase-date",
+        "sku",
+        "asin",
+        "product-name",
+        "quantity-purchased",
+        "item-price",
+        "item-tax",
+        "shipping-price",
+        "shipping-tax",
+        "sales-channel",
+        "currency",
+        "buyer-company-name",
+        "purchase-order-number",
+        "buyer-vat-number",
+        "is-business-order",
+        "order-status",
+        "last-updated-date",
+        *BUYER_COLUMNS,
+    )
+
+    def prepare(self, table: Table, state: dict) -> None:
+        state["pick"] = table.picker(self._COLUMNS)
+        state["has_business_column"] = table.has("is-business-order")
+
     def add_row(self, group: OrderRecord | None, row: Row, order_id: str, state: dict) -> Any:
-        item_id = parse_id(row.get("order-item-id"), column="order-item-id")
-        purchased_at = parse_datetime(required_value(row, "purchase-date"), column="purchase-date")
+        (
+            item_id,
+            purchase_date,
+            sku,
+            asin,
+            product_name,
+            quantity,
+            item_price,
+            item_tax,
+            shipping_price,
+            shipping_tax,
+            sales_channel,
+            currency,
+            company,
+            po_number,
+            vat_number,
+            business,
+            status_text,
+            last_updated,
+            *buyer,
+        ) = [value.strip() for value in state["pick"](row.fields)]
+        item_id = parse_id(item_id, column="order-item-id")
+        purchased_at = parse_datetime(
+            required(purchase_date, "purchase-date"), column="purchase-date"
+        )
         item_values = {
-            "sku": required_value(row, "sku"),
-            "asin": row.get("asin"),
-            "product_name": row.get("product-name")[:500],
-            "quantity_ordered": parse_quantity(
-                row.get("quantity-purchased"), column="quantity-purchased"
-            ),
-            "item_price": parse_money(row.get("item-price"), column="item-price"),
-            "item_tax": parse_money(row.get("item-tax"), column="item-tax"),
-            "shipping_price": parse_money(row.get("shipping-price"), column="shipping-price"),
-            "shipping_tax": parse_money(row.get("shipping-tax"), column="shipping-tax"),
+            "sku": required(sku, "sku"),
+            "asin": asin,
+            "product_name": product_name[:500],
+            "quantity_ordered": parse_quantity(quantity, column="quantity-purchased"),
+            "item_price": parse_money(item_price, column="item-price"),
+            "item_tax": parse_money(item_tax, column="item-tax"),
+            "shipping_price": parse_money(shipping_price, column="shipping-price"),
+            "shipping_tax": parse_money(shipping_tax, column="shipping-tax"),
         }
-        sales_channel = row.get("sales-channel")
         values: dict[str, Any] = {
             "fulfillment_channel": Order.FulfillmentChannel.MFN,
             "purchased_at": purchased_at,
             "sales_channel": sales_channel,
             "marketplace_id": marketplace_for(sales_channel, state["context"]),
-            "currency": row.get("currency")[:3],
-            **buyer_and_shipping(row),
-            "buyer_company_name": row.get("buyer-company-name"),
-            "purchase_order_number": row.get("purchase-order-number"),
-            "buyer_vat_number": row.get("buyer-vat-number"),
+            "currency": currency[:3],
+            **dict(zip(BUYER_FIELDS, buyer, strict=True)),
+            "buyer_company_name": company,
+            "purchase_order_number": po_number,
+            "buyer_vat_number": vat_number,
         }
-        if row.has("is-business-order"):
-            values["is_business_order"] = parse_bool(row.get("is-business-order"))
-        if row.get("order-status"):
-            status = _status(row.get("order-status"))
+        if state["has_business_column"]:
+            values["is_business_order"] = parse_bool(business)
+        if status_text:
+            status = _status(status_text)
             if not status:
-                raise RowProblem(f"order-status: {row.get('order-status')!r} is not a status")
+                raise RowProblem(f"order-status: {status_text!r} is not a status")
             values["status"] = status
-        if row.get("last-updated-date"):
-            values["last_updated_at"] = parse_datetime(
-                row.get("last-updated-date"), column="last-updated-date"
-            )
+        if last_updated:
+            values["last_updated_at"] = parse_datetime(last_updated, column="last-updated-date")
         # Everything parsed: only now touch the group, so a bad row leaves it as it was.
         if group is None:
             group = OrderRecord(
@@ -117,7 +163,7 @@ class MfnFlatImporter(GroupedRowImporter):
                 line=row.line,
                 on_create={"status": Order.Status.UNSHIPPED},
             )
-        group.values.update({k: v for k, v in values.items() if v not in ("", None)})
+        group.values.update({k: v for k, v in values.items() if v != "" and v is not None})
         group.items[item_id] = ItemRecord(order_item_id=item_id, line=row.line, values=item_values)
         group.row_lines.append(row.line)
         return group

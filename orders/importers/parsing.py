@@ -422,22 +422,34 @@ def parse_money(value: str, *, column: str = "amount") -> Decimal:
     if found is not None:
         return found
     number = parse_decimal(value, column=column)
+    if number is not None and abs(number) >= _MAX_AMOUNT:
+        raise RowProblem(f"{column}: {value!r} is more than any amount Amazon reports")
     found = Decimal("0.00") if number is None else number.quantize(_CENT)
     if len(_MONEY_SEEN) < _MONEY_SEEN_MAX:
         _MONEY_SEEN[value] = found
     return found
 
 
+# What the quantity and amount columns hold (integer; numeric(14, 2)): a damaged file's
+# bigger numbers are row errors, not a failed document.
+MAX_QUANTITY = 2_147_483_647
+_MAX_AMOUNT = Decimal("1e12")
+
+
 def parse_quantity(value: str, *, column: str = "quantity") -> int:
     """A whole, non-negative number of units; empty is 0. Raises RowProblem."""
     if value.isascii() and value.isdigit():  # the usual case: plain digits
-        return int(value)
-    number = parse_decimal(value, column=column)
-    if number is None:
-        return 0
-    if number != number.to_integral_value() or number < 0:
-        raise RowProblem(f"{column}: {value!r} is not a whole number of units")
-    return int(number)
+        quantity = int(value)
+    else:
+        number = parse_decimal(value, column=column)
+        if number is None:
+            return 0
+        if number != number.to_integral_value() or number < 0:
+            raise RowProblem(f"{column}: {value!r} is not a whole number of units")
+        quantity = int(number)
+    if quantity > MAX_QUANTITY:
+        raise RowProblem(f"{column}: {value!r} is more units than any order holds")
+    return quantity
 
 
 def parse_id(value: str, *, column: str = "id", required: bool = True, max_length: int = 40) -> str:

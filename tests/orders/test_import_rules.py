@@ -111,6 +111,20 @@ def test_value_parsers():
         parse_id("2.77343E+11")
 
 
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("quantity-purchased", "99999999999"), ("item-price", "1000000000000.00")],
+)
+def test_numbers_beyond_their_columns_are_row_errors(account, column, value):
+    """PostgreSQL would refuse them and fail the whole document."""
+    _, rows, header = mfn_document()
+    rows[0][header.index(column)] = value
+    result = run_import(account, MFN, join(header, rows))
+    assert [e.line_number for e in result.errors] == [2]
+    assert column in result.errors[0].reason
+    assert Order.objects.count() == len({r[0] for r in rows}) - 1
+
+
 # --- updates, returns, stock, VCS Lite ------------------------------------------------------
 
 

@@ -1,0 +1,94 @@
+"""orders.bulk: rows written as Django would write them, one row per key, keys read back.
+
+Runs on SQLite and, in the scale-out pass, on PostgreSQL (unnest arrays, server binding).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from orders.bulk import TableWriter, any_of, select
+from orders.models import Order
+
+pytestmark = pytest.mark.django_db
+
+
+def order_writer() -> TableWriter:
+    return TableWriter(
+        Order,
+        unique_fields=["account", "amazon_order_id"],
+        update_fields=["status", "items_total", "ship_city", "purchased_at"],
+    )
+
+
+def order_values(writer: TableWriter, account, order_id: str, **values) -> dict:
+    row = writer.blank()
+    row.update(account_id=account.pk, amazon_order_id=order_id, **values)
+    return row
+
+
+def test_row_parameters_are_what_django_saves(account):
+    writer = order_writer()
+    moment = datetime(2025, 3, 1, 12, 30, 15, 250, tzinfo=UTC)
+    values = order_values(
+        writer,
+        account,
+        "302-1-1",
+        purchased_at=moment,
+        last_updated_at=datetime(2025, 3, 1, 14, 0, tzinfo=timezone(timedelta(hours=2))),
+        items_total=Decimal("12.30"),
+        ship_city="x" * 500,  # longer than its column: cut
+        is_business_order=True,
+    )
+    row = writer.row(values)
+    by_name = dict(zip(writer.attnames, row, strict=True))
+    for field in Order._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        expected = field.get_db_prep_save(values[field.attname], connection)
+        if field.attname == "ship_city":
+            expected = "x" * field.max_length
+        assert by_name[field.attname] == expected, field.attname
+
+
+def test_upsert_writes_each_key_once_and_updates_on_conflict(account):
+    writer = order_writer()
+    first = order_values(writer, account, "302-1-1", status="Pending", ship_city="Berlin")
+    twice = order_values(writer, account, "302-1-1", status="Shipped", ship_city="Bonn")
+    other = order_values(writer, account, "302-1-2", status="Unshipped")
+    writer.upsert([writer.row(first), writer.row(twice), writer.row(other)])
+    assert dict(Order.objects.values_list("amazon_order_id", "status")) == {
+        "302-1-1": "Shipped",  # the later row of a key wins, as one upsert after the other
+        "302-1-2": "Unshipped",
+    }
+
+    again = order_values(writer, account, "302-1-2", status="Canceled", ship_city="Köln")
+    writer.upsert([writer.row(again)])
+    order = Order.objects.get(amazon_order_id="302-1-2")
+    assert (order.status, order.ship_city, Order.objects.count()) == ("Canceled", "Köln", 2)
+
+
+def test_pks_are_read_back_by_key_and_only_for_the_keys_asked(account, other_account):
+    writer = order_writer()
+    rows = [order_values(writer, account, f"302-0-{n}") for n in range(1200)]
+    rows.append(order_values(writer, other_account, "302-0-1"))
+    writer.upsert([writer.row(r) for r in rows])
+    wanted = [(account.pk, f"302-0-{n}") for n in range(0, 1200, 3)] + [(account.pk, "missing")]
+    found = writer.pks(wanted)
+    assert len(found) == 400
+    for (account_pk, order_id), pk in found.items():
+        order = Order.objects.get(pk=pk)
+        assert (order.account_id, order.amazon_order_id) == (account_pk, order_id)
+    assert writer.pks([]) == {}
+
+
+def test_any_of_takes_any_number_of_values(account):
+    writer = order_writer()
+    writer.upsert([writer.row(order_values(writer, account, f"302-9-{n}")) for n in range(2500)])
+    condition, values = any_of('"amazon_order_id"', [f"302-9-{n}" for n in range(0, 2500, 2)])
+    rows = select(f'SELECT "amazon_order_id" FROM "orders_order" WHERE {condition}', [values])  # noqa: S608
+    assert len(rows) == 1250
