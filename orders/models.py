@@ -53,7 +53,11 @@ class Order(Provenance):
         CANCELED = "Canceled", "Canceled"
         UNFULFILLABLE = "Unfulfillable", "Unfulfillable"
 
-    account = models.ForeignKey(SellerAccount, on_delete=models.PROTECT, related_name="orders")
+    # Not indexed alone: every index of this table starts with the account (imports write
+    # each index, so an index no query needs costs every import).
+    account = models.ForeignKey(
+        SellerAccount, on_delete=models.PROTECT, related_name="orders", db_index=False
+    )
     amazon_order_id = models.CharField(max_length=32)
     marketplace_id = models.CharField(max_length=20, blank=True)
     sales_channel = models.CharField(max_length=40, blank=True)
@@ -111,9 +115,9 @@ class Order(Provenance):
             ),
             models.Index(fields=["account", "status", "-purchased_at"], name="order_acct_status"),
             models.Index(fields=["-purchased_at"], name="order_purchased"),
-            # Search: an order id without the account, and the buyer.
+            # "Where is order X?": an order id without the account. (Search by buyer or part of
+            # an id is a substring match, which no B-tree index serves.)
             models.Index(fields=["amazon_order_id"], name="order_amazon_id"),
-            models.Index(fields=["buyer_name"], name="order_buyer_name"),
         ]
         ordering = ["-purchased_at", "-pk"]
 
@@ -132,7 +136,8 @@ class OrderItem(Provenance):
     rows in the same order, which is all such a file lets us rely on.
     """
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    # Indexed by the unique key (order, order_item_id), which starts with it.
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items", db_index=False)
     order_item_id = models.CharField(max_length=120)
     sku = models.CharField(max_length=100, blank=True)
     asin = models.CharField(max_length=20, blank=True)
@@ -164,8 +169,9 @@ class ShipmentLine(Provenance):
     totals are the sums over its lines.
     """
 
+    # Indexed by the unique key (account, shipment_id, shipment_item_id), which starts with it.
     account = models.ForeignKey(
-        SellerAccount, on_delete=models.PROTECT, related_name="shipment_lines"
+        SellerAccount, on_delete=models.PROTECT, related_name="shipment_lines", db_index=False
     )
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipment_lines")
     item = models.ForeignKey(
