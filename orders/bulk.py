@@ -103,14 +103,62 @@ def _row_function(fields: list[models.Field]) -> Callable[[Mapping[str, Any]], t
     return scope["row"]
 
 
-def any_of(column_sql: str, values: Iterable[Any]) -> tuple[str, Any]:
-    """A condition "column is one of values" with one parameter, whatever the number of
-    values: an array on PostgreSQL, a JSON list on SQLite. Cheaper than Django's `__in`,
-    which prepares every value on its own, and never over SQLite's parameter limit."""
+def rows_by_key(
+    model: type[models.Model],
+    *,
+    key_fields: Sequence[str],
+    keys: Iterable[tuple],
+    fields: Sequence[str],
+    fixed: Mapping[str, Any] | None = None,
+) -> list[tuple]:
+    """The rows of `model` whose `key_fields` (attnames) are one of `keys`, as tuples of the
+    key's values and then `fields`' values; `fixed` adds equal-to conditions (the account).
+
+    One query with one parameter per key column, whatever the number of keys (Django's `__in`
+    prepares every value on its own, and SQLite allows 999 parameters). On PostgreSQL each key
+    is looked up on its own through an index on the key (LATERAL … LIMIT 1): during a big
+    import the planner's statistics still describe the tables as they were before it, and it
+    would otherwise pick an index on the account alone and filter the whole account's rows.
+    On SQLite the first key column is matched with a JSON list, the rest here.
+    """
+    keys = list(set(keys))
+    if not keys:
+        return []
+    meta = model._meta
+    quote = connection.ops.quote_name
+    fixed = fixed or {}
+    table = quote(meta.db_table)
+    key_columns = [meta.get_field(name).column for name in key_fields]
+    columns = [meta.get_field(name).column for name in fields]
+    fixed_conditions = [f"t.{quote(meta.get_field(name).column)} = %s" for name in fixed]
     if connection.vendor == "postgresql":
-        return f"{column_sql} = ANY(%s)", list(values)
-    in_json = f"{column_sql} IN (SELECT value FROM json_each(%s))"  # noqa: S608
-    return in_json, json.dumps(list(values))
+        arrays = ", ".join(
+            f"%s::{meta.get_field(name).db_type(connection)}[]" for name in key_fields
+        )
+        names = ", ".join(f"k{i}" for i in range(len(key_columns)))
+        match = [f"t.{quote(column)} = k.k{i}" for i, column in enumerate(key_columns)]
+        selected = ", ".join(f"t.{quote(column)}" for column in columns) or "1"
+        sql = (
+            f"SELECT {names}, found.* FROM unnest({arrays}) AS k({names}) "  # noqa: S608
+            f"CROSS JOIN LATERAL (SELECT {selected} FROM {table} t "
+            f"WHERE {' AND '.join([*fixed_conditions, *match])} LIMIT 1) AS found"
+        )
+        params = [[key[i] for key in keys] for i in range(len(key_columns))]
+        return select(sql, [*params, *fixed.values()])
+    selected = ", ".join(f"t.{quote(column)}" for column in [*key_columns, *columns])
+    sql = (
+        f"SELECT {selected} FROM {table} t WHERE "  # noqa: S608
+        + " AND ".join(
+            [
+                *fixed_conditions,
+                f"t.{quote(key_columns[0])} IN (SELECT value FROM json_each(%s))",  # noqa: S608
+            ]
+        )
+    )
+    wanted = set(keys)
+    width = len(key_columns)
+    rows = select(sql, [*fixed.values(), json.dumps(sorted({key[0] for key in keys}))])
+    return [row for row in rows if row[:width] in wanted]
 
 
 def select(sql: str, params: Sequence[Any]) -> list[tuple]:
@@ -119,7 +167,9 @@ def select(sql: str, params: Sequence[Any]) -> list[tuple]:
         import psycopg
 
         with connection.cursor() as wrapper, psycopg.Cursor(wrapper.connection) as cursor:
-            cursor.execute(sql, params)
+            # Never prepared: a generic plan made while an import's tables were small would
+            # scan them when they are big.
+            cursor.execute(sql, params, prepare=False)
             return cursor.fetchall()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -214,7 +264,8 @@ class TableWriter:
             with connection.cursor() as wrapper, psycopg.Cursor(wrapper.connection) as cursor:
                 for start in range(0, len(rows), _PG_CHUNK):
                     chunk = rows[start : start + _PG_CHUNK]
-                    cursor.execute(self._unnest, [list(c) for c in zip(*chunk, strict=True)])
+                    columns = [list(c) for c in zip(*chunk, strict=True)]
+                    cursor.execute(self._unnest, columns, prepare=False)
             return
         sql = self._insert + self._row_placeholders + self._conflict
         with connection.cursor() as cursor:
@@ -240,29 +291,11 @@ class TableWriter:
         self.upsert(rows)
 
     def pks(self, keys: Iterable[tuple]) -> dict[tuple, int]:
-        """Primary keys by unique key (a tuple in `unique_fields` order), in one query: on a
-        prefix of the unique index up to its first column with several values (an account's
-        orders by order id, items by order); the full key is matched here."""
-        wanted = set(keys)
-        if not wanted:
-            return {}
-        quote = connection.ops.quote_name
-        columns = [quote(self.model._meta.get_field(name).column) for name in self.key_attnames]
-        conditions, params = [], []
-        for i, column in enumerate(columns):
-            values = {key[i] for key in wanted}
-            if len(values) > 1:
-                condition, values_param = any_of(column, values)
-                conditions.append(condition)
-                params.append(values_param)
-                break
-            conditions.append(f"{column} = %s")
-            params.append(values.pop())
-        sql = (
-            f"SELECT {', '.join(columns)}, {quote(self.model._meta.pk.column)} "  # noqa: S608
-            f"FROM {quote(self.model._meta.db_table)} WHERE {' AND '.join(conditions)}"
-        )
-        return {row[:-1]: row[-1] for row in select(sql, params) if row[:-1] in wanted}
+        """Primary keys by unique key (a tuple in `unique_fields` order), in one query."""
+        width = len(self.key_attnames)
+        pk_name = self.model._meta.pk.name
+        rows = rows_by_key(self.model, key_fields=self.key_attnames, keys=keys, fields=[pk_name])
+        return {row[:width]: row[width] for row in rows}
 
     def read_back_pks(self, objs: Sequence[models.Model]) -> None:
         """Set the primary keys of instances just inserted, read by their unique key."""

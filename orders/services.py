@@ -32,7 +32,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from amazon_settings.models import SellerAccount
-from orders.bulk import TableWriter, any_of, clean_text, new_instance, select
+from orders.bulk import TableWriter, clean_text, new_instance, rows_by_key
 from orders.importers.base import ImportContext, ImportResult
 from orders.models import (
     Invoice,
@@ -272,16 +272,14 @@ def _clip_text(obj: models.Model) -> None:
 
 def _stored_digests(account: SellerAccount, order_ids: Iterable[str]) -> dict[str, str]:
     """The stored `import_digest` of those of the account's orders that exist, by order id."""
-    order_ids = list(order_ids)
-    if not order_ids:
-        return {}
-    quote = connection.ops.quote_name
-    condition, values = any_of(quote("amazon_order_id"), order_ids)
-    sql = (
-        f"SELECT {quote('amazon_order_id')}, {quote('import_digest')} "  # noqa: S608
-        f"FROM {quote(Order._meta.db_table)} WHERE {quote('account_id')} = %s AND {condition}"
+    rows = rows_by_key(
+        Order,
+        fixed={"account_id": account.pk},
+        key_fields=["amazon_order_id"],
+        keys=[(order_id,) for order_id in order_ids],
+        fields=["import_digest"],
     )
-    return dict(select(sql, [account.pk, values]))
+    return dict(rows)
 
 
 def orders_with_digests(*, account: SellerAccount, digests: Mapping[str, str]) -> set[str]:
@@ -296,19 +294,17 @@ def shipment_lines_with_digests(
     *, account: SellerAccount, digests: Mapping[tuple[str, str], str]
 ) -> set[tuple[str, str]]:
     """The (shipment id, shipment item id) keys of `digests` whose stored line has that digest."""
-    if not digests:
-        return set()
-    quote = connection.ops.quote_name
-    condition, values = any_of(quote("shipment_id"), {key[0] for key in digests})
-    sql = (
-        f"SELECT {quote('shipment_id')}, {quote('shipment_item_id')}, {quote('import_digest')} "  # noqa: S608
-        f"FROM {quote(ShipmentLine._meta.db_table)} "
-        f"WHERE {quote('account_id')} = %s AND {condition}"
+    rows = rows_by_key(
+        ShipmentLine,
+        fixed={"account_id": account.pk},
+        key_fields=["shipment_id", "shipment_item_id"],
+        keys=digests,
+        fields=["import_digest"],
     )
     return {
         (shipment_id, item_id)
-        for shipment_id, item_id, digest in select(sql, [account.pk, values])
-        if digest and digests.get((shipment_id, item_id)) == digest
+        for shipment_id, item_id, digest in rows
+        if digest and digests[(shipment_id, item_id)] == digest
     }
 
 
@@ -375,10 +371,11 @@ def _merge_orders(
 ) -> None:
     """Compare records with their stored orders, items and lines; write what differs."""
     now = timezone.now()
-    ids = [r.amazon_order_id for r in records]
-    orders = {
-        o.amazon_order_id: o for o in Order.objects.filter(account=account, amazon_order_id__in=ids)
-    }
+    # By primary key: see rows_by_key on why not by (account, order id) here.
+    order_pks = _writer(Order, ["account", "amazon_order_id"], _ORDER_WRITE_FIELDS).pks(
+        (account.pk, r.amazon_order_id) for r in records
+    )
+    orders = {o.amazon_order_id: o for o in Order.objects.filter(pk__in=order_pks.values())}
     digest_only: list[tuple[str, int]] = []
     existing_pks = [o.pk for o in orders.values()]
     items: dict[int, dict[str, OrderItem]] = defaultdict(dict)

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from orders.bulk import TableWriter, any_of, select
+from orders.bulk import TableWriter, rows_by_key
 from orders.models import Order
 
 pytestmark = pytest.mark.django_db
@@ -86,9 +86,25 @@ def test_pks_are_read_back_by_key_and_only_for_the_keys_asked(account, other_acc
     assert writer.pks([]) == {}
 
 
-def test_any_of_takes_any_number_of_values(account):
+def test_rows_by_key_takes_any_number_of_keys_and_only_matches_whole_keys(account, other_account):
     writer = order_writer()
-    writer.upsert([writer.row(order_values(writer, account, f"302-9-{n}")) for n in range(2500)])
-    condition, values = any_of('"amazon_order_id"', [f"302-9-{n}" for n in range(0, 2500, 2)])
-    rows = select(f'SELECT "amazon_order_id" FROM "orders_order" WHERE {condition}', [values])  # noqa: S608
-    assert len(rows) == 1250
+    rows = [order_values(writer, account, f"302-9-{n}", ship_city=f"c{n}") for n in range(2500)]
+    rows.append(order_values(writer, other_account, "302-9-0", ship_city="elsewhere"))
+    writer.upsert([writer.row(r) for r in rows])
+    keys = [(f"302-9-{n}",) for n in range(0, 2500, 2)] + [("302-9-missing",)]
+    found = rows_by_key(
+        Order,
+        fixed={"account_id": account.pk},
+        key_fields=["amazon_order_id"],
+        keys=keys,
+        fields=["ship_city"],
+    )
+    assert sorted(found) == sorted((f"302-9-{n}", f"c{n}") for n in range(0, 2500, 2))
+    # Two key columns: a pair matches only as a pair.
+    pairs = [(account.pk, "302-9-1"), (other_account.pk, "302-9-1"), (other_account.pk, "302-9-0")]
+    found = rows_by_key(
+        Order, key_fields=["account_id", "amazon_order_id"], keys=pairs, fields=["ship_city"]
+    )
+    assert sorted(found) == sorted(
+        [(account.pk, "302-9-1", "c1"), (other_account.pk, "302-9-0", "elsewhere")]
+    )
