@@ -3,7 +3,6 @@ keyword arguments for one selector."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -12,8 +11,7 @@ from django.utils import timezone
 
 from amazon_settings.models import AccountMarketplace, SellerAccount
 from orders.models import Invoice, Order
-
-AMAZON_ORDER_ID = re.compile(r"^\d{3}-\d{7}-\d{7}$")
+from orders.selectors import AMAZON_ORDER_ID
 
 
 def _select(**kwargs: Any) -> forms.Select:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 from django.db.models import Case, Max, Prefetch, Q, QuerySet, Sum, Value, When
@@ -18,6 +19,8 @@ from orders.models import (
     StockSnapshot,
 )
 
+AMAZON_ORDER_ID = re.compile(r"^\d{3}-\d{7}-\d{7}$")
+
 
 def order_list(
     *,
@@ -31,8 +34,11 @@ def order_list(
 ) -> QuerySet[Order]:
     """Orders newest first, filtered; `search` matches order id, SKU or buyer name/e-mail.
 
-    Items are prefetched and the account joined, so rendering a page costs the same number of
-    queries however many orders and items there are. `until` is exclusive.
+    A search that is a whole Amazon order ID (`123-1234567-1234567`) matches that order ID
+    only, through its index; any other term is looked for inside the order ID, SKU and buyer
+    name, which reads the whole table. Items are prefetched and the account joined, so
+    rendering a page costs the same number of queries however many orders and items there are.
+    `until` is exclusive.
     """
     orders = Order.objects.select_related("account").prefetch_related(
         Prefetch("items", queryset=OrderItem.objects.order_by("pk"))
@@ -50,7 +56,9 @@ def order_list(
     if until is not None:
         orders = orders.filter(purchased_at__lt=until)
     term = search.strip()
-    if term:
+    if AMAZON_ORDER_ID.match(term):
+        orders = orders.filter(amazon_order_id=term)
+    elif term:
         # Items are searched through a subquery, so an order matching twice is listed once.
         by_sku = OrderItem.objects.filter(sku__icontains=term).values("order_id")
         orders = orders.filter(

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import (
     FileResponse,
     Http404,
@@ -28,6 +27,7 @@ from django_htmx.http import HttpResponseStopPolling
 from amazon_settings.exceptions import AccountNotConnected, AmazonSettingsError
 from amazon_settings.models import SellerAccount
 from amazon_settings.spapi import SpApiError
+from orders.pagination import LimitedCountPaginator
 from reports import documents, schedules_service, selectors, services
 from reports.catalog import kind_for_report_type
 from reports.exceptions import InvalidReportRequest, ReportActionNotAllowed, ReportsError
@@ -180,7 +180,10 @@ def processing(request: HttpRequest) -> HttpResponse:
     form = ProcessingFilterForm(request.GET or None)
     filters = form.selector_filters() if form.is_bound else {}
     batch = form.cleaned_data.get("batch", "") if form.is_bound and form.is_valid() else ""
-    page = Paginator(selectors.report_list(**filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    # No COUNT(*) over every report per page (orders/pagination.py).
+    page = LimitedCountPaginator(selectors.report_list(**filters), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     query = request.GET.copy()
     query.pop("page", None)
     return render(

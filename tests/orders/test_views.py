@@ -150,13 +150,13 @@ def test_search(logged_in_client, account, term, expected):
 
 
 def test_pagination_and_bounded_queries(logged_in_client, account):
-    for n in range(1, 6):
+    for n in range(1, 61):
         make_order(account, n, items=3)
     url = reverse("orders:list")
     logged_in_client.get(url)  # warm up: session, caches
     with CaptureQueriesContext(connection) as few:
         logged_in_client.get(url)
-    for n in range(6, 61):
+    for n in range(61, 121):
         make_order(account, n, items=3)
 
     with CaptureQueriesContext(connection) as many:
@@ -165,10 +165,103 @@ def test_pagination_and_bounded_queries(logged_in_client, account):
     assert len(many) == len(few)
     page = response.content.decode()
     assert len(order_ids(response)) == 50
-    assert "Page 1 of 2" in page and "page=2" in page
+    assert "Page 1 of 3" in page and 'href="?page=2">Next<' in page
+    assert "120 orders" in page
     assert order_ids(response)[0] == "302-0000001-0000001"  # newest purchase first
-    second = logged_in_client.get(url, {"page": 2})
-    assert len(order_ids(second)) == 10
+    last = logged_in_client.get(url, {"page": 3})
+    assert len(order_ids(last)) == 20
+    assert order_ids(last)[-1] == "302-0000120-0000120"
+
+
+def test_a_single_page_needs_no_count(logged_in_client, account):
+    """A page that is not full ends the list: its length is the count, no COUNT query runs."""
+    for n in range(1, 6):
+        make_order(account, n)
+    with CaptureQueriesContext(connection) as queries:
+        response = logged_in_client.get(reverse("orders:list"))
+    page = response.content.decode()
+    assert "5 orders" in page
+    assert 'aria-label="Order pages"' not in page
+    assert not [q for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+
+
+def test_next_and_previous_keep_the_filters(logged_in_client, account):
+    for n in range(1, 56):
+        make_order(account, n, fulfillment_channel="AFN")
+    make_order(account, 56, fulfillment_channel="MFN")
+    url = reverse("orders:list")
+
+    first = logged_in_client.get(url, {"channel": "AFN"})
+    body = first.content.decode()
+    assert len(order_ids(first)) == 50
+    assert 'href="?channel=AFN&page=2">Next<' in body
+    assert ">Previous<" not in body
+    assert "Page 1 of 2" in body and "55 orders" in body
+
+    second = logged_in_client.get(url, {"channel": "AFN", "page": 2})
+    body = second.content.decode()
+    assert order_ids(second) == [f"302-{n:07d}-{n:07d}" for n in range(51, 56)]
+    assert 'href="?channel=AFN&page=1">Previous<' in body
+    assert ">Next<" not in body
+    assert "Page 2 of 2" in body
+
+
+@pytest.mark.parametrize("number", ["3", "99", "999999999999999999999999"])
+def test_a_page_past_the_end_shows_the_last_page(logged_in_client, account, number):
+    for n in range(1, 56):
+        make_order(account, n)
+    response = logged_in_client.get(reverse("orders:list"), {"page": number})
+    assert response.status_code == 200
+    assert response.context["page"].number == 2
+    assert order_ids(response) == [f"302-{n:07d}-{n:07d}" for n in range(51, 56)]
+    assert "Page 2 of 2" in response.content.decode()
+
+
+@pytest.mark.parametrize("number", ["0", "-1", "two", ""])
+def test_a_page_that_is_no_number_shows_the_first(logged_in_client, account, number):
+    for n in range(1, 56):
+        make_order(account, n)
+    response = logged_in_client.get(reverse("orders:list"), {"page": number})
+    assert response.context["page"].number == 1
+    assert len(order_ids(response)) == 50
+
+
+def test_more_orders_than_the_count_limit(logged_in_client, account, monkeypatch):
+    """Past the limit the page says "N+ orders" and no page total; Next and Previous work."""
+    monkeypatch.setattr("orders.pagination.COUNT_LIMIT", 60)
+    for n in range(1, 121):
+        make_order(account, n, items=1)
+    url = reverse("orders:list")
+
+    body = logged_in_client.get(url).content.decode()
+    assert "60+ orders" in body
+    assert "Page 1</span>" in body and "Page 1 of" not in body
+    assert 'href="?page=2">Next<' in body
+
+    last = logged_in_client.get(url, {"page": 3})
+    body = last.content.decode()
+    assert len(order_ids(last)) == 20
+    assert "120 orders" in body and "Page 3 of 3" in body  # the last page knows the total
+    assert 'href="?page=2">Previous<' in body and ">Next<" not in body
+
+
+def test_searching_a_missing_order_id_among_many_orders(logged_in_client, account):
+    """The "where is" panel needs "nothing found", not a count of the whole table."""
+    for n in range(1, 61):
+        make_order(account, n)
+    url = reverse("orders:list")
+
+    with CaptureQueriesContext(connection) as queries:
+        response = logged_in_client.get(url, {"q": "302-9999999-9999999"})
+    body = response.content.decode()
+    assert 'id="where-is-panel"' in body
+    assert "Order 302-9999999-9999999 is not imported" in body
+    assert "0 orders" in body
+    assert not [q for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+
+    found = logged_in_client.get(url, {"q": "302-0000042-0000042"})
+    assert order_ids(found) == ["302-0000042-0000042"]
+    assert 'id="where-is-panel"' not in found.content.decode()
 
 
 def test_list_query_count_has_a_ceiling(logged_in_client, account, django_assert_max_num_queries):

@@ -357,6 +357,47 @@ def test_processing_paginates_by_50(logged_in_client, eu_account):
     assert second.content.decode().count('<tr id="report-') == 1
 
 
+def test_processing_pages_keep_the_filters_and_end_on_the_last_page(logged_in_client, eu_account):
+    Report.objects.bulk_create(
+        Report(
+            account=eu_account, report_type="GET_AFN_INVENTORY_DATA", import_status=Status.IMPORTED
+        )
+        for _ in range(55)
+    )
+    make_report(eu_account, import_status=Status.FAILED)
+    url = reverse("reports:processing")
+
+    second = logged_in_client.get(url, {"status": "imported", "page": 2}).content.decode()
+    assert second.count('<tr id="report-') == 5
+    assert 'href="?status=imported&page=1">Newer<' in second
+    assert ">Older<" not in second
+    assert "Page 2 of 2" in second
+
+    past_the_end = logged_in_client.get(url, {"status": "imported", "page": 9})
+    assert past_the_end.context["page"].number == 2
+    assert past_the_end.content.decode().count('<tr id="report-') == 5
+
+
+def test_processing_with_more_reports_than_the_count_limit(
+    logged_in_client, eu_account, monkeypatch
+):
+    """No count of every report: past the limit the pages are numbered without a total."""
+    monkeypatch.setattr("orders.pagination.COUNT_LIMIT", 60)
+    Report.objects.bulk_create(
+        Report(
+            account=eu_account, report_type="GET_AFN_INVENTORY_DATA", import_status=Status.IMPORTED
+        )
+        for _ in range(120)
+    )
+    url = reverse("reports:processing")
+    first = logged_in_client.get(url).content.decode()
+    assert "Page 1</span>" in first and "Page 1 of" not in first
+    assert 'href="?page=2">Older<' in first
+    last = logged_in_client.get(url, {"page": 3}).content.decode()
+    assert last.count('<tr id="report-') == 20
+    assert "Page 3 of 3" in last and ">Older<" not in last
+
+
 def test_unfinished_row_polls_itself(logged_in_client, eu_account):
     report = make_report(eu_account, import_status=Status.WAITING, amazon_status=Amazon.IN_PROGRESS)
     row_url = reverse("reports:row", args=[report.pk])
