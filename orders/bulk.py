@@ -119,7 +119,8 @@ def rows_by_key(
     is looked up on its own through an index on the key (LATERAL … LIMIT 1): during a big
     import the planner's statistics still describe the tables as they were before it, and it
     would otherwise pick an index on the account alone and filter the whole account's rows.
-    On SQLite the first key column is matched with a JSON list, the rest here.
+    On SQLite a prefix of the key is matched in SQL (a JSON list for its first column with
+    several values), the whole key here.
     """
     keys = list(set(keys))
     if not keys:
@@ -145,20 +146,23 @@ def rows_by_key(
         )
         params = [[key[i] for key in keys] for i in range(len(key_columns))]
         return select(sql, [*params, *fixed.values()])
+    # SQLite: equal-to on the leading key columns that have one value among the keys, then
+    # the first column with several values from a JSON list (an index prefix either way).
+    conditions, params = list(fixed_conditions), list(fixed.values())
+    for i, column in enumerate(key_columns):
+        values = sorted({key[i] for key in keys})
+        if len(values) == 1 and i < len(key_columns) - 1:
+            conditions.append(f"t.{quote(column)} = %s")
+            params.append(values[0])
+            continue
+        conditions.append(f"t.{quote(column)} IN (SELECT value FROM json_each(%s))")  # noqa: S608
+        params.append(json.dumps(values))
+        break
     selected = ", ".join(f"t.{quote(column)}" for column in [*key_columns, *columns])
-    sql = (
-        f"SELECT {selected} FROM {table} t WHERE "  # noqa: S608
-        + " AND ".join(
-            [
-                *fixed_conditions,
-                f"t.{quote(key_columns[0])} IN (SELECT value FROM json_each(%s))",  # noqa: S608
-            ]
-        )
-    )
+    sql = f"SELECT {selected} FROM {table} t WHERE {' AND '.join(conditions)}"  # noqa: S608
     wanted = set(keys)
     width = len(key_columns)
-    rows = select(sql, [*fixed.values(), json.dumps(sorted({key[0] for key in keys}))])
-    return [row for row in rows if row[:width] in wanted]
+    return [row for row in select(sql, params) if row[:width] in wanted]
 
 
 def select(sql: str, params: Sequence[Any]) -> list[tuple]:

@@ -146,8 +146,9 @@ class GroupedRowImporter:
     def prepare(self, table: Table, state: dict) -> None:
         """Called once with the header read, before the first row (e.g. to pick columns)."""
 
-    def set_digest(self, group: Any, rows: list[Row], seed: str) -> None:
-        """Give a group the digests of its rows (importers with `digests`)."""
+    def set_digest(self, group: Any, rows: list[Row], state: dict) -> None:
+        """Give a group the digests of its rows (importers with `digests`; `already_imported`
+        ran on the batch before, with the same state)."""
 
     def _digest_seed(self, table: Table, context: ImportContext) -> str:
         """What an order's digest depends on besides its lines: the importer and its version,
@@ -162,10 +163,10 @@ class GroupedRowImporter:
         )
 
     def already_imported(
-        self, pending: dict[str, list[Row]], seed: str, context: ImportContext
+        self, pending: dict[str, list[Row]], seed: str, context: ImportContext, state: dict
     ) -> set[str]:
         """The order ids of `pending` whose rows are stored as they are, by their digests
-        (importers with `digests`)."""
+        (importers with `digests`). May keep the digests in `state` for `set_digest`."""
         return set()
 
     def _run(self, stream: TextIO, context: ImportContext) -> ImportResult:
@@ -213,7 +214,7 @@ class GroupedRowImporter:
         without being parsed: re-imports and overlapping reports cost little more than reading.
         """
         if seed is not None and pending:
-            for order_id in self.already_imported(pending, seed, context):
+            for order_id in self.already_imported(pending, seed, context, state):
                 result.unchanged += len(pending.pop(order_id))
         batch: dict[str, Any] = {}
         for order_id, rows in pending.items():
@@ -228,7 +229,7 @@ class GroupedRowImporter:
                 bad.add(order_id)
                 continue
             if seed is not None:
-                self.set_digest(group, rows, seed)
+                self.set_digest(group, rows, state)
             batch[order_id] = group
         if batch:
             groups = list(batch.values())

@@ -93,6 +93,8 @@ class FbaShipmentsImporter(GroupedRowImporter):
 
     def prepare(self, table: Table, state: dict) -> None:
         state["pick"] = table.picker(self._COLUMNS)
+        pick_key = table.picker(("shipment-id", "shipment-item-id"))
+        state["line_key"] = lambda fields: tuple(value.strip() for value in pick_key(fields))
 
     def add_row(self, group: OrderRecord | None, row: Row, order_id: str, state: dict) -> Any:
         (
@@ -173,26 +175,31 @@ class FbaShipmentsImporter(GroupedRowImporter):
     def lines_of(self, group: OrderRecord) -> list[int]:
         return group.row_lines
 
-    def set_digest(self, group: OrderRecord, rows: list[Row], seed: str) -> None:
+    def set_digest(self, group: OrderRecord, rows: list[Row], state: dict) -> None:
         # One shipment line per row, in row order (add_row).
-        for line_record, row in zip(group.shipment_lines, rows, strict=True):
-            line_record.digest = digest_of(seed, [row.text])
+        digests = state["digests"]
+        for line_record in group.shipment_lines:
+            line_record.digest = digests[(line_record.shipment_id, line_record.shipment_item_id)]
 
     def already_imported(
-        self, pending: dict[str, list[Row]], seed: str, context: ImportContext
+        self, pending: dict[str, list[Row]], seed: str, context: ImportContext, state: dict
     ) -> set[str]:
         # One digest per row, kept on its shipment line: these reports list an order's
         # shipments apart (by date), so an order's rows come in several groups.
-        digests = {
-            (row.get("shipment-id"), row.get("shipment-item-id")): digest_of(seed, [row.text])
-            for rows in pending.values()
-            for row in rows
+        line_key = state["line_key"]
+        keys = {
+            order_id: [line_key(row.fields) for row in rows] for order_id, rows in pending.items()
+        }
+        digests = state["digests"] = {
+            key: digest_of(seed, [row.text])
+            for order_id, rows in pending.items()
+            for key, row in zip(keys[order_id], rows, strict=True)
         }
         stored = shipment_lines_with_digests(account=context.account, digests=digests)
         return {
             order_id
-            for order_id, rows in pending.items()
-            if all((row.get("shipment-id"), row.get("shipment-item-id")) in stored for row in rows)
+            for order_id, order_keys in keys.items()
+            if all(key in stored for key in order_keys)
         }
 
     def write(self, groups: list[OrderRecord], context: ImportContext) -> Outcomes:

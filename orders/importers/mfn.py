@@ -171,14 +171,14 @@ class MfnFlatImporter(GroupedRowImporter):
     def lines_of(self, group: OrderRecord) -> list[int]:
         return group.row_lines
 
-    def set_digest(self, group: OrderRecord, rows: list[Row], seed: str) -> None:
-        group.digest = digest_of(seed, [row.text for row in rows])
+    def set_digest(self, group: OrderRecord, rows: list[Row], state: dict) -> None:
+        group.digest = state["digests"][group.amazon_order_id]
 
     def already_imported(
-        self, pending: dict[str, list[Row]], seed: str, context: ImportContext
+        self, pending: dict[str, list[Row]], seed: str, context: ImportContext, state: dict
     ) -> set[str]:
         # One digest per order: MFN files list an order's rows together.
-        digests = {
+        digests = state["digests"] = {
             order_id: digest_of(seed, [row.text for row in rows])
             for order_id, rows in pending.items()
         }
