@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from orders.importers.base import ImportContext, ImportResult, RowError
-from orders.importers.parsing import Row, RowProblem, Table, parse_id, read_tsv
+from orders.importers.parsing import Row, RowProblem, Table, column_key, parse_id, read_tsv
 from orders.services import Outcomes, run_document
 
 # Orders per written batch: large enough for bulk statements to pay off, small enough that a
@@ -179,10 +179,12 @@ class GroupedRowImporter:
         self.prepare(table, state)
         seed = self._digest_seed(table, context) if self.digests else None
         previous = None
+        # The sentinel "" at the end of every row when the column is missing (see _padded).
+        order_position = table.index.get(column_key(self.order_column), -1)
         for row in table.rows:
             result.rows += 1
             try:
-                order_id = parse_id(row.get(self.order_column), column=self.order_column)
+                order_id = parse_id(row.fields[order_position], column=self.order_column)
             except RowProblem as problem:
                 result.errors.append(RowError(row.line, str(problem)))
                 result.failed += 1

@@ -94,7 +94,12 @@ class FbaShipmentsImporter(GroupedRowImporter):
     def prepare(self, table: Table, state: dict) -> None:
         state["pick"] = table.picker(self._COLUMNS)
         pick_key = table.picker(("shipment-id", "shipment-item-id"))
-        state["line_key"] = lambda fields: tuple(value.strip() for value in pick_key(fields))
+
+        def line_key(fields: list[str]) -> tuple[str, str]:
+            shipment_id, shipment_item_id = pick_key(fields)
+            return shipment_id.strip(), shipment_item_id.strip()
+
+        state["line_key"] = line_key
 
     def add_row(self, group: OrderRecord | None, row: Row, order_id: str, state: dict) -> Any:
         (

@@ -132,7 +132,10 @@ def _without_nul(stream: TextIO) -> Iterator[str]:
 
 
 def _lines(stream: TextIO) -> Iterator[str]:
-    for line in _without_nul(stream):
+    """The lines without their line ends and without NULs (see `_without_nul`)."""
+    for line in stream:
+        if "\x00" in line:
+            line = line.replace("\x00", "")
         yield line.rstrip("\r\n")
 
 
