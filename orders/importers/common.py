@@ -17,7 +17,15 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from orders.importers.base import ImportContext, ImportResult, RowError
-from orders.importers.parsing import Row, RowProblem, Table, column_key, parse_id, read_tsv
+from orders.importers.parsing import (
+    ORDER_ID_MAX_LENGTH,
+    Row,
+    RowProblem,
+    Table,
+    column_key,
+    parse_id,
+    read_tsv,
+)
 from orders.services import Outcomes, run_document
 
 # Orders per written batch: large enough for bulk statements to pay off, small enough that a
@@ -184,7 +192,11 @@ class GroupedRowImporter:
         for row in table.rows:
             result.rows += 1
             try:
-                order_id = parse_id(row.fields[order_position], column=self.order_column)
+                order_id = parse_id(
+                    row.fields[order_position],
+                    column=self.order_column,
+                    max_length=ORDER_ID_MAX_LENGTH,
+                )
             except RowProblem as problem:
                 result.errors.append(RowError(row.line, str(problem)))
                 result.failed += 1

@@ -24,6 +24,7 @@ from orders.importers.common import (
     required,
 )
 from orders.importers.parsing import (
+    ORDER_ID_MAX_LENGTH,
     Row,
     RowProblem,
     Table,
@@ -237,7 +238,11 @@ class MfnXmlImporter:
         report_progress(context, result.rows)
 
     def _record(self, report, line: int, context: ImportContext) -> OrderRecord:
-        order_id = parse_id(xml_text(report, "AmazonOrderID"), column="AmazonOrderID")
+        order_id = parse_id(
+            xml_text(report, "AmazonOrderID"),
+            column="AmazonOrderID",
+            max_length=ORDER_ID_MAX_LENGTH,
+        )
         purchased_at = parse_datetime(xml_text(report, "OrderDate"), column="OrderDate")
         if purchased_at is None:
             raise RowProblem("OrderDate is empty")

@@ -455,6 +455,11 @@ def parse_quantity(value: str, *, column: str = "quantity") -> int:
     return quantity
 
 
+# Amazon order ids are 19 characters (3-7-7); the columns that hold them take 32. A longer one
+# is a row error: cut, two ids could become one.
+ORDER_ID_MAX_LENGTH = 32
+
+
 def parse_id(value: str, *, column: str = "id", required: bool = True, max_length: int = 40) -> str:
     """An Amazon id kept as text. Raises RowProblem for an empty required id, an id longer than
     its column holds (cutting it could merge two ids), or an id in scientific notation (an

@@ -113,7 +113,11 @@ def test_value_parsers():
 
 @pytest.mark.parametrize(
     ("column", "value"),
-    [("quantity-purchased", "99999999999"), ("item-price", "1000000000000.00")],
+    [
+        ("quantity-purchased", "99999999999"),
+        ("item-price", "1000000000000.00"),
+        ("order-id", "303-1234567-1234567-1234567-1234567"),  # longer than the column
+    ],
 )
 def test_numbers_beyond_their_columns_are_row_errors(account, column, value):
     """PostgreSQL would refuse them and fail the whole document."""
