@@ -322,14 +322,14 @@ SESSION_COOKIE_HTTPONLY = True
 # Django's default, stated here because the security tests check it on every page.
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # Sent by config.security.SecurityHeadersMiddleware; form-action also gets the Seller Central
-# origins there (the consent redirect). 'unsafe-inline' is in script-src only because the
-# templates still carry inline code (the request form's <script>, onsubmit="confirm(...)"
-# handlers); move those into static files and drop it. style-src needs it for htmx's
-# indicator <style> and the templates' style="" attributes. data: images are Bootstrap's
+# origins there (the consent redirect). Scripts come only from static files (static/js/app.js
+# carries the pages' behaviour; tests/test_security.py refuses inline code in templates).
+# style-src allows inline styles for htmx's indicator <style> and the templates' style=""
+# attributes. data: images are Bootstrap's
 # inline SVG icons (form-select arrows, check marks).
 CONTENT_SECURITY_POLICY = {
     "default-src": ["'self'"],
-    "script-src": ["'self'", "'unsafe-inline'"],
+    "script-src": ["'self'"],
     "style-src": ["'self'", "'unsafe-inline'"],
     "img-src": ["'self'", "data:"],
     "font-src": ["'self'"],

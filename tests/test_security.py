@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
@@ -97,7 +98,18 @@ def test_forms_may_post_to_amazons_consent_page_and_nowhere_else(client, setting
 def test_scripts_come_from_this_site_only(client):
     csp = client.get("/login/")["Content-Security-Policy"]
     script_src = re.search(r"script-src ([^;]*)", csp).group(1).split()
-    assert set(script_src) <= {"'self'", "'unsafe-inline'"}
+    assert script_src == ["'self'"]
+
+
+def test_templates_carry_no_inline_script():
+    """The policy forbids inline scripts: a template with one would break in the browser."""
+    inline = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|\son[a-z]+\s*=|javascript:", re.IGNORECASE)
+    found = [
+        f"{path.relative_to(django_settings.BASE_DIR)}: {match.group(0)!r}"
+        for path in sorted((Path(django_settings.BASE_DIR) / "templates").rglob("*.html"))
+        for match in inline.finditer(path.read_text())
+    ]
+    assert found == []
 
 
 # --- CSRF ---------------------------------------------------------------------------------------

@@ -245,3 +245,40 @@ def test_5_bad_input_is_refused(page, demo):
     assert demo.query("SELECT COUNT(*) FROM reports_report")[0][0] == reports_before
     page.goto(demo.url("/settings/"))
     expect(page.locator(".card[data-status]").filter(has_text=OTHER_SELLER)).to_have_count(0)
+
+
+def test_6_page_scripts_run_under_the_policy_and_disconnect_asks_first(page, demo):
+    """Scripts come from static files only (script-src 'self'): the Request form's behaviour
+    and the confirmations still work, and the browser reports no blocked script."""
+    blocked: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            blocked.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    page.goto(demo.url("/reports/request/"))
+    page.select_option("select[name=kind]", "fba_orders_eu")
+    description = page.locator("#kind-description")
+    expect(description).not_to_be_empty()
+    first = description.inner_text()
+    page.select_option("select[name=kind]", "mfn_orders_eu")
+    expect(description).not_to_have_text(first)
+
+    page.goto(demo.url("/settings/"))
+    card = page.locator(f"#account-{state['account_pk']}")
+    asked: list[str] = []
+
+    def answer(dialog, accept: bool) -> None:
+        asked.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda dialog: answer(dialog, False))
+    card.get_by_role("button", name="Disconnect").click()
+    expect(card.locator(".status-badge")).to_have_text("Connected")
+    page.once("dialog", lambda dialog: answer(dialog, True))
+    card.get_by_role("button", name="Disconnect").click()
+    expect(page.locator(".alert")).to_contain_text("disconnected")
+    screenshot(page, "6-1-disconnected-after-confirm")
+    assert len(asked) == 2 and all("Its token is deleted" in text for text in asked)
+    assert blocked == []
