@@ -372,7 +372,7 @@ def _floor_batches(stream, report_id: int, size: int = 2000) -> Iterator[list[tu
 
 
 def child_pages(args: argparse.Namespace) -> dict:
-    """Seed 1M orders and 20k reports, then time the Orders and Processing pages."""
+    """Seed 1M orders and 20k reports, then time the Orders, Processing and home pages."""
     _setup_django()
     from django.contrib.auth import get_user_model
     from django.core.paginator import Paginator
@@ -445,6 +445,7 @@ def child_pages(args: argparse.Namespace) -> dict:
             timed("`order_list()` first page of 50 + count (no `/orders/` yet)", first_page)
         )
     results.append(timed("Processing page `/reports/`", get("/reports/")))
+    results.append(timed("Home page `/`", get("/")))
     return {"seed_seconds": seed_seconds, "orders_page": orders_page, "pages": results}
 
 

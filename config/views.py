@@ -23,7 +23,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "home.html",
         {
             "accounts": accounts,
-            "strips": [diagnosis.account_strip(account, now=now) for account in accounts],
+            "strips": diagnosis.account_strips(accounts, now=now),
             "chart": diagnosis.orders_per_day(now=now) if accounts else None,
             "worker_last_seen": last_seen,
             "worker_stale": last_seen is None or now - last_seen > diagnosis.worker_stale_after(),

@@ -115,6 +115,9 @@ class Order(Provenance):
             ),
             models.Index(fields=["account", "status", "-purchased_at"], name="order_acct_status"),
             models.Index(fields=["-purchased_at"], name="order_purchased"),
+            # The home page's "orders imported per day": each day counted up to a limit
+            # through this index (reports.diagnosis.orders_per_day).
+            models.Index(fields=["created_at"], name="order_created"),
             # "Where is order X?": an order id without the account. (Search by buyer or part of
             # an id is a substring match, which no B-tree index serves.)
             models.Index(fields=["amazon_order_id"], name="order_amazon_id"),

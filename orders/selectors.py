@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date, datetime
 
+from django.db import connections, router
 from django.db.models import Case, Max, Prefetch, Q, QuerySet, Sum, Value, When
 
 from amazon_settings.models import SellerAccount
@@ -212,3 +214,37 @@ def invoice_detail(invoice_id: int) -> Invoice:
         )
         .get(pk=invoice_id)
     )
+
+
+def orders_created_per_range(
+    ranges: Sequence[tuple[datetime, datetime]], *, limit: int
+) -> list[int]:
+    """For each `[start, end)` of `ranges`, how many orders were created (imported) then, but
+    counted only up to `limit` + 1: a figure above `limit` means "more than `limit`".
+
+    One query, however many ranges. Each range is counted on its own with a LIMIT, so the work
+    is bounded by `len(ranges) * (limit + 1)` index entries whatever the table holds; counting
+    every order of the day after a first import of a million orders took 200-300 ms. It stays
+    bounded only with an index on `created_at`: without one each range scans the table.
+    """
+    if not ranges:
+        return []
+    connection = connections[router.db_for_read(Order)]
+    quote = connection.ops.quote_name
+    table, column = quote(Order._meta.db_table), quote(Order._meta.get_field("created_at").column)
+    # Written out rather than compiled from one queryset per range: compiling 30 querysets took
+    # longer than running the query. Only quoted names go into the text; values are parameters.
+    capped = (
+        f"(SELECT COUNT(*) FROM (SELECT 1 FROM {table}"  # noqa: S608
+        f" WHERE {column} >= %s AND {column} < %s LIMIT %s) AS capped)"
+    )
+    params = []
+    for start, end in ranges:
+        params += [
+            connection.ops.adapt_datetimefield_value(start),
+            connection.ops.adapt_datetimefield_value(end),
+            limit + 1,
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join([capped] * len(ranges))}", params)
+        return [int(count) for count in cursor.fetchone()]

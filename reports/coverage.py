@@ -12,10 +12,14 @@ start from these functions, so they agree on what is missing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import operator
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import reduce
 
+from django.db.models import Q
 from django.utils import timezone
 
 from amazon_settings.models import SellerAccount
@@ -172,7 +176,9 @@ def _report_ranges(account: SellerAccount, kind: ReportKind, window: Range) -> l
             data_end__isnull=False,
             data_start__lt=window[1],
             data_end__gt=window[0],
-        ).values_list("data_start", "data_end", "import_status", "updated_at")
+        )
+        .order_by()
+        .values_list("data_start", "data_end", "import_status", "updated_at")
     )
 
 
@@ -186,8 +192,14 @@ def kind_coverage(
     """Covered, pending and missing time of one report type since the import start date."""
     now = now or timezone.now()
     since = min(since or import_start(account), now)
+    return _coverage(kind, _report_ranges(account, kind, (since, now)), since=since, now=now)
+
+
+def _coverage(
+    kind: ReportKind, rows: list[tuple], *, since: datetime, now: datetime
+) -> KindCoverage:
+    """`kind_coverage` from the report ranges that overlap `[since, now)`."""
     window = (since, now)
-    rows = _report_ranges(account, kind, window)
     covered = merge_ranges(
         (max(s, since), min(e, now)) for s, e, status, _ in rows if status in COVERING_STATUSES
     )
@@ -224,8 +236,49 @@ def _intersections(target: Range, ranges: list[Range]) -> list[Range]:
 
 def account_coverage(account: SellerAccount, *, now: datetime | None = None) -> list[KindCoverage]:
     """`kind_coverage` for every order report type of the account's region."""
+    return accounts_coverage([account], now=now)[account.pk]
+
+
+def accounts_coverage(
+    accounts: Sequence[SellerAccount], *, now: datetime | None = None
+) -> dict[int, list[KindCoverage]]:
+    """`account_coverage` of each account (by pk), with one query for all of them."""
     now = now or timezone.now()
-    return [kind_coverage(account, kind, now=now) for kind in order_kinds(account)]
+    since = {account.pk: min(import_start(account), now) for account in accounts}
+    kinds = {account.pk: order_kinds(account) for account in accounts}
+    wanted = [
+        Q(
+            account=account,
+            report_type__in=sorted(
+                {t for kind in kinds[account.pk] for t in kind.all_report_types}
+            ),
+            data_end__gt=since[account.pk],
+        )
+        for account in accounts
+        if kinds[account.pk]
+    ]
+    rows: dict[tuple[int, str], list[tuple]] = defaultdict(list)
+    if wanted:
+        for account_id, report_type, *row in (
+            Report.objects.filter(reduce(operator.or_, wanted), data_start__lt=now)
+            .order_by()
+            .values_list(
+                "account_id", "report_type", "data_start", "data_end", "import_status", "updated_at"
+            )
+        ):
+            rows[account_id, report_type].append(tuple(row))
+    return {
+        account.pk: [
+            _coverage(
+                kind,
+                [row for t in kind.all_report_types for row in rows[account.pk, t]],
+                since=since[account.pk],
+                now=now,
+            )
+            for kind in kinds[account.pk]
+        ]
+        for account in accounts
+    }
 
 
 def ranges_to_request(

@@ -1,4 +1,5 @@
-"""The list pages cost the same number of queries however many rows they show (no N+1)."""
+"""The list pages and the home page cost the same number of queries however many rows they show
+(no N+1)."""
 
 from __future__ import annotations
 
@@ -96,4 +97,26 @@ def test_orders_page_queries_do_not_grow_with_orders(logged_in_client, account):
     few = query_count(logged_in_client, url)
     add_orders(account, 2 * N)
     assert Order.objects.count() == 3 * N
+    assert query_count(logged_in_client, url) == few
+
+
+def test_home_page_queries_do_not_grow_with_orders_reports_or_accounts(logged_in_client, account):
+    url = reverse("home")
+    # The reports' ranges fall inside the coverage timelines.
+    SellerAccount.objects.update(import_orders_from=START - timedelta(days=1))
+    add_orders(account, N)
+    add_reports(account, N)
+    few = query_count(logged_in_client, url)
+    other = SellerAccount.objects.create(
+        selling_partner_id="A3OTHERSELLER",
+        region="na",
+        display_name="Other",
+        import_orders_from=START - timedelta(days=1),
+    )
+    add_orders(other, 2 * N)
+    add_reports(other, 2 * N)
+    add_orders(account, 2 * N)
+    response = logged_in_client.get(url)
+    assert f'id="strip-{other.pk}"' in response.content.decode()
+    assert f'data-count="{Order.objects.count()}"' in response.content.decode()
     assert query_count(logged_in_client, url) == few

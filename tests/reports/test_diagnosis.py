@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -557,6 +557,76 @@ def test_home_shows_a_strip_per_account_and_the_orders_chart(operator, account):
     assert "3 orders · most in one day: 3" in html
     assert html.count('class="bar"') == 30
     assert f'data-day="{timezone.localdate():%Y-%m-%d}" data-count="3"' in html
+
+
+def make_orders(account, count, *, created_at=None):
+    offset = Order.objects.count()
+    orders = [
+        Order.objects.create(account=account, amazon_order_id=f"302-{offset + n:07d}-0000000")
+        for n in range(count)
+    ]
+    if created_at is not None:
+        Order.objects.filter(pk__in=[o.pk for o in orders]).update(created_at=created_at)
+
+
+def test_orders_per_day_counts_local_days():
+    today = timezone.localdate()
+    midnight = timezone.make_aware(datetime.combine(today, datetime.min.time()))
+    account = SellerAccount.objects.create(selling_partner_id="A1", region="eu")
+    make_orders(account, 2, created_at=midnight)
+    make_orders(account, 1, created_at=midnight - timedelta(minutes=1))
+    make_orders(account, 1, created_at=midnight - 30 * D)  # before the first day of the chart
+    chart = diagnosis.orders_per_day()
+    assert [(bar.day, bar.count) for bar in chart.bars[-2:]] == [(today - D, 1), (today, 2)]
+    assert chart.bars[0].day == today - 29 * D
+    assert (chart.total, chart.maximum, chart.capped) == (3, 2, False)
+    assert chart.bars[-1].label.endswith(": 2 orders")
+
+
+def test_orders_per_day_counts_a_day_up_to_the_limit():
+    account = SellerAccount.objects.create(selling_partner_id="A1", region="eu")
+    make_orders(account, 5)
+    make_orders(account, 2, created_at=timezone.now() - D)
+    chart = diagnosis.orders_per_day(limit=3)
+    today, yesterday = chart.bars[-1], chart.bars[-2]
+    assert (today.count, today.capped) == (3, True)
+    assert today.label.endswith(": more than 3 orders")
+    assert (yesterday.count, yesterday.capped) == (2, False)
+    assert (chart.total, chart.maximum, chart.capped) == (5, 3, True)
+    assert diagnosis.orders_per_day(limit=5).capped is False
+
+
+def test_home_labels_a_day_counted_up_to_the_limit(operator, account, monkeypatch):
+    monkeypatch.setattr(diagnosis, "DAY_COUNT_LIMIT", 3)
+    make_orders(account, 4)
+    html = operator.get(reverse("home")).content.decode()
+    assert "3+ orders · most in one day: 3+" in html
+    assert f'data-day="{timezone.localdate():%Y-%m-%d}" data-count="3" data-capped="1"' in html
+    assert 'class="bar-count">3+</text>' in html
+    assert 'Days are counted up to 3 orders: a bar marked "3+" had more.' in html
+
+
+def test_strips_and_coverage_of_several_accounts_match_one_by_one(account, now):
+    other = SellerAccount.objects.create(
+        selling_partner_id="A3OTHER", region="eu", import_orders_from=now - 5 * D
+    )
+    start = account.import_orders_from
+    make_report(account, start, start + 2 * D)
+    make_report(account, start + 3 * D, now - D, Status.WAITING)
+    make_report(account, start, now, report_type=FBA.report_type)
+    make_report(other, now - 4 * D, now - 2 * D)
+    make_report(other, now - 2 * D, now - D, Status.FAILED)
+    both = coverage.accounts_coverage([account, other], now=now)
+    for each in (account, other):
+        assert both[each.pk] == coverage.account_coverage(each, now=now)
+        assert both[each.pk] == [
+            coverage.kind_coverage(each, kind, now=now) for kind in coverage.order_kinds(each)
+        ]
+    strips = diagnosis.account_strips([account, other], now=now)
+    assert [(s.account, s.pending, s.failed) for s in strips] == [(account, 1, 0), (other, 0, 1)]
+    assert strips[1].coverages == both[other.pk]
+    last = {item.kind.key: item.at for item in strips[1].last_imports}
+    assert last[MFN.key] == diagnosis.last_imports(other)[MFN.key] == now - 2 * D
 
 
 def test_home_of_a_new_installation(operator):

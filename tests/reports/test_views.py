@@ -7,7 +7,7 @@ import re
 from datetime import datetime, timedelta
 
 import pytest
-from django.urls import reverse
+from django.urls import reverse, set_script_prefix
 from django.utils import timezone
 
 from amazon_settings.crypto import encrypt_secret
@@ -16,6 +16,7 @@ from amazon_settings.spapi import ReportSchedule, SpApiAuthError, SpApiRequestEr
 from reports import services
 from reports.documents import store_raw_document
 from reports.models import Report, ReportEvent, ReportRowError
+from reports.views import ReportUrls
 
 pytestmark = pytest.mark.django_db
 
@@ -452,6 +453,29 @@ def test_cancel_a_report_not_yet_sent(logged_in_client, eu_account):
     assert "The report is cancelled." in response.content.decode()
     report.refresh_from_db()
     assert report.import_status == Status.CANCELLED
+
+
+def test_row_actions_are_one_form_posting_to_each_action(logged_in_client, eu_account):
+    report = make_report(eu_account, import_status=Status.QUEUED)
+    page = logged_in_client.get(reverse("reports:processing")).content.decode()
+    assert page.count(f'action="{reverse("reports:reset", args=[report.pk])}"') == 1
+    assert f'formaction="{reverse("reports:cancel", args=[report.pk])}"' in page
+    assert f'formaction="{reverse("reports:skip", args=[report.pk])}"' in page
+    assert reverse("reports:confirm", args=[report.pk]) not in page
+    assert f'href="{reverse("reports:detail", args=[report.pk])}"' in page
+    assert f'hx-get="{reverse("reports:row", args=[report.pk])}"' in page
+
+
+def test_report_urls_are_what_reverse_gives():
+    assert ReportUrls().for_report(1234) == {
+        name: reverse(f"reports:{name}", args=[1234]) for name in ReportUrls.NAMES
+    }
+    set_script_prefix("/aoi/")
+    try:
+        urls = ReportUrls().for_report(7)
+        assert urls["reset"] == "/aoi/reports/7/reset/" == reverse("reports:reset", args=[7])
+    finally:
+        set_script_prefix("/")
 
 
 def test_cancel_after_amazon_started_is_not_allowed(logged_in_client, eu_account):
