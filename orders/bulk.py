@@ -165,6 +165,25 @@ def rows_by_key(
     return [row for row in select(sql, params) if row[:width] in wanted]
 
 
+def instances_of_orders(model: type[models.Model], order_pks: Iterable[int]) -> list[Any]:
+    """The model's rows (items, shipment lines) of the orders with those primary keys.
+
+    On PostgreSQL each order's rows are read through the index on the order (LATERAL): see
+    `rows_by_key` on the planner's statistics during a big import.
+    """
+    order_pks = list(order_pks)
+    if connection.vendor != "postgresql":
+        return list(model._base_manager.filter(order_id__in=order_pks))
+    quote = connection.ops.quote_name
+    column = quote(model._meta.get_field("order").column)
+    sql = (
+        "SELECT rows.* FROM unnest(%s::bigint[]) AS wanted(pk) CROSS JOIN LATERAL "  # noqa: S608
+        f"(SELECT * FROM {quote(model._meta.db_table)} WHERE {column} = wanted.pk OFFSET 0)"
+        " AS rows"
+    )
+    return list(model._base_manager.raw(sql, [order_pks]))
+
+
 def select(sql: str, params: Sequence[Any]) -> list[tuple]:
     """The rows of one query (on PostgreSQL bound on the server, so arrays go in C)."""
     if connection.vendor == "postgresql":
@@ -227,6 +246,11 @@ class TableWriter:
         )
         if connection.vendor == "postgresql":
             arrays = ", ".join(f"%b::{f.db_type(connection)}[]" for f in self.fields)
+            returned = [
+                *(quote(c) for c in self._unique_columns),
+                quote(self.model._meta.pk.column),
+            ]
+            self._returning = f" RETURNING {', '.join(returned)}"
             into = self._insert.removesuffix(" VALUES ")
             self._unnest = f"{into} SELECT * FROM unnest({arrays}){self._conflict}"  # noqa: S608
         self._prepared_for = connection.vendor
@@ -247,14 +271,16 @@ class TableWriter:
         self._prepare()
         return self.row(values)
 
-    def upsert(self, rows: Sequence[tuple]) -> None:
+    def upsert(self, rows: Sequence[tuple], *, returning: bool = False) -> dict[tuple, int]:
         """Insert rows, updating `update_fields` of those whose unique key exists.
 
         Rows sharing a key are written once, the last one (what upserting them one after the
-        other leaves; one PostgreSQL statement cannot update a row twice).
+        other leaves; one PostgreSQL statement cannot update a row twice). With `returning`,
+        the rows' primary keys by unique key (PostgreSQL returns them with the write; SQLite
+        reads them after), else an empty dict.
         """
         if not rows:
-            return
+            return {}
         self._prepare()
         key_of = operator.itemgetter(*self._key_positions)
         if len({key_of(row) for row in rows}) < len(rows):
@@ -265,16 +291,24 @@ class TableWriter:
             # binding cursor would quote every value in Python.
             import psycopg
 
+            sql = self._unnest + (self._returning if returning else "")
+            found: dict[tuple, int] = {}
+            width = len(self._key_positions)
             with connection.cursor() as wrapper, psycopg.Cursor(wrapper.connection) as cursor:
                 for start in range(0, len(rows), _PG_CHUNK):
                     chunk = rows[start : start + _PG_CHUNK]
                     columns = [list(c) for c in zip(*chunk, strict=True)]
-                    cursor.execute(self._unnest, columns, prepare=False)
-            return
+                    cursor.execute(sql, columns, prepare=False)
+                    if returning:
+                        found.update((row[:width], row[width]) for row in cursor.fetchall())
+            return found
         sql = self._insert + self._row_placeholders + self._conflict
         with connection.cursor() as cursor:
             for start in range(0, len(rows), 2000):
                 cursor.executemany(sql, rows[start : start + 2000])
+        if not returning:
+            return {}
+        return self.pks(tuple(row[i] for i in self._key_positions) for row in rows)
 
     def upsert_objects(self, objs: Iterable[models.Model]) -> None:
         """Upsert model instances: foreign keys are taken from related objects saved earlier

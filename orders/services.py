@@ -32,7 +32,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from amazon_settings.models import SellerAccount
-from orders.bulk import TableWriter, clean_text, new_instance, rows_by_key
+from orders.bulk import TableWriter, clean_text, instances_of_orders, new_instance, rows_by_key
 from orders.importers.base import ImportContext, ImportResult
 from orders.models import (
     Invoice,
@@ -381,10 +381,10 @@ def _merge_orders(
     items: dict[int, dict[str, OrderItem]] = defaultdict(dict)
     lines: dict[int, dict[tuple[str, str], ShipmentLine]] = defaultdict(dict)
     if existing_pks:
-        for item in OrderItem.objects.filter(order_id__in=existing_pks):
+        for item in instances_of_orders(OrderItem, existing_pks):
             items[item.order_id][item.order_item_id] = item
         if any(r.shipment_lines for r in records):
-            for sl in ShipmentLine.objects.filter(order_id__in=existing_pks):
+            for sl in instances_of_orders(ShipmentLine, existing_pks):
                 lines[sl.order_id][(sl.shipment_id, sl.shipment_item_id)] = sl
 
     new_orders, changed_orders = [], []
@@ -663,23 +663,16 @@ def _insert_new_orders(
             if not record.items:
                 outcomes.mark(record.line, CREATED)
 
-    orders_w.upsert(order_rows)
-    order_pks = {
-        key[1]: pk
-        for key, pk in orders_w.pks((account.pk, order_id) for order_id, _, _ in pending).items()
-    }
+    order_pks = {key[1]: pk for key, pk in orders_w.upsert(order_rows, returning=True).items()}
     item_rows = []
     for order_id, items, _ in pending:
         order_pk = order_pks[order_id]
         for item in items.values():
             item["order_id"] = order_pk
             item_rows.append(items_w.row(item))
-    items_w.upsert(item_rows)
     with_lines = [(order_id, lines) for order_id, _, lines in pending if lines]
+    item_pks = items_w.upsert(item_rows, returning=bool(with_lines))
     if with_lines:
-        item_pks = items_w.pks(
-            (order_pks[order_id], item_id) for order_id, lines in with_lines for item_id, _ in lines
-        )
         line_rows = []
         for order_id, lines in with_lines:
             order_pk = order_pks[order_id]

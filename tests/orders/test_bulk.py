@@ -108,3 +108,16 @@ def test_rows_by_key_takes_any_number_of_keys_and_only_matches_whole_keys(accoun
     assert sorted(found) == sorted(
         [(account.pk, "302-9-1", "c1"), (other_account.pk, "302-9-0", "elsewhere")]
     )
+
+
+def test_upsert_returns_the_keys_of_inserted_and_updated_rows(account):
+    writer = order_writer()
+    writer.upsert([writer.row(order_values(writer, account, "302-5-1", status="Pending"))])
+    rows = [
+        writer.row(order_values(writer, account, "302-5-1", status="Shipped")),  # updated
+        writer.row(order_values(writer, account, "302-5-2")),  # inserted
+    ]
+    found = writer.upsert(rows, returning=True)
+    stored = dict(Order.objects.values_list("amazon_order_id", "pk"))
+    assert found == {(account.pk, order_id): pk for order_id, pk in stored.items()}
+    assert writer.upsert(rows) == {}
