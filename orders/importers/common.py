@@ -171,7 +171,11 @@ class GroupedRowImporter:
         )
 
     def already_imported(
-        self, pending: dict[str, list[Row]], seed: str, context: ImportContext, state: dict
+        self,
+        pending: dict[str, list[Row]],
+        digester: Digester,
+        context: ImportContext,
+        state: dict,
     ) -> set[str]:
         """The order ids of `pending` whose rows are stored as they are, by their digests
         (importers with `digests`). May keep the digests in `state` for `set_digest`."""
@@ -185,7 +189,7 @@ class GroupedRowImporter:
         bad: set[str] = set()
         state: dict = {"context": context}
         self.prepare(table, state)
-        seed = self._digest_seed(table, context) if self.digests else None
+        digester = Digester(self._digest_seed(table, context)) if self.digests else None
         previous = None
         # The sentinel "" at the end of every row when the column is missing (see _padded).
         order_position = table.index.get(column_key(self.order_column), -1)
@@ -202,14 +206,14 @@ class GroupedRowImporter:
                 result.failed += 1
                 continue
             if order_id != previous and len(pending) >= BATCH_ORDERS:
-                self._flush(pending, context, result, state, seed, bad)
+                self._flush(pending, context, result, state, digester, bad)
                 pending = {}
             previous = order_id
             if order_id in bad:
                 result.failed += 1
                 continue
             pending.setdefault(order_id, []).append(row)
-        self._flush(pending, context, result, state, seed, bad)
+        self._flush(pending, context, result, state, digester, bad)
         result.errors.sort(key=lambda error: error.line_number)
         return result
 
@@ -219,7 +223,7 @@ class GroupedRowImporter:
         context: ImportContext,
         result: ImportResult,
         state: dict,
-        seed: str | None,
+        digester: Digester | None,
         bad: set[str],
     ) -> None:
         """Parse and write one batch of orders' rows.
@@ -227,8 +231,8 @@ class GroupedRowImporter:
         Orders whose rows were imported before as they are (same digest) are counted unchanged
         without being parsed: re-imports and overlapping reports cost little more than reading.
         """
-        if seed is not None and pending:
-            for order_id in self.already_imported(pending, seed, context, state):
+        if digester is not None and pending:
+            for order_id in self.already_imported(pending, digester, context, state):
                 result.unchanged += len(pending.pop(order_id))
         batch: dict[str, Any] = {}
         for order_id, rows in pending.items():
@@ -242,7 +246,7 @@ class GroupedRowImporter:
                 result.failed += len(rows)
                 bad.add(order_id)
                 continue
-            if seed is not None:
+            if digester is not None:
                 self.set_digest(group, rows, state)
             batch[order_id] = group
         if batch:
@@ -257,9 +261,19 @@ class GroupedRowImporter:
         report_progress(context, result.rows)
 
 
-def digest_of(seed: str, texts: list[str]) -> str:
-    """The digest of document lines read in a way `seed` names (Order.import_digest)."""
-    return hashlib.blake2b("\n".join([seed, *texts]).encode(), digest_size=16).hexdigest()
+class Digester:
+    """Digests of document lines read in the way `seed` names (Order.import_digest): blake2b of
+    the seed and the lines, each after a newline. The seed (it holds the header) is hashed once
+    per document, not once per line."""
+
+    def __init__(self, seed: str) -> None:
+        self._seed = hashlib.blake2b(seed.encode(), digest_size=16)
+
+    def __call__(self, texts: list[str]) -> str:
+        digest = self._seed.copy()
+        for text in texts:
+            digest.update(b"\n" + text.encode())
+        return digest.hexdigest()
 
 
 def report_progress(context: ImportContext, rows_done: int) -> None:

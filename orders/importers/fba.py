@@ -17,8 +17,8 @@ from orders.importers.base import ImportContext
 from orders.importers.common import (
     BUYER_COLUMNS,
     BUYER_FIELDS,
+    Digester,
     GroupedRowImporter,
-    digest_of,
     marketplace_for,
     required,
     required_value,
@@ -187,7 +187,11 @@ class FbaShipmentsImporter(GroupedRowImporter):
             line_record.digest = digests[(line_record.shipment_id, line_record.shipment_item_id)]
 
     def already_imported(
-        self, pending: dict[str, list[Row]], seed: str, context: ImportContext, state: dict
+        self,
+        pending: dict[str, list[Row]],
+        digester: Digester,
+        context: ImportContext,
+        state: dict,
     ) -> set[str]:
         # One digest per row, kept on its shipment line: these reports list an order's
         # shipments apart (by date), so an order's rows come in several groups.
@@ -196,7 +200,7 @@ class FbaShipmentsImporter(GroupedRowImporter):
             order_id: [line_key(row.fields) for row in rows] for order_id, rows in pending.items()
         }
         digests = state["digests"] = {
-            key: digest_of(seed, [row.text])
+            key: digester([row.text])
             for order_id, rows in pending.items()
             for key, row in zip(keys[order_id], rows, strict=True)
         }

@@ -17,8 +17,8 @@ from orders.importers.common import (
     BATCH_ORDERS,
     BUYER_COLUMNS,
     BUYER_FIELDS,
+    Digester,
     GroupedRowImporter,
-    digest_of,
     marketplace_for,
     report_progress,
     required,
@@ -176,12 +176,15 @@ class MfnFlatImporter(GroupedRowImporter):
         group.digest = state["digests"][group.amazon_order_id]
 
     def already_imported(
-        self, pending: dict[str, list[Row]], seed: str, context: ImportContext, state: dict
+        self,
+        pending: dict[str, list[Row]],
+        digester: Digester,
+        context: ImportContext,
+        state: dict,
     ) -> set[str]:
         # One digest per order: MFN files list an order's rows together.
         digests = state["digests"] = {
-            order_id: digest_of(seed, [row.text for row in rows])
-            for order_id, rows in pending.items()
+            order_id: digester([row.text for row in rows]) for order_id, rows in pending.items()
         }
         return orders_with_digests(account=context.account, digests=digests)
 

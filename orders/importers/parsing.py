@@ -164,7 +164,11 @@ def _tsv_rows(lines: Iterator[str], index: dict[str, int]) -> Iterator[Row]:
             # Too few fields and a quote: a quoted value may span lines (Amazon's doc sample).
             fields, text, extra = _quote_aware(text, lines, width)
             line_number += extra
-        yield Row(start, _padded(fields, width), index, text)
+        # _padded, inlined: this loop runs once per row of every document.
+        if len(fields) < width:
+            fields.extend([""] * (width - len(fields)))
+        fields.append("")
+        yield Row(start, fields, index, text)
 
 
 def _ends_inside_quotes(text: str) -> bool:
@@ -471,7 +475,7 @@ def parse_id(value: str, *, column: str = "id", required: bool = True, max_lengt
         return ""
     if len(text) > max_length:
         raise RowProblem(f"{column} is {len(text)} characters long; at most {max_length} fit")
-    if _SCIENTIFIC.match(text):
+    if ("E" in text or "e" in text) and _SCIENTIFIC.match(text):
         raise RowProblem(
             f"{column}: {value!r} is in scientific notation (the file went through a "
             "spreadsheet and lost digits)"
