@@ -39,6 +39,7 @@ from orders.services import (
     Outcomes,
     ReturnRecord,
     ShipmentLineRecord,
+    orders_with_digests,
     return_line_key,
     shipment_lines_with_digests,
     upsert_orders,
@@ -181,10 +182,13 @@ class FbaShipmentsImporter(GroupedRowImporter):
         return group.row_lines
 
     def set_digest(self, group: OrderRecord, rows: list[Row], state: dict) -> None:
+        group.digest = state["order_digests"][group.amazon_order_id]
         # One shipment line per row, in row order (add_row).
-        digests = state["digests"]
+        line_digests = state["line_digests"]
         for line_record in group.shipment_lines:
-            line_record.digest = digests[(line_record.shipment_id, line_record.shipment_item_id)]
+            line_record.digest = line_digests[
+                (line_record.shipment_id, line_record.shipment_item_id)
+            ]
 
     def already_imported(
         self,
@@ -193,23 +197,32 @@ class FbaShipmentsImporter(GroupedRowImporter):
         context: ImportContext,
         state: dict,
     ) -> set[str]:
-        # One digest per row, kept on its shipment line: these reports list an order's
-        # shipments apart (by date), so an order's rows come in several groups.
+        # These reports list an order's shipments apart (by date), so an order's rows may come
+        # in several groups. A group that is the order's last written one matches the order's
+        # digest; any other group is unchanged when each of its rows matches the digest kept
+        # on its shipment line.
+        order_digests = state["order_digests"] = {
+            order_id: digester([row.text for row in rows]) for order_id, rows in pending.items()
+        }
+        unchanged = orders_with_digests(account=context.account, digests=order_digests)
         line_key = state["line_key"]
         keys = {
-            order_id: [line_key(row.fields) for row in rows] for order_id, rows in pending.items()
-        }
-        digests = state["digests"] = {
-            key: digester([row.text])
+            order_id: [line_key(row.fields) for row in rows]
             for order_id, rows in pending.items()
-            for key, row in zip(keys[order_id], rows, strict=True)
+            if order_id not in unchanged
         }
-        stored = shipment_lines_with_digests(account=context.account, digests=digests)
-        return {
+        line_digests = state["line_digests"] = {
+            key: digester([row.text])
+            for order_id, order_keys in keys.items()
+            for key, row in zip(order_keys, pending[order_id], strict=True)
+        }
+        stored = shipment_lines_with_digests(account=context.account, digests=line_digests)
+        unchanged.update(
             order_id
             for order_id, order_keys in keys.items()
             if all(key in stored for key in order_keys)
-        }
+        )
+        return unchanged
 
     def write(self, groups: list[OrderRecord], context: ImportContext) -> Outcomes:
         return upsert_orders(
