@@ -96,11 +96,6 @@ BUYER_FIELDS = tuple(field for field, _ in BUYER_AND_SHIPPING)
 BUYER_COLUMNS = tuple(column for _, column in BUYER_AND_SHIPPING)
 
 
-def buyer_and_shipping(row: Row) -> dict[str, str]:
-    """The buyer and ship-to values of an order report row, keyed by Order field."""
-    return {field: row.get(column) for field, column in BUYER_AND_SHIPPING}
-
-
 def required(value: str, column: str) -> str:
     """A value read by position (Table.picker) that must not be empty."""
     if not value:
@@ -283,7 +278,4 @@ def report_progress(context: ImportContext, rows_done: int) -> None:
 
 
 def required_value(row: Row, column: str) -> str:
-    value = row.get(column)
-    if not value:
-        raise RowProblem(f"{column} is empty")
-    return value
+    return required(row.get(column), column)

@@ -75,11 +75,6 @@ class Row:
     def has(self, column: str) -> bool:
         return column_key(column) in self.index
 
-    @property
-    def values(self) -> dict[str, str]:
-        """Every named column's value, by column key."""
-        return {key: self.fields[position].strip() for key, position in self.index.items()}
-
 
 @dataclass(frozen=True)
 class Table:
@@ -87,10 +82,6 @@ class Table:
 
     index: dict[str, int]  # column key -> position in a row's fields
     rows: Iterator[Row]
-
-    @property
-    def columns(self) -> frozenset[str]:
-        return frozenset(self.index)
 
     def require(self, *required: str) -> None:
         """Raise DocumentRejected naming every required column the header lacks."""
@@ -132,10 +123,7 @@ def _without_nul(stream: TextIO) -> Iterator[str]:
 
 
 def _lines(stream: TextIO) -> Iterator[str]:
-    """The lines without their line ends and without NULs (see `_without_nul`)."""
-    for line in stream:
-        if "\x00" in line:
-            line = line.replace("\x00", "")
+    for line in _without_nul(stream):
         yield line.rstrip("\r\n")
 
 
@@ -164,11 +152,7 @@ def _tsv_rows(lines: Iterator[str], index: dict[str, int]) -> Iterator[Row]:
             # Too few fields and a quote: a quoted value may span lines (Amazon's doc sample).
             fields, text, extra = _quote_aware(text, lines, width)
             line_number += extra
-        # _padded, inlined: this loop runs once per row of every document.
-        if len(fields) < width:
-            fields.extend([""] * (width - len(fields)))
-        fields.append("")
-        yield Row(start, fields, index, text)
+        yield Row(start, _padded(fields, width), index, text)
 
 
 def _ends_inside_quotes(text: str) -> bool:
