@@ -270,23 +270,25 @@ def _clip_text(obj: models.Model) -> None:
 # Orders, items, shipment lines
 
 
-def _stored_digests(account: SellerAccount, order_ids: Iterable[str]) -> dict[str, str]:
-    """The stored `import_digest` of those of the account's orders that exist, by order id."""
+def _stored_orders(account: SellerAccount, order_ids: Iterable[str]) -> dict[str, tuple[int, str]]:
+    """(primary key, `import_digest`) of those of the account's orders that exist, by order id."""
     rows = rows_by_key(
         Order,
         fixed={"account_id": account.pk},
         key_fields=["amazon_order_id"],
         keys=[(order_id,) for order_id in order_ids],
-        fields=["import_digest"],
+        fields=["id", "import_digest"],
     )
-    return dict(rows)
+    return {order_id: (pk, digest) for order_id, pk, digest in rows}
 
 
 def orders_with_digests(*, account: SellerAccount, digests: Mapping[str, str]) -> set[str]:
     """The order ids (of `digests`' keys) whose stored `import_digest` is the one given."""
-    stored = _stored_digests(account, digests)
+    stored = _stored_orders(account, digests)
     return {
-        order_id for order_id, digest in stored.items() if digest and digest == digests[order_id]
+        order_id
+        for order_id, (_, digest) in stored.items()
+        if digest and digest == digests[order_id]
     }
 
 
@@ -327,7 +329,7 @@ def upsert_orders(
     outcomes = Outcomes()
     if not records:
         return outcomes
-    stored = _stored_digests(account, {r.amazon_order_id for r in records})
+    stored = _stored_orders(account, {r.amazon_order_id for r in records})
     fresh: list[OrderRecord] = []
     merge: list[OrderRecord] = []
     again: list[OrderRecord] = []
@@ -339,17 +341,21 @@ def upsert_orders(
             again.append(record)
             continue
         seen.add(order_id)
-        digest = stored.get(order_id)
-        if digest is None:
+        found = stored.get(order_id)
+        if found is None:
             fresh.append(record)
-        elif record.digest and digest == record.digest:
+        elif record.digest and found[1] == record.digest:
             for line in record.lines():
                 outcomes.mark(line, UNCHANGED)
         else:
             merge.append(record)
     if merge:
         _merge_orders(
-            account=account, records=merge, source_report_id=source_report_id, outcomes=outcomes
+            account=account,
+            records=merge,
+            order_pks=[stored[r.amazon_order_id][0] for r in merge],
+            source_report_id=source_report_id,
+            outcomes=outcomes,
         )
     if fresh:
         _insert_new_orders(
@@ -366,16 +372,15 @@ def _merge_orders(
     *,
     account: SellerAccount,
     records: list[OrderRecord],
+    order_pks: list[int],
     source_report_id: int | None,
     outcomes: Outcomes,
 ) -> None:
-    """Compare records with their stored orders, items and lines; write what differs."""
+    """Compare records with their orders, all stored (`order_pks`; by primary key: see
+    rows_by_key on why not by account and order id), items and lines; write what differs.
+    New orders take `_insert_new_orders` instead."""
     now = timezone.now()
-    # By primary key: see rows_by_key on why not by (account, order id) here.
-    order_pks = _writer(Order, ["account", "amazon_order_id"], _ORDER_WRITE_FIELDS).pks(
-        (account.pk, r.amazon_order_id) for r in records
-    )
-    orders = {o.amazon_order_id: o for o in Order.objects.filter(pk__in=order_pks.values())}
+    orders = {o.amazon_order_id: o for o in Order.objects.filter(pk__in=order_pks)}
     digest_only: list[tuple[str, int]] = []
     existing_pks = [o.pk for o in orders.values()]
     items: dict[int, dict[str, OrderItem]] = defaultdict(dict)
@@ -387,18 +392,14 @@ def _merge_orders(
             for sl in instances_of_orders(ShipmentLine, existing_pks):
                 lines[sl.order_id][(sl.shipment_id, sl.shipment_item_id)] = sl
 
-    new_orders, changed_orders = [], []
+    changed_orders = []
     new_items, changed_items = [], []
     new_lines, changed_lines = [], []
     for record in records:
-        order = orders.get(record.amazon_order_id)
-        order_new = order is None
-        if order is None:
-            order = new_instance(Order, account=account, amazon_order_id=record.amazon_order_id)
-            _apply(order, record.on_create)
+        order = orders[record.amazon_order_id]
         order_changed = _apply(order, record.values)
-        order_items = items[order.pk] if order.pk else {}
-        order_lines = lines[order.pk] if order.pk else {}
+        order_items = items[order.pk]
+        order_lines = lines[order.pk]
         item_state: dict[str, tuple[OrderItem, bool, bool]] = {}
 
         for item_record in record.items.values():
@@ -460,12 +461,7 @@ def _merge_orders(
         for name, value in totals.items():
             setattr(order, name, value)
 
-        if order_new:
-            _stamp(order, report_id=source_report_id, line=record.line)
-            order.changed_at = now
-            order.import_digest = record.digest
-            new_orders.append(order)
-        elif order_changed or totals_changed:
+        if order_changed or totals_changed:
             _stamp(order, report_id=source_report_id, line=record.line)
             order.changed_at = now
             order.import_digest = record.digest
@@ -483,7 +479,7 @@ def _merge_orders(
                 _stamp(item, report_id=source_report_id, line=line)
                 changed_items.append(item)
 
-        order_outcome = CREATED if order_new else (UPDATED if order_changed else UNCHANGED)
+        order_outcome = UPDATED if order_changed else UNCHANGED
         if record.shipment_lines:
             for line_record, shipment_line, line_new, line_changed, digest_changed in line_state:
                 _, item_created, item_changed = item_state.get(
@@ -517,7 +513,7 @@ def _merge_orders(
 
     _write(
         Order,
-        new_orders,
+        [],
         changed_orders,
         unique_fields=["account", "amazon_order_id"],
         update_fields=_ORDER_WRITE_FIELDS,
@@ -543,8 +539,6 @@ def _merge_orders(
                 f"UPDATE {quote(table)} SET {quote('import_digest')} = %s WHERE id = %s",  # noqa: S608
                 digest_only,
             )
-    if new_orders:
-        link_waiting_records(account=account)
 
 
 def _item_sums(lines: list[Mapping[str, Any]], quantity_ordered: int) -> dict[str, Any]:
