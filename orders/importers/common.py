@@ -149,7 +149,7 @@ class GroupedRowImporter:
     def prepare(self, table: Table, state: dict) -> None:
         """Called once with the header read, before the first row (e.g. to pick columns)."""
 
-    def set_digest(self, group: Any, rows: list[Row], state: dict) -> None:
+    def set_digest(self, group: Any, state: dict) -> None:
         """Give a group the digests of its rows (importers with `digests`; `already_imported`
         ran on the batch before, with the same state)."""
 
@@ -242,7 +242,7 @@ class GroupedRowImporter:
                 bad.add(order_id)
                 continue
             if digester is not None:
-                self.set_digest(group, rows, state)
+                self.set_digest(group, state)
             batch[order_id] = group
         if batch:
             groups = list(batch.values())

@@ -181,9 +181,9 @@ class FbaShipmentsImporter(GroupedRowImporter):
     def lines_of(self, group: OrderRecord) -> list[int]:
         return group.row_lines
 
-    def set_digest(self, group: OrderRecord, rows: list[Row], state: dict) -> None:
+    def set_digest(self, group: OrderRecord, state: dict) -> None:
         group.digest = state["order_digests"][group.amazon_order_id]
-        # One shipment line per row, in row order (add_row).
+        # Every written group was checked line by line: its order's digest did not match.
         line_digests = state["line_digests"]
         for line_record in group.shipment_lines:
             line_record.digest = line_digests[

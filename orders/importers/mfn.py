@@ -172,7 +172,7 @@ class MfnFlatImporter(GroupedRowImporter):
     def lines_of(self, group: OrderRecord) -> list[int]:
         return group.row_lines
 
-    def set_digest(self, group: OrderRecord, rows: list[Row], state: dict) -> None:
+    def set_digest(self, group: OrderRecord, state: dict) -> None:
         group.digest = state["digests"][group.amazon_order_id]
 
     def already_imported(
