@@ -1,4 +1,9 @@
-"""SP-API error answers (`{"errors":[{code, message, details}]}`), texts per SPAPI.md §2.3."""
+"""SP-API error answers (`{"errors":[{code, message, details}]}`) in Amazon's wording.
+
+The body is the `ErrorList` of Amazon's API models (e.g. the Reports API model,
+models/reports-api-model/reports_2021-06-30.json in amzn/selling-partner-api-models); for the
+403 cases see Amazon's "Authorization errors" page.
+"""
 
 from __future__ import annotations
 

@@ -27,7 +27,8 @@ class UsagePlan:
         return float(self.rate)
 
 
-# SPAPI.md §3 (Reports 2021-06-30), §5 (Sellers), §3 restricted reports (Tokens).
+# The usage plans in Amazon's API models: Reports 2021-06-30, Sellers v1 and, for restricted
+# reports, Tokens 2021-03-01.
 USAGE_PLANS: dict[str, UsagePlan] = {
     "getMarketplaceParticipations": UsagePlan("0.016", 15),
     "getReports": UsagePlan("0.0222", 10),

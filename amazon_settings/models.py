@@ -6,7 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-# Amazon asks sellers to re-authorize a public app every 365 days (SPAPI.md §1.4).
+# Amazon asks sellers to re-authorize a public app every 365 days
+# (developer-docs.amazon.com/sp-api/docs/renew-authorizations).
 AUTHORIZATION_LIFETIME = timedelta(days=365)
 AUTHORIZATION_WARNING = timedelta(days=30)
 

@@ -48,7 +48,7 @@ T = TypeVar("T")
 
 Status = SellerAccount.Status
 
-# LWA's answers map to what the seller must do (STYLE rule 6).
+# LWA's refusals map to an account status, which tells the seller what to do next.
 AUTH_REASON_STATUS = {
     "access_denied": Status.ACCESS_DENIED,
     "authorization_revoked": Status.AUTHORIZATION_REVOKED,

@@ -161,7 +161,7 @@ SPAPI_TIMEOUT_SECONDS = float(os.environ.get("SPAPI_TIMEOUT_SECONDS", "30"))
 SPAPI_MAX_RETRIES = int(os.environ.get("SPAPI_MAX_RETRIES", "3"))
 SPAPI_MAX_WAIT_SECONDS = float(os.environ.get("SPAPI_MAX_WAIT_SECONDS", "60"))
 
-# How often the worker checks Amazon (the mission's five minutes).
+# How often the worker checks Amazon (every five minutes by default).
 WORKER_INTERVAL_SECONDS = int(os.environ.get("WORKER_INTERVAL_SECONDS", "300"))
 # A report Amazon keeps processing longer than this is flagged as stuck on Processing.
 REPORT_STUCK_AFTER_SECONDS = int(os.environ.get("REPORT_STUCK_AFTER_SECONDS", str(3 * 3600)))

@@ -1,6 +1,6 @@
 """The orders app's records: orders, their items, FBA shipment lines, returns, stock, invoices.
 
-Data only (STYLE rule 10): the importers in `orders.importers` write these through
+Data only, no logic in `save()` or signals: the importers in `orders.importers` write these through
 `orders.services`, always as upserts on the unique keys declared here, so importing a document
 twice changes nothing.
 
@@ -134,9 +134,10 @@ class OrderItem(Provenance):
     Key: (order, order_item_id). `order_item_id` is Amazon's order item id wherever the report
     has one: `order-item-id` (MFN flat files, VCS Lite), `AmazonOrderItemCode` (XML) and
     `amazon-order-item-id` (FBA shipments). For a report without any item id (the All Orders
-    files, SPAPI.md §7.5) the importer uses the fallback `sku:<sku>#<n>`, n counting the rows of
-    that SKU within the order from 1 in file order: stable as long as Amazon lists an order's
-    rows in the same order, which is all such a file lets us rely on.
+    files; see amzn/selling-partner-api-models issues #544, #442 and #1831) the importer uses
+    the fallback `sku:<sku>#<n>`, n counting the rows of that SKU within the order from 1 in file
+    order: stable as long as Amazon lists an order's rows in the same order, which is all such a
+    file lets us rely on.
     """
 
     # Indexed by the unique key (order, order_item_id), which starts with it.

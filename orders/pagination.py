@@ -16,7 +16,7 @@ million orders: about 70 ms in the database, page 1: 0.2 ms); people reach it on
 time or not at all, and the filters are the way to older orders.
 
 The Orders and Processing pages use it; Processing is in the reports app, which may import from
-orders (STYLE, "Which way the arrows point").
+orders (never the other way round).
 """
 
 from __future__ import annotations

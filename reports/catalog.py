@@ -1,10 +1,10 @@
-"""The report catalogue: the eight report types of the mission text, in one place.
+"""The report catalogue: the eight report types the product offers, in one place.
 
 Each entry binds a product name (PlentyONE's) to Amazon report types and a region, and knows how
 Amazon treats it: whether it can be requested or only scheduled, the longest range one request
 may cover, the regeneration window inside which Amazon refuses the same report again, whether
-its documents are restricted (restricted data token), and which importer reads it.
-Facts and their sources: ../shared/amazon/SPAPI.md §3 and §4.
+its documents are restricted (restricted data token), and which importer reads it. The facts
+are those of Amazon's "Report Type Values" pages (the order, FBA, tax and invoice data ones).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ too). Reports still on their way are *pending*. Everything else between the acco
 start date and now is a *gap*: orders placed then may be missing. Ranges are half-open
 `[start, end)`; overlapping and adjacent ranges merge.
 
-Reads only (STYLE rule 2): the worker's `request_automatic_reports` and the diagnosis page both
+Reads only, no writes: the worker's `request_automatic_reports` and the diagnosis page both
 start from these functions, so they agree on what is missing.
 """
 

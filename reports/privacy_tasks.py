@@ -1,4 +1,4 @@
-"""django-q2 task of the data-protection pass: a one-line wrapper (STYLE rule 9)."""
+"""django-q2 task of the data-protection pass: a one-line wrapper around reports.privacy."""
 
 from __future__ import annotations
 

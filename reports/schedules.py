@@ -20,7 +20,7 @@ def worker_schedules() -> list[ScheduleSpec]:
     return [
         # The heartbeat runs every minute at most, so "worker alive" is never older than that.
         ScheduleSpec("worker.heartbeat", "reports.tasks.heartbeat", min(interval, 60)),
-        # The mission's "checks Amazon every 5 minutes": discover, request, poll, import.
+        # The worker's pass, every 5 minutes by default: discover, request, poll, import.
         ScheduleSpec("reports.tick", "reports.tasks.tick", interval),
         # Data exchange » Log keeps 90 days; pruning once a day keeps the table small.
         ScheduleSpec("log.prune", "amazon_settings.tasks.prune_api_calls", 24 * 60 * 60),

@@ -1,4 +1,4 @@
-"""django-q2 tasks: one-line wrappers around services (STYLE rule 9)."""
+"""django-q2 tasks: one-line wrappers around services, where the logic lives (and is tested)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Login with Amazon's token endpoint (`POST /auth/o2/token`), SPAPI.md §1.3."""
+"""Login with Amazon's token endpoint (`POST /auth/o2/token`).
+
+Grants, answers and error bodies as Amazon's "Connecting to the Selling Partner API" guide shows.
+"""
 
 from __future__ import annotations
 

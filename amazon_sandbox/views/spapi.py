@@ -32,7 +32,7 @@ from amazon_sandbox.views.common import (
 
 
 def _missing(*names: str) -> ApiError:
-    # Amazon's wording, with the missing names in details (SPAPI.md §2.3).
+    # Amazon's wording, with the missing names in details (e.g. `marketplaceIds;`).
     return invalid_input("One or more required parameters missing", "".join(f"{n};" for n in names))
 
 

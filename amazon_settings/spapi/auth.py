@@ -1,8 +1,9 @@
-"""Login with Amazon (LWA): the three grants SP-API apps use (SPAPI.md §1.3).
+"""Login with Amazon (LWA): the three grants SP-API apps use.
 
-No caching of access tokens in the shared sense lives here: the product caches them per
-connection in the Django cache (STYLE rule 7). ``CachingTokenProvider`` is the in-process
-equivalent for scripts and tests.
+The token endpoint and its grants are described in Amazon's "Connecting to the Selling Partner
+API" guide. No caching of access tokens in the shared sense lives here: the product caches them
+per connection in the Django cache, so web and worker processes share one token.
+``CachingTokenProvider`` is the in-process equivalent for scripts and tests.
 """
 
 from __future__ import annotations

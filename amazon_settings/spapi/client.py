@@ -1,4 +1,4 @@
-"""``SpApiClient``: the one way this product talks to the Selling Partner API (STYLE rule 5).
+"""``SpApiClient``: the one way this product talks to the Selling Partner API.
 
 Every call, report-document downloads included, passes through ``SpApiClient._request``,
 which applies the rate limiter, the timeout and the headers, logs one line and emits one

@@ -1,9 +1,11 @@
-"""Pure helpers that turn a downloaded report document into text (SPAPI.md §7.1 and §7.2).
+"""Pure helpers that turn a downloaded report document into text.
 
-Amazon labels documents with Java charset names (``Cp1252``, ``windows-31j``, ``utf8``) and
-the labels are not always right, so decoding tries the label, then UTF-8, then cp1252, each
-strictly. Nothing here replaces characters silently: a file that no candidate decodes raises
-``DocumentUndecodable`` naming the first bad byte.
+A document is gzipped when ``getReportDocument`` says ``compressionAlgorithm: GZIP`` (the Reports
+API model and Amazon's "Reports API v2021-06-30 use case guide"). Amazon labels documents with
+Java charset names (``Cp1252``, ``windows-31j``, ``utf8``) and the labels are not always right
+(amzn/selling-partner-api-models issues #2748 and #4955), so decoding tries the label, then
+UTF-8, then cp1252, each strictly. Nothing here replaces characters silently: a file that no
+candidate decodes raises ``DocumentUndecodable`` naming the first bad byte.
 """
 
 from __future__ import annotations

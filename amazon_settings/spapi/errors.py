@@ -164,7 +164,7 @@ class SpApiAuthError(SpApiError):
 
     @property
     def is_expired_access_token(self) -> bool:
-        """True for the 403 that a fresh access token cures (SPAPI.md §7.8)."""
+        """True for the 403 that a fresh access token cures (an expired access token)."""
         text = f"{self.message} {self.details}".lower()
         return self.reason == "access_denied" and "revoked, malformed or invalid" in text
 

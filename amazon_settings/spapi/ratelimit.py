@@ -25,8 +25,9 @@ class RateLimit:
     burst: int
 
 
-# Default usage plans from the operations' "Usage Plan" tables in Amazon's models
-# (SPAPI.md §3, §5; Tokens API 1 rps / burst 10). Amazon may grant a seller more; never less.
+# Default usage plans from the operations' "Usage Plan" tables in Amazon's models (Reports
+# 2021-06-30, Sellers v1, Tokens 2021-03-01: 1 rps / burst 10); see also Amazon's "Usage Plans
+# and Rate Limits" page. Amazon may grant a seller more; never less.
 OPERATION_LIMITS: dict[str, RateLimit] = {
     "Sellers.getMarketplaceParticipations": RateLimit(rate=0.016, burst=15),
     "Reports.getReports": RateLimit(rate=0.0222, burst=10),

@@ -37,8 +37,8 @@ BATCH_ORDERS = 1000
 # on the next import instead of being skipped as unchanged.
 DIGEST_VERSION = 1
 
-# Amazon's marketplace ids (public, SPAPI.md §5), by the sales-channel value report files
-# carry and by the ISO country code the VCS report carries.
+# Amazon's public marketplace ids (developer-docs.amazon.com/sp-api/docs/marketplace-ids), by
+# the sales-channel value report files carry and by the ISO country code the VCS report carries.
 MARKETPLACE_BY_CHANNEL = {
     "amazon.de": "A1PA6795UKMFR9",
     "amazon.fr": "A13V1IB3VIYZZH",

@@ -2,7 +2,7 @@
 
 Shipments: one row per shipment item. Each row upserts the AFN order, its item (keyed by
 `amazon-order-item-id`, which these files always carry) and the shipment line (keyed by
-shipment-id + shipment-item-id, SPAPI.md §4.1). An order shipped in two parcels is one order
+shipment-id + shipment-item-id). An order shipped in two parcels is one order
 with two shipment ids. Buyer columns are often empty here (no PII access): empty never erases.
 
 Returns: one row per returned unit batch; linked to the order when it is imported, otherwise

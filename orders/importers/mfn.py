@@ -2,10 +2,10 @@
 
 One row (flat) or one `Item` (XML) per order line, keyed by Amazon's order item id. A later
 report of the same order updates it: quantities, amounts, status. The flat files have no status
-column in the layouts we know (HEADERS.md 1a); an order is in them once it can be shipped, so a
-new order starts as Unshipped, an `order-status` column is used where a file has one, and an
-order whose lines all show quantity 0 is taken as cancelled (our reading: Amazon zeroes the
-quantity of cancelled lines in its order reports).
+column in the layouts we know (the US and EU ones in tests/data/report_headers.tsv); an order is
+in them once it can be shipped, so a new order starts as Unshipped, an `order-status` column is
+used where a file has one, and an order whose lines all show quantity 0 is taken as cancelled
+(our reading: Amazon zeroes the quantity of cancelled lines in its order reports).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Reading Amazon report documents: rows by column name, Amazon's dates, numbers and ids.
 
-Facts used here (see /work/shared/samples/HEADERS.md and SPAPI.md §7):
+Facts used here, as real report files and public parsers show them (the samples and their
+sources are listed in tests/data/PROVENANCE.md):
 
 * Flat files are TAB-separated but not reliably CSV-quoted: real DE/IN files carry bare `"`
   inside unquoted values, while Amazon's own documentation sample quotes a multi-line product
@@ -47,9 +48,9 @@ def column_key(name: str) -> str:
 
 # Renamed or localized headers, by matching key -> the canonical Amazon name. column_key
 # already folds case and spelling variants (`Ship-address-2`, `delivery-Instructions`, the VCS
-# docs' CamelCase `MarketplaceID`) onto one key. Localized headers exist (HEADERS.md: a Chinese
-# listings header) but none of an imported report type has been seen in a source yet; add them
-# here when one is, never guessed.
+# docs' CamelCase `MarketplaceID`) onto one key. Localized headers exist (the Ruby client
+# peddler's tests read a Chinese listings header) but none of an imported report type has been
+# seen in a source yet; add them here when one is, never guessed.
 COLUMN_ALIASES: dict[str, str] = {}
 
 
@@ -197,7 +198,8 @@ def read_csv(stream: TextIO) -> Table:
     try:
         header = next(reader, None)
         if header and len(header) == 1 and "," in header[0]:
-            # Some downloads wrap each whole line in quotes, inner quotes doubled (HEADERS.md 5a).
+            # Some downloads wrap each whole line in quotes, inner quotes doubled, as public
+            # importers written against real VCS files report.
             header = next(csv.reader([header[0]]))
     except csv.Error as exc:
         raise DocumentRejected(f"The header line cannot be read as CSV: {exc}") from exc

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from amazon_sandbox.catalog import seller_by_id
 from amazon_sandbox.generator import render_report
@@ -15,8 +14,8 @@ from amazon_settings.models import SellerAccount
 from orders.importers.base import ImportContext, ImportResult
 from orders.importers.parsing import text_stream
 from orders.importers.registry import get_importer
+from tests.testdata import SAMPLES_DIR
 
-SAMPLES = Path(settings.BASE_DIR).parent / "shared" / "samples"
 NOW = datetime(2025, 3, 15, 12, 0, tzinfo=UTC)
 EU_SELLER = seller_by_id("A2MUELLERHW7QX", "eu")
 NA_SELLER = seller_by_id("A3CEDARRIDGE9K", "na")
@@ -46,7 +45,7 @@ def run_import(account: SellerAccount, report_type: str, text: str, **context_ar
 
 
 def sample(name_prefix: str) -> list[Path]:
-    return sorted(SAMPLES.glob(f"{name_prefix}*"))
+    return sorted(SAMPLES_DIR.glob(f"{name_prefix}*"))
 
 
 @pytest.fixture

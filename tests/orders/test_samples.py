@@ -1,4 +1,8 @@
-"""Real Amazon report files (shared/samples, read at test time) imported field by field."""
+"""Report files in Amazon's layouts (tests/data/samples) imported field by field.
+
+Real files where their license lets us ship them; elsewhere files written for this project
+that reproduce the quirks of real ones (tests/data/PROVENANCE.md says which is which).
+"""
 
 from __future__ import annotations
 
@@ -52,54 +56,59 @@ def test_fba_us_2020_pacific_dates_and_leading_zero_item_id(account):
 
 
 def test_fba_us_2013_two_shipment_items_of_one_line_and_sku_with_comma(account):
-    result = run_import(account, FBA, read(f"{FBA}__liccoCode_elcuk3__10833010723"))
+    result = run_import(account, FBA, read(f"{FBA}__written_us_2013"))
 
-    assert (result.rows, result.failed) == (50, 0)
-    assert Order.objects.count() == 42  # distinct amazon-order-id values of the 50 rows
-    order = Order.objects.get(amazon_order_id="111-2304676-8425019")
+    assert (result.rows, result.failed) == (5, 0)
+    assert Order.objects.count() == 4  # distinct amazon-order-id values of the 5 rows
+    order = Order.objects.get(amazon_order_id="111-1000002-1000002")
     assert order.shipment_lines.count() == 2
     item = order.items.get()
     assert (item.order_item_id, item.quantity_shipped, item.item_price) == (
-        "52188637691362",
+        "52100000000002",
         2,
         Decimal("23.98"),
     )
     assert order.items_total == Decimal("23.98")
     assert order.ship_state == "PA."
-    comma = OrderItem.objects.get(order__amazon_order_id="002-6938819-9352268")
-    assert comma.sku == "11UNMIC5P-2A5FTUS,690494327082"
+    assert Order.objects.get(amazon_order_id="107-1000003-1000003").ship_state == "CALIFORNIA"
+    leading_zero = OrderItem.objects.get(order__amazon_order_id="107-1000003-1000003")
+    assert leading_zero.order_item_id == "00028500000004"
+    comma = OrderItem.objects.get(order__amazon_order_id="002-1000001-1000001")
+    assert comma.sku == "CHARGER-2A,690000000001"
     assert comma.order.purchased_at == datetime(2013, 5, 22, 5, 16, 50, tzinfo=UTC)
 
 
 def test_fba_de_2012_bare_quotes_in_product_names_and_umlauts(account):
-    result = run_import(account, FBA, read(f"{FBA}__liccoCode_elcuk3__13934056984"))
+    result = run_import(account, FBA, read(f"{FBA}__written_de_2012"))
 
-    assert (result.rows, result.failed) == (50, 0)
-    first = Order.objects.get(amazon_order_id="303-5711808-8961904")
+    assert (result.rows, result.failed) == (4, 0)
+    first = Order.objects.get(amazon_order_id="303-2000001-2000001")
     assert first.marketplace_id == "A1PA6795UKMFR9"
-    assert first.items.get().product_name.endswith('6 "E Ink Touch Screen Display Reader (')
+    assert first.items.get().product_name == 'Hülle für 6 "E Ink Touch Screen Display Reader ('
     assert first.shipment_lines.get().carrier == "DP"
-    assert Order.objects.get(amazon_order_id="028-5355067-8497922").ship_city == "Hänigsen"
-    two = Order.objects.get(amazon_order_id="303-4744037-6924302")
+    assert first.ship_city == "Hänigsen"
+    austria = Order.objects.get(amazon_order_id="303-2000002-2000002")
+    assert (austria.ship_state, austria.ship_country) == ("Oberösterreich", "AT")
+    two = Order.objects.get(amazon_order_id="303-2000003-2000003")
     assert sorted(two.shipment_lines.values_list("shipment_item_id", flat=True)) == [
-        "DFw3GfVlR",
-        "DjwhGCVlR",
+        "DDEITEM03",
+        "DDEITEM04",
     ]
+    assert two.items.count() == 2
 
 
-def test_fba_jp_excel_scientific_ids_are_row_errors(account):
-    result = run_import(account, FBA, read(f"{FBA}__takatatranmien"))
+def test_fba_jp_spreadsheet_scientific_ids_are_row_errors(account):
+    result = run_import(account, FBA, read(f"{FBA}__written_jp_2017"))
 
-    assert result.rows == 17
-    assert result.failed == 15
-    assert {e.line_number for e in result.errors} <= set(range(4, 19))
+    assert result.rows == 5
+    assert result.failed == 3
+    assert [e.line_number for e in result.errors] == [4, 5, 6]
     assert "scientific notation" in result.errors[0].reason
-    assert result.errors[0].line_number == 4
     assert set(Order.objects.values_list("amazon_order_id", flat=True)) == {
-        "249-0814575-0394263",
-        "249-2755740-9626201",
+        "249-3000001-3000001",
+        "249-3000002-3000002",
     }
-    line = ShipmentLine.objects.get(order__amazon_order_id="249-2755740-9626201")
+    line = ShipmentLine.objects.get(order__amazon_order_id="249-3000002-3000002")
     assert line.shipped_at == datetime(2017, 6, 5, 10, 38, 33, tzinfo=UTC)
     assert (line.shipping_price, line.tracking_number) == (Decimal("175.00"), "443659263412")
 
@@ -152,16 +161,20 @@ def test_returns_sample_kept_without_its_order(account):
 
     assert (result.rows, result.created) == (1, 1)
     ret = Return.objects.get()
-    assert (ret.amazon_order_id, ret.sku, ret.quantity) == ("114-2962899-5762619", "LVA1004-UPC", 1)
+    assert (ret.amazon_order_id, ret.sku, ret.quantity) == (
+        "114-4000001-4000001",
+        "MATTRESS-PAD-UPC",
+        1,
+    )
     assert ret.returned_at == datetime(2025, 6, 5, 15, 31, 40, tzinfo=UTC)
     assert (ret.detailed_disposition, ret.reason, ret.status) == (
         "CUSTOMER_DAMAGED",
         "NOT_COMPATIBLE",
         "IMMEDIATE_DONATION",
     )
-    assert (ret.license_plate_number, ret.line_key) == ("LPNNC5N165ZVR", "LPNNC5N165ZVR")
+    assert (ret.license_plate_number, ret.line_key) == ("LPNTEST0000001", "LPNTEST0000001")
     assert (ret.fnsku, ret.fulfillment_center_id, ret.customer_comments) == (
-        "B00TZ73MUY",
+        "B000000RET",
         "LEX1",
         "",
     )
@@ -174,17 +187,17 @@ def test_vcs_sample_invoice(account):
     assert (result.rows, result.created) == (1, 1)
     invoice = Invoice.objects.get()
     assert (invoice.number, invoice.kind, invoice.source) == (
-        "INV-DE-1305902485-2021-10882",
+        "INV-DE-1000000001-2021-00001",
         "invoice",
         "amazon_vcs",
     )
-    assert invoice.amazon_order_id == "028-2366379-9105113"
+    assert invoice.amazon_order_id == "028-5000001-5000001"
     assert (invoice.gross, invoice.vat, invoice.net) == (
         Decimal("14.53"),
         Decimal("2.32"),
         Decimal("12.21"),
     )
     assert (invoice.currency, invoice.issued_on) == ("EUR", date(2021, 11, 30))
-    assert (invoice.transaction_id, invoice.shipment_id) == ("15566533008039", "15566533008039")
+    assert (invoice.transaction_id, invoice.shipment_id) == ("15500000000001", "15500000000001")
     assert invoice.url.startswith("https://www.Amazon.de/gp/invoice/download.html?v=urn%3aalx")
     assert invoice.order is None

@@ -6,16 +6,13 @@ import gzip
 import json
 import time
 from functools import cache
-from pathlib import Path
 
 import jsonschema
 import pytest
 import requests
-from django.conf import settings
 
 from tests.sandbox_server import APP_ID, CLIENT_ID, CLIENT_SECRET, SandboxServer
-
-MODELS = Path(settings.BASE_DIR).parent / "shared" / "amazon" / "models"
+from tests.testdata import AMAZON_MODELS_DIR
 
 EU_SELLER = "A2MUELLERHW7QX"  # DE, FR, IT, ES, UK
 EU_SMALL_SELLER = "A1KERZENWERK5D"  # DE only
@@ -36,7 +33,7 @@ __all__ = ["APP_ID", "CLIENT_ID", "CLIENT_SECRET"]
 
 @cache
 def _model(name: str) -> dict:
-    return json.loads((MODELS / name).read_text())
+    return json.loads((AMAZON_MODELS_DIR / name).read_text())
 
 
 def _operation(model: str, operation_id: str) -> dict:

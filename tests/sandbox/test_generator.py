@@ -1,7 +1,7 @@
 """The sandbox's seller history and report documents: deterministic, consistent, Amazon-shaped.
 
-Headers are checked against the real sample files in ``shared/samples`` (beside the checkout),
-read at test time and never copied into the project.
+Headers are checked against the header lines recorded, with their sources, in
+``tests/data/report_headers.tsv``.
 """
 
 from __future__ import annotations
@@ -14,10 +14,8 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from amazon_sandbox.catalog import (
     DEMO_SELLERS,
@@ -35,9 +33,7 @@ from amazon_sandbox.generator import (
     orders_between,
     render_report,
 )
-
-SHARED = Path(settings.BASE_DIR).parent / "shared"
-SAMPLES = SHARED / "samples"
+from tests.testdata import report_headers
 
 NOW = datetime(2025, 3, 15, 12, 0, tzinfo=UTC)
 EU = seller_by_id("A2MUELLERHW7QX", "eu")
@@ -105,32 +101,6 @@ def data_lines(report: RenderedReport) -> list[str]:
             ET.tostring(m.find("OrderReport"), encoding="unicode") for m in root.iter("Message")
         ]
     return report.text.split("\r\n")[1:-1]
-
-
-def headers_md_block(marker: str) -> list[str]:
-    """The header line in the first code block after ``marker`` in HEADERS.md."""
-    text = (SAMPLES / "HEADERS.md").read_text(encoding="utf-8")
-    after = text[text.index(marker) :]
-    block = after[after.index("```\n") + 4 :]
-    return block[: block.index("\n")].split("\t")
-
-
-def sample_header(name: str) -> list[str]:
-    line = (SAMPLES / name).read_text(encoding="utf-8").splitlines()[0]
-    return line.split("\t")
-
-
-def vcs_sample_header() -> list[str]:
-    path = SAMPLES / "SC_VAT_TAX_REPORT__unidentified-repo__RECONSTRUCTED_from_code_comments.csv"
-    with path.open(encoding="utf-8", newline="") as handle:
-        return next(csv.reader(handle))
-
-
-def vat_transaction_header_from_spapi() -> list[str]:
-    text = (SHARED / "amazon" / "SPAPI.md").read_text(encoding="utf-8")
-    line = next(x for x in text.splitlines() if x.startswith("* **GET_VAT_TRANSACTION_DATA**"))
-    names = re.search(r"`([^`]*)`", line).group(1)
-    return [n for n in names.split() if n != "…"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -358,35 +328,9 @@ def test_the_same_order_has_the_same_values_in_every_report():
 # Headers and layout
 
 
-EXPECTED_HEADERS = {
-    "GET_FLAT_FILE_ORDER_REPORT_DATA_SHIPPING": lambda: sample_header(
-        "GET_FLAT_FILE_ORDER_REPORT_DATA_SHIPPING__herseus_wiggle__FbmOrderController.java.tsv"
-    ),
-    # The EU layout has no real sample; HEADERS.md documents it as variant C.
-    "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING": lambda: headers_md_block(
-        "**Variant C, EU with B2B/VAT columns"
-    ),
-    "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL": lambda: sample_header(
-        "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL__eolabs-io_amazon-sp-api-response-parser__"
-        "fetchGetReport2.txt"
-    ),
-    # HEADERS.md has no separate _INVOICING layout: it is the GENERAL one (real DE file).
-    "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_INVOICING": lambda: sample_header(
-        "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL__liccoCode_elcuk3__13934056984.csv"
-    ),
-    "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA": lambda: sample_header(
-        "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA__unidentified-repo__streamlit_sample_row.tsv"
-    ),
-    "GET_AFN_INVENTORY_DATA": lambda: headers_md_block("### 4a. GET_AFN_INVENTORY_DATA"),
-    "GET_FLAT_FILE_VAT_INVOICE_DATA_REPORT": lambda: headers_md_block("### 5c. GET_FLAT_FILE_VAT"),
-    "SC_VAT_TAX_REPORT": vcs_sample_header,
-    "GET_VAT_TRANSACTION_DATA": vat_transaction_header_from_spapi,
-}
-
-
-@pytest.mark.parametrize("report_type", sorted(EXPECTED_HEADERS))
+@pytest.mark.parametrize("report_type", sorted(report_headers()))
 def test_headers_are_the_real_ones(report_type):
-    expected = EXPECTED_HEADERS[report_type]()
+    expected = report_headers()[report_type]
     report = render(report_type, days_ago(5), NOW)
     parse = csv_rows if report.file_format == "csv" else tsv_rows
     header, _ = parse(report.text)
@@ -396,7 +340,7 @@ def test_headers_are_the_real_ones(report_type):
 
 def test_every_flat_type_has_a_header_check():
     flat = {t for t, s in REPORT_TYPES.items() if s.file_format != "xml"}
-    assert flat == set(EXPECTED_HEADERS)
+    assert flat == set(report_headers())
 
 
 @pytest.mark.parametrize("report_type", sorted(REPORT_TYPES))

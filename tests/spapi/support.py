@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
 from jsonschema import Draft4Validator, FormatChecker
 
-# CI checks out shared/ beside the project, as on the development machine.
-MODELS_DIR = Path(__file__).resolve().parents[3] / "shared" / "amazon" / "models"
+from tests.testdata import AMAZON_MODELS_DIR
+
 ENDPOINT = "https://sellingpartnerapi-eu.amazon.com"
 USER_AGENT = "AmazonOrderImport/0.1 (Language=Python/3.11; Platform=Linux)"
 TOKEN_1 = "Atza|IwEBIFirstAccessTokenValue"
@@ -21,7 +20,7 @@ TOKEN_2 = "Atza|IwEBISecondAccessTokenValue"
 
 
 def load_model(name: str) -> dict[str, Any]:
-    return json.loads((MODELS_DIR / name).read_text(encoding="utf-8"))
+    return json.loads((AMAZON_MODELS_DIR / name).read_text(encoding="utf-8"))
 
 
 class FakeTokens:
