@@ -3,8 +3,9 @@
 Plain Python on purpose (no Django imports): the sandbox's HTTP views, the history generator
 and tests all read these constants, and nothing here touches the database.
 
-Sources: /work/shared/amazon/SPAPI.md sections 3, 4, 4.1 and 5 (marketplace ids, report-type
-rules) and /work/shared/samples/HEADERS.md (file formats).
+Sources: Amazon's public "Marketplace IDs" page and its "Report Type Values" pages (order, FBA,
+tax and invoice data reports) for marketplace ids and report-type rules; the file formats are
+those of real report files and public parsers, listed in tests/data/PROVENANCE.md.
 """
 
 from __future__ import annotations
@@ -89,6 +90,9 @@ class DemoSeller:
     seed: int
     # Average number of orders per day across all of the seller's marketplaces.
     orders_per_day: float
+    # Which of the seller's possible histories the sandbox serves: 0 is the one the demo shows;
+    # tests run under several so that no assertion can hold only for one calendar's orders.
+    history: int = 0
 
 
 _DE = "A1PA6795UKMFR9"
@@ -163,7 +167,8 @@ _EU = frozenset({"eu"})
 _NA = frozenset({"na"})
 _BOTH = frozenset({"eu", "na"})
 
-# SPAPI.md §3: FBA "near real-time" reports regenerate at most every 30 min, "daily" ones every 4 h.
+# FBA "near real-time" reports regenerate at most every 30 min, "daily" ones every 4 h (Amazon's
+# FBA report type pages, e.g. developer-docs.amazon.com/sp-api/docs/fba-sales-reports-attributes).
 _NEAR_REAL_TIME = 30 * 60
 _DAILY = 4 * 60 * 60
 
@@ -197,13 +202,14 @@ def _spec(
     )
 
 
-# EU flat files are labelled Cp1252 (SPAPI.md §7, HEADERS.md notes), NA ones UTF-8. The VCS CSV
-# and the XML documents are UTF-8 everywhere: the one real VCS sample is UTF-8, and the XML
-# declares its own encoding.
+# EU flat files are labelled Cp1252 (amzn/selling-partner-api-models issues #2748 and #4955), NA
+# ones UTF-8. The VCS CSV and the XML documents are UTF-8 everywhere: the one real VCS file we
+# know of (a German header and row of 2021, quoted in a public Odoo module) is UTF-8, and the
+# XML declares its own encoding.
 REPORT_TYPES: dict[str, ReportTypeSpec] = {
     s.report_type: s
     for s in (
-        # Stock snapshot, "near real-time" FBA report (SPAPI.md §4).
+        # Stock snapshot, "near real-time" FBA report.
         _spec(
             "GET_AFN_INVENTORY_DATA",
             _BOTH,
@@ -217,8 +223,8 @@ REPORT_TYPES: dict[str, ReportTypeSpec] = {
             _BOTH,
             regeneration_window_seconds=_DAILY,
         ),
-        # FBA shipments: "max one month per request (Seller Central help: 31 days)", daily type,
-        # requested only (SPAPI.md §3, §4).
+        # FBA shipments: at most one month per request (31 days in Seller Central's help on the
+        # Amazon Fulfilled Shipments report), a daily type, requested only.
         _spec(
             "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_INVOICING",
             _EU,
@@ -232,7 +238,7 @@ REPORT_TYPES: dict[str, ReportTypeSpec] = {
             regeneration_window_seconds=_DAILY,
         ),
         # VIDR: request or schedule; with reportOptions all=true the range is at most 30 days
-        # (SPAPI.md §4). Restricted (Tax Invoicing role).
+        # (Amazon's "Invoice data reports" type values). Restricted (Tax Invoicing role).
         _spec(
             "GET_FLAT_FILE_VAT_INVOICE_DATA_REPORT",
             _EU,
@@ -250,7 +256,8 @@ REPORT_TYPES: dict[str, ReportTypeSpec] = {
             eu_charset="UTF-8",
         ),
         # MFN flat order reports: request or schedule; they cover "orders from the previous 60
-        # days" (SPAPI.md §4), so a longer range is refused. Restricted (buyer PII).
+        # days" (Amazon's order report type values), so a longer range is refused. Restricted
+        # (buyer PII).
         _spec(
             "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING",
             _EU,
@@ -265,7 +272,8 @@ REPORT_TYPES: dict[str, ReportTypeSpec] = {
             restricted=True,
             max_range_days=60,
         ),
-        # The XML twins exist only as Amazon-side schedules (SPAPI.md §4: "scheduled only").
+        # The XML twins exist only as Amazon-side schedules (Amazon's order report type values:
+        # "scheduled only").
         _spec(
             "GET_ORDER_REPORT_DATA_INVOICING",
             _EU,
@@ -286,7 +294,8 @@ REPORT_TYPES: dict[str, ReportTypeSpec] = {
             max_range_days=60,
         ),
         # Monthly VAT transactions; the server FATALs requests before the 3rd of a month
-        # (SPAPI.md §3). One month per request is our choice (UNVERIFIED).
+        # (SP-API changelog: "GET_VAT_TRANSACTION_DATA now includes a date limitation for report
+        # generation"). One month per request is our choice (UNVERIFIED).
         _spec("GET_VAT_TRANSACTION_DATA", _EU, max_range_days=31),
     )
 }

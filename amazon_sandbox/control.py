@@ -43,7 +43,7 @@ def _seller(selling_partner_id: str, region: str) -> DemoSeller:
     seller = seller_by_id(selling_partner_id, region)
     if seller is None:
         raise UnknownObject(f"no demo seller {selling_partner_id!r} in region {region!r}")
-    return seller
+    return reporting.with_history(seller)
 
 
 def _time(value: object, name: str) -> datetime:
@@ -72,6 +72,21 @@ def advance_clock(*, seconds: float) -> datetime:
         return clock.advance(float(seconds))
     except (TypeError, ValueError) as e:
         raise ControlError(f"advance_seconds must be a number >= 0: {e}") from e
+
+
+def set_history(*, history: object) -> dict:
+    """Give every seller another of its possible histories (0: the demo's); answers the state.
+
+    Reports already rendered keep their documents; new ones are rendered from the new history.
+    """
+    if isinstance(history, bool) or not isinstance(history, int) or history < 0:
+        raise ControlError("history must be a whole number >= 0")
+    SandboxState.objects.filter(pk=SandboxState.load().pk).update(history=history)
+    return history_state()
+
+
+def history_state() -> dict:
+    return {"history": SandboxState.load().history}
 
 
 def clock_state() -> dict:
@@ -284,6 +299,7 @@ def _order_json(order: object) -> dict:
         "fulfillment": order.fulfillment,
         "purchase_date": reporting.iso(order.purchase_date),
         "status": order.status,
+        "items": len(order.items),
     }
 
 

@@ -5,7 +5,8 @@ Everything here is a pure function of (seller, arguments): no database, no clock
 How the history works
 ---------------------
 * A seller has orders on every day from ``HISTORY_DAYS`` days before ``now`` up to ``now``.
-  Each calendar day (UTC) is generated on its own from ``random.Random(f"{seed}:{day}")``, so a
+  Each calendar day (UTC) is generated on its own from ``random.Random(f"{seed}:{day}")``
+  (``seed`` also names the seller's ``history``, when it is not 0), so a
   day always yields the same orders whichever range is asked, and a one-month report only
   generates about two months of days (the month plus a look-back for late shipments and
   returns). Generated days are cached per process.
@@ -25,8 +26,8 @@ own date: MFN order reports by purchase date, FBA shipments by shipment date, re
 date, the VAT reports by shipment date (sales) and return date (refunds). A row is rendered from
 the order alone, so the same order gives the same row text in every overlapping document.
 
-File conventions (see /work/shared/samples/HEADERS.md and PROVENANCE.md)
-------------------------------------------------------------------------
+File conventions (samples and their sources: tests/data/PROVENANCE.md)
+----------------------------------------------------------------------
 * Header lines are the exact column lists of the real samples (or of the documented variant).
 * Line endings are CRLF: the real DE 2012, US 2020 and IN 2025 files all end their lines with
   CRLF (only files re-typed from source code show LF). The XML documents use LF.
@@ -594,7 +595,7 @@ def _products(seller: DemoSeller) -> tuple[_Product, ...]:
     skus: set[str] = set()
     for index, (name, price) in enumerate(rng.sample(pool, 12)):
         sku = f"{prefix}-{rng.randint(1000, 9999)}-{_chars(rng, 'ABCDEFGHJKLMNPRSTWZ', 2)}"
-        # Real SKUs come in lower case and with commas (HEADERS.md notes); keep one of each so
+        # SKUs in real report files come in lower case and with commas; keep one of each so
         # importers and CSV quoting get exercised.
         if index == 3:
             sku = sku.lower()
@@ -648,6 +649,11 @@ def _poisson(rng: random.Random, lam: float) -> int:
         k += 1
 
 
+def _history_seed(seller: DemoSeller) -> str:
+    # History 0 keeps the plain seed, so the demo's orders stay what they always were.
+    return str(seller.seed) if seller.history == 0 else f"{seller.seed}/{seller.history}"
+
+
 def _scramble(n: int) -> int:
     # A bijection on 0..9_999_999 (7919 is coprime with 10), so distinct n give distinct ids
     # that do not look sequential.
@@ -657,7 +663,7 @@ def _scramble(n: int) -> int:
 @lru_cache(maxsize=8192)
 def _day_orders(seller: DemoSeller, day: date) -> tuple[Order, ...]:
     """All orders placed on ``day`` (UTC), with their whole future (not filtered by any now)."""
-    rng = random.Random(f"{seller.seed}:{day.isoformat()}")
+    rng = random.Random(f"{_history_seed(seller)}:{day.isoformat()}")
     # Weekends sell a little more, like real shops.
     factor = 1.25 if day.weekday() >= 5 else 1.0
     count = min(_poisson(rng, seller.orders_per_day * factor), 999)
@@ -665,7 +671,7 @@ def _day_orders(seller: DemoSeller, day: date) -> tuple[Order, ...]:
     midnight = datetime.combine(day, time(0), tzinfo=UTC)
     orders = []
     for index, second in enumerate(seconds):
-        order_rng = random.Random(f"{seller.seed}:{day.isoformat()}:{index}")
+        order_rng = random.Random(f"{_history_seed(seller)}:{day.isoformat()}:{index}")
         # The middle block is unique per (day, index) for 27 years, so history ids never clash.
         middle = f"{_scramble((day.toordinal() % 10_000) * 1000 + index):07d}"
         orders.append(
@@ -683,7 +689,7 @@ def _day_orders(seller: DemoSeller, day: date) -> tuple[Order, ...]:
 def _added_orders(seller: DemoSeller, batch: AddedOrders) -> tuple[Order, ...]:
     orders = []
     for index in range(batch.count):
-        rng = random.Random(f"{seller.seed}:added:{batch.batch_seed}:{index}")
+        rng = random.Random(f"{_history_seed(seller)}:added:{batch.batch_seed}:{index}")
         orders.append(
             _make_order(
                 seller,
@@ -1100,9 +1106,10 @@ def _split(value: Decimal, part: int, whole: int) -> Decimal:
 
 
 # ---------------------------------------------------------------------------------------------
-# Column lists: exactly the header lines in /work/shared/samples (see HEADERS.md).
+# Column lists: exactly the header lines of real report files and public parsers, recorded with
+# their sources in tests/data/report_headers.tsv and tests/data/PROVENANCE.md.
 
-# HEADERS.md 1a, variant B: the real US 2017 "New Orders" file (30 columns, with sales-channel).
+# The US 2017 "New Orders" layout of a real file (30 columns, with sales-channel).
 _MFN_NA_COLUMNS = (
     "order-id order-item-id purchase-date payments-date buyer-email buyer-name "
     "buyer-phone-number sku product-name quantity-purchased currency item-price item-tax "
@@ -1111,7 +1118,7 @@ _MFN_NA_COLUMNS = (
     "delivery-start-date delivery-end-date delivery-time-zone delivery-Instructions sales-channel"
 ).split()
 
-# HEADERS.md 1a, variant C: the EU layout with the B2B/VAT columns (37 columns).
+# The EU layout with the B2B/VAT columns (37 columns), as an integration's source code quotes it.
 _MFN_EU_COLUMNS = [
     *_MFN_NA_COLUMNS,
     *(
@@ -1120,8 +1127,8 @@ _MFN_EU_COLUMNS = [
     ).split(),
 ]
 
-# HEADERS.md 2: identical in real DE 2012, US 2013 and US 2020 files (48 columns). HEADERS.md
-# has no separate layout for _INVOICING, so it uses this one too.
+# Identical in real DE 2012, US 2013 and US 2020 files (48 columns). No separate layout for
+# _INVOICING is known, so it uses this one too.
 _FBA_SHIPMENT_COLUMNS = (
     "amazon-order-id merchant-order-id shipment-id shipment-item-id amazon-order-item-id "
     "merchant-order-item-id purchase-date payments-date shipment-date reporting-date buyer-email "
@@ -1134,13 +1141,13 @@ _FBA_SHIPMENT_COLUMNS = (
     "sales-channel"
 ).split()
 
-# HEADERS.md 3 (13 columns).
+# 13 columns, as public parsers and a connector's fixture list them (no real file was found).
 _RETURN_COLUMNS = (
     "return-date order-id sku asin fnsku product-name quantity fulfillment-center-id "
     "detailed-disposition reason status license-plate-number customer-comments"
 ).split()
 
-# HEADERS.md 4a: mixed case and a space in the last two names, as Amazon spells them.
+# Mixed case and a space in the last two names, as Amazon spells them.
 _AFN_INVENTORY_COLUMNS = [
     "seller-sku",
     "fulfillment-channel-sku",
@@ -1150,7 +1157,8 @@ _AFN_INVENTORY_COLUMNS = [
     "Quantity Available",
 ]
 
-# HEADERS.md 5c: the FikaAmazonAPI parser's order (no real sample exists).
+# The order in which the FikaAmazonAPI parser (abuzuhri/Amazon-SP-API-CSharp) reads the columns
+# (no real sample was found).
 _VIDR_COLUMNS = (
     "marketplace-id order-id order-item-id shipping-id transaction-id transaction-type "
     "invoice-number invoice-status invoice-status-description is-amazon-invoiced order-date "
@@ -1174,7 +1182,7 @@ _VIDR_COLUMNS = (
     "is-invoice-corrected original-vat-invoice-number invoice-correction-details"
 ).split()
 
-# HEADERS.md 5a: the 73-column VCS header of the real (reconstructed) DE 2021 sample.
+# The 73-column VCS header of a real DE 2021 file, as an Odoo module's comments quote it.
 _VCS_COLUMNS = [
     "Marketplace ID",
     "Merchant ID",
@@ -1245,8 +1253,8 @@ _VCS_COLUMNS = [
     "EInvoice URL",
 ]
 
-# SPAPI.md 4.1: the documented start of the header; the rest is unverified, so the sandbox
-# renders only these columns.
+# The start of the header as public parsers of the VAT Transactions Report read it (upper case
+# in real files); the rest is unverified, so the sandbox renders only these columns.
 _VAT_TRANSACTION_COLUMNS = (
     "UNIQUE_ACCOUNT_IDENTIFIER ACTIVITY_PERIOD SALES_CHANNEL MARKETPLACE PROGRAM_TYPE "
     "TRANSACTION_TYPE TRANSACTION_EVENT_ID ACTIVITY_TRANSACTION_ID TAX_CALCULATION_DATE "

@@ -28,6 +28,8 @@ class SandboxState(models.Model):
     # Empty: any http URL on a loopback host whose path ends with /settings/connect/callback/.
     redirect_uris = models.JSONField(default=list, blank=True)
     cancel_mode = models.CharField(max_length=16, choices=CancelMode, default=CancelMode.PAGE)
+    # Which history every seller has (DemoSeller.history); tests switch it, the demo keeps 0.
+    history = models.PositiveIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"sandbox state (clock +{self.clock_offset_seconds:.0f}s)"

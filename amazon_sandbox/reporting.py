@@ -8,6 +8,7 @@ stores it, so a document never changes afterwards.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import hmac
@@ -33,6 +34,7 @@ from amazon_sandbox.models import (
     Report,
     ReportDocument,
     ReportSchedule,
+    SandboxState,
 )
 
 RETENTION = timedelta(days=90)
@@ -281,6 +283,11 @@ def _new_document(report: Report, *, text: str, charset: str, error: bool) -> Re
     )
 
 
+def with_history(seller: DemoSeller) -> DemoSeller:
+    """The seller as this sandbox serves it: with the history chosen by the control API."""
+    return dataclasses.replace(seller, history=SandboxState.load().history)
+
+
 def _finish(report: Report, *, seller: DemoSeller | None, end: datetime) -> None:
     """Decide DONE/CANCELLED/FATAL once and store the document; safe against concurrent reads."""
     document = None
@@ -307,7 +314,7 @@ def _finish(report: Report, *, seller: DemoSeller | None, end: datetime) -> None
         # Rendered outside the write transaction: a large report must not hold SQLite's lock.
         rendered = render_report(
             report.report_type,
-            seller=seller,
+            seller=with_history(seller),
             marketplace_ids=report.marketplace_ids,
             data_start=report.data_start,
             data_end=report.data_end,
@@ -417,7 +424,7 @@ def list_reports(
 
 
 def _schedule_family(report_type: str) -> set[str]:
-    """The type and its XML/flat twin: only one of them may be scheduled at a time (SPAPI.md §4)."""
+    """The type and its XML/flat twin: only one of them may be scheduled at a time."""
     family = {report_type}
     if report_type.startswith("GET_ORDER_REPORT_DATA_"):
         family.add(report_type.replace("GET_ORDER_", "GET_FLAT_FILE_ORDER_", 1))

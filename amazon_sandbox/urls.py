@@ -30,6 +30,7 @@ urlpatterns = [
     # The control API (not Amazon's).
     path("_control/reset", control.reset),
     path("_control/clock", control.clock),
+    path("_control/history", control.history),
     path("_control/app", control.app),
     path("_control/sellers/<str:seller_id>/refresh-token", control.refresh_token),
     path("_control/sellers/<str:seller_id>/revoke", control.revoke),

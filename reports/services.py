@@ -647,7 +647,9 @@ def _import(report: Report, *, accept_drop: bool = False) -> None:
         report.imported_at = timezone.now()
         report.next_attempt_at = None
         report.last_error = (
-            f"{result.failed} rows could not be imported; see the details." if result.failed else ""
+            f"{result.failed} lines could not be imported; see the details."
+            if result.failed
+            else ""
         )
         _save(
             report,

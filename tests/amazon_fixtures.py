@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
 import pytest
 from django.core.cache import cache
 
@@ -35,6 +38,17 @@ def amazon(sandbox, settings):
     return sandbox
 
 
+# The sandbox's seller histories the pipeline and end-to-end tests run under (0 is the demo's).
+SANDBOX_HISTORIES = (0, 1, 2, 3, 4)
+
+
+@pytest.fixture(params=SANDBOX_HISTORIES, ids=lambda history: f"history{history}")
+def sandbox_history(request, amazon) -> int:
+    """The clean sandbox of `amazon`, serving one of several order histories per test run."""
+    amazon.use_history(request.param)
+    return request.param
+
+
 def connect_demo_seller(
     sandbox, selling_partner_id: str = EU_SELLER, region: str = "eu", *, import_active=True
 ) -> SellerAccount:
@@ -65,3 +79,45 @@ def connect_demo_seller(
 @pytest.fixture
 def eu_account(amazon, db) -> SellerAccount:
     return connect_demo_seller(amazon)
+
+
+def sandbox_orders(
+    sandbox, start: datetime, end: datetime, *, seller: str = EU_SELLER, region: str = "eu"
+) -> list[dict]:
+    """The sandbox's ground truth: every order placed in [start, end), sorted by purchase."""
+    query = urlencode({"region": region, "start": start.isoformat(), "end": end.isoformat()})
+    return sandbox.control(f"sellers/{seller}/orders?{query}")["orders"]
+
+
+def in_mfn_report(order: dict) -> bool:
+    """Whether an MFN order report lists the order: paid, so not pending, and not cancelled."""
+    return order["fulfillment"] == "MFN" and order["status"] not in ("Pending", "Canceled")
+
+
+def mfn_report_orders(sandbox, start: datetime, end: datetime, **seller) -> dict[str, int]:
+    """The orders an MFN order report of [start, end) lists, each with its number of lines
+    (one per item)."""
+    return {
+        o["amazon_order_id"]: o["items"]
+        for o in sandbox_orders(sandbox, start, end, **seller)
+        if in_mfn_report(o)
+    }
+
+
+def ranges_sharing_an_order(
+    sandbox, *, now: datetime
+) -> tuple[tuple[datetime, datetime], tuple[datetime, datetime]]:
+    """Two three-day ranges in whole hours that overlap by one day holding at least one MFN
+    order, whatever the history: the overlap is placed on an order the sandbox has."""
+    window_end = now.replace(minute=0, second=0, microsecond=0) - timedelta(days=4)
+    orders = [
+        o
+        for o in sandbox_orders(sandbox, window_end - timedelta(days=8), window_end)
+        if in_mfn_report(o)
+    ]
+    assert orders, "the sandbox has no MFN order in eight days: its history is not realistic"
+    anchor = datetime.fromisoformat(orders[len(orders) // 2]["purchase_date"])
+    overlap_start = anchor.replace(minute=0, second=0, microsecond=0)
+    first = (overlap_start - timedelta(days=2), overlap_start + timedelta(days=1))
+    second = (overlap_start, overlap_start + timedelta(days=3))
+    return first, second

@@ -122,6 +122,10 @@ class SandboxServer:
     def advance_clock(self, seconds: float) -> dict:
         return self.control("clock", {"advance_seconds": seconds})
 
+    def use_history(self, history: int) -> dict:
+        """Serve every seller's history number `history` (0, the demo's, after a reset)."""
+        return self.control("history", {"history": history})
+
     def refresh_token(self, seller_id: str, region: str) -> str:
         """Self-authorize the app for a demo seller (Seller Central's "Authorize app")."""
         return self.control(f"sellers/{seller_id}/refresh-token", {"region": region})[

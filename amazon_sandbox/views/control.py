@@ -64,6 +64,16 @@ def clock(request: HttpRequest, body: dict) -> dict:
 
 @require_http_methods(["GET", "POST"])
 @_endpoint
+def history(request: HttpRequest, body: dict) -> dict:
+    if request.method == "POST":
+        if "history" not in body:
+            raise control.ControlError("history is required")
+        return control.set_history(history=body["history"])
+    return control.history_state()
+
+
+@require_http_methods(["GET", "POST"])
+@_endpoint
 def app(request: HttpRequest, body: dict) -> dict:
     if request.method == "POST":
         return control.configure_app(**body)

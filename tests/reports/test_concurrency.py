@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 from django.conf import settings
@@ -148,7 +147,6 @@ def test_four_workers_import_overlapping_reports_exactly_once(tmp_path, sandbox)
             for _ in range(WORKERS)
         ]
         try:
-            time.sleep(2)
             unfinished = shell(env, DRIVE)
             result = shell(env, RESULT)
         finally:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -12,9 +11,11 @@ from amazon_settings.models import SellerAccount
 from orders.models import Order
 from reports import services
 from reports.models import Report
-from tests.amazon_fixtures import EU_SELLER
+from tests.amazon_fixtures import EU_SELLER, mfn_report_orders, ranges_sharing_an_order
 
-pytestmark = pytest.mark.django_db
+# Every test runs under several of the sandbox's seller histories: an assertion that holds for
+# one calendar's orders only fails here every day, not one day in three.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sandbox_history")]
 
 Status = Report.ImportStatus
 MFN_EU = "mfn_orders_eu"
@@ -30,8 +31,12 @@ def no_broker(monkeypatch):
     return handed
 
 
-def run_until_finished(report: Report, *, steps: int = 40) -> Report:
-    """Drive the worker's steps until the report is finished, as the worker would."""
+def run_until_finished(report: Report, amazon, *, steps: int = 40) -> Report:
+    """Drive the worker's steps until the report is finished, as the worker would.
+
+    Between steps the sandbox clock moves on by a second: in the sandbox's time a report is
+    done well within that, so Amazon has always moved on when the next step asks.
+    """
     for _ in range(steps):
         report.refresh_from_db()
         if report.is_finished:
@@ -40,17 +45,27 @@ def run_until_finished(report: Report, *, steps: int = 40) -> Report:
         claimed = services.claim_reports(ids=[report.pk])
         assert claimed, "the report was not free to claim: a lease was not released"
         services.advance_report(*claimed[0])
-        time.sleep(0.3)  # the sandbox finishes a report about a second after it is created
+        amazon.advance_clock(1)
     report.refresh_from_db()
     return report
 
 
-def request(account, *, days_back: int = 3, length_days: int = 2, kind: str = MFN_EU):
-    # Whole hours, so that asking twice asks for the same range.
-    end = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(
-        days=days_back - length_days
-    )
-    start = end - timedelta(days=length_days)
+def request(
+    account,
+    *,
+    days_back: int = 3,
+    length_days: int = 2,
+    kind: str = MFN_EU,
+    data_range: tuple[datetime, datetime] | None = None,
+):
+    """Request `kind` for `data_range`, or for `length_days` ending `days_back - length_days`
+    days ago in whole hours, so that asking twice asks for the same range."""
+    if data_range is None:
+        end = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(
+            days=days_back - length_days
+        )
+        data_range = (end - timedelta(days=length_days), end)
+    start, end = data_range
     return services.request_reports(
         account,
         kind_key=kind,
@@ -61,43 +76,37 @@ def request(account, *, days_back: int = 3, length_days: int = 2, kind: str = MF
     )
 
 
-def expected_order_ids(sandbox, report: Report) -> set[str]:
-    orders = sandbox.control(
-        f"sellers/{EU_SELLER}/orders?region=eu&start={report.data_start.isoformat()}"
-        f"&end={report.data_end.isoformat()}".replace("+", "%2B")
-    )["orders"]
-    # The MFN order report lists orders once paid; cancelled and pending ones are not in it.
-    return {
-        o["amazon_order_id"]
-        for o in orders
-        if o["fulfillment"] == "MFN" and o["status"] not in ("Pending", "Canceled")
-    }
+def stored_order_ids(account) -> set[str]:
+    return set(Order.objects.filter(account=account).values_list("amazon_order_id", flat=True))
 
 
 def test_request_to_import_then_an_overlapping_report_doubles_nothing(eu_account, amazon):
-    (first,) = request(eu_account, days_back=10, length_days=6)
+    first_range, second_range = ranges_sharing_an_order(amazon, now=timezone.now())
+    first_orders = mfn_report_orders(amazon, *first_range)
+    second_orders = mfn_report_orders(amazon, *second_range)
+    shared = first_orders.keys() & second_orders.keys()
+    assert shared  # the overlap was placed on an order
+
+    (first,) = request(eu_account, data_range=first_range)
     assert first.import_status == Status.QUEUED
-    first = run_until_finished(first)
+    first = run_until_finished(first, amazon)
     assert first.import_status == Status.IMPORTED, first.last_error
     assert first.amazon_status == Report.AmazonStatus.DONE
-    assert first.rows_created > 0 and first.rows_failed == 0
     assert first.raw_charset == "cp1252" and first.raw_size > 0
-    imported = set(
-        Order.objects.filter(account=eu_account).values_list("amazon_order_id", flat=True)
-    )
-    assert imported == expected_order_ids(amazon, first)  # every MFN order of the range
-    count = Order.objects.count()
+    # Every MFN order of the range, and a line for each of its items.
+    assert stored_order_ids(eu_account) == first_orders.keys()
+    assert (first.rows_total, first.rows_created) == (sum(first_orders.values()),) * 2
+    assert first.rows_failed == 0
 
-    # A second report overlapping the first by a day: the shared orders are unchanged.
-    (second,) = request(eu_account, days_back=6, length_days=4)
-    shared = expected_order_ids(amazon, first) & expected_order_ids(amazon, second)
-    assert shared  # two days of overlap hold orders
-    second = run_until_finished(second)
+    # A second report overlapping the first by a day: the shared orders' lines are not new.
+    (second,) = request(eu_account, data_range=second_range)
+    second = run_until_finished(second, amazon)
     assert second.import_status == Status.IMPORTED
-    assert second.rows_unchanged > 0, (second.rows_created, second.rows_updated, second.rows_total)
-    assert Order.objects.count() == count + len(
-        expected_order_ids(amazon, second) - expected_order_ids(amazon, first)
-    )
+    new_orders = second_orders.keys() - first_orders.keys()
+    assert second.rows_created == sum(second_orders[o] for o in new_orders)
+    assert second.rows_unchanged == sum(second_orders[o] for o in shared)
+    assert second.rows_updated == 0  # orders days old do not change within seconds
+    assert stored_order_ids(eu_account) == first_orders.keys() | second_orders.keys()
     assert (
         Order.objects.values("account", "amazon_order_id").distinct().count()
         == Order.objects.count()
@@ -113,7 +122,7 @@ def test_running_a_step_twice_changes_nothing(eu_account, amazon):
     amazon_id = report.amazon_report_id
     assert report.import_status == Status.WAITING and amazon_id
     services.advance_report(report.pk)  # polls; sends nothing twice
-    report = run_until_finished(report)
+    report = run_until_finished(report, amazon)
     orders = Order.objects.count()
     services.advance_report(report.pk)  # a finished report is left alone
     report.refresh_from_db()
@@ -147,7 +156,7 @@ def test_an_identical_pending_or_finished_request_is_reused(eu_account, amazon):
     (first,) = request(eu_account)
     (again,) = request(eu_account)
     assert again.pk == first.pk
-    run_until_finished(first)
+    run_until_finished(first, amazon)
     (after_done,) = request(eu_account)
     assert after_done.pk == first.pk
     assert Report.objects.count() == 1
@@ -155,11 +164,11 @@ def test_an_identical_pending_or_finished_request_is_reused(eu_account, amazon):
 
 def test_reset_imports_again_and_doubles_nothing(eu_account, amazon):
     (report,) = request(eu_account)
-    report = run_until_finished(report)
+    report = run_until_finished(report, amazon)
     orders = Order.objects.count()
     result = services.reset_report(report, acting_user=None)
     assert "nothing is doubled" in result.message
-    report = run_until_finished(report)
+    report = run_until_finished(report, amazon)
     assert report.import_status == Status.IMPORTED
     assert report.rows_created == 0 and report.rows_updated == 0
     assert report.rows_unchanged == report.rows_total
@@ -207,7 +216,7 @@ def test_skip_stops_the_work(eu_account, amazon):
 def test_cancelled_by_amazon_means_no_data(eu_account, amazon):
     amazon.control("faults", {"kind": "report_cancelled"})
     (report,) = request(eu_account)
-    report = run_until_finished(report)
+    report = run_until_finished(report, amazon)
     assert report.import_status == Status.NO_DATA
     assert report.last_error == "Amazon found no data in this range."
 
@@ -215,7 +224,7 @@ def test_cancelled_by_amazon_means_no_data(eu_account, amazon):
 def test_fatal_shows_amazons_own_words(eu_account, amazon):
     amazon.control("faults", {"kind": "report_fatal"})
     (report,) = request(eu_account)
-    report = run_until_finished(report)
+    report = run_until_finished(report, amazon)
     assert report.import_status == Status.FAILED
     assert report.failure_reason == Report.FailureReason.AMAZON_FATAL
     assert report.last_error.startswith("Amazon could not create this report:")
@@ -247,14 +256,14 @@ def test_throttling_reschedules_with_amazons_rate(eu_account, amazon):
     # x-amzn-RateLimit-Limit says 0.0167 per second: no new try for about a minute.
     assert report.next_attempt_at - timezone.now() > timedelta(seconds=50)
     assert "Trying again" in report.last_error
-    report = run_until_finished(report)
+    report = run_until_finished(report, amazon)
     assert report.import_status == Status.IMPORTED
 
 
 def test_an_expired_download_url_is_fetched_again(eu_account, amazon):
     amazon.control("faults", {"kind": "expire_url", "operation": "downloadDocument"})
     (report,) = request(eu_account)
-    report = run_until_finished(report)
+    report = run_until_finished(report, amazon)
     assert report.import_status == Status.IMPORTED, report.last_error
     downloads = amazon.calls(operation="downloadDocument")
     assert [c["status"] for c in downloads] == [403, 200]
@@ -274,11 +283,11 @@ def test_a_corrupt_document_fails_with_the_reason_and_imports_nothing(
         report.refresh_from_db()
         if report.import_status == Status.DOWNLOADING:
             break
-        time.sleep(0.3)
+        amazon.advance_clock(1)
     assert report.import_status == Status.DOWNLOADING
     amazon.control(f"documents/{report.amazon_document_id}", {"corruption": "truncate"})
     monkeypatch.setattr(services, "_download", real_download)
-    report = run_until_finished(report)
+    report = run_until_finished(report, amazon)
     assert report.import_status == Status.FAILED
     assert report.failure_reason == Report.FailureReason.BAD_DOCUMENT
     assert "could not be read" in report.last_error
@@ -320,12 +329,12 @@ def test_discovery_registers_reports_amazon_made_on_a_schedule(eu_account, amazo
             "data_end": (timezone.now() - timedelta(days=2)).isoformat(),
         },
     )
-    time.sleep(1.5)  # let Amazon finish it
+    amazon.advance_clock(2)  # Amazon finishes it meanwhile
     found = services.discover_reports(eu_account, force=True)
     assert [r.amazon_report_id for r in found] == [made["reportId"]]
     assert found[0].source == Report.Source.DISCOVERED
     assert services.discover_reports(eu_account, force=True) == []  # seen once, kept once
-    report = run_until_finished(found[0])
+    report = run_until_finished(found[0], amazon)
     assert report.import_status == Status.IMPORTED
 
 

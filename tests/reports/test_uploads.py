@@ -286,7 +286,7 @@ def test_command_dry_run_writes_nothing(account, mfn_document, tmp_path, capsys)
 
     out = capsys.readouterr().out
     assert "Dry run: nothing was stored." in out
-    assert " created, 0 updated, 0 unchanged, 0 with errors" in out
+    assert " new, 0 changed, 0 unchanged, 0 with errors" in out
     assert counts() == (0, 0, 0)
 
 

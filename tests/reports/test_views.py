@@ -273,7 +273,7 @@ def test_processing_shows_both_statuses_counters_and_source(logged_in_client, eu
     assert "In queue" in body and "Waiting for Amazon" in body
     assert "Done" in body and "Imported" in body
     assert "Requested by seller" in body and "Amazon schedule" in body
-    assert "12 rows" in body and "7 created · 3 updated" in body
+    assert "12 lines" in body and "7 new · 3 changed" in body
     assert "1 unchanged · " in body and "1 with errors" in body
     assert waiting.amazon_report_id in body and imported.amazon_report_id in body
 

@@ -13,11 +13,12 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 
 import pytest
 from django.conf import settings
 
-from tests.amazon_fixtures import EU_SELLER
+from tests.amazon_fixtures import EU_SELLER, mfn_report_orders, ranges_sharing_an_order
 
 pytestmark = pytest.mark.slow
 
@@ -83,15 +84,14 @@ def shell(env: dict[str, str], code: str) -> object:
 
 REQUEST = """
 import json
-from datetime import timedelta
-from django.utils import timezone
+from datetime import datetime
 from amazon_settings.models import SellerAccount
 from reports.services import request_reports
 account = SellerAccount.objects.get()
-end = timezone.now() - timedelta(days={end_days_back})
 reports = request_reports(account, kind_key="mfn_orders_eu",
     marketplace_ids=list(account.marketplaces.values_list("marketplace_id", flat=True)),
-    start=end - timedelta(days=2), end=end, acting_user=None)
+    start=datetime.fromisoformat("{start}"), end=datetime.fromisoformat("{end}"),
+    acting_user=None)
 print(json.dumps([r.pk for r in reports]))
 """
 
@@ -100,14 +100,19 @@ import json
 from orders.models import Order
 from reports.models import Report
 print(json.dumps({
-    "reports": {r.pk: [r.import_status, r.amazon_status, r.rows_created, r.rows_unchanged,
-                       r.last_error] for r in Report.objects.all()},
-    "orders": Order.objects.count(),
-    "distinct": Order.objects.values("account", "amazon_order_id").distinct().count(),
+    "reports": {r.pk: [r.import_status, r.amazon_status, r.rows_created, r.rows_updated,
+                       r.rows_unchanged, r.rows_total, r.last_error]
+                for r in Report.objects.all()},
+    "order_ids": sorted(Order.objects.values_list("amazon_order_id", flat=True)),
     "statuses": sorted({s for r in Report.objects.all()
                         for s in r.events.values_list("import_status", flat=True)}),
 }))
 """
+
+
+def request(env, data_range: tuple[datetime, datetime]) -> list[int]:
+    start, end = data_range
+    return shell(env, REQUEST.format(start=start.isoformat(), end=end.isoformat()))
 
 
 def wait_until_imported(env, ids: list[int], seconds: float = 120) -> dict:
@@ -122,11 +127,15 @@ def wait_until_imported(env, ids: list[int], seconds: float = 120) -> dict:
         time.sleep(1)
 
 
-def test_the_worker_imports_requested_reports_without_duplicates(tmp_path, sandbox, backend):
-    sandbox.reset()
+def test_the_worker_imports_requested_reports_without_duplicates(
+    tmp_path, sandbox, sandbox_history, backend
+):
     env = product_env(tmp_path, sandbox, backend)
+    first_range, second_range = ranges_sharing_an_order(sandbox, now=datetime.now(UTC))
+    first_orders = mfn_report_orders(sandbox, *first_range)
+    second_orders = mfn_report_orders(sandbox, *second_range)
+    shared = first_orders.keys() & second_orders.keys()
     manage(env, "migrate", "--no-input", "-v", "0")
-    manage(env, "createcachetable")
     manage(env, "setup_schedules")
     token_file = tmp_path / "token"
     token_file.write_text(sandbox.refresh_token(EU_SELLER, "eu"))
@@ -150,21 +159,25 @@ def test_the_worker_imports_requested_reports_without_duplicates(tmp_path, sandb
         start_new_session=True,
     )
     try:
-        first_ids = shell(env, REQUEST.format(end_days_back=3))
-        first = wait_until_imported(env, first_ids)
-        created_first = first["reports"][str(first_ids[0])][2]
-        assert created_first > 0
-        assert first["orders"] == first["distinct"] > 0
+        (first_id,) = request(env, first_range)
+        first = wait_until_imported(env, [first_id])
+        created, updated, unchanged, total = first["reports"][str(first_id)][2:6]
+        # Report lines are order items: an order of two items is two lines and one order.
+        assert (created, updated, unchanged) == (sum(first_orders.values()), 0, 0)
+        assert total == created
+        assert first["order_ids"] == sorted(first_orders)
         assert {"queued", "waiting", "downloading", "importing", "imported"} <= set(
             first["statuses"]
         )
 
-        second_ids = shell(env, REQUEST.format(end_days_back=2))
-        second = wait_until_imported(env, second_ids)
-        created, unchanged = second["reports"][str(second_ids[0])][2:4]
-        assert unchanged > 0  # the overlapping day
-        assert second["orders"] == first["orders"] + created
-        assert second["orders"] == second["distinct"]
+        (second_id,) = request(env, second_range)
+        second = wait_until_imported(env, [second_id])
+        created, updated, unchanged = second["reports"][str(second_id)][2:5]
+        new_orders = second_orders.keys() - first_orders.keys()
+        assert created == sum(second_orders[o] for o in new_orders)
+        assert (updated, unchanged) == (0, sum(second_orders[o] for o in shared))
+        # No order twice: the stored ids are exactly the orders of both ranges, each once.
+        assert second["order_ids"] == sorted(first_orders.keys() | second_orders.keys())
     except AssertionError:
         print((tmp_path / "worker.log").read_text()[-5000:])
         raise

@@ -68,6 +68,8 @@ class Command(BaseCommand):
         sc.add_argument("--start")
         sc.add_argument("--end")
         sub.add_parser("reports", help="every report with its current state")
+        history = sub.add_parser("history", help="show or choose the sellers' history")
+        history.add_argument("number", nargs="?", type=int, help="0 is the demo's history")
         clock = sub.add_parser("clock", help="show or advance the sandbox clock")
         clock.add_argument("--advance-seconds", type=float)
         calls = sub.add_parser("calls", help="the calls the sandbox answered")
@@ -131,6 +133,10 @@ class Command(BaseCommand):
                 fulfillment=o["fulfillment"],
                 marketplace_id=o["marketplace_id"],
             )
+        if subcommand == "history":
+            if o["number"] is None:
+                return control.history_state()
+            return control.set_history(history=o["number"])
         if subcommand == "orders":
             return control.seller_orders(
                 selling_partner_id=o["seller_id"],

@@ -70,13 +70,13 @@ class Command(BaseCommand):
             self.stdout.write(self.style.WARNING(f"Held: {result.held_reason}"))
         if not result.rejected:
             self.stdout.write(
-                f"{result.rows} rows: {result.created} created, {result.updated} updated, "
+                f"{result.rows} lines: {result.created} new, {result.updated} changed, "
                 f"{result.unchanged} unchanged, {result.failed} with errors"
             )
         for error in result.errors:
             self.stdout.write(f"line {error.line_number}: {error.reason}")
         if result.error_count > len(result.errors):
-            self.stdout.write(f"… and {result.error_count - len(result.errors)} more row errors")
+            self.stdout.write(f"… and {result.error_count - len(result.errors)} more line errors")
 
 
 def _account(value: str) -> SellerAccount:
