@@ -14,12 +14,12 @@ demo: install ## Set up and run the product, the worker and the Amazon sandbox (
 # The scale-out run: the integration suite again on PostgreSQL, with Redis as cache and broker.
 SCALEOUT_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/aoi
 SCALEOUT_REDIS_URL ?= redis://127.0.0.1:6379/14
-SCALEOUT_TESTS ?= tests/amazon_settings tests/reports tests/orders --ignore=tests/reports/test_concurrency.py
+SCALEOUT_TESTS ?= tests/amazon_settings tests/reports tests/orders tests/deployment --ignore=tests/reports/test_concurrency.py
 
 test: install ## Lint and run the whole test suite (and the scale-out run when PostgreSQL and Redis answer)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -m "not postgres" $(PYTEST_ARGS)
 	@if $(PY) scripts/scaleout_available.py $(SCALEOUT_DATABASE_URL) $(SCALEOUT_REDIS_URL); then \
 		echo "Scale-out run: PostgreSQL + Redis"; \
 		TEST_DATABASE_URL=$(SCALEOUT_DATABASE_URL) TEST_REDIS_URL=$(SCALEOUT_REDIS_URL) \

@@ -66,7 +66,6 @@ def prepare_database(env: dict[str, str], password: str) -> None:
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
-    call_command("createcachetable", verbosity=0)
     call_command("setup_schedules", verbosity=0)
     call_command("setup_roles", verbosity=0)
     user_model = get_user_model()

@@ -66,7 +66,6 @@ def setup(workdir: Path):
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
-    call_command("createcachetable", verbosity=0)
     from tests.amazon_fixtures import connect_demo_seller
 
     account = connect_demo_seller(sandbox, SELLER, REGION, import_active=False)
