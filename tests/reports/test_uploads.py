@@ -266,7 +266,7 @@ def test_command_imports_and_prints_the_counts(account, mfn_document, tmp_path, 
     out = capsys.readouterr().out
     assert report.source == Report.Source.UPLOADED and report.requested_by is None
     assert f"Report {report.pk}: Imported" in out
-    assert f"{report.rows_total} rows: {report.rows_created} created" in out
+    assert f"{report.rows_total} lines: {report.rows_created} new" in out
     assert Order.objects.count() > 0
 
 

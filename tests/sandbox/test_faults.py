@@ -215,12 +215,40 @@ def test_ground_truth_orders_of_a_range(sandbox):
         "fulfillment",
         "purchase_date",
         "status",
+        "items",
     }
     assert all(
         now - timedelta(days=7) <= datetime.fromisoformat(o["purchase_date"]) <= now
         for o in orders["orders"]
     )
     assert {o["fulfillment"] for o in orders["orders"]} <= {"MFN", "AFN"}
+    assert all(o["items"] >= 1 for o in orders["orders"])
+    assert any(o["items"] >= 2 for o in orders["orders"])  # a week has multi-item orders
+
+
+def test_each_history_is_another_seller_history_and_a_reset_returns_to_the_demos(sandbox):
+    sandbox.reset()
+    now = sandbox_now(sandbox)
+    query = (
+        f"sellers/{EU_SELLER}/orders?region=eu"
+        f"&start={(now - timedelta(days=7)).isoformat()}&end={now.isoformat()}"
+    ).replace("+", "%2B")
+
+    def order_ids() -> list[str]:
+        return [o["amazon_order_id"] for o in sandbox.control(query)["orders"]]
+
+    assert sandbox.control("history") == {"history": 0}
+    demo = order_ids()
+    assert sandbox.use_history(3) == {"history": 3}
+    other = order_ids()
+    assert other and other != demo
+    assert order_ids() == other  # a history is as deterministic as the demo's
+    sandbox.reset()
+    assert order_ids() == demo
+    for bad in (-1, "2", 1.5, True):
+        response = sandbox.http.post(sandbox.url("/_control/history"), json={"history": bad})
+        assert response.status_code == 400
+        assert response.json() == {"error": "history must be a whole number >= 0"}
 
 
 @pytest.mark.parametrize(
