@@ -3,10 +3,11 @@ keyword arguments for one selector."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 
 from amazon_settings.models import AccountMarketplace, SellerAccount
@@ -18,11 +19,29 @@ def _select(**kwargs: Any) -> forms.Select:
     return forms.Select(attrs={"class": "form-select form-select-sm", **kwargs})
 
 
+# Amazon's marketplaces opened in 1995; nothing a seller imports is dated outside these years.
+# The bounds also keep a day's first moment and the day after it inside Python's dates in
+# every time zone (`date(1, 1, 1)` or `date(9999, 12, 31)` overflow there).
+FIRST_DAY = date(1995, 1, 1)
+LAST_DAY = date(2099, 12, 31)
+
+
 def _date_field(label: str) -> forms.DateField:
     return forms.DateField(
         label=label,
         required=False,
-        widget=forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"}),
+        widget=forms.DateInput(
+            attrs={
+                "type": "date",
+                "class": "form-control form-control-sm",
+                "min": FIRST_DAY.isoformat(),
+                "max": LAST_DAY.isoformat(),
+            }
+        ),
+        validators=[
+            MinValueValidator(FIRST_DAY, message=f"Enter a date from {FIRST_DAY:%Y} on."),
+            MaxValueValidator(LAST_DAY, message=f"Enter a date before {LAST_DAY.year + 1}."),
+        ],
     )
 
 

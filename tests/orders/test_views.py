@@ -132,6 +132,24 @@ def test_invalid_filters_are_shown_not_applied(logged_in_client, account):
     assert len(order_ids(response)) == 1
 
 
+@pytest.mark.parametrize("page", ["orders:list", "orders:returns", "orders:invoices"])
+@pytest.mark.parametrize(
+    ("params", "error"),
+    [
+        ({"since": "0001-01-01"}, "Enter a date from 1995 on."),
+        ({"until": "9999-12-31"}, "Enter a date before 2100."),
+        ({"since": "1994-12-31", "until": "2100-01-01"}, "Enter a date from 1995 on."),
+    ],
+)
+def test_dates_beyond_any_order_are_a_field_error_not_a_500(
+    logged_in_client, account, page, params, error
+):
+    make_order(account, 1)
+    response = logged_in_client.get(reverse(page), params)
+    assert response.status_code == 200
+    assert error in response.content.decode()
+
+
 @pytest.mark.parametrize(
     ("term", "expected"),
     [
