@@ -46,13 +46,31 @@ VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var")).resolve()
 _missing: list[str] = []
 
 
+def private_dir(path: Path) -> Path:
+    """Create `path` (and missing parents) readable by this user only (0700); an existing
+    folder is left as its owner set it."""
+    if not path.exists():
+        path.mkdir(parents=True, mode=0o700)
+        path.chmod(0o700)  # mkdir's mode is filtered by the umask
+    return path
+
+
+def private_file(path: Path) -> Path:
+    """Create `path` empty, readable by this user only (0600), unless it exists. Created with
+    that mode, never chmod-ed after: no moment in which another user could open it."""
+    private_dir(path.parent)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
+    return path
+
+
 def _local_secret(filename: str, generate: Callable[[], str]) -> str:
     """A secret kept in VAR_DIR for demo/debug use: generated once, reused after."""
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
     path = VAR_DIR / filename
     if not path.exists():
-        path.write_text(generate())
-        path.chmod(0o600)
+        private_file(path).write_text(generate())
     return path.read_text().strip()
 
 
@@ -95,7 +113,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;"
         ),
     }
-    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    # Buyers' data lives in this file: created 0600 (SQLite gives its -wal and -shm files the
+    # database file's mode).
+    private_file(Path(DATABASES["default"]["NAME"]))
 
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 
@@ -278,6 +298,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
+private_dir(VAR_DIR)
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # Bootstrap comes from the npm registry (package.json); Django's staticfiles serves it from
 # node_modules, nothing is copied in by hand.
@@ -295,6 +316,9 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = VAR_DIR / "media"
+# Raw report files hold buyers' names and addresses: readable by this user only.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 WHITENOISE_USE_FINDERS = RELAXED_SECRETS
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

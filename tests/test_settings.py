@@ -111,3 +111,28 @@ def test_sandbox_is_off_unless_configured(tmp_path):
         tmp_path,
     )
     assert sandboxed.stdout.split() == ["http://127.0.0.1:9/eu", "http://127.0.0.1:9/auth/o2/token"]
+
+
+def test_the_database_keys_and_raw_reports_are_private_to_the_user(tmp_path):
+    var = tmp_path / "var"
+    code = (
+        "from django.core.files.base import ContentFile; "
+        "from django.core.files.storage import default_storage; "
+        "print(default_storage.path(default_storage.save("
+        "'reports/2026/12/raw.tsv', ContentFile(b'order-id'))))"
+    )
+    migrated = run_manage(["migrate", "-v", "0"], {"DEMO_MODE": "1"}, var)
+    assert migrated.returncode == 0, migrated.stderr
+    saved = run_manage(["shell", "--no-imports", "-c", code], {"DEMO_MODE": "1"}, var)
+    assert saved.returncode == 0, saved.stderr
+    raw = saved.stdout.strip()
+
+    def mode(path) -> int:
+        return os.stat(path).st_mode & 0o777
+
+    assert mode(var) == 0o700
+    for name in ("db.sqlite3", "secret_key", "token_encryption_key"):
+        assert mode(var / name) == 0o600, name
+    assert mode(raw) == 0o600
+    assert mode(os.path.dirname(raw)) == 0o700
+    assert mode(var / "media") == 0o700
