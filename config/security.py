@@ -1,4 +1,5 @@
-"""Security headers Django 5.2's SecurityMiddleware does not send: CSP and Permissions-Policy.
+"""Security headers Django 5.2's SecurityMiddleware does not send (CSP and Permissions-Policy),
+and the client address behind a trusted proxy.
 
 The policies are settings (`CONTENT_SECURITY_POLICY`, `PERMISSIONS_POLICY`) so that they can be
 tightened without touching code. Every response gets them, including redirects, errors and
@@ -51,3 +52,17 @@ class SecurityHeadersMiddleware:
         response.headers.setdefault("Content-Security-Policy", content_security_policy())
         response.headers.setdefault("Permissions-Policy", permissions_policy())
         return response
+
+
+def client_address(request: HttpRequest) -> str:
+    """The address a request came from, for the login throttle (AXES_CLIENT_IP_CALLABLE).
+
+    Behind the TLS proxy every request arrives from the proxy, which appends the address it
+    saw to X-Forwarded-For. That last entry is believed only when the request really comes
+    from one of TRUSTED_PROXY_IPS; anyone else could write the header themselves.
+    """
+    remote = request.META.get("REMOTE_ADDR", "")
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if forwarded and remote in settings.TRUSTED_PROXY_IPS:
+        return forwarded.split(",")[-1].strip() or remote
+    return remote

@@ -286,8 +286,10 @@ AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES"
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "config.views.login_locked_out"
-# The address is REMOTE_ADDR: behind the README's proxy, waitress sets it from
-# X-Forwarded-For, which it trusts only from the proxy.
+AXES_CLIENT_IP_CALLABLE = "config.security.client_address"
+# The TLS proxy's addresses: X-Forwarded-For (the client's address) and X-Forwarded-Proto are
+# believed from these only. Give gunicorn the same list (--forwarded-allow-ips).
+TRUSTED_PROXY_IPS = env_list("TRUSTED_PROXY_IPS")
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 

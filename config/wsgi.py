@@ -1,4 +1,4 @@
-"""WSGI entry point: `waitress-serve config.wsgi:application` or any WSGI server."""
+"""WSGI entry point: `gunicorn config.wsgi:application` (see the README) or any WSGI server."""
 
 import os
 

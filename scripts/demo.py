@@ -50,8 +50,9 @@ def demo_environment(port: int, sandbox_port: int, var_dir: Path) -> dict[str, s
 def demo_password(var_dir: Path) -> str:
     path = var_dir / "demo_password"
     if not path.exists():
+        # Created readable by this user only, before the password is written into it.
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         path.write_text(secrets.token_urlsafe(9))
-        path.chmod(0o600)
     return path.read_text().strip()
 
 
@@ -137,9 +138,15 @@ def main() -> int:
         "web": [
             python,
             "-m",
-            "waitress",
-            f"--listen={HOST}:{port}",
-            "--threads=8",
+            "gunicorn",
+            f"--bind={HOST}:{port}",
+            # Processes, so that one slow page never holds up the others.
+            f"--workers={env.get('WEB_WORKERS', '3')}",
+            "--threads=4",
+            # Longer than any pause of a client that reuses its connection (gunicorn's 2 s
+            # default resets a connection a polling page is about to reuse).
+            "--keep-alive=75",
+            "--graceful-timeout=5",
             "config.wsgi:application",
         ],
         "worker": [python, "manage.py", "qcluster"],

@@ -63,3 +63,32 @@ def test_a_success_before_the_limit_starts_the_count_again(person, settings):
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
         assert log_in(client, "wrong").status_code == 200
     assert log_in(client, PASSWORD).status_code == 302
+
+
+def test_the_forwarded_address_counts_only_from_a_trusted_proxy(person, settings):
+    settings.TRUSTED_PROXY_IPS = ["10.0.0.2"]
+    via_proxy = Client(REMOTE_ADDR="10.0.0.2")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        via_proxy.post(
+            "/login/",
+            {"username": "seller", "password": "wrong"},
+            HTTP_X_FORWARDED_FOR="192.0.2.1, 203.0.113.7",
+        )
+    # The proxy appended the address it saw last; the client wrote the first entry itself.
+    assert AccessAttempt.objects.get().ip_address == "203.0.113.7"
+    # Another client behind the same proxy is not locked out with it.
+    other = via_proxy.post(
+        "/login/",
+        {"username": "seller", "password": PASSWORD},
+        HTTP_X_FORWARDED_FOR="198.51.100.9",
+    )
+    assert other.status_code == 302
+    # From anywhere else the header is the client's own word and is ignored.
+    AccessAttempt.objects.all().delete()
+    direct = Client(REMOTE_ADDR="192.0.2.50")
+    direct.post(
+        "/login/",
+        {"username": "seller", "password": "wrong"},
+        HTTP_X_FORWARDED_FOR="203.0.113.99",
+    )
+    assert AccessAttempt.objects.get().ip_address == "192.0.2.50"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shlex
 import signal
+import string
 import subprocess
 import sys
 import time
@@ -29,7 +30,7 @@ from tests.scaleout import empty_redis, fresh_postgres_database
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 SECTION = "### PostgreSQL and Redis instead of the embedded defaults"
-SERVERS = ("waitress", "qcluster")
+SERVERS = ("gunicorn", "qcluster")
 
 
 def readme_commands() -> list[list[str]]:
@@ -78,8 +79,13 @@ def run_readme(commands, env: dict[str, str], *, with_redis: bool, database_url:
                 value = empty_redis()
             env[name] = value
             continue
-        assert command[0] == ".venv/bin/python", command
-        args = [sys.executable, *command[1:]]
+        # The variables the block exported, as the shell would expand them.
+        command = [string.Template(word).safe_substitute(env) for word in command]
+        if command[0] == ".venv/bin/gunicorn":
+            args = [sys.executable, "-m", "gunicorn", *command[1:]]
+        else:
+            assert command[0] == ".venv/bin/python", command
+            args = [sys.executable, *command[1:]]
         if "createsuperuser" in args:
             # The one interactive command, answered through Django's documented variables.
             args.append("--no-input")
@@ -90,8 +96,8 @@ def run_readme(commands, env: dict[str, str], *, with_redis: bool, database_url:
                 "DJANGO_SUPERUSER_EMAIL": "owner@example.invalid",
             }
         server = next((name for name in SERVERS if name in args), None)
-        if server == "waitress":
-            args = [f"--listen=127.0.0.1:{port}" if a.startswith("--listen=") else a for a in args]
+        if server == "gunicorn":
+            args = [f"--bind=127.0.0.1:{port}" if a.startswith("--bind=") else a for a in args]
         if server:
             log = (tmp_path / f"{server}.log").open("w")
             servers[server] = subprocess.Popen(
@@ -113,9 +119,9 @@ def run_readme(commands, env: dict[str, str], *, with_redis: bool, database_url:
 def wait_for_health(port: int, servers, tmp_path: Path, seconds: float = 60) -> tuple[int, dict]:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        assert servers["waitress"].poll() is None, (tmp_path / "waitress.log").read_text()
+        assert servers["gunicorn"].poll() is None, (tmp_path / "gunicorn.log").read_text()
         try:
-            # Behind the README's proxy every request arrives as HTTPS.
+            # As the README's proxy sends it: from a trusted address, the scheme is HTTPS.
             answer = requests.get(
                 f"http://127.0.0.1:{port}/health/",
                 headers={"X-Forwarded-Proto": "https"},
@@ -134,6 +140,7 @@ def test_the_readme_postgres_section_works_as_written(sandbox, tmp_path, with_re
     assert [c[1] for c in commands if c[0] == "export"] == [
         "DATABASE_URL=postgres://orders:secret@127.0.0.1:5432/orders",
         "REDIS_URL=redis://127.0.0.1:6379/0",
+        "TRUSTED_PROXY_IPS=127.0.0.1",
     ]
     env = required_settings(sandbox, tmp_path)
     with fresh_postgres_database() as database_url:
