@@ -148,7 +148,7 @@ def request_reports(
             if existing is not None:
                 reports.append(existing)
                 continue
-            report = Report.objects.create(
+            report = Report(
                 account=account,
                 report_type=kind.report_type,
                 marketplace_ids=marketplaces,
@@ -159,7 +159,7 @@ def request_reports(
                 batch=batch,
                 next_attempt_at=now,
             )
-            _event(report, "Requested; the worker sends it to Amazon.")
+            register_report(report, message="Requested; the worker sends it to Amazon.")
             reports.append(report)
         new_ids = [r.pk for r in reports if r.batch == batch]
         transaction.on_commit(lambda: enqueue_reports(new_ids))
@@ -277,6 +277,7 @@ def tick(*, inline: bool = False) -> int:
 
 
 def _event(report: Report, message: str) -> None:
+    """One line of the report's history, stamped with the state it is in now."""
     ReportEvent.objects.create(
         report=report,
         at=timezone.now(),
@@ -294,18 +295,32 @@ class StaleState(ReportActionNotAllowed):
         self.report_id = report_id
 
 
-def _save(report: Report, *, expected_status: str, message: str = "", release: bool = True) -> bool:
-    """Write the report's new state if nobody moved it meanwhile. Returns whether it was written.
+def register_report(report: Report, *, message: str) -> Report:
+    """Enter a new (unsaved) report into the state machine: save it and start its history with
+    `message`, in one transaction. Every report is created through here."""
+    with transaction.atomic():
+        report.save()
+        _event(report, message)
+    return report
 
-    Within a worker's step (release=False) a lost race raises StaleState, so the loser does not
-    go on to download or import what the winner already handles.
+
+def transition(
+    report: Report, *, expected_status: str, message: str = "", keep_lease: bool = False
+) -> bool:
+    """Write `report` as it now stands (its state and every field changed with it) if the stored
+    report is still in `expected_status`, and add `message` to its history, in one transaction.
+
+    Returns whether it was written: False when a worker or a seller moved the report meanwhile.
+    The lease is released, unless `keep_lease` (a worker's step that goes on with the next step
+    under its lease): then a lost race raises StaleState, so the loser does not go on to
+    download or import what the winner already handles.
     """
     fields = {
         f.attname: getattr(report, f.attname)
         for f in Report._meta.concrete_fields
         if not f.primary_key and f.attname not in {"created_at"}
     }
-    if release:
+    if not keep_lease:
         fields.update(lease_id="", leased_until=None)
     fields["updated_at"] = timezone.now()
     with transaction.atomic():
@@ -314,7 +329,7 @@ def _save(report: Report, *, expected_status: str, message: str = "", release: b
         )
         if written and message:
             _event(report, message)
-    if not written and not release:
+    if not written and keep_lease:
         raise StaleState(report.pk)
     return bool(written)
 
@@ -342,11 +357,18 @@ def _hold_lease(report_id: int, lease_id: str) -> str:
     return fresh if taken else ""
 
 
-def advance_report(report_id: int, lease_id: str = "") -> Report | None:
+def advance_report(
+    report_id: int, lease_id: str = "", *, stop_at: str | None = None
+) -> Report | None:
     """Do the next step for one report. Safe to call twice, and at once from several workers:
     it works only under the report's lease (the one handed out by `claim_reports`, or one it
     takes itself when the report is free), so a redelivered task does nothing while another
-    worker holds the report. Does nothing for finished reports."""
+    worker holds the report. Does nothing for finished reports.
+
+    `stop_at` (an ImportStatus) leaves the report in that state instead of working on: a
+    script or test that must act between two steps (damage a document before its download)
+    passes DOWNLOADING. The worker never passes it.
+    """
     lease_id = _hold_lease(report_id, lease_id)
     if not lease_id:
         return Report.objects.filter(pk=report_id).first()
@@ -357,31 +379,31 @@ def advance_report(report_id: int, lease_id: str = "") -> Report | None:
         )
         return report
     start_status = report.import_status
+    if report.failure_reason == Reason.AUTH:
+        # Reports of an account Amazon refused are claimed again only once access is renewed;
+        # should Amazon still refuse, the step below writes the reason again.
+        report.failure_reason = Reason.NONE
+        report.last_error = ""
     try:
-        if report.import_status == Status.QUEUED:
-            _send(report)
-        elif report.import_status == Status.WAITING:
-            _poll(report)
-        if report.import_status == Status.DOWNLOADING:
-            _download(report)
-        if report.import_status == Status.IMPORTING:
-            _import(report)
+        _run_steps(report, stop_at=stop_at)
     except StaleState:
         logger.info("Report %s was moved on by another worker; leaving it.", report.pk)
         return report
     except SpApiAuthError as error:
-        # call_amazon marked the account; the worker skips it until access is renewed.
+        # call_amazon marked the account; the worker skips it until access is renewed. The
+        # report is not finished: it waits, and its reason tells the pages to offer renewal.
+        report.failure_reason = Reason.AUTH
         report.last_error = f"{DENIED_MESSAGE} ({error})"
         report.next_attempt_at = timezone.now() + _poll_interval()
-        _save(report, expected_status=report.import_status, message=report.last_error)
+        transition(report, expected_status=report.import_status, message=report.last_error)
     except AccountNotConnected as error:
         report.last_error = str(error)
         report.next_attempt_at = timezone.now() + _poll_interval()
-        _save(report, expected_status=report.import_status, message=str(error))
+        transition(report, expected_status=report.import_status, message=str(error))
     except SpApiTransientError as error:
         _retry_later(report, error)
     except SpApiRequestError as error:
-        _fail(report, Reason.REJECTED, f"Amazon rejected the request: {error}")
+        fail_report(report, reason=Reason.REJECTED, message=f"Amazon rejected the request: {error}")
     except Exception as error:
         logger.exception("Report %s failed in state %s", report.pk, report.import_status)
         _retry_later(report, error, reason=Reason.INTERNAL)
@@ -395,12 +417,32 @@ def advance_report(report_id: int, lease_id: str = "") -> Report | None:
     return report
 
 
+def _run_steps(report: Report, *, stop_at: str | None) -> None:
+    """Send or poll, then download and import as far as the report's state allows."""
+    if report.import_status == stop_at:
+        return
+    if report.import_status == Status.QUEUED:
+        _send(report)
+    elif report.import_status == Status.WAITING:
+        _poll(report)
+    for status, step in (
+        (Status.DOWNLOADING, _download),
+        (Status.IMPORTING, import_stored_document),
+    ):
+        if report.import_status == stop_at:
+            return
+        if report.import_status == status:
+            step(report)
+
+
 def _retry_later(
     report: Report, error: Exception, *, reason: str = Reason.RETRIES_EXHAUSTED
 ) -> None:
     report.attempts += 1
     if report.attempts >= MAX_ATTEMPTS:
-        _fail(report, reason, f"Gave up after {report.attempts} attempts: {error}")
+        fail_report(
+            report, reason=reason, message=f"Gave up after {report.attempts} attempts: {error}"
+        )
         return
     wait = _backoff(report.attempts)
     if isinstance(error, SpApiThrottled):
@@ -409,16 +451,21 @@ def _retry_later(
     report.last_error = (
         f"{error} Trying again at {timezone.localtime(report.next_attempt_at):%H:%M}."
     )
-    _save(report, expected_status=report.import_status, message=report.last_error)
+    transition(report, expected_status=report.import_status, message=report.last_error)
 
 
-def _fail(report: Report, reason: str, message: str) -> None:
-    expected = report.import_status
+def fail_report(
+    report: Report, *, reason: str, message: str, expected_status: str | None = None
+) -> bool:
+    """Stop the report as FAILED for `reason` (a FailureReason) with `message` as its error, if
+    it is still in `expected_status` (by default the state it was loaded in). Returns whether
+    it was written. Reset starts a failed report again."""
+    expected = expected_status or report.import_status
     report.import_status = Status.FAILED
     report.failure_reason = reason
     report.last_error = message.replace("\x00", "")[:1000]
     report.next_attempt_at = None
-    _save(report, expected_status=expected, message=message)
+    return transition(report, expected_status=expected, message=message)
 
 
 def _regeneration_wait(report: Report, kind: ReportKind | None) -> datetime | None:
@@ -450,7 +497,7 @@ def _send(report: Report) -> None:
             f"Amazon makes this report at most every {hours:g} hours; it is sent at "
             f"{timezone.localtime(not_before):%Y-%m-%d %H:%M}."
         )
-        _save(report, expected_status=Status.QUEUED)
+        transition(report, expected_status=Status.QUEUED)
         return
     report_id = account_services.call_amazon(
         report.account,
@@ -470,7 +517,7 @@ def _send(report: Report) -> None:
     report.last_error = ""
     report.next_attempt_at = now + _poll_interval()
     name = kind.name if kind else report.report_type
-    _save(
+    transition(
         report,
         expected_status=Status.QUEUED,
         message=f"Sent to Amazon as report {report_id} ({name}).",
@@ -498,24 +545,24 @@ def _poll(report: Report) -> None:
         report.import_status = Status.DOWNLOADING
         report.stuck_since = None
         report.last_error = ""
-        _save(
+        transition(
             report,
             expected_status=Status.WAITING,
             message="Amazon finished the report.",
-            release=False,
+            keep_lease=True,
         )
     elif amazon.processing_status == Amazon.CANCELLED:
         report.import_status = Status.NO_DATA
         report.last_error = NO_DATA_MESSAGE
         report.next_attempt_at = None
-        _save(report, expected_status=Status.WAITING, message=NO_DATA_MESSAGE)
+        transition(report, expected_status=Status.WAITING, message=NO_DATA_MESSAGE)
     elif amazon.processing_status == Amazon.FATAL:
         message = _fatal_message(report)
         report.import_status = Status.FAILED
         report.failure_reason = Reason.AMAZON_FATAL
         report.last_error = message
         report.next_attempt_at = None
-        _save(report, expected_status=Status.WAITING, message=message)
+        transition(report, expected_status=Status.WAITING, message=message)
     else:
         waiting_since = report.sent_at or report.amazon_created_at or report.created_at
         stuck_after = timedelta(seconds=settings.REPORT_STUCK_AFTER_SECONDS)
@@ -532,7 +579,7 @@ def _poll(report: Report) -> None:
             if previous != amazon.processing_status
             else ""
         )
-        _save(report, expected_status=Status.WAITING, message=message)
+        transition(report, expected_status=Status.WAITING, message=message)
 
 
 def _fatal_message(report: Report) -> str:
@@ -576,12 +623,18 @@ def _download(report: Report) -> None:
     except DocumentError as error:
         if isinstance(error, SpApiTransientError):
             raise
-        _fail(report, Reason.BAD_DOCUMENT, f"The document could not be read: {error}")
+        fail_report(
+            report, reason=Reason.BAD_DOCUMENT, message=f"The document could not be read: {error}"
+        )
         return
     try:
         effective = documents.effective_charset(content, charset)
     except DocumentError as error:
-        _fail(report, Reason.BAD_DOCUMENT, f"The document could not be decoded: {error}")
+        fail_report(
+            report,
+            reason=Reason.BAD_DOCUMENT,
+            message=f"The document could not be decoded: {error}",
+        )
         return
     documents.store_raw_document(report, content, charset=effective)
     report.downloaded_at = timezone.now()
@@ -589,15 +642,23 @@ def _download(report: Report) -> None:
     report.attempts = 0
     report.last_error = ""
     report.rows_total = max(0, content.count(b"\n") - 1)
-    _save(
+    transition(
         report,
         expected_status=Status.DOWNLOADING,
         message=f"Downloaded {len(content):,} bytes ({effective}).",
-        release=False,
+        keep_lease=True,
     )
 
 
-def _import(report: Report, *, accept_drop: bool = False) -> None:
+def import_stored_document(report: Report, *, accept_drop: bool = False) -> None:
+    """The IMPORTING step: read the report's stored document with its type's importer and move
+    the report to IMPORTED (with its counts and row errors), HELD (the stock guard wants the
+    seller's confirmation; `accept_drop` gives it) or FAILED (the document is unreadable).
+
+    Safe to run again: imports are upserts, so a second import changes no record. Raises
+    StaleState when the report left IMPORTING meanwhile; any other error is the caller's to
+    record (the worker retries it later, an upload fails the report).
+    """
     importer = get_importer(report.report_type)
 
     def progress(rows_done: int) -> None:
@@ -615,17 +676,21 @@ def _import(report: Report, *, accept_drop: bool = False) -> None:
         with documents.open_text(report) as stream:
             result = importer.import_document(stream, context=context)
     except DocumentRejected as error:
-        _fail(report, Reason.BAD_DOCUMENT, str(error))
+        fail_report(report, reason=Reason.BAD_DOCUMENT, message=str(error))
         return
     except UnicodeDecodeError as error:
-        _fail(report, Reason.BAD_DOCUMENT, f"The document could not be decoded: {error}")
+        fail_report(
+            report,
+            reason=Reason.BAD_DOCUMENT,
+            message=f"The document could not be decoded: {error}",
+        )
         return
     expected = report.import_status
     if result.held_reason:
         report.import_status = Status.HELD
         report.last_error = result.held_reason
         report.next_attempt_at = None
-        _save(report, expected_status=expected, message=result.held_reason)
+        transition(report, expected_status=expected, message=result.held_reason)
         return
     with transaction.atomic():
         ReportRowError.objects.filter(report=report).delete()
@@ -651,7 +716,7 @@ def _import(report: Report, *, accept_drop: bool = False) -> None:
             if result.failed
             else ""
         )
-        _save(
+        transition(
             report,
             expected_status=expected,
             message=(
@@ -708,8 +773,7 @@ def discover_reports(account: SellerAccount, *, force: bool = False) -> list[Rep
             next_attempt_at=now,
         )
         _apply_amazon_report(report, amazon)
-        report.save()
-        _event(report, "Found on Amazon; the worker downloads and imports it.")
+        register_report(report, message="Found on Amazon; the worker downloads and imports it.")
         registered.append(report)
     DiscoveryCursor.objects.update_or_create(
         account=account,
@@ -801,7 +865,7 @@ def reset_report(report: Report, *, acting_user: AbstractBaseUser | None) -> Act
     report.next_attempt_at = timezone.now()
     report.rows_done = 0
     who = _actor(acting_user)
-    if not _save(report, expected_status=previous, message=f"Reset by {who}."):
+    if not transition(report, expected_status=previous, message=f"Reset by {who}."):
         raise ReportActionNotAllowed("The report changed meanwhile; reload and try again.")
     transaction.on_commit(lambda: enqueue_reports([report.pk]))
     return ActionResult(report, "The report will be imported again; nothing is doubled.")
@@ -824,7 +888,7 @@ def cancel_report(report: Report, *, acting_user: AbstractBaseUser | None) -> Ac
     report.import_status = Status.CANCELLED
     report.next_attempt_at = None
     who = _actor(acting_user)
-    if not _save(report, expected_status=previous, message=f"Cancelled by {who}."):
+    if not transition(report, expected_status=previous, message=f"Cancelled by {who}."):
         raise ReportActionNotAllowed("The report changed meanwhile; reload and try again.")
     return ActionResult(report, "The report is cancelled.")
 
@@ -837,7 +901,7 @@ def skip_report(report: Report, *, acting_user: AbstractBaseUser | None) -> Acti
     report.import_status = Status.SKIPPED
     report.next_attempt_at = None
     who = _actor(acting_user)
-    if not _save(report, expected_status=previous, message=f"Skipped by {who}."):
+    if not transition(report, expected_status=previous, message=f"Skipped by {who}."):
         raise ReportActionNotAllowed("The report changed meanwhile; reload and try again.")
     return ActionResult(report, "The report is skipped.")
 
@@ -847,8 +911,10 @@ def confirm_held_report(report: Report, *, acting_user: AbstractBaseUser | None)
     if report.import_status != Status.HELD:
         raise ReportActionNotAllowed("Only a held report can be confirmed.")
     report.import_status = Status.IMPORTING
-    _save(report, expected_status=Status.HELD, message="Confirmed; importing.", release=False)
-    _import(report, accept_drop=True)
+    transition(
+        report, expected_status=Status.HELD, message="Confirmed; importing.", keep_lease=True
+    )
+    import_stored_document(report, accept_drop=True)
     return ActionResult(report, "The report is imported.")
 
 

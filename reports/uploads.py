@@ -28,7 +28,7 @@ from orders.importers.registry import get_importer
 from reports import documents, services
 from reports.catalog import kind_for_report_type
 from reports.exceptions import ReportsError
-from reports.models import Report, ReportEvent, ReportRowError
+from reports.models import Report, ReportRowError
 
 logger = logging.getLogger(__name__)
 
@@ -131,10 +131,17 @@ def import_uploaded_document(
         acting_user=acting_user,
     )
     try:
-        services._import(report)
+        services.import_stored_document(report)
     except Exception as error:  # the upload must end in a state the seller can see and reset
         logger.exception("Uploaded report %s could not be imported", report.pk)
-        _mark_internal_failure(report, error)
+        # The stored row, not what the failed import left in memory, is what fails.
+        report.refresh_from_db()
+        services.fail_report(
+            report,
+            reason=Report.FailureReason.INTERNAL,
+            message=f"The import stopped with an internal error: {error}",
+            expected_status=Report.ImportStatus.IMPORTING,
+        )
     report.refresh_from_db()
     return _result_of(report)
 
@@ -207,8 +214,9 @@ def _store(
     """Create the report in IMPORTING with its document, leased so the worker leaves it alone
     while this request imports it (and takes it over if this request dies)."""
     now = timezone.now()
+    who = acting_user.get_username() if getattr(acting_user, "pk", None) else "command line"
     with transaction.atomic():
-        report = Report.objects.create(
+        report = Report(
             account=account,
             report_type=report_type,
             marketplace_ids=marketplace_ids,
@@ -220,40 +228,14 @@ def _store(
             downloaded_at=now,
             rows_total=max(0, content.count(b"\n") - 1),
         )
-        documents.store_raw_document(report, content, charset=charset)
-        report.save()
-        who = acting_user.get_username() if getattr(acting_user, "pk", None) else "command line"
-        ReportEvent.objects.create(
-            report=report,
-            at=now,
-            import_status=report.import_status,
-            amazon_status=report.amazon_status,
+        services.register_report(
+            report,
             message=f"Uploaded by {who}: {filename[:200]} ({len(content):,} bytes, {charset}).",
         )
+        # The file is named after the report's id, which exists only once it is saved.
+        documents.store_raw_document(report, content, charset=charset)
+        report.save(update_fields=["raw_file", "raw_charset", "raw_size"])
     return report
-
-
-def _mark_internal_failure(report: Report, error: Exception) -> None:
-    message = f"The import stopped with an internal error: {error}"[:1000]
-    written = Report.objects.filter(
-        pk=report.pk, import_status=Report.ImportStatus.IMPORTING
-    ).update(
-        import_status=Report.ImportStatus.FAILED,
-        failure_reason=Report.FailureReason.INTERNAL,
-        last_error=message,
-        lease_id="",
-        leased_until=None,
-        next_attempt_at=None,
-        updated_at=timezone.now(),
-    )
-    if written:
-        ReportEvent.objects.create(
-            report=report,
-            at=timezone.now(),
-            import_status=Report.ImportStatus.FAILED,
-            amazon_status=report.amazon_status,
-            message=message,
-        )
 
 
 def _result_of(report: Report) -> UploadResult:

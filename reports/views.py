@@ -121,9 +121,7 @@ class ReportRow:
     ) -> ReportRow:
         """`urls`: a page's ReportUrls, to share between its rows."""
         kind = kind_for_report_type(report.report_type)
-        renew_access = report.failure_reason == Report.FailureReason.AUTH or (
-            report.last_error.startswith(services.DENIED_MESSAGE)
-        )
+        renew_access = report.failure_reason == Report.FailureReason.AUTH
         if renew_access:
             problem = "Amazon denied access: renew access in Settings"
         elif report.import_status == Status.NO_DATA or (

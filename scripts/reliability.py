@@ -204,12 +204,7 @@ def fault_matrix(h: Harness) -> list[Row]:
             from reports.models import Report
 
             Report.objects.filter(pk=report.pk).update(next_attempt_at=None)
-            real_download = services._download
-            services._download = lambda r: None
-            try:
-                services.advance_report(report.pk)
-            finally:
-                services._download = real_download
+            services.advance_report(report.pk, stop_at=Report.ImportStatus.DOWNLOADING)
             time.sleep(0.3)
         h.sandbox.control(f"documents/{report.amazon_document_id}", damage)
         report = h.drive(report)

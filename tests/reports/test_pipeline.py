@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
+from amazon_settings import crypto
 from amazon_settings.models import SellerAccount
 from orders.models import Order
 from reports import services
@@ -270,23 +272,19 @@ def test_an_expired_download_url_is_fetched_again(eu_account, amazon):
     assert len(amazon.calls(operation="getReportDocument")) == 2
 
 
-def test_a_corrupt_document_fails_with_the_reason_and_imports_nothing(
-    eu_account, amazon, monkeypatch
-):
+def test_a_corrupt_document_fails_with_the_reason_and_imports_nothing(eu_account, amazon):
     # Hold the report when Amazon finished it, to damage its document before the download.
-    real_download = services._download
-    monkeypatch.setattr(services, "_download", lambda report: None)
     (report,) = request(eu_account)
     for _ in range(20):
         Report.objects.filter(pk=report.pk).update(next_attempt_at=None, leased_until=None)
-        services.advance_report(report.pk)
+        services.advance_report(report.pk, stop_at=Status.DOWNLOADING)
         report.refresh_from_db()
         if report.import_status == Status.DOWNLOADING:
             break
         amazon.advance_clock(1)
     assert report.import_status == Status.DOWNLOADING
+    assert not report.raw_file  # held before the download
     amazon.control(f"documents/{report.amazon_document_id}", {"corruption": "truncate"})
-    monkeypatch.setattr(services, "_download", real_download)
     report = run_until_finished(report, amazon)
     assert report.import_status == Status.FAILED
     assert report.failure_reason == Report.FailureReason.BAD_DOCUMENT
@@ -303,11 +301,34 @@ def test_revoked_authorization_stops_calls_for_the_account(eu_account, amazon):
     assert eu_account.status == SellerAccount.Status.AUTHORIZATION_REVOKED
     assert report.import_status == Status.QUEUED
     assert report.last_error.startswith("Amazon denied access: renew access in Settings.")
+    assert report.failure_reason == Report.FailureReason.AUTH
     Report.objects.filter(pk=report.pk).update(next_attempt_at=None)
     assert services.claim_reports() == []  # the worker leaves the account alone
     calls_before = len(amazon.calls())
     assert services.tick() == 0
     assert len(amazon.calls()) == calls_before
+
+
+def test_renewed_access_clears_the_authorization_reason(eu_account, amazon):
+    amazon.control(f"sellers/{EU_SELLER}/revoke", {"region": "eu"})
+    (report,) = request(eu_account)
+    services.advance_report(report.pk)
+    report.refresh_from_db()
+    assert report.failure_reason == Report.FailureReason.AUTH
+    renew_access(eu_account, amazon)
+    report = run_until_finished(report, amazon)
+    assert report.import_status == Status.IMPORTED, report.last_error
+    assert report.failure_reason == Report.FailureReason.NONE
+    assert report.last_error == ""
+
+
+def renew_access(account: SellerAccount, amazon) -> None:
+    """What renewing on the consent page leaves behind: a new refresh token, connected."""
+    SellerAccount.objects.filter(pk=account.pk).update(
+        refresh_token_encrypted=crypto.encrypt_secret(amazon.refresh_token(EU_SELLER, "eu")),
+        status=SellerAccount.Status.CONNECTED,
+    )
+    cache.clear()  # the access token cached for the revoked grant
 
 
 def test_claiming_leases_each_report_once(eu_account, amazon):

@@ -291,6 +291,7 @@ def test_processing_explains_problems_in_plain_words(logged_in_client, eu_accoun
         eu_account,
         import_status=Status.WAITING,
         amazon_status=Amazon.IN_QUEUE,
+        failure_reason=Report.FailureReason.AUTH,
         last_error=f"{services.DENIED_MESSAGE} (403 Unauthorized)",
     )
     make_report(
