@@ -19,6 +19,16 @@ class Region(models.TextChoices):
     NA = "na", "North America"
 
 
+class SellerAccountQuerySet(models.QuerySet):
+    def connected(self) -> SellerAccountQuerySet:
+        """Accounts that hold a refresh token, whatever Amazon last said about it."""
+        return self.exclude(refresh_token_encrypted="")
+
+    def usable(self) -> SellerAccountQuerySet:
+        """Accounts the worker may call Amazon for (`SellerAccount.is_usable`)."""
+        return self.connected().exclude(status__in=SellerAccount.REFUSED_STATUSES)
+
+
 class SellerAccount(models.Model):
     """An Amazon seller account, one per (selling partner ID, region).
 
@@ -34,6 +44,17 @@ class SellerAccount(models.Model):
         CLIENT_REJECTED = "client_rejected", "App credentials rejected"
         UNREACHABLE = "unreachable", "Amazon unreachable"
         DISCONNECTED = "disconnected", "Disconnected"
+
+    # Amazon refused the authorization (or it was removed): calling again cannot succeed until
+    # the seller renews access, so the worker leaves these accounts alone.
+    REFUSED_STATUSES = frozenset(
+        {
+            Status.DISCONNECTED,
+            Status.AUTHORIZATION_REVOKED,
+            Status.CLIENT_REJECTED,
+            Status.ACCESS_DENIED,
+        }
+    )
 
     class AuthorizationMethod(models.TextChoices):
         CONSENT = "consent", "Amazon consent page"
@@ -69,6 +90,8 @@ class SellerAccount(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     disconnected_at = models.DateTimeField(null=True, blank=True)
 
+    objects = SellerAccountQuerySet.as_manager()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
@@ -88,6 +111,11 @@ class SellerAccount(models.Model):
     @property
     def has_token(self) -> bool:
         return bool(self.refresh_token_encrypted)
+
+    @property
+    def is_usable(self) -> bool:
+        """Whether the worker may call Amazon for this account (not after a refusal)."""
+        return self.has_token and self.status not in self.REFUSED_STATUSES
 
     @property
     def authorization_expires_at(self):

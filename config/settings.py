@@ -156,9 +156,12 @@ SPAPI_REDIRECT_URI = os.environ.get("SPAPI_REDIRECT_URI", "").strip()
 SPAPI_APP_IS_DRAFT = env_bool("SPAPI_APP_IS_DRAFT", default=bool(AMAZON_SANDBOX_URL))
 SPAPI_USER_AGENT = "AmazonOrderImport/0.1 (Language=Python; Platform=Django)"
 SPAPI_TIMEOUT_SECONDS = float(os.environ.get("SPAPI_TIMEOUT_SECONDS", "30"))
-# Retries inside one call (429, 5xx, timeouts), and the longest the client waits in total
-# before it hands the error to the worker, which then reschedules the step.
-SPAPI_MAX_RETRIES = int(os.environ.get("SPAPI_MAX_RETRIES", "3"))
+# One retry layer: the worker's calls are never retried inside the call (a report's state
+# retries the step with its backoff). A call a person waits on (Test connection, the schedules
+# page) retries a transient error this many times before it shows the error.
+SPAPI_INTERACTIVE_RETRIES = int(os.environ.get("SPAPI_INTERACTIVE_RETRIES", "1"))
+# The longest one call waits in total (for the shared rate limiter, and between an interactive
+# call's retries) before it hands the error on.
 SPAPI_MAX_WAIT_SECONDS = float(os.environ.get("SPAPI_MAX_WAIT_SECONDS", "60"))
 
 # How often the worker checks Amazon (every five minutes by default).

@@ -615,7 +615,7 @@ def diagnose_account(
 ) -> Diagnosis:
     """Run every check for the account. With `test_call`, Amazon is called once first (as
     "Test connection" does), which also updates the account's connection evidence."""
-    tests = account_services.test_connection(account) if test_call and account.has_token else []
+    tests = account_services.check_connection(account) if test_call and account.has_token else []
     if tests:
         account.refresh_from_db()
     now = now or timezone.now()

@@ -91,11 +91,7 @@ class ReportRequestForm(forms.Form):
     def __init__(self, *args: Any, now: datetime | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.now = now or timezone.now()
-        self.accounts = list(
-            SellerAccount.objects.exclude(refresh_token_encrypted="").prefetch_related(
-                "marketplaces"
-            )
-        )
+        self.accounts = list(SellerAccount.objects.connected().prefetch_related("marketplaces"))
         account_field = self.fields["account"]
         # Only connected accounts are offered; a disconnected one that is still posted (it was
         # disconnected meanwhile) gets a sentence, not "select a valid choice".

@@ -4,10 +4,11 @@ These are schedules Amazon keeps and runs itself (createReportSchedule): Amazon 
 report every period, and the worker's discovery imports it. Not to be confused with
 `reports.schedules`, the django-q2 schedules of our own worker.
 
-Every call goes through `amazon_settings.services.call_amazon`, so it is logged and counts as
-evidence for the account's connection status. Errors are raised as they come: `SpApiError`
-(its text is a sentence a seller can read), `AccountNotConnected`, or `InvalidReportRequest`
-for a report type or period this account cannot schedule.
+A seller waits on each of these calls, so they go through
+`amazon_settings.services.call_amazon_for_user`: logged, counted as evidence for the account's
+connection status, retried once when Amazon does not answer. Errors: `AmazonCallFailed` (its
+text is a sentence a seller can read), `AccountNotConnected`, or `InvalidReportRequest` for a
+report type or period this account cannot schedule.
 """
 
 from __future__ import annotations
@@ -73,13 +74,13 @@ def report_type_label(report_type: str) -> str:
 def list_report_schedules(account: SellerAccount) -> list[ReportSchedule]:
     """Amazon's schedules for the account's schedulable catalogue types. Read-only.
 
-    Raises AccountNotConnected or SpApiError.
+    Raises AccountNotConnected or AmazonCallFailed.
     """
     report_types = [report_type for report_type, _ in schedulable_report_types(account.region)]
     schedules: list[ReportSchedule] = []
     for offset in range(0, len(report_types), MAX_TYPES_PER_CALL):
         chunk = report_types[offset : offset + MAX_TYPES_PER_CALL]
-        schedules += account_services.call_amazon(
+        schedules += account_services.call_amazon_for_user(
             account, lambda client, chunk=chunk: client.get_report_schedules(report_types=chunk)
         )
     return sorted(schedules, key=lambda s: (report_type_label(s.report_type), s.period))
@@ -96,7 +97,8 @@ def create_report_schedule(
     """Ask Amazon to create `report_type` every `period`; returns Amazon's schedule ID.
 
     Amazon replaces an existing schedule for the same type and marketplaces, so creating the
-    same schedule twice leaves one. Raises InvalidReportRequest, AccountNotConnected, SpApiError.
+    same schedule twice leaves one. Raises InvalidReportRequest, AccountNotConnected,
+    AmazonCallFailed.
     """
     if report_type not in dict(schedulable_report_types(account.region)):
         raise InvalidReportRequest(
@@ -107,7 +109,7 @@ def create_report_schedule(
         raise InvalidReportRequest(f"Amazon does not offer the period {period}.")
     if not marketplace_ids:
         raise InvalidReportRequest("Choose at least one marketplace.")
-    schedule_id = account_services.call_amazon(
+    schedule_id = account_services.call_amazon_for_user(
         account,
         lambda client: client.create_report_schedule(
             report_type=report_type, marketplace_ids=sorted(marketplace_ids), period=period
@@ -127,8 +129,8 @@ def create_report_schedule(
 def cancel_report_schedule(
     account: SellerAccount, *, report_schedule_id: str, acting_user: AbstractBaseUser | None
 ) -> None:
-    """Stop an Amazon schedule. Raises AccountNotConnected or SpApiError (e.g. unknown ID)."""
-    account_services.call_amazon(
+    """Stop an Amazon schedule. Raises AccountNotConnected or AmazonCallFailed (e.g. unknown ID)."""
+    account_services.call_amazon_for_user(
         account, lambda client: client.cancel_report_schedule(report_schedule_id)
     )
     logger.info(

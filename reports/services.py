@@ -201,19 +201,11 @@ def _reusable_report(
 
 
 def _due_reports(now: datetime):
-    usable_accounts = SellerAccount.objects.exclude(refresh_token_encrypted="").exclude(
-        status__in=[
-            SellerAccount.Status.DISCONNECTED,
-            SellerAccount.Status.AUTHORIZATION_REVOKED,
-            SellerAccount.Status.CLIENT_REJECTED,
-            SellerAccount.Status.ACCESS_DENIED,
-        ]
-    )
     return Report.objects.filter(
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
         Q(leased_until__isnull=True) | Q(leased_until__lte=now),
         import_status__in=Report.UNFINISHED,
-        account__in=usable_accounts,
+        account__in=SellerAccount.objects.usable(),
     )
 
 
@@ -256,7 +248,7 @@ def tick(*, inline: bool = False) -> int:
     """
     record_worker_heartbeat()
     for account in SellerAccount.objects.filter(order_import_active=True):
-        if not account_services.account_is_usable(account):
+        if not account.is_usable:
             continue
         try:
             discover_reports(account)
@@ -872,12 +864,16 @@ def reset_report(report: Report, *, acting_user: AbstractBaseUser | None) -> Act
 
 
 def cancel_report(report: Report, *, acting_user: AbstractBaseUser | None) -> ActionResult:
-    """Cancel a report Amazon has not started (IN_QUEUE), or one not yet sent."""
+    """Cancel a report Amazon has not started (IN_QUEUE), or one not yet sent.
+
+    Raises ReportActionNotAllowed, or AmazonCallFailed / AccountNotConnected when Amazon could
+    not be asked to cancel it.
+    """
     previous = report.import_status
     if report.import_status == Status.QUEUED:
         pass
     elif report.import_status == Status.WAITING and report.amazon_status == Amazon.IN_QUEUE:
-        account_services.call_amazon(
+        account_services.call_amazon_for_user(
             report.account, lambda client: client.cancel_report(report.amazon_report_id)
         )
         report.amazon_status = Amazon.CANCELLED

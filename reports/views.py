@@ -26,7 +26,6 @@ from django_htmx.http import HttpResponseStopPolling
 
 from amazon_settings.exceptions import AccountNotConnected, AmazonSettingsError
 from amazon_settings.models import SellerAccount
-from amazon_settings.spapi import SpApiError
 from orders.pagination import LimitedCountPaginator
 from reports import documents, schedules_service, selectors, services
 from reports.catalog import kind_for_report_type
@@ -254,7 +253,7 @@ def report_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     service = getattr(services, ACTION_SERVICES[action])
     try:
         result = service(report, acting_user=request.user)
-    except (ReportActionNotAllowed, AmazonSettingsError, SpApiError) as error:
+    except (ReportActionNotAllowed, AmazonSettingsError) as error:
         messages.error(request, str(error))
     else:
         messages.success(request, result.message)
@@ -377,14 +376,12 @@ def _schedulable_choices(account: SellerAccount) -> list[tuple[str, str]]:
 def schedules(request: HttpRequest) -> HttpResponse:
     """Per connected account: Amazon's schedules for the catalogue's types, and a create form."""
     panels = []
-    for account in SellerAccount.objects.exclude(refresh_token_encrypted="").prefetch_related(
-        "marketplaces"
-    ):
+    for account in SellerAccount.objects.connected().prefetch_related("marketplaces"):
         names = {m.marketplace_id: m.name for m in account.marketplaces.all()}
         panel: dict[str, Any] = {"account": account, "form": _schedule_form(account)}
         try:
             listed = schedules_service.list_report_schedules(account)
-        except (SpApiError, AmazonSettingsError) as error:
+        except AmazonSettingsError as error:
             messages.error(request, f"{account.display_name}: {error}")
             panel["error"] = str(error)
         else:
@@ -418,7 +415,7 @@ def schedule_create(request: HttpRequest, account_pk: int) -> HttpResponse:
         schedule_id = schedules_service.create_report_schedule(
             account, acting_user=request.user, **form.cleaned_data
         )
-    except (SpApiError, AmazonSettingsError, ReportsError) as error:
+    except (AmazonSettingsError, ReportsError) as error:
         messages.error(request, str(error))
     else:
         data = form.cleaned_data
@@ -438,7 +435,7 @@ def schedule_cancel(request: HttpRequest, account_pk: int, schedule_id: str) -> 
         schedules_service.cancel_report_schedule(
             account, report_schedule_id=schedule_id, acting_user=request.user
         )
-    except (SpApiError, AmazonSettingsError) as error:
+    except AmazonSettingsError as error:
         messages.error(request, str(error))
     else:
         messages.success(request, f"Schedule {schedule_id} is cancelled on Amazon.")

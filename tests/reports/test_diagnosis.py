@@ -79,7 +79,7 @@ def make_report(account, start, end, status=Status.IMPORTED, report_type=MFN_TYP
 
 def fake_test(monkeypatch, *results: tuple[str, bool, str]):
     monkeypatch.setattr(
-        "amazon_settings.services.test_connection",
+        "amazon_settings.services.check_connection",
         lambda account: [ConnectionCheck(*result) for result in results],
     )
 

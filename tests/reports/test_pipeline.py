@@ -262,6 +262,24 @@ def test_throttling_reschedules_with_amazons_rate(eu_account, amazon):
     assert report.import_status == Status.IMPORTED
 
 
+def test_a_worker_step_is_one_call_and_the_report_retries_it_later(eu_account, amazon, settings):
+    # Whatever a person's buttons may do, the worker never retries inside a call: the
+    # report's backoff is the one retry layer.
+    settings.SPAPI_INTERACTIVE_RETRIES = 3
+    (report,) = request(eu_account)
+    services.advance_report(report.pk)  # sent
+    amazon.control("faults", {"kind": "error500", "operation": "getReport", "count": 1})
+    Report.objects.filter(pk=report.pk).update(next_attempt_at=None)
+    services.advance_report(report.pk)
+    report.refresh_from_db()
+    assert [call["status"] for call in amazon.calls(operation="getReport")] == [500]
+    assert report.import_status == Status.WAITING
+    assert report.attempts == 1
+    assert report.next_attempt_at > timezone.now()
+    report = run_until_finished(report, amazon)
+    assert report.import_status == Status.IMPORTED, report.last_error
+
+
 def test_an_expired_download_url_is_fetched_again(eu_account, amazon):
     amazon.control("faults", {"kind": "expire_url", "operation": "downloadDocument"})
     (report,) = request(eu_account)

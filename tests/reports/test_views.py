@@ -688,7 +688,7 @@ class FakeClient:
 @pytest.fixture
 def fake_amazon(monkeypatch):
     fake = FakeClient()
-    monkeypatch.setattr("amazon_settings.services.client_for", lambda account: fake)
+    monkeypatch.setattr("amazon_settings.services.client_for", lambda account, **options: fake)
     return fake
 
 
