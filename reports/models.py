@@ -188,6 +188,9 @@ class DiscoveryCursor(models.Model):
 class WorkerHeartbeat(models.Model):
     """When each scheduled worker job last ran: the proof that the background worker is alive."""
 
+    # The name the worker's pass writes on every run (reports.services.worker).
+    WORKER = "worker"
+
     name = models.CharField(max_length=100, unique=True)
     last_seen_at = models.DateTimeField()
 

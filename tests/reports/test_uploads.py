@@ -17,10 +17,11 @@ from django.urls import include, path, reverse
 from amazon_settings.models import AccountMarketplace, SellerAccount
 from config import urls as config_urls
 from orders.models import Order, OrderItem
-from reports import upload_views, where_is_views
 from reports import urls as reports_urls
 from reports.models import Report, ReportRowError
-from reports.uploads import UploadTooLarge, import_uploaded_document
+from reports.services.uploads import UploadTooLarge, import_uploaded_document
+from reports.views import uploads as upload_views
+from reports.views import where_is as where_is_views
 from tests.orders.conftest import NOW, render
 
 NEW_REPORTS_ROUTES = [

@@ -13,10 +13,10 @@ from django.utils import timezone
 from amazon_settings.crypto import encrypt_secret
 from amazon_settings.models import AccountMarketplace, SellerAccount
 from amazon_settings.spapi import ReportSchedule, SpApiAuthError, SpApiRequestError
-from reports import services
 from reports.documents import store_raw_document
 from reports.models import Report, ReportEvent, ReportRowError
-from reports.views import ReportUrls
+from reports.services import actions, pipeline
+from reports.views.processing import ReportUrls
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +62,7 @@ def na_account() -> SellerAccount:
 @pytest.fixture(autouse=True)
 def _no_worker(monkeypatch):
     """Nothing is handed to the task queue: no broker in these tests."""
-    monkeypatch.setattr(services, "enqueue_reports", lambda ids: 0)
+    monkeypatch.setattr("reports.services.transitions.enqueue_reports", lambda ids: 0)
 
 
 @pytest.fixture(autouse=True)
@@ -292,13 +292,13 @@ def test_processing_explains_problems_in_plain_words(logged_in_client, eu_accoun
         import_status=Status.WAITING,
         amazon_status=Amazon.IN_QUEUE,
         failure_reason=Report.FailureReason.AUTH,
-        last_error=f"{services.DENIED_MESSAGE} (403 Unauthorized)",
+        last_error=f"{pipeline.DENIED_MESSAGE} (403 Unauthorized)",
     )
     make_report(
         eu_account,
         import_status=Status.NO_DATA,
         amazon_status=Amazon.CANCELLED,
-        last_error=services.NO_DATA_MESSAGE,
+        last_error=pipeline.NO_DATA_MESSAGE,
     )
     make_report(
         eu_account,
@@ -515,9 +515,9 @@ def test_confirm_held_report_calls_the_service(logged_in_client, eu_account, use
 
     def confirm(report, *, acting_user):
         calls.append((report.pk, acting_user))
-        return services.ActionResult(report, "The report is imported.")
+        return actions.ActionResult(report, "The report is imported.")
 
-    monkeypatch.setattr(services, "confirm_held_report", confirm)
+    monkeypatch.setattr(actions, "confirm_held_report", confirm)
     page = logged_in_client.get(reverse("reports:processing")).content.decode()
     assert reverse("reports:confirm", args=[report.pk]) in page
     response = logged_in_client.post(reverse("reports:confirm", args=[report.pk]), follow=True)

@@ -1,9 +1,10 @@
 """Data protection for the report pipeline: buyer data is not kept longer than Amazon allows.
 
-`remove_personal_data` runs daily (reports.schedules): it blanks buyer data on old orders
-(`orders.privacy.remove_buyer_data`) and deletes old raw documents that hold buyer data from
-storage. The Report row stays, with its counts and history, and an event on it says the
-document was deleted for data protection, so a missing download is explained, not a mystery.
+`remove_personal_data` runs daily (`reports.services.worker` schedules it): it blanks buyer
+data on old orders (`orders.privacy.remove_buyer_data`) and deletes old raw documents that hold
+buyer data from storage. The Report row stays, with its counts and history, and an event on it
+says the document was deleted for data protection, so a missing download is explained, not a
+mystery.
 """
 
 from __future__ import annotations

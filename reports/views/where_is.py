@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -11,47 +10,11 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from amazon_settings.exceptions import AccountNotConnected
-from amazon_settings.models import SellerAccount
-from reports import services
 from reports.catalog import BY_KEY
 from reports.exceptions import InvalidReportRequest
-from reports.where_is import AMAZON_ORDER_ID, where_is_order
-
-
-class WhereIsForm(forms.Form):
-    """The order ID, and the purchase date if the seller knows it (Seller Central shows it)."""
-
-    order_id = forms.RegexField(
-        label="Amazon order ID",
-        regex=AMAZON_ORDER_ID,
-        strip=True,
-        error_messages={"invalid": "An Amazon order ID looks like 123-1234567-1234567."},
-        widget=forms.TextInput(
-            attrs={"class": "form-control", "placeholder": "123-1234567-1234567"}
-        ),
-    )
-    date = forms.DateField(
-        label="Purchase date",
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
-    )
-    account = forms.ModelChoiceField(
-        queryset=SellerAccount.objects.order_by("display_name"),
-        required=False,
-        empty_label="All accounts",
-        widget=forms.Select(attrs={"class": "form-select"}),
-    )
-
-
-class GapRequestForm(forms.Form):
-    """The range of one coverage gap, to request for one account and report kind."""
-
-    order_id = forms.RegexField(regex=AMAZON_ORDER_ID, required=False)
-    date = forms.DateField(required=False)
-    account = forms.ModelChoiceField(queryset=SellerAccount.objects.all())
-    kind = forms.ChoiceField(choices=[(key, kind.name) for key, kind in BY_KEY.items()])
-    start = forms.DateTimeField()
-    end = forms.DateTimeField()
+from reports.forms.where_is import GapRequestForm, WhereIsForm
+from reports.services import requesting
+from reports.where_is import where_is_order
 
 
 @require_GET
@@ -97,7 +60,7 @@ def where_is_request(request: HttpRequest) -> HttpResponse:
         )
         return redirect(back)
     try:
-        reports = services.request_reports(
+        reports = requesting.request_reports(
             account,
             kind_key=data["kind"],
             marketplace_ids=marketplace_ids,

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
-from typing import Any
-
-from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,46 +14,12 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 from amazon_settings.exceptions import AccountNotConnected
 from amazon_settings.models import SellerAccount
 from amazon_settings.selectors import connection_status
-from reports import coverage, diagnosis
-from reports.catalog import CATALOG
+from reports import coverage
+from reports.diagnosis.guide import diagnose_account
+from reports.diagnosis.results import describe_range
 from reports.exceptions import InvalidReportRequest
-
-
-class GapRequestForm(forms.Form):
-    """A range of one order report type to request (a gap on the timeline)."""
-
-    kind = forms.ChoiceField(
-        choices=[(k.key, k.name) for k in CATALOG if k.imports_orders and k.requestable]
-    )
-    # ISO 8601 with an offset, as the page writes them; Django's DateTimeField reads those.
-    start = forms.DateTimeField()
-    end = forms.DateTimeField()
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        if data.get("start") and data.get("end") and data["end"] <= data["start"]:
-            self.add_error("end", "The end must be after the start.")
-        return data
-
-
-class ImportStartForm(forms.Form):
-    """Since when the account's orders are imported (a local calendar day)."""
-
-    import_orders_from = forms.DateField(
-        label="Import orders from",
-        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
-    )
-
-    def clean_import_orders_from(self) -> Any:
-        day = self.cleaned_data["import_orders_from"]
-        if day > timezone.localdate():
-            raise forms.ValidationError("The date cannot be in the future.")
-        return day
-
-    def start(self) -> datetime:
-        return timezone.make_aware(
-            datetime.combine(self.cleaned_data["import_orders_from"], time())
-        )
+from reports.forms.diagnosis import GapRequestForm, ImportStartForm
+from reports.services import requesting
 
 
 def _import_start_form(account: SellerAccount) -> ImportStartForm:
@@ -82,7 +44,7 @@ def diagnosis_chooser(request: HttpRequest) -> HttpResponse:
 def diagnosis_page(request: HttpRequest, account_pk: int) -> HttpResponse:
     """Run the guide's checks for one account (with one test call to Amazon) and show them."""
     account = get_object_or_404(SellerAccount, pk=account_pk)
-    result = diagnosis.diagnose_account(account)
+    result = diagnose_account(account)
     return render(
         request,
         "reports/diagnosis.html",
@@ -135,7 +97,7 @@ def diagnosis_request_gap(request: HttpRequest, account_pk: int) -> HttpResponse
         return _back(request, account)
     data = form.cleaned_data
     try:
-        reports = diagnosis.request_missing_range(
+        reports = requesting.request_missing_range(
             account,
             kind_key=data["kind"],
             start=data["start"],
@@ -149,7 +111,7 @@ def diagnosis_request_gap(request: HttpRequest, account_pk: int) -> HttpResponse
         messages.success(
             request,
             f"{count} report{'s' if count != 1 else ''} requested for "
-            f"{diagnosis.describe_range(data['start'], data['end'])}; the worker sends "
+            f"{describe_range(data['start'], data['end'])}; the worker sends "
             f"{'them' if count != 1 else 'it'} to Amazon and imports the orders. Nothing is "
             "doubled.",
         )
@@ -163,7 +125,7 @@ def diagnosis_import_start(request: HttpRequest, account_pk: int) -> HttpRespons
     form = ImportStartForm(request.POST)
     if form.is_valid():
         try:
-            diagnosis.set_import_start(account, start=form.start(), acting_user=request.user)
+            requesting.set_import_start(account, start=form.start(), acting_user=request.user)
         except InvalidReportRequest as error:
             messages.error(request, str(error))
         else:

@@ -25,10 +25,12 @@ from amazon_settings.models import SellerAccount
 from amazon_settings.spapi import DocumentError, DocumentTooLarge, gunzip
 from orders.importers.base import DocumentRejected, ImportContext, ImportResult, RowError
 from orders.importers.registry import get_importer
-from reports import documents, services
+from reports import documents
 from reports.catalog import kind_for_report_type
 from reports.exceptions import ReportsError
 from reports.models import Report, ReportRowError
+from reports.services.pipeline import import_stored_document
+from reports.services.transitions import fail_report, register_report
 
 logger = logging.getLogger(__name__)
 
@@ -131,12 +133,12 @@ def import_uploaded_document(
         acting_user=acting_user,
     )
     try:
-        services.import_stored_document(report)
+        import_stored_document(report)
     except Exception as error:  # the upload must end in a state the seller can see and reset
         logger.exception("Uploaded report %s could not be imported", report.pk)
         # The stored row, not what the failed import left in memory, is what fails.
         report.refresh_from_db()
-        services.fail_report(
+        fail_report(
             report,
             reason=Report.FailureReason.INTERNAL,
             message=f"The import stopped with an internal error: {error}",
@@ -228,7 +230,7 @@ def _store(
             downloaded_at=now,
             rows_total=max(0, content.count(b"\n") - 1),
         )
-        services.register_report(
+        register_report(
             report,
             message=f"Uploaded by {who}: {filename[:200]} ({len(content):,} bytes, {charset}).",
         )

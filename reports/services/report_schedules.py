@@ -1,8 +1,8 @@
 """Amazon-side report schedules (Data exchange » Reports » Scheduled reports).
 
 These are schedules Amazon keeps and runs itself (createReportSchedule): Amazon then creates the
-report every period, and the worker's discovery imports it. Not to be confused with
-`reports.schedules`, the django-q2 schedules of our own worker.
+report every period, and the worker's discovery imports it. Not to be confused with the
+django-q2 schedules of our own worker (`reports.services.worker`).
 
 A seller waits on each of these calls, so they go through
 `amazon_settings.services.call_amazon_for_user`: logged, counted as evidence for the account's

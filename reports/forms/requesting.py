@@ -1,8 +1,7 @@
-"""Input forms of the reports pages: Request, the Processing filters, and Amazon schedules.
+"""Reports » Request: the form, and how it previews the requests a range becomes.
 
-The request rules (region, range, look-back) live in `services.validate_request`; the request
-form calls it and puts its sentence on the field the seller has to change.
-"""
+The request rules (region, range, look-back) live in `reports.services.requesting`; the form
+calls them and puts their sentence on the field the seller has to change."""
 
 from __future__ import annotations
 
@@ -13,48 +12,11 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from amazon_settings.forms import BoundedDateTimeField
 from amazon_settings.models import AccountMarketplace, SellerAccount
-from reports import services
 from reports.catalog import BY_KEY, CATALOG, GROUPS, ReportKind
 from reports.exceptions import InvalidReportRequest
-from reports.models import Report
-from reports.schedules_service import SCHEDULE_PERIODS
-
-DATETIME_LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
-DATETIME_LOCAL_INPUTS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]
-
-
-def _datetime_field(label: str, *, required: bool = True) -> forms.DateTimeField:
-    """A `datetime-local` input, read in the current time zone (settings.TIME_ZONE)."""
-    return BoundedDateTimeField(
-        label=label,
-        required=required,
-        input_formats=DATETIME_LOCAL_INPUTS,
-        widget=forms.DateTimeInput(
-            attrs={"type": "datetime-local", "class": "form-control"},
-            format=DATETIME_LOCAL_FORMAT,
-        ),
-    )
-
-
-class KindSelect(forms.Select):
-    """The report type select: options grouped MFN / FBA / VCS, each carrying its description."""
-
-    def create_option(self, name: str, value: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        option = super().create_option(name, value, *args, **kwargs)
-        kind = BY_KEY.get(str(value))
-        if kind is not None:
-            option["attrs"]["data-description"] = kind.description
-        return option
-
-
-def kind_choices() -> list[tuple[str, list[tuple[str, str]]]]:
-    """The catalogue as grouped choices: one `<optgroup>` per group (MFN, FBA, VCS)."""
-    return [
-        (group, [(kind.key, kind.name) for kind in CATALOG if kind.group == group])
-        for group in GROUPS
-    ]
+from reports.forms.fields import KindSelect, datetime_local_field, kind_choices
+from reports.services.requesting import split_range, validate_request
 
 
 def _field_for(error: InvalidReportRequest) -> str:
@@ -85,8 +47,8 @@ class ReportRequestForm(forms.Form):
         widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
         error_messages={"required": "Choose at least one marketplace."},
     )
-    start = _datetime_field("Start")
-    end = _datetime_field("End")
+    start = datetime_local_field("Start")
+    end = datetime_local_field("End")
 
     def __init__(self, *args: Any, now: datetime | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -133,9 +95,7 @@ class ReportRequestForm(forms.Form):
                 self.add_error("marketplace_ids", f"Choose marketplaces of {account.display_name}.")
         if account is not None and kind_key and start and end:
             try:
-                services.validate_request(
-                    account, kind=BY_KEY[kind_key], start=start, end=end, now=self.now
-                )
+                validate_request(account, kind=BY_KEY[kind_key], start=start, end=end, now=self.now)
             except InvalidReportRequest as error:
                 self.add_service_error(error)
         return data
@@ -181,7 +141,7 @@ class ReportRequestForm(forms.Form):
         return groups
 
     def split_preview(self) -> SplitPreview | None:
-        """How the range will be sent (split by `services.split_range`), or why it cannot be."""
+        """How the range will be sent (split by `split_range`), or why it cannot be."""
         self.is_valid()
         for name in ("account", "kind", "start", "end"):
             if name in self.errors:
@@ -193,7 +153,7 @@ class ReportRequestForm(forms.Form):
                 "ignored and one request is sent.",
                 ok=True,
             )
-        parts = services.split_range(kind, self.cleaned_data["start"], self.cleaned_data["end"])
+        parts = split_range(kind, self.cleaned_data["start"], self.cleaned_data["end"])
         if len(parts) == 1:
             return SplitPreview("One request covers this range.", ok=True)
         return SplitPreview(
@@ -201,87 +161,3 @@ class ReportRequestForm(forms.Form):
             f"it will be sent as {len(parts)} consecutive requests.",
             ok=True,
         )
-
-
-STATUS_CHOICES = [
-    ("", "All statuses"),
-    ("unfinished", "Unfinished"),
-    *Report.ImportStatus.choices,
-]
-
-
-class ProcessingFilterForm(forms.Form):
-    """The GET filters of Reports » Processing."""
-
-    account = forms.ModelChoiceField(
-        queryset=SellerAccount.objects.all(),
-        required=False,
-        empty_label="All accounts",
-        widget=forms.Select(attrs={"class": "form-select"}),
-    )
-    kind = forms.ChoiceField(
-        label="Report type",
-        required=False,
-        choices=lambda: [("", "All report types"), *kind_choices()],
-        widget=forms.Select(attrs={"class": "form-select"}),
-    )
-    status = forms.ChoiceField(
-        required=False, choices=STATUS_CHOICES, widget=forms.Select(attrs={"class": "form-select"})
-    )
-    since = _datetime_field("Created from", required=False)
-    until = _datetime_field("Created until", required=False)
-    batch = forms.CharField(required=False, max_length=32, widget=forms.HiddenInput)
-
-    def selector_filters(self) -> dict[str, Any]:
-        """Keyword arguments for `selectors.report_list`; empty when the filters are invalid."""
-        if not self.is_valid():
-            return {}
-        data = self.cleaned_data
-        kind = BY_KEY.get(data["kind"])
-        return {
-            "account": data["account"],
-            "report_types": list(kind.all_report_types) if kind else None,
-            "import_status": data["status"],
-            "since": data["since"],
-            "until": data["until"],
-        }
-
-
-class ReportActionForm(forms.Form):
-    """A row action's POST: only where to go back to."""
-
-    next = forms.CharField(required=False, max_length=2000)
-
-
-class ScheduleCreateForm(forms.Form):
-    """Data exchange » Scheduled reports: a new Amazon-side schedule for one account."""
-
-    report_type = forms.ChoiceField(
-        label="Report type", choices=(), widget=forms.Select(attrs={"class": "form-select"})
-    )
-    period = forms.ChoiceField(
-        choices=SCHEDULE_PERIODS,
-        initial="P1D",
-        widget=forms.Select(attrs={"class": "form-select"}),
-    )
-    marketplace_ids = forms.MultipleChoiceField(
-        label="Marketplaces",
-        choices=(),
-        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
-        error_messages={"required": "Choose at least one marketplace."},
-    )
-
-    def __init__(
-        self,
-        *args: Any,
-        report_types: list[tuple[str, str]],
-        marketplaces: list[AccountMarketplace],
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["report_type"].choices = report_types
-        self.fields["marketplace_ids"].choices = [(m.marketplace_id, m.name) for m in marketplaces]
-        self.fields["marketplace_ids"].initial = [
-            m.marketplace_id for m in marketplaces if m.selected
-        ]
-        self.marketplaces = marketplaces
