@@ -2,9 +2,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import models
-from django.utils import timezone
 
 # Amazon asks sellers to re-authorize a public app every 365 days
 # (developer-docs.amazon.com/sp-api/docs/renew-authorizations).
@@ -99,11 +97,6 @@ class SellerAccount(models.Model):
             )
         ]
         ordering = ["display_name", "pk"]
-        # The one permission that separates the roles (config/roles.py): without it a user can
-        # look at every page but change nothing.
-        permissions = [
-            ("operate", "Can connect accounts, request and manage reports, change settings"),
-        ]
 
     def __str__(self) -> str:
         return f"{self.display_name} ({self.selling_partner_id}, {self.get_region_display()})"
@@ -205,34 +198,3 @@ class RateLimitBucket(models.Model):
 
     def __str__(self) -> str:
         return self.key
-
-
-class AuditEvent(models.Model):
-    """One change a user made through the dashboard: who, what, on which object, with what result.
-
-    Written by `config.roles.RoleMiddleware` for every unsafe request that succeeded, from the
-    URL name and its resolved arguments only: never from the request body, which can hold a
-    refresh token. `username` keeps the name readable after the user is deleted.
-    """
-
-    at = models.DateTimeField(default=timezone.now, db_index=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="audit_events",
-    )
-    username = models.CharField(max_length=150, blank=True)
-    action = models.CharField(max_length=100, help_text="The URL name, e.g. reports:reset.")
-    object_type = models.CharField(max_length=60, blank=True)
-    object_id = models.CharField(max_length=100, blank=True)
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    detail = models.CharField(max_length=500, blank=True)
-
-    class Meta:
-        ordering = ["-at", "-pk"]
-
-    def __str__(self) -> str:
-        target = f" {self.object_type} {self.object_id}" if self.object_id else ""
-        return f"{self.username or '?'}: {self.action}{target} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -198,6 +198,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_q",
+    "core",
     "amazon_settings",
     "reports",
     "orders",
@@ -218,7 +219,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # Viewers may look but not change: unsafe requests need the operate permission, and those
     # that succeed are audited. After authentication (it needs the user) and messages.
-    "config.roles.RoleMiddleware",
+    "core.roles.RoleMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
@@ -236,9 +237,9 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "config.navigation.navigation",
+                "core.navigation.navigation",
                 "amazon_settings.context_processors.attention_banner",
-                "config.roles.roles",
+                "core.roles.roles",
             ],
         },
     }

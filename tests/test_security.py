@@ -434,7 +434,7 @@ def test_tokens_are_never_in_the_admin(admin_client):
         f"/admin/amazon_settings/selleraccount/{account.pk}/change/",
         "/admin/amazon_settings/apicall/",
         f"/admin/amazon_settings/apicall/{call.pk}/change/",
-        "/admin/amazon_settings/auditevent/",
+        "/admin/core/auditevent/",
     ):
         response = admin_client.get(url)
         assert response.status_code == 200, url

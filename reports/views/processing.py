@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from amazon_settings.exceptions import AmazonSettingsError
-from orders.pagination import LimitedCountPaginator
+from core.pagination import LimitedCountPaginator
 from reports import selectors
 from reports.catalog import kind_for_report_type
 from reports.exceptions import ReportActionNotAllowed
@@ -139,7 +139,7 @@ def processing(request: HttpRequest) -> HttpResponse:
     form = ProcessingFilterForm(request.GET or None)
     filters = form.selector_filters() if form.is_bound else {}
     batch = form.cleaned_data.get("batch", "") if form.is_bound and form.is_valid() else ""
-    # No COUNT(*) over every report per page (orders/pagination.py).
+    # No COUNT(*) over every report per page (core/pagination.py).
     page = LimitedCountPaginator(selectors.report_list(**filters), PAGE_SIZE).get_page(
         request.GET.get("page")
     )

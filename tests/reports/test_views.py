@@ -384,7 +384,7 @@ def test_processing_with_more_reports_than_the_count_limit(
     logged_in_client, eu_account, monkeypatch
 ):
     """No count of every report: past the limit the pages are numbered without a total."""
-    monkeypatch.setattr("orders.pagination.COUNT_LIMIT", 60)
+    monkeypatch.setattr("core.pagination.COUNT_LIMIT", 60)
     Report.objects.bulk_create(
         Report(
             account=eu_account, report_type="GET_AFN_INVENTORY_DATA", import_status=Status.IMPORTED

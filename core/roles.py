@@ -1,7 +1,7 @@
 """Roles: Viewers look, Operators change. Enforced and audited in one middleware.
 
 Two Django groups (`setup_roles` creates them): Viewers get the view permissions of the
-product's apps; Operators also get `amazon_settings.operate`. Rather than decorating every view
+product's apps; Operators also get `core.operate`. Rather than decorating every view
 (and trusting every new view to remember), `RoleMiddleware` refuses any unsafe request from a
 user without `operate`, so a view added tomorrow is protected the day it lands. The admin is
 left to its own permission checks, and login/logout stay open to everyone.
@@ -23,16 +23,16 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import ResolverMatch
 
-from amazon_settings.models import SellerAccount
-from config.audit import record_audit_event
+from core.audit import record_audit_event
+from core.models import ProductPermission
 
 logger = logging.getLogger(__name__)
 
 VIEWERS = "Viewers"
 OPERATORS = "Operators"
-OPERATE_PERMISSION = "amazon_settings.operate"
+OPERATE_PERMISSION = "core.operate"
 # Whose models a Viewer may look at in the admin, if an administrator also makes them staff.
-VIEWED_APPS = ("amazon_settings", "reports", "orders")
+VIEWED_APPS = ("core", "amazon_settings", "reports", "orders")
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Everyone must be able to log in and out; the admin checks its own model permissions.
@@ -54,9 +54,6 @@ PK_OBJECT_TYPES = {
 OBJECT_ARGUMENTS = (("schedule_id", "report schedule"), ("account_pk", "seller account"))
 
 
-# --- Groups -------------------------------------------------------------------------------------
-
-
 @transaction.atomic
 def setup_roles() -> dict[str, Group]:
     """Create the Viewers and Operators groups with their permissions. Idempotent.
@@ -64,7 +61,7 @@ def setup_roles() -> dict[str, Group]:
     Only adds what is missing: a permission an administrator added to a group by hand stays.
     """
     operate, _ = Permission.objects.get_or_create(
-        content_type=ContentType.objects.get_for_model(SellerAccount),
+        content_type=ContentType.objects.get_for_model(ProductPermission),
         codename="operate",
         defaults={"name": "Can connect accounts, request and manage reports, change settings"},
     )
@@ -81,7 +78,7 @@ def setup_roles() -> dict[str, Group]:
 
 
 def can_operate(user: AbstractBaseUser | AnonymousUser) -> bool:
-    """True for active superusers and users with `amazon_settings.operate` (the Operators)."""
+    """True for active superusers and users with `core.operate` (the Operators)."""
     return bool(user.is_authenticated and user.has_perm(OPERATE_PERMISSION))
 
 
@@ -89,9 +86,6 @@ def roles(request: HttpRequest) -> dict[str, bool]:
     """Template context: `can_operate`, so pages can hide buttons a Viewer may not press."""
     user = getattr(request, "user", None)
     return {"can_operate": user is not None and can_operate(user)}
-
-
-# --- The middleware -----------------------------------------------------------------------------
 
 
 def _is_open(match: ResolverMatch | None) -> bool:

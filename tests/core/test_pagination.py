@@ -11,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from amazon_settings.models import SellerAccount
+from core.pagination import COUNT_LIMIT, LimitedCountPaginator
 from orders.models import Order
-from orders.pagination import COUNT_LIMIT, LimitedCountPaginator
 
 pytestmark = pytest.mark.django_db
 

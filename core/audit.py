@@ -1,6 +1,6 @@
 """The audit log: who changed what through the dashboard.
 
-`config.roles.RoleMiddleware` calls `record_audit_event` after every unsafe request that
+`core.roles.RoleMiddleware` calls `record_audit_event` after every unsafe request that
 succeeded; the events are read in the Django admin (read-only there).
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
 
-from amazon_settings.models import AuditEvent
+from core.models import AuditEvent
 
 
 def record_audit_event(
