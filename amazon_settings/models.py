@@ -115,6 +115,12 @@ class SellerAccount(models.Model):
         return self.authorized_at + AUTHORIZATION_LIFETIME if self.authorized_at else None
 
 
+class AccountMarketplaceQuerySet(models.QuerySet):
+    def selected_ids(self) -> list[str]:
+        """The marketplace IDs the seller imports (`selected`), sorted: what reports ask for."""
+        return sorted(self.filter(selected=True).values_list("marketplace_id", flat=True))
+
+
 class AccountMarketplace(models.Model):
     """A marketplace the seller participates in (from getMarketplaceParticipations)."""
 
@@ -130,6 +136,8 @@ class AccountMarketplace(models.Model):
     selected = models.BooleanField(
         default=True, help_text="Import this marketplace's orders (the seller may deselect some)."
     )
+
+    objects = AccountMarketplaceQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -30,9 +30,7 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-# ---------------------------------------------------------------------------------------------
 # Adjustable: read from the environment.
-# ---------------------------------------------------------------------------------------------
 
 DEBUG = env_bool("DEBUG")
 # Demo mode: the embedded defaults (SQLite, ORM broker, the Amazon sandbox), with secrets
@@ -180,9 +178,7 @@ if _missing:
         + ". Set them in the environment (see .env.example), or set DEMO_MODE=1 for a local demo."
     )
 
-# ---------------------------------------------------------------------------------------------
 # Internal: constants of the product.
-# ---------------------------------------------------------------------------------------------
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -366,11 +362,9 @@ if not RELAXED_SECRETS:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
-# ---------------------------------------------------------------------------------------------
 # Data protection (Amazon's Data Protection Policy): buyer names, e-mails, phone numbers and
 # addresses are removed this many days after an order shipped, and raw report documents that
-# hold them are deleted after the same time (orders.privacy, reports.privacy; daily schedule).
-# ---------------------------------------------------------------------------------------------
+# hold them are deleted after the same time (orders.privacy, reports.services.privacy; daily).
 
 PII_RETENTION_DAYS = int(os.environ.get("PII_RETENTION_DAYS", "30"))
 

@@ -49,9 +49,6 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-# --- The Amazon sandbox, served over real HTTP for the whole session -------------------------
-
-
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory):
     """A running Amazon sandbox (tests/sandbox_server.py) on a free loopback port.

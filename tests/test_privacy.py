@@ -65,9 +65,6 @@ def has_buyer_data(order: Order) -> bool:
     return any(getattr(order, name) for name in ORDER_PII_FIELDS)
 
 
-# --- Orders and returns -------------------------------------------------------------------------
-
-
 def test_buyer_data_of_old_orders_is_removed_and_the_order_stays(account):
     old = make_order(account, "302-0000001-0000001", days_ago=45)
     recent = make_order(account, "302-0000002-0000002", days_ago=5)
@@ -138,9 +135,6 @@ def test_removing_buyer_data_twice_changes_nothing_the_second_time(account):
 def test_a_negative_retention_is_refused():
     with pytest.raises(ValueError, match="negative"):
         remove_buyer_data(older_than_days=-1)
-
-
-# --- Raw documents ------------------------------------------------------------------------------
 
 
 def make_report(account, report_type: str, *, days_ago: int, **fields) -> Report:
@@ -217,9 +211,6 @@ def test_a_file_already_gone_from_storage_is_still_cleared(account):
     assert delete_personal_documents(older_than_days=30, now=NOW) == 1
     report.refresh_from_db()
     assert not report.raw_file
-
-
-# --- The daily pass -----------------------------------------------------------------------------
 
 
 def test_the_daily_pass_run_twice(account, settings):

@@ -42,9 +42,6 @@ def changing_urls() -> list[tuple[str | None, str]]:
     ]
 
 
-# --- The groups ---------------------------------------------------------------------------------
-
-
 def test_setup_roles_is_idempotent_and_only_operators_may_operate():
     call_command("setup_roles", verbosity=0)
     call_command("setup_roles", verbosity=0)
@@ -64,9 +61,6 @@ def test_setup_roles_keeps_permissions_an_administrator_added():
     groups[VIEWERS].permissions.add(extra)
     setup_roles()
     assert groups[VIEWERS].permissions.filter(pk=extra.pk).exists()
-
-
-# --- Enforcement --------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("name", "route"), changing_urls())
@@ -141,9 +135,6 @@ def test_the_admin_keeps_its_own_permission_checks(viewer):
     response = client.post("/admin/amazon_settings/selleraccount/add/", {})
     assert response.status_code == 403
     assert FORBIDDEN_MESSAGE not in response.content.decode()
-
-
-# --- The audit log ------------------------------------------------------------------------------
 
 
 def test_a_change_is_audited_with_who_what_and_which(logged_in_client, user):

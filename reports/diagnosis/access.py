@@ -26,6 +26,10 @@ THROTTLE_LOOK_BACK = timedelta(hours=24)
 DENIAL_LOOK_BACK = timedelta(days=7)
 
 
+def _test_fix(account: SellerAccount) -> Fix:
+    return Fix("Test connection", reverse("amazon_settings:test_connection", args=[account.pk]))
+
+
 def check_authorization(
     account: SellerAccount, *, tests: list[ConnectionCheck], now: datetime
 ) -> Check:
@@ -47,15 +51,7 @@ def check_authorization(
     if status.key in {"authorization_revoked", "client_rejected", "disconnected", "expired"} or (
         tests and not tests[0].ok and status.tone == "danger"
     ):
-        fixes = (
-            (renew_fix(account),)
-            if status.action == "renew"
-            else (
-                Fix(
-                    "Test connection", reverse("amazon_settings:test_connection", args=[account.pk])
-                ),
-            )
-        )
+        fixes = (renew_fix(account) if status.action == "renew" else _test_fix(account),)
         return Check(
             "authorization",
             "Authorization present and valid",
@@ -71,11 +67,7 @@ def check_authorization(
             WARNING,
             "Amazon could not be reached; the authorization could not be checked.",
             tuple(evidence),
-            (
-                Fix(
-                    "Test connection", reverse("amazon_settings:test_connection", args=[account.pk])
-                ),
-            ),
+            (_test_fix(account),),
         )
     return Check(
         "authorization",

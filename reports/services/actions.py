@@ -17,16 +17,23 @@ from reports.exceptions import ReportActionNotAllowed
 from reports.models import Report
 from reports.services import transitions
 from reports.services.pipeline import import_stored_document
-from reports.services.transitions import transition
+from reports.services.transitions import StaleState, transition
 
 Status = Report.ImportStatus
 Amazon = Report.AmazonStatus
 Reason = Report.FailureReason
 
 
-def _actor(user: AbstractBaseUser | None) -> str:
-    """Who did it, for the report's history."""
-    return user.get_username() if user is not None else "the system"
+def _write(
+    report: Report, *, previous: str, done: str, acting_user: AbstractBaseUser | None
+) -> None:
+    """Write the seller's change to `report`, named in its history ("Reset by anna.").
+
+    Raises StaleState when the report left `previous` meanwhile (the worker moved it on).
+    """
+    who = acting_user.get_username() if acting_user is not None else "the system"
+    if not transition(report, expected_status=previous, message=f"{done} by {who}."):
+        raise StaleState(report.pk)
 
 
 @dataclass(frozen=True)
@@ -64,9 +71,7 @@ def reset_report(report: Report, *, acting_user: AbstractBaseUser | None) -> Act
     report.stuck_since = None
     report.next_attempt_at = timezone.now()
     report.rows_done = 0
-    who = _actor(acting_user)
-    if not transition(report, expected_status=previous, message=f"Reset by {who}."):
-        raise ReportActionNotAllowed("The report changed meanwhile; reload and try again.")
+    _write(report, previous=previous, done="Reset", acting_user=acting_user)
     transaction.on_commit(lambda: transitions.enqueue_reports([report.pk]))
     return ActionResult(report, "The report will be imported again; nothing is doubled.")
 
@@ -91,9 +96,7 @@ def cancel_report(report: Report, *, acting_user: AbstractBaseUser | None) -> Ac
         )
     report.import_status = Status.CANCELLED
     report.next_attempt_at = None
-    who = _actor(acting_user)
-    if not transition(report, expected_status=previous, message=f"Cancelled by {who}."):
-        raise ReportActionNotAllowed("The report changed meanwhile; reload and try again.")
+    _write(report, previous=previous, done="Cancelled", acting_user=acting_user)
     return ActionResult(report, "The report is cancelled.")
 
 
@@ -104,9 +107,7 @@ def skip_report(report: Report, *, acting_user: AbstractBaseUser | None) -> Acti
     previous = report.import_status
     report.import_status = Status.SKIPPED
     report.next_attempt_at = None
-    who = _actor(acting_user)
-    if not transition(report, expected_status=previous, message=f"Skipped by {who}."):
-        raise ReportActionNotAllowed("The report changed meanwhile; reload and try again.")
+    _write(report, previous=previous, done="Skipped", acting_user=acting_user)
     return ActionResult(report, "The report is skipped.")
 
 

@@ -172,9 +172,7 @@ def request_automatic_reports(account: SellerAccount) -> list[Report]:
     now = timezone.now()
     overlap = timedelta(seconds=settings.AUTOMATIC_IMPORT_OVERLAP_SECONDS)
     created = []
-    marketplace_ids = list(
-        account.marketplaces.filter(selected=True).values_list("marketplace_id", flat=True)
-    )
+    marketplace_ids = account.marketplaces.selected_ids()
     if not marketplace_ids:
         return created
     for kind in coverage.order_kinds(account):
@@ -219,9 +217,7 @@ def request_missing_range(
             f"Amazon keeps {kind.name} data for {kind.look_back.days} days: nothing of this "
             "range can be requested any more."
         )
-    marketplace_ids = list(
-        account.marketplaces.filter(selected=True).values_list("marketplace_id", flat=True)
-    )
+    marketplace_ids = account.marketplaces.selected_ids()
     if not marketplace_ids:
         raise InvalidReportRequest(
             f"No marketplace of {account.display_name} is selected for import: tick them in "

@@ -112,9 +112,7 @@ def import_uploaded_document(
     if account.region not in kind.regions:
         raise UploadRejected(f"{kind.name} is not available in {account.get_region_display()}.")
     content, charset = _decoded_bytes(content, limit=max_bytes or max_upload_bytes())
-    marketplace_ids = sorted(
-        account.marketplaces.filter(selected=True).values_list("marketplace_id", flat=True)
-    )
+    marketplace_ids = account.marketplaces.selected_ids()
     if dry_run:
         return _dry_run(
             account=account,

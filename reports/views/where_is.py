@@ -47,9 +47,7 @@ def where_is_request(request: HttpRequest) -> HttpResponse:
         return redirect("reports:where_is")
     data = form.cleaned_data
     account = data["account"]
-    marketplace_ids = list(
-        account.marketplaces.filter(selected=True).values_list("marketplace_id", flat=True)
-    )
+    marketplace_ids = account.marketplaces.selected_ids()
     back = reverse("reports:where_is")
     if data["order_id"]:
         query = {"order_id": data["order_id"], "date": data["date"] or ""}

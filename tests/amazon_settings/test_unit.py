@@ -295,3 +295,16 @@ def test_usable_accounts_are_connected_and_not_refused():
     assert set(SellerAccount.objects.connected()) == usable | set(refused)
     assert {a for a in SellerAccount.objects.all() if a.is_usable} == usable
     assert not tokenless.is_usable
+
+
+@pytest.mark.django_db
+def test_selected_marketplace_ids_are_the_ticked_ones_sorted():
+    account = make_account()
+    for marketplace_id, selected in (("A1PA6795UKMFR9", True), ("A13V1IB3VIYZZH", True)):
+        account.marketplaces.create(
+            marketplace_id=marketplace_id, country_code="DE", name="x", selected=selected
+        )
+    account.marketplaces.create(
+        marketplace_id="APJ6JRA9NG5V4", country_code="IT", name="y", selected=False
+    )
+    assert account.marketplaces.selected_ids() == ["A13V1IB3VIYZZH", "A1PA6795UKMFR9"]

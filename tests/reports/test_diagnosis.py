@@ -86,9 +86,6 @@ def fake_test(monkeypatch, *results: tuple[str, bool, str]):
     )
 
 
-# --- Coverage -----------------------------------------------------------------------------------
-
-
 def test_merge_joins_overlapping_and_adjacent_ranges(now):
     ranges = [(now, now + H), (now + 3 * H, now + 4 * H), (now + H, now + 2 * H)]
     ranges.append((now + 30 * 60 * timedelta(seconds=1), now + 90 * timedelta(minutes=1)))
@@ -149,9 +146,6 @@ def test_a_gap_older_than_amazon_keeps_is_not_requestable(account, now):
     (gap,) = coverage.kind_coverage(account, MFN, now=now).gaps
     assert gap.end == now - 60 * D
     assert not gap.requestable
-
-
-# --- The checks -------------------------------------------------------------------------------
 
 
 def test_authorization_ok_after_a_successful_test_call(account, now):
@@ -377,9 +371,6 @@ def test_throttling_in_the_last_day(account, now):
     assert check.evidence[0].text.startswith("getReport: throttled 2 times, last at ")
 
 
-# --- Fixes -----------------------------------------------------------------------------------
-
-
 def test_requesting_a_gap_splits_it_into_requests_amazon_accepts(account, now):
     reports = requesting.request_missing_range(
         account, kind_key="mfn_orders_eu", start=now - 45 * D, end=now - D, acting_user=None
@@ -410,9 +401,6 @@ def test_requesting_a_gap_older_than_amazon_keeps(account, now):
             end=now - 61 * D,
             acting_user=None,
         )
-
-
-# --- Backfill by the worker ---------------------------------------------------------------------
 
 
 def test_automatic_requests_start_at_the_import_start_date(account, settings):
@@ -464,9 +452,6 @@ def test_a_recently_failed_range_is_not_requested_again_at_once(account, setting
     (again,) = requesting.request_automatic_reports(account)
     assert again.report_type == MFN_TYPE
     assert again.data_end == now - 2 * D
-
-
-# --- Pages ------------------------------------------------------------------------------------
 
 
 def test_diagnosis_page_runs_the_checks(operator, account, monkeypatch):

@@ -252,9 +252,6 @@ def test_row_errors_are_kept_with_their_line(account, mfn_document):
     assert result.failed == 1 and result.errors[0].line_number == 3
 
 
-# --- manage.py import_report --------------------------------------------------------------------
-
-
 def test_command_imports_and_prints_the_counts(account, mfn_document, tmp_path, capsys):
     path = tmp_path / "orders.txt"
     path.write_bytes(mfn_document)

@@ -106,9 +106,6 @@ def make_report(account: SellerAccount, **fields) -> Report:
     return Report.objects.create(account=account, **defaults)
 
 
-# --- Reports » Request --------------------------------------------------------------------------
-
-
 def test_request_form_groups_kinds_and_ticks_the_accounts_marketplaces(
     logged_in_client, eu_account, na_account
 ):
@@ -240,9 +237,6 @@ def test_request_creates_reports_and_highlights_the_batch(logged_in_client, eu_a
 def test_request_page_without_connected_account(logged_in_client):
     response = logged_in_client.get(reverse("reports:request"))
     assert 'id="no-connected-accounts"' in response.content.decode()
-
-
-# --- Reports » Processing -----------------------------------------------------------------------
 
 
 def test_processing_shows_both_statuses_counters_and_source(logged_in_client, eu_account, user):
@@ -544,8 +538,6 @@ def test_actions_need_post(logged_in_client, eu_account):
     assert logged_in_client.get(reverse("reports:cancel", args=[report.pk])).status_code == 405
 
 
-# --- Report details -----------------------------------------------------------------------------
-
 TSV = "order-id\tsku\tproduct-name\n302-1\tSKU-1\tCafé crème\n\n302-2\tSKU-2\tTee\n".encode(
     "cp1252"
 )
@@ -645,9 +637,6 @@ def test_pages_need_login(client, eu_account):
     ):
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
-
-
-# --- Data exchange » Scheduled reports ----------------------------------------------------------
 
 
 class FakeClient:
