@@ -37,6 +37,7 @@ from reports.services.transitions import (
     fail_report,
     hold_lease,
     poll_interval,
+    release_lease,
     retry_later,
     transition,
 )
@@ -68,9 +69,7 @@ def advance_report(
         return Report.objects.filter(pk=report_id).first()
     report = Report.objects.select_related("account").filter(pk=report_id).first()
     if report is None or report.is_finished:
-        Report.objects.filter(pk=report_id, lease_id=lease_id).update(
-            lease_id="", leased_until=None
-        )
+        release_lease(report_id, lease_id)
         return report
     start_status = report.import_status
     if report.failure_reason == Reason.AUTH:
@@ -103,9 +102,7 @@ def advance_report(
         retry_later(report, error, reason=Reason.INTERNAL)
     finally:
         # Whatever happened, this worker is done with the report for now.
-        Report.objects.filter(pk=report.pk, lease_id=lease_id).update(
-            lease_id="", leased_until=None
-        )
+        release_lease(report.pk, lease_id)
     if start_status != report.import_status:
         logger.info("Report %s: %s → %s", report.pk, start_status, report.import_status)
     return report

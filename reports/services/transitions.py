@@ -145,35 +145,45 @@ def apply_amazon_report(report: Report, amazon: AmazonReport) -> None:
         report.amazon_schedule_id = amazon.report_schedule_id
 
 
+def _lease_free(now: datetime) -> Q:
+    return Q(leased_until__isnull=True) | Q(leased_until__lte=now)
+
+
 def due_reports(now: datetime) -> QuerySet[Report]:
     """Unfinished reports of usable accounts whose next attempt is due and whose lease is free."""
     return Report.objects.filter(
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
-        Q(leased_until__isnull=True) | Q(leased_until__lte=now),
+        _lease_free(now),
         import_status__in=Report.UNFINISHED,
         account__in=SellerAccount.objects.usable(),
     )
 
 
+def _take_lease(report_id: int, *, now: datetime) -> str:
+    """Lease the report to the caller if no worker holds it, in one guarded UPDATE, so that of
+    two callers only one gets it. Returns the new lease id, or "" when the report is taken."""
+    lease_id = secrets.token_hex(8)
+    taken = (
+        Report.objects.filter(pk=report_id)
+        .filter(_lease_free(now))
+        .update(
+            lease_id=lease_id,
+            leased_until=now + timedelta(seconds=settings.REPORT_LEASE_SECONDS),
+        )
+    )
+    return lease_id if taken else ""
+
+
 def claim_reports(*, limit: int = 50, ids: Iterable[int] | None = None) -> list[tuple[int, str]]:
-    """Lease due reports to this worker: one UPDATE per report, guarded, so a report is never
-    claimed twice. Returns (report id, lease id) pairs for the tasks."""
+    """Lease due reports to this worker, so a report is never claimed twice. Returns (report
+    id, lease id) pairs for the tasks."""
     now = timezone.now()
     due = due_reports(now)
     if ids is not None:
         due = due.filter(pk__in=list(ids))
     claimed = []
     for pk in due.order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:limit]:
-        lease_id = secrets.token_hex(8)
-        updated = (
-            Report.objects.filter(pk=pk)
-            .filter(Q(leased_until__isnull=True) | Q(leased_until__lte=now))
-            .update(
-                lease_id=lease_id,
-                leased_until=now + timedelta(seconds=settings.REPORT_LEASE_SECONDS),
-            )
-        )
-        if updated:
+        if lease_id := _take_lease(pk, now=now):
             claimed.append((pk, lease_id))
     return claimed
 
@@ -196,11 +206,9 @@ def hold_lease(report_id: int, lease_id: str) -> str:
     the report is free. Empty when another worker holds the report."""
     if lease_id:
         return lease_id if Report.objects.filter(pk=report_id, lease_id=lease_id).exists() else ""
-    now = timezone.now()
-    fresh = secrets.token_hex(8)
-    taken = (
-        Report.objects.filter(pk=report_id)
-        .filter(Q(leased_until__isnull=True) | Q(leased_until__lte=now))
-        .update(lease_id=fresh, leased_until=now + timedelta(seconds=settings.REPORT_LEASE_SECONDS))
-    )
-    return fresh if taken else ""
+    return _take_lease(report_id, now=timezone.now())
+
+
+def release_lease(report_id: int, lease_id: str) -> None:
+    """Let the report go, if this lease still holds it (a lost lease is another worker's)."""
+    Report.objects.filter(pk=report_id, lease_id=lease_id).update(lease_id="", leased_until=None)
