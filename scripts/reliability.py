@@ -55,7 +55,6 @@ def setup(workdir: Path):
             "VAR_DIR": str(workdir / "var"),
             "AMAZON_SANDBOX_URL": sandbox.base_url,
             "WORKER_INTERVAL_SECONDS": "2",
-            "SPAPI_MAX_RETRIES": "0",
             "SPAPI_TIMEOUT_SECONDS": "2",
             "REPORT_LEASE_SECONDS": "3",
         }
