@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from amazon_settings.models import AccountMarketplace, ApiCall, AuditEvent, SellerAccount
+from amazon_settings.models import AccountMarketplace, ApiCall, SellerAccount
 
 
 class AccountMarketplaceInline(admin.TabularInline):
@@ -54,23 +54,4 @@ class ApiCallAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    """The audit log, read-only: evidence is not edited, not even by a superuser."""
-
-    list_display = ["at", "username", "action", "object_type", "object_id", "status_code"]
-    list_filter = ["action", "object_type"]
-    date_hierarchy = "at"
-    search_fields = ["username", "action", "object_id", "detail"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
         return False

@@ -1,21 +1,6 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
-
-
-def create_cache_tables(*, using: str, **kwargs: object) -> None:
-    """`migrate` creates the database cache's table, so no deployment needs `createcachetable`.
-
-    The embedded default keeps Django's cache (access tokens shared by the web and worker
-    processes) in the database; the command is idempotent and does nothing for other caches.
-    """
-    from django.core.management import call_command
-
-    call_command("createcachetable", database=using, verbosity=0)
 
 
 class AmazonSettingsConfig(AppConfig):
     name = "amazon_settings"
     verbose_name = "Amazon settings"
-
-    def ready(self) -> None:
-        post_migrate.connect(create_cache_tables, sender=self)

@@ -13,6 +13,10 @@ class AuthorizationFailed(AmazonSettingsError):
     """Amazon did not grant access (bad code, rejected token, denied call): nothing was stored."""
 
 
+class AmazonCallFailed(AmazonSettingsError):
+    """Amazon refused a call a person made, or did not answer: the message says which."""
+
+
 class AccountNotConnected(AmazonSettingsError):
     """The account has no usable authorization: renew access in Settings first."""
 

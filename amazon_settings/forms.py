@@ -4,7 +4,7 @@ import re
 
 from django import forms
 
-from amazon_settings.models import Region
+from amazon_settings.models import ApiCall, Region, SellerAccount
 
 SELLING_PARTNER_ID = re.compile(r"^[A-Z0-9]{8,20}$")
 
@@ -86,8 +86,6 @@ class ApiCallFilterForm(forms.Form):
     )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
-        from amazon_settings.models import ApiCall, SellerAccount
-
         super().__init__(*args, **kwargs)
         self.fields["account"].choices = [("", "All accounts")] + [
             (account.pk, str(account)) for account in SellerAccount.objects.all()

@@ -2,9 +2,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import models
-from django.utils import timezone
 
 # Amazon asks sellers to re-authorize a public app every 365 days
 # (developer-docs.amazon.com/sp-api/docs/renew-authorizations).
@@ -17,6 +15,16 @@ class Region(models.TextChoices):
 
     EU = "eu", "Europe"
     NA = "na", "North America"
+
+
+class SellerAccountQuerySet(models.QuerySet):
+    def connected(self) -> SellerAccountQuerySet:
+        """Accounts that hold a refresh token, whatever Amazon last said about it."""
+        return self.exclude(refresh_token_encrypted="")
+
+    def usable(self) -> SellerAccountQuerySet:
+        """Accounts the worker may call Amazon for (`SellerAccount.is_usable`)."""
+        return self.connected().exclude(status__in=SellerAccount.REFUSED_STATUSES)
 
 
 class SellerAccount(models.Model):
@@ -34,6 +42,17 @@ class SellerAccount(models.Model):
         CLIENT_REJECTED = "client_rejected", "App credentials rejected"
         UNREACHABLE = "unreachable", "Amazon unreachable"
         DISCONNECTED = "disconnected", "Disconnected"
+
+    # Amazon refused the authorization (or it was removed): calling again cannot succeed until
+    # the seller renews access, so the worker leaves these accounts alone.
+    REFUSED_STATUSES = frozenset(
+        {
+            Status.DISCONNECTED,
+            Status.AUTHORIZATION_REVOKED,
+            Status.CLIENT_REJECTED,
+            Status.ACCESS_DENIED,
+        }
+    )
 
     class AuthorizationMethod(models.TextChoices):
         CONSENT = "consent", "Amazon consent page"
@@ -69,6 +88,8 @@ class SellerAccount(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     disconnected_at = models.DateTimeField(null=True, blank=True)
 
+    objects = SellerAccountQuerySet.as_manager()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
@@ -76,11 +97,6 @@ class SellerAccount(models.Model):
             )
         ]
         ordering = ["display_name", "pk"]
-        # The one permission that separates the roles (config/roles.py): without it a user can
-        # look at every page but change nothing.
-        permissions = [
-            ("operate", "Can connect accounts, request and manage reports, change settings"),
-        ]
 
     def __str__(self) -> str:
         return f"{self.display_name} ({self.selling_partner_id}, {self.get_region_display()})"
@@ -90,8 +106,19 @@ class SellerAccount(models.Model):
         return bool(self.refresh_token_encrypted)
 
     @property
+    def is_usable(self) -> bool:
+        """Whether the worker may call Amazon for this account (not after a refusal)."""
+        return self.has_token and self.status not in self.REFUSED_STATUSES
+
+    @property
     def authorization_expires_at(self):
         return self.authorized_at + AUTHORIZATION_LIFETIME if self.authorized_at else None
+
+
+class AccountMarketplaceQuerySet(models.QuerySet):
+    def selected_ids(self) -> list[str]:
+        """The marketplace IDs the seller imports (`selected`), sorted: what reports ask for."""
+        return sorted(self.filter(selected=True).values_list("marketplace_id", flat=True))
 
 
 class AccountMarketplace(models.Model):
@@ -109,6 +136,8 @@ class AccountMarketplace(models.Model):
     selected = models.BooleanField(
         default=True, help_text="Import this marketplace's orders (the seller may deselect some)."
     )
+
+    objects = AccountMarketplaceQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -177,34 +206,3 @@ class RateLimitBucket(models.Model):
 
     def __str__(self) -> str:
         return self.key
-
-
-class AuditEvent(models.Model):
-    """One change a user made through the dashboard: who, what, on which object, with what result.
-
-    Written by `config.roles.RoleMiddleware` for every unsafe request that succeeded, from the
-    URL name and its resolved arguments only: never from the request body, which can hold a
-    refresh token. `username` keeps the name readable after the user is deleted.
-    """
-
-    at = models.DateTimeField(default=timezone.now, db_index=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="audit_events",
-    )
-    username = models.CharField(max_length=150, blank=True)
-    action = models.CharField(max_length=100, help_text="The URL name, e.g. reports:reset.")
-    object_type = models.CharField(max_length=60, blank=True)
-    object_id = models.CharField(max_length=100, blank=True)
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    detail = models.CharField(max_length=500, blank=True)
-
-    class Meta:
-        ordering = ["-at", "-pk"]
-
-    def __str__(self) -> str:
-        target = f" {self.object_type} {self.object_id}" if self.object_id else ""
-        return f"{self.username or '?'}: {self.action}{target} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -3,6 +3,11 @@
 Every call to Amazon for an account goes through `call_amazon`, which records the outcome as
 evidence on the account (`status`, `last_success_at`, `last_error`): the connection status that
 Settings shows is computed from that evidence, never guessed.
+
+One module although it is longer than our usual 400 lines: connecting an account, testing it
+and calling Amazon share the evidence bookkeeping (`_set_status`, `note_success`,
+`note_failure`), the marketplaces' upsert and the access-token cache; split apart, each part
+would reach into the others' private helpers.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from django.views.decorators.debug import sensitive_variables
 from amazon_settings import crypto
 from amazon_settings.exceptions import (
     AccountNotConnected,
+    AmazonCallFailed,
     AuthorizationFailed,
     TokenDecryptionFailed,
 )
@@ -107,8 +113,12 @@ def access_token_provider(account: SellerAccount) -> Callable[..., str]:
     return provide
 
 
-def client_for(account: SellerAccount) -> SpApiClient:
-    """The SP-API client for the account's region, with its shared rate limiter and call log."""
+def client_for(account: SellerAccount, *, retries: int = 0) -> SpApiClient:
+    """The SP-API client for the account's region, with its shared rate limiter and call log.
+
+    `retries` are retries of a transient error inside one call. The worker's calls have none:
+    the report's state retries the step with its backoff, so one step is one call.
+    """
     return SpApiClient(
         settings.SPAPI_ENDPOINTS[account.region],
         token_provider=access_token_provider(account),
@@ -117,7 +127,7 @@ def client_for(account: SellerAccount) -> SpApiClient:
         user_agent=settings.SPAPI_USER_AGENT,
         rate_limiter=DatabaseTokenBucket(),
         limiter_key=f"{account.selling_partner_id}:{account.region}:",
-        max_retries=settings.SPAPI_MAX_RETRIES,
+        max_retries=retries,
         max_wait=settings.SPAPI_MAX_WAIT_SECONDS,
         on_call=lambda record: record_api_call(record, account=account),
     )
@@ -209,33 +219,39 @@ def note_failure(account: SellerAccount, error: SpApiError) -> None:
     )
 
 
-def account_is_usable(account: SellerAccount) -> bool:
-    """Whether the worker may call Amazon for this account (not after an auth failure)."""
-    return account.has_token and account.status not in {
-        Status.DISCONNECTED,
-        Status.AUTHORIZATION_REVOKED,
-        Status.CLIENT_REJECTED,
-        Status.ACCESS_DENIED,
-    }
-
-
-def call_amazon(account: SellerAccount, operation: Callable[[SpApiClient], T]) -> T:
+def call_amazon(
+    account: SellerAccount, operation: Callable[[SpApiClient], T], *, retries: int = 0
+) -> T:
     """Run `operation` with the account's client and record its outcome on the account.
 
     Raises AccountNotConnected without calling Amazon when there is no token; re-raises the
-    client's SpApiError after recording it.
+    client's SpApiError after recording it, so that the worker can sort it (transient, auth,
+    rejected). `retries`: see `client_for`.
     """
     if not account.has_token:
         raise AccountNotConnected(
             f"{account.display_name} is not connected to Amazon. Connect it in Settings."
         )
     try:
-        result = operation(client_for(account))
+        result = operation(client_for(account, retries=retries))
     except SpApiError as error:
         note_failure(account, error)
         raise
     note_success(account)
     return result
+
+
+def call_amazon_for_user(account: SellerAccount, operation: Callable[[SpApiClient], T]) -> T:
+    """`call_amazon` for a call a person waits on (a button on a page).
+
+    A transient error is retried settings.SPAPI_INTERACTIVE_RETRIES times inside the call, since
+    nobody comes back later to retry it. Amazon's refusal is raised as AmazonCallFailed, with
+    the client's sentence, so views catch this app's errors only; AccountNotConnected as is.
+    """
+    try:
+        return call_amazon(account, operation, retries=settings.SPAPI_INTERACTIVE_RETRIES)
+    except SpApiError as error:
+        raise AmazonCallFailed(str(error)) from error
 
 
 @dataclass(frozen=True)
@@ -245,10 +261,12 @@ class ConnectionCheck:
     message: str
 
 
-def test_connection(account: SellerAccount) -> list[ConnectionCheck]:
+def check_connection(account: SellerAccount) -> list[ConnectionCheck]:
     """Call getMarketplaceParticipations and getReportSchedules and report each result.
 
-    getReportSchedules is the call PlentyONE's guide names for missing access rights.
+    getReportSchedules is the call PlentyONE's guide names for missing access rights. A person
+    waits for the answer, so a transient error is retried inside the call (see
+    `call_amazon_for_user`); every outcome is recorded on the account as evidence.
     """
     checks = []
     for label, call in (
@@ -261,7 +279,7 @@ def test_connection(account: SellerAccount) -> list[ConnectionCheck]:
         ),
     ):
         try:
-            result = call_amazon(account, call)
+            result = call_amazon(account, call, retries=settings.SPAPI_INTERACTIVE_RETRIES)
         except SpApiError as error:
             checks.append(ConnectionCheck(label, False, str(error)))
             if isinstance(error, SpApiAuthError) and error.reason != "access_denied":
@@ -327,6 +345,8 @@ def _authorize(
             session=_session(),
             timeout=settings.SPAPI_TIMEOUT_SECONDS,
             user_agent=settings.SPAPI_USER_AGENT,
+            # The seller waits on the consent callback or the form for this call.
+            max_retries=settings.SPAPI_INTERACTIVE_RETRIES,
             on_call=lambda record: record_api_call(record, account=None),
         ).get_marketplace_participations()
     except SpApiError as error:
@@ -485,9 +505,7 @@ def reencrypt_tokens() -> int:
     tokens re-encrypted; running it twice is harmless.
     """
     with transaction.atomic():
-        accounts = list(
-            SellerAccount.objects.select_for_update().exclude(refresh_token_encrypted="")
-        )
+        accounts = list(SellerAccount.objects.select_for_update().connected())
         unreadable = []
         for account in accounts:
             try:

@@ -180,9 +180,10 @@ def disconnect(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-def test_connection(request: HttpRequest, pk: int) -> HttpResponse:
+def check_connection(request: HttpRequest, pk: int) -> HttpResponse:
+    """Settings' "Test connection": one call per check, the results shown on the account."""
     account = get_object_or_404(SellerAccount, pk=pk)
-    checks = services.test_connection(account)
+    checks = services.check_connection(account)
     request.session["connection_checks"] = {
         "account_id": account.pk,
         "results": [

@@ -31,9 +31,7 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-# ---------------------------------------------------------------------------------------------
 # Adjustable: read from the environment.
-# ---------------------------------------------------------------------------------------------
 
 DEBUG = env_bool("DEBUG")
 # Demo mode: the embedded defaults (SQLite, ORM broker, the Amazon sandbox), with secrets
@@ -177,9 +175,12 @@ SPAPI_REDIRECT_URI = os.environ.get("SPAPI_REDIRECT_URI", "").strip()
 SPAPI_APP_IS_DRAFT = env_bool("SPAPI_APP_IS_DRAFT", default=bool(AMAZON_SANDBOX_URL))
 SPAPI_USER_AGENT = "AmazonOrderImport/0.1 (Language=Python; Platform=Django)"
 SPAPI_TIMEOUT_SECONDS = float(os.environ.get("SPAPI_TIMEOUT_SECONDS", "30"))
-# Retries inside one call (429, 5xx, timeouts), and the longest the client waits in total
-# before it hands the error to the worker, which then reschedules the step.
-SPAPI_MAX_RETRIES = int(os.environ.get("SPAPI_MAX_RETRIES", "3"))
+# One retry layer: the worker's calls are never retried inside the call (a report's state
+# retries the step with its backoff). A call a person waits on (Test connection, the schedules
+# page) retries a transient error this many times before it shows the error.
+SPAPI_INTERACTIVE_RETRIES = int(os.environ.get("SPAPI_INTERACTIVE_RETRIES", "1"))
+# The longest one call waits in total (for the shared rate limiter, and between an interactive
+# call's retries) before it hands the error on.
 SPAPI_MAX_WAIT_SECONDS = float(os.environ.get("SPAPI_MAX_WAIT_SECONDS", "60"))
 
 # How often the worker checks Amazon (every five minutes by default).
@@ -198,9 +199,7 @@ if _missing:
         + ". Set them in the environment (see .env.example), or set DEMO_MODE=1 for a local demo."
     )
 
-# ---------------------------------------------------------------------------------------------
 # Internal: constants of the product.
-# ---------------------------------------------------------------------------------------------
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -217,6 +216,7 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_q",
     "axes",
+    "core",
     "amazon_settings",
     "reports",
     "orders",
@@ -237,7 +237,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # Viewers may look but not change: unsafe requests need the operate permission, and those
     # that succeed are audited. After authentication (it needs the user) and messages.
-    "config.roles.RoleMiddleware",
+    "core.roles.RoleMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, as django-axes asks: turns a locked-out login into its lockout page.
@@ -257,9 +257,9 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "config.navigation.navigation",
+                "core.navigation.navigation",
                 "amazon_settings.context_processors.attention_banner",
-                "config.roles.roles",
+                "core.roles.roles",
             ],
         },
     }
@@ -407,11 +407,9 @@ if not RELAXED_SECRETS:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
-# ---------------------------------------------------------------------------------------------
 # Data protection (Amazon's Data Protection Policy): buyer names, e-mails, phone numbers and
 # addresses are removed this many days after an order shipped, and raw report documents that
-# hold them are deleted after the same time (orders.privacy, reports.privacy; daily schedule).
-# ---------------------------------------------------------------------------------------------
+# hold them are deleted after the same time (orders.privacy, reports.services.privacy; daily).
 
 PII_RETENTION_DAYS = int(os.environ.get("PII_RETENTION_DAYS", "30"))
 

@@ -1,4 +1,4 @@
-"""Pages that belong to the whole product rather than one app: home, health, login lockout."""
+"""Pages that belong to the whole product rather than one app: health and the login lockout."""
 
 from __future__ import annotations
 
@@ -7,29 +7,6 @@ from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.utils import timezone
-
-from amazon_settings.models import SellerAccount
-from reports import diagnosis
-from reports.selectors import worker_last_seen
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    """The dashboard: a status strip per account and the orders imported per day."""
-    accounts = list(SellerAccount.objects.order_by("display_name", "pk"))
-    last_seen = worker_last_seen()
-    now = timezone.now()
-    return render(
-        request,
-        "home.html",
-        {
-            "accounts": accounts,
-            "strips": diagnosis.account_strips(accounts, now=now),
-            "chart": diagnosis.orders_per_day(now=now) if accounts else None,
-            "worker_last_seen": last_seen,
-            "worker_stale": last_seen is None or now - last_seen > diagnosis.worker_stale_after(),
-        },
-    )
 
 
 @login_not_required

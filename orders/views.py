@@ -14,10 +14,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from core.pagination import LimitedCountPaginator
 from orders import selectors
 from orders.forms import InvoiceFilterForm, OrderFilterForm, ReturnFilterForm, StockFilterForm
 from orders.models import Invoice, Order
-from orders.pagination import LimitedCountPaginator
 
 PAGE_SIZE = 50
 RECENT_STOCK_CHANGES = 50

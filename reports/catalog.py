@@ -164,7 +164,3 @@ def kind_for_report_type(report_type: str) -> ReportKind | None:
 
 def kinds_for_region(region: str) -> list[ReportKind]:
     return [kind for kind in CATALOG if region in kind.regions]
-
-
-def known_report_types() -> list[str]:
-    return sorted(BY_REPORT_TYPE)

@@ -105,10 +105,6 @@ class Gap:
     due: bool  # a tail shorter than the report's cadence is not missing anything yet
 
     @property
-    def duration(self) -> timedelta:
-        return self.end - self.start
-
-    @property
     def requestable(self) -> bool:
         return self.requestable_start is not None
 

@@ -52,8 +52,3 @@ def open_text(report: Report) -> TextIO:
     """The stored document as a text stream, decoded with the charset that was checked."""
     handle = report.raw_file.open("rb")
     return io.TextIOWrapper(handle, encoding=report.raw_charset or "utf-8", newline="")
-
-
-def count_lines(report: Report) -> int:
-    with report.raw_file.open("rb") as handle:
-        return sum(1 for _ in handle)

@@ -12,8 +12,10 @@ class Report(models.Model):
     `import_status` is our side, `amazon_status` is Amazon's `processingStatus`; the Processing
     page shows both. Every step of the worker checks the state first and moves it forward inside
     a transaction, so a step that runs twice does nothing the second time. `next_attempt_at` is
-    both the backoff (when to try again) and the lease (a claimed row is pushed into the future,
-    so a second worker does not take it).
+    the backoff (when to try again); `lease_id` and `leased_until` are the lease (a claimed
+    report belongs to one worker until then, so a second worker does not take it).
+    `failure_reason` says why a failed report stopped, or (authorization) why an unfinished one
+    waits for the seller. Only `reports.services` changes these fields.
     """
 
     class ImportStatus(models.TextChoices):
@@ -185,6 +187,9 @@ class DiscoveryCursor(models.Model):
 
 class WorkerHeartbeat(models.Model):
     """When each scheduled worker job last ran: the proof that the background worker is alive."""
+
+    # The name the worker's pass writes on every run (reports.services.worker).
+    WORKER = "worker"
 
     name = models.CharField(max_length=100, unique=True)
     last_seen_at = models.DateTimeField()

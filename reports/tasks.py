@@ -1,17 +1,27 @@
-"""django-q2 tasks: one-line wrappers around services, where the logic lives (and is tested)."""
+"""django-q2 tasks: one-line wrappers around services, where the logic lives (and is tested).
+
+Their dotted paths (`reports.tasks.<name>`) are stored in the database by `setup_schedules`
+and by queued tasks: renaming one means updating both.
+"""
 
 from __future__ import annotations
 
-from reports import services
+from django.conf import settings
+
+from reports.services import pipeline, privacy, worker
 
 
 def heartbeat() -> None:
-    services.record_worker_heartbeat()
+    worker.record_worker_heartbeat()
 
 
 def tick() -> int:
-    return services.run_worker_pass()
+    return worker.run_worker_pass()
 
 
 def advance_report(report_id: int, lease_id: str = "") -> None:
-    services.advance_report(report_id, lease_id)
+    pipeline.advance_report(report_id, lease_id)
+
+
+def remove_personal_data() -> privacy.PersonalDataRemoval:
+    return privacy.remove_personal_data(older_than_days=settings.PII_RETENTION_DAYS)

@@ -33,8 +33,9 @@ def amazon(sandbox, settings):
     settings.LWA_CLIENT_SECRET = CLIENT_SECRET
     settings.SPAPI_APP_IS_DRAFT = True
     settings.SPAPI_REDIRECT_URI = SANDBOX_CALLBACK
-    # Errors reach the pipeline at once instead of being retried inside the call.
-    settings.SPAPI_MAX_RETRIES = 0
+    # A button's call shows Amazon's error at once instead of retrying it (the worker's calls
+    # never retry inside the call).
+    settings.SPAPI_INTERACTIVE_RETRIES = 0
     return sandbox
 
 

@@ -10,8 +10,8 @@ pytest_plugins = ["tests.amazon_fixtures"]
 
 @pytest.fixture
 def user(db):
-    """An Operator: may look and change (config/roles.py), as most tests need."""
-    from config.roles import OPERATORS, setup_roles
+    """An Operator: may look and change (core/roles.py), as most tests need."""
+    from core.roles import OPERATORS, setup_roles
 
     user = get_user_model().objects.create_user(username="seller", password="correct horse 42")
     user.groups.add(setup_roles()[OPERATORS])
@@ -27,7 +27,7 @@ def logged_in_client(client, user):
 @pytest.fixture
 def viewer(db):
     """A Viewer: may look at every page, change nothing."""
-    from config.roles import VIEWERS, setup_roles
+    from core.roles import VIEWERS, setup_roles
 
     viewer = get_user_model().objects.create_user(username="viewer", password="correct horse 43")
     viewer.groups.add(setup_roles()[VIEWERS])
@@ -47,9 +47,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-# --- The Amazon sandbox, served over real HTTP for the whole session -------------------------
 
 
 @pytest.fixture(scope="session")

@@ -127,7 +127,7 @@ def test_worker_heartbeat_shows_on_home(logged_in_client):
 
 @pytest.mark.django_db
 def test_navigation_offers_only_pages_that_exist(logged_in_client):
-    from config.navigation import NAVIGATION, available_navigation
+    from core.navigation import NAVIGATION, available_navigation
 
     offered = {entry["url_name"] for entry in available_navigation()}
     assert "home" in offered

@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from amazon_settings import crypto
 from amazon_settings import services as account_services
-from amazon_settings.models import AuditEvent, SellerAccount
-from config.roles import FORBIDDEN_MESSAGE, OPERATORS, VIEWERS, setup_roles
+from amazon_settings.models import SellerAccount
+from core.models import AuditEvent
+from core.roles import FORBIDDEN_MESSAGE, OPERATORS, VIEWERS, setup_roles
 from reports.models import Report
 from tests.test_foundation import all_urls, concrete_url
 
@@ -41,9 +42,6 @@ def changing_urls() -> list[tuple[str | None, str]]:
     ]
 
 
-# --- The groups ---------------------------------------------------------------------------------
-
-
 def test_setup_roles_is_idempotent_and_only_operators_may_operate():
     call_command("setup_roles", verbosity=0)
     call_command("setup_roles", verbosity=0)
@@ -63,9 +61,6 @@ def test_setup_roles_keeps_permissions_an_administrator_added():
     groups[VIEWERS].permissions.add(extra)
     setup_roles()
     assert groups[VIEWERS].permissions.filter(pk=extra.pk).exists()
-
-
-# --- Enforcement --------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("name", "route"), changing_urls())
@@ -142,9 +137,6 @@ def test_the_admin_keeps_its_own_permission_checks(viewer):
     assert FORBIDDEN_MESSAGE not in response.content.decode()
 
 
-# --- The audit log ------------------------------------------------------------------------------
-
-
 def test_a_change_is_audited_with_who_what_and_which(logged_in_client, user):
     account = make_account()
     response = logged_in_client.post(f"/settings/accounts/{account.pk}/disconnect/")
@@ -217,14 +209,14 @@ def test_the_audit_log_is_read_only_in_the_admin(admin_client, logged_in_client)
     account = make_account()
     logged_in_client.post(f"/settings/accounts/{account.pk}/disconnect/")
     event = AuditEvent.objects.get()
-    listing = admin_client.get("/admin/amazon_settings/auditevent/")
+    listing = admin_client.get("/admin/core/auditevent/")
     assert listing.status_code == 200
     assert "amazon_settings:disconnect" in listing.content.decode()
-    assert admin_client.get("/admin/amazon_settings/auditevent/add/").status_code == 403
-    detail = admin_client.get(f"/admin/amazon_settings/auditevent/{event.pk}/change/")
+    assert admin_client.get("/admin/core/auditevent/add/").status_code == 403
+    detail = admin_client.get(f"/admin/core/auditevent/{event.pk}/change/")
     assert detail.status_code == 200
     assert 'name="_save"' not in detail.content.decode()
-    admin_client.post(f"/admin/amazon_settings/auditevent/{event.pk}/delete/", {"post": "yes"})
+    admin_client.post(f"/admin/core/auditevent/{event.pk}/delete/", {"post": "yes"})
     assert AuditEvent.objects.filter(pk=event.pk).exists()
 
 

@@ -15,6 +15,7 @@ from django.core.management.base import CommandError
 from amazon_settings import crypto
 from amazon_settings.models import ApiCall, SellerAccount
 from amazon_settings.selectors import connection_status
+from amazon_settings.services import check_connection, forget_access_token
 
 pytestmark = pytest.mark.django_db
 
@@ -172,8 +173,6 @@ def test_revoked_authorization_shows_in_settings_and_the_banner(logged_in_client
     connect(logged_in_client)
     account = SellerAccount.objects.get()
     amazon.control(f"sellers/{EU_SELLER}/revoke", {"region": "eu"})
-    from amazon_settings.services import forget_access_token
-
     forget_access_token(account)
     logged_in_client.post(f"/settings/accounts/{account.pk}/test/")
     account.refresh_from_db()
@@ -193,10 +192,8 @@ def test_rejected_client_secret(logged_in_client, amazon):
     connect(logged_in_client)
     account = SellerAccount.objects.get()
     amazon.control("app", {"client_secret_accepted": False})
-    from amazon_settings.services import forget_access_token, test_connection
-
     forget_access_token(account)
-    checks = test_connection(account)
+    checks = check_connection(account)
     account.refresh_from_db()
     assert not checks[0].ok
     assert connection_status(account).key == "client_rejected"
@@ -212,9 +209,7 @@ def test_access_denied_names_the_operation(amazon):
         display_name="Wrong region",
         refresh_token_encrypted=crypto.encrypt_secret(token),
     )
-    from amazon_settings.services import test_connection
-
-    checks = test_connection(account)
+    checks = check_connection(account)
     account.refresh_from_db()
     assert [check.ok for check in checks] == [False, False]
     status = connection_status(account)
@@ -233,9 +228,7 @@ def test_unreachable_amazon(amazon, settings):
         refresh_token_encrypted=crypto.encrypt_secret(token),
     )
     settings.LWA_TOKEN_URL = "http://127.0.0.1:9/auth/o2/token"  # nothing listens on port 9
-    from amazon_settings.services import test_connection
-
-    checks = test_connection(account)
+    checks = check_connection(account)
     account.refresh_from_db()
     assert not checks[0].ok
     assert connection_status(account).key == "unreachable"
@@ -299,10 +292,8 @@ def test_access_token_is_cached_across_calls(amazon):
         display_name="Cache",
         refresh_token_encrypted=crypto.encrypt_secret(token),
     )
-    from amazon_settings.services import test_connection
-
-    test_connection(account)
-    test_connection(account)
+    check_connection(account)
+    check_connection(account)
     refreshes = [c for c in amazon.calls() if "token" in c.get("operation", "").lower()]
     assert len(refreshes) == 1, refreshes
 
@@ -370,3 +361,20 @@ def test_the_log_shows_calls_with_filters_and_the_fix(logged_in_client, amazon):
     assert "Reports.getReportSchedules" in errors_only
     assert "<code>Sellers.getMarketplaceParticipations</code>" not in errors_only
     assert "Atz" not in page
+
+
+def test_test_connection_retries_a_transient_error_once(amazon, settings):
+    settings.SPAPI_INTERACTIVE_RETRIES = 1
+    account = SellerAccount.objects.create(
+        selling_partner_id=EU_SELLER,
+        region="eu",
+        display_name="Retry",
+        refresh_token_encrypted=crypto.encrypt_secret(amazon.refresh_token(EU_SELLER, "eu")),
+    )
+    amazon.control(
+        "faults", {"kind": "error500", "operation": "getMarketplaceParticipations", "count": 1}
+    )
+    checks = check_connection(account)
+    assert checks[0].ok, checks[0].message
+    calls = amazon.calls(operation="getMarketplaceParticipations")
+    assert [call["status"] for call in calls] == [500, 200]

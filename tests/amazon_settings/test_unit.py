@@ -277,3 +277,34 @@ def test_old_log_entries_are_pruned():
     assert prune_api_calls() == 1
     assert prune_api_calls() == 0  # twice is safe
     assert list(ApiCall.objects.values_list("operation", flat=True)) == ["y"]
+
+
+@pytest.mark.django_db
+def test_usable_accounts_are_connected_and_not_refused():
+    usable = {
+        make_account(selling_partner_id=f"A1USABLE{status[:6].upper()}", status=status)
+        for status in (Status.CONNECTED, Status.NEVER_CHECKED, Status.UNREACHABLE)
+    }
+    refused = [
+        make_account(selling_partner_id=f"A1REFUSED{status[:6].upper()}", status=status)
+        for status in SellerAccount.REFUSED_STATUSES
+    ]
+    tokenless = make_account(selling_partner_id="A1NOTOKEN", refresh_token_encrypted="")
+
+    assert set(SellerAccount.objects.usable()) == usable
+    assert set(SellerAccount.objects.connected()) == usable | set(refused)
+    assert {a for a in SellerAccount.objects.all() if a.is_usable} == usable
+    assert not tokenless.is_usable
+
+
+@pytest.mark.django_db
+def test_selected_marketplace_ids_are_the_ticked_ones_sorted():
+    account = make_account()
+    for marketplace_id, selected in (("A1PA6795UKMFR9", True), ("A13V1IB3VIYZZH", True)):
+        account.marketplaces.create(
+            marketplace_id=marketplace_id, country_code="DE", name="x", selected=selected
+        )
+    account.marketplaces.create(
+        marketplace_id="APJ6JRA9NG5V4", country_code="IT", name="y", selected=False
+    )
+    assert account.marketplaces.selected_ids() == ["A13V1IB3VIYZZH", "A1PA6795UKMFR9"]

@@ -246,7 +246,7 @@ def test_a_page_that_is_no_number_shows_the_first(logged_in_client, account, num
 
 def test_more_orders_than_the_count_limit(logged_in_client, account, monkeypatch):
     """Past the limit the page says "N+ orders" and no page total; Next and Previous work."""
-    monkeypatch.setattr("orders.pagination.COUNT_LIMIT", 60)
+    monkeypatch.setattr("core.pagination.COUNT_LIMIT", 60)
     for n in range(1, 121):
         make_order(account, n, items=1)
     url = reverse("orders:list")

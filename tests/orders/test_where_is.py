@@ -12,9 +12,8 @@ from django.utils import timezone
 from amazon_settings.crypto import encrypt_secret
 from amazon_settings.models import AccountMarketplace, SellerAccount
 from orders.models import Order
-from reports import services
 from reports.models import Report
-from reports.uploads import import_uploaded_document
+from reports.services.uploads import import_uploaded_document
 from reports.where_is import where_is_order
 from tests.orders.conftest import NOW, render
 from tests.reports.test_uploads import URLCONF
@@ -32,7 +31,7 @@ def _media(settings, tmp_path):
 
 @pytest.fixture(autouse=True)
 def _no_worker(monkeypatch):
-    monkeypatch.setattr(services, "enqueue_reports", lambda ids: 0)
+    monkeypatch.setattr("reports.services.transitions.enqueue_reports", lambda ids: 0)
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ import json
 from datetime import timedelta
 from django.utils import timezone
 from amazon_settings.models import SellerAccount
-from reports.services import request_reports
+from reports.services.requesting import request_reports
 now = timezone.now().replace(minute=0, second=0, microsecond=0)
 ids = []
 for account in SellerAccount.objects.all():
@@ -53,7 +53,7 @@ DRIVE = """
 import json, time
 from django_q.tasks import async_task
 from reports.models import Report
-from reports.services import tick
+from reports.services.worker import tick
 # Every report is handed out three times at once, as redelivered tasks would arrive; then the
 # ticks go on handing out whatever is due, as the schedule does.
 for pk in Report.objects.values_list("pk", flat=True):

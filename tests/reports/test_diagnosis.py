@@ -13,10 +13,12 @@ from amazon_settings import crypto
 from amazon_settings.models import AccountMarketplace, ApiCall, SellerAccount
 from amazon_settings.services import ConnectionCheck
 from orders.models import Order
-from reports import coverage, diagnosis, services
+from reports import coverage, dashboard, selectors
 from reports.catalog import BY_KEY
+from reports.diagnosis import access, imports, results
 from reports.exceptions import InvalidReportRequest
 from reports.models import Report, WorkerHeartbeat
+from reports.services import requesting
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +32,7 @@ D = timedelta(days=1)
 
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch):
-    monkeypatch.setattr("reports.services.async_task", lambda *args, **kwargs: None)
+    monkeypatch.setattr("reports.services.transitions.async_task", lambda *args, **kwargs: None)
 
 
 @pytest.fixture
@@ -79,12 +81,9 @@ def make_report(account, start, end, status=Status.IMPORTED, report_type=MFN_TYP
 
 def fake_test(monkeypatch, *results: tuple[str, bool, str]):
     monkeypatch.setattr(
-        "amazon_settings.services.test_connection",
+        "amazon_settings.services.check_connection",
         lambda account: [ConnectionCheck(*result) for result in results],
     )
-
-
-# --- Coverage -----------------------------------------------------------------------------------
 
 
 def test_merge_joins_overlapping_and_adjacent_ranges(now):
@@ -149,13 +148,10 @@ def test_a_gap_older_than_amazon_keeps_is_not_requestable(account, now):
     assert not gap.requestable
 
 
-# --- The checks -------------------------------------------------------------------------------
-
-
 def test_authorization_ok_after_a_successful_test_call(account, now):
     tests = [ConnectionCheck("Sellers.getMarketplaceParticipations", True, "5 marketplaces")]
-    check = diagnosis.check_authorization(account, tests=tests, now=now)
-    assert check.status == diagnosis.OK
+    check = access.check_authorization(account, tests=tests, now=now)
+    assert check.status == results.OK
     assert "Sellers.getMarketplaceParticipations: 5 marketplaces" in [
         e.text for e in check.evidence
     ]
@@ -165,8 +161,8 @@ def test_authorization_revoked_is_a_problem_with_renew(account, now):
     account.status = SellerAccount.Status.AUTHORIZATION_REVOKED
     account.save()
     tests = [ConnectionCheck("Sellers.getMarketplaceParticipations", False, "invalid_grant")]
-    check = diagnosis.check_authorization(account, tests=tests, now=now)
-    assert check.status == diagnosis.PROBLEM
+    check = access.check_authorization(account, tests=tests, now=now)
+    assert check.status == results.PROBLEM
     assert check.summary == "Amazon does not accept the authorization: Authorization revoked."
     assert [(f.label, f.url) for f in check.fixes] == [
         ("Renew access", reverse("amazon_settings:renew", args=[account.pk]))
@@ -177,16 +173,16 @@ def test_no_token_is_a_problem(account, now):
     account.refresh_token_encrypted = ""
     account.status = SellerAccount.Status.DISCONNECTED
     account.save()
-    check = diagnosis.check_authorization(account, tests=[], now=now)
-    assert check.status == diagnosis.PROBLEM
+    check = access.check_authorization(account, tests=[], now=now)
+    assert check.status == results.PROBLEM
     assert check.fixes[0].label == "Connect again"
 
 
 def test_unreachable_is_a_warning(account, now):
     account.status = SellerAccount.Status.UNREACHABLE
     account.save()
-    check = diagnosis.check_authorization(account, tests=[], now=now)
-    assert check.status == diagnosis.WARNING
+    check = access.check_authorization(account, tests=[], now=now)
+    assert check.status == results.WARNING
 
 
 def _call(account, at, operation, outcome):
@@ -200,8 +196,8 @@ def test_access_rights_lists_denied_operations_until_they_succeed(account, now):
     _call(account, now - H, "getReportSchedules", ApiCall.Outcome.DENIED)
     _call(account, now - H, "getReports", ApiCall.Outcome.DENIED)
     _call(account, now - 20 * D, "createReport", ApiCall.Outcome.DENIED)  # before the grant
-    check = diagnosis.check_access_rights(account, tests=[], now=now)
-    assert check.status == diagnosis.PROBLEM
+    check = access.check_access_rights(account, tests=[], now=now)
+    assert check.status == results.PROBLEM
     texts = [e.text for e in check.evidence]
     assert len(texts) == 2
     assert texts[0].startswith("getReportSchedules: denied 2 times, last at ")
@@ -210,8 +206,8 @@ def test_access_rights_lists_denied_operations_until_they_succeed(account, now):
 
     _call(account, now - 30 * timedelta(minutes=1), "getReportSchedules", ApiCall.Outcome.SUCCESS)
     _call(account, now - 30 * timedelta(minutes=1), "getReports", ApiCall.Outcome.SUCCESS)
-    check = diagnosis.check_access_rights(account, tests=[], now=now)
-    assert check.status == diagnosis.OK
+    check = access.check_access_rights(account, tests=[], now=now)
+    assert check.status == results.OK
     assert check.summary == "Amazon denied no call in the last week."
 
 
@@ -222,8 +218,8 @@ def test_access_rights_from_the_test_call(account, now):
             "Reports.getReportSchedules", False, "Access to requested resource is denied."
         ),
     ]
-    check = diagnosis.check_access_rights(account, tests=tests, now=now)
-    assert check.status == diagnosis.PROBLEM
+    check = access.check_access_rights(account, tests=tests, now=now)
+    assert check.status == results.PROBLEM
     assert check.evidence[0].text == (
         "Reports.getReportSchedules (test call): Access to requested resource is denied."
     )
@@ -231,42 +227,42 @@ def test_access_rights_from_the_test_call(account, now):
 
 @pytest.mark.parametrize(
     ("granted_days_ago", "status"),
-    [(10, diagnosis.OK), (350, diagnosis.WARNING), (366, diagnosis.PROBLEM)],
+    [(10, results.OK), (350, results.WARNING), (366, results.PROBLEM)],
 )
 def test_expiry(account, now, granted_days_ago, status):
     account.authorized_at = now - granted_days_ago * D
-    check = diagnosis.check_expiry(account, now=now)
+    check = access.check_expiry(account, now=now)
     assert check.status == status
-    assert bool(check.fixes) == (status != diagnosis.OK)
+    assert bool(check.fixes) == (status != results.OK)
 
 
 def test_worker_never_seen_stale_and_alive(account, now, settings):
     settings.WORKER_INTERVAL_SECONDS = 300
-    check = diagnosis.check_worker(account, now=now)
-    assert check.status == diagnosis.PROBLEM
-    assert check.fixes[0].text == diagnosis.WORKER_HOW_TO
+    check = imports.check_worker(account, now=now)
+    assert check.status == results.PROBLEM
+    assert check.fixes[0].text == imports.WORKER_HOW_TO
 
     WorkerHeartbeat.objects.create(name="worker", last_seen_at=now - 11 * timedelta(minutes=1))
     account.order_import_active = True
-    check = diagnosis.check_worker(account, now=now)
-    assert check.status == diagnosis.WARNING
+    check = imports.check_worker(account, now=now)
+    assert check.status == results.WARNING
     assert "has not run for 11 minutes" in check.summary
 
     WorkerHeartbeat.objects.filter(name="worker").update(last_seen_at=now - timedelta(seconds=20))
-    check = diagnosis.check_worker(account, now=now)
-    assert check.status == diagnosis.OK
+    check = imports.check_worker(account, now=now)
+    assert check.status == results.OK
 
     account.order_import_active = False
-    check = diagnosis.check_worker(account, now=now)
-    assert check.status == diagnosis.WARNING
+    check = imports.check_worker(account, now=now)
+    assert check.status == results.WARNING
     assert check.fixes[0].label == "Switch order import on"
     assert check.fixes[0].fields == (("active", "on"),)
 
 
 def test_last_imports_against_the_expected_interval(account, now):
     account.order_import_active = True
-    check = diagnosis.check_last_imports(account, now=now)
-    assert check.status == diagnosis.PROBLEM  # order reports never imported
+    check = imports.check_last_imports(account, now=now)
+    assert check.status == results.PROBLEM  # order reports never imported
     make_report(account, now - 2 * H, now - H, imported_at=now - 30 * timedelta(minutes=1))
     make_report(
         account,
@@ -275,13 +271,13 @@ def test_last_imports_against_the_expected_interval(account, now):
         report_type=FBA.report_type,
         imported_at=now - 10 * H,
     )
-    check = diagnosis.check_last_imports(account, now=now)
+    check = imports.check_last_imports(account, now=now)
     by_name = {e.text.split(":")[0]: e.status for e in check.evidence}
-    assert by_name[MFN.name] == diagnosis.OK
-    assert by_name[FBA.name] == diagnosis.OK
+    assert by_name[MFN.name] == results.OK
+    assert by_name[FBA.name] == results.OK
     Report.objects.filter(report_type=MFN_TYPE).update(imported_at=now - 5 * H)
-    check = diagnosis.check_last_imports(account, now=now)
-    assert check.status == diagnosis.PROBLEM
+    check = imports.check_last_imports(account, now=now)
+    assert check.status == results.PROBLEM
     mfn = next(e for e in check.evidence if e.text.startswith(MFN.name))
     assert "(5 hours ago; expected every 60 minutes)" in mfn.text
     assert mfn.fixes[0].url == reverse("reports:request")
@@ -293,8 +289,8 @@ def test_gaps_check_offers_a_request_per_gap(account, now):
     make_report(account, start + 3 * D, now)
     make_report(account, start, now, report_type=FBA.report_type)
     covs = coverage.account_coverage(account, now=now)
-    check = diagnosis.check_gaps(account, coverages=covs, now=now)
-    assert check.status == diagnosis.PROBLEM
+    check = imports.check_gaps(account, coverages=covs, now=now)
+    assert check.status == results.PROBLEM
     (evidence,) = check.evidence
     assert evidence.text.startswith(f"{MFN.name}: ")
     assert evidence.text.endswith("(24 hours) is not covered.")
@@ -307,17 +303,17 @@ def test_gaps_check_offers_a_request_per_gap(account, now):
     }
 
     make_report(account, start + 2 * D, start + 3 * D, Status.WAITING)
-    check = diagnosis.check_gaps(
+    check = imports.check_gaps(
         account, coverages=coverage.account_coverage(account, now=now), now=now
     )
-    assert check.status == diagnosis.WARNING
+    assert check.status == results.WARNING
     assert "1 report is on the way" in check.evidence[0].text
 
     Report.objects.filter(import_status=Status.WAITING).update(import_status=Status.IMPORTED)
-    check = diagnosis.check_gaps(
+    check = imports.check_gaps(
         account, coverages=coverage.account_coverage(account, now=now), now=now
     )
-    assert check.status == diagnosis.OK
+    assert check.status == results.OK
     assert check.evidence == ()
 
 
@@ -331,8 +327,8 @@ def test_reports_check_failed_fatal_stuck_cancelled(account, now):
         last_error="Gave up after 8 attempts.",
     )
     covs = coverage.account_coverage(account, now=now)
-    check = diagnosis.check_reports(account, coverages=covs, now=now)
-    assert check.status == diagnosis.PROBLEM
+    check = imports.check_reports(account, coverages=covs, now=now)
+    assert check.status == results.PROBLEM
     (evidence,) = check.evidence
     assert "failed (Retries exhausted): Gave up after 8 attempts." in evidence.text
     assert evidence.url == reverse("reports:detail", args=[failed.pk])
@@ -344,8 +340,8 @@ def test_reports_check_failed_fatal_stuck_cancelled(account, now):
     # Another report imported the same range since: no longer a problem.
     make_report(account, now - 4 * D, now - D)
     covs = coverage.account_coverage(account, now=now)
-    check = diagnosis.check_reports(account, coverages=covs, now=now)
-    assert check.status == diagnosis.WARNING
+    check = imports.check_reports(account, coverages=covs, now=now)
+    assert check.status == results.WARNING
     assert "its range was imported by another report since" in check.evidence[0].text
 
     make_report(
@@ -353,33 +349,30 @@ def test_reports_check_failed_fatal_stuck_cancelled(account, now):
     )
     make_report(account, now - 2 * D, now - D, Status.WAITING, stuck_since=now - H)
     make_report(account, now - 9 * D, now - 8 * D, Status.CANCELLED)
-    check = diagnosis.check_reports(account, coverages=covs, now=now)
+    check = imports.check_reports(account, coverages=covs, now=now)
     texts = [e.text for e in check.evidence]
     assert [" FATAL at Amazon;" in t for t in texts].count(True) == 1
     assert [" stuck at Amazon;" in t for t in texts].count(True) == 1
     assert [t.endswith(" cancelled") for t in texts].count(True) == 1
-    assert check.status == diagnosis.WARNING  # all their ranges are covered
+    assert check.status == results.WARNING  # all their ranges are covered
     old = Report.objects.filter(import_status=Status.CANCELLED).get()
     Report.objects.filter(pk=old.pk).update(created_at=now - 40 * D)
-    assert len(diagnosis.check_reports(account, coverages=covs, now=now).evidence) == 3
+    assert len(imports.check_reports(account, coverages=covs, now=now).evidence) == 3
 
 
 def test_throttling_in_the_last_day(account, now):
-    assert diagnosis.check_throttling(account, now=now).status == diagnosis.OK
+    assert access.check_throttling(account, now=now).status == results.OK
     _call(account, now - 2 * D, "getReport", ApiCall.Outcome.THROTTLED)
-    assert diagnosis.check_throttling(account, now=now).status == diagnosis.OK
+    assert access.check_throttling(account, now=now).status == results.OK
     _call(account, now - H, "getReport", ApiCall.Outcome.THROTTLED)
     _call(account, now - 2 * H, "getReport", ApiCall.Outcome.THROTTLED)
-    check = diagnosis.check_throttling(account, now=now)
-    assert check.status == diagnosis.WARNING
+    check = access.check_throttling(account, now=now)
+    assert check.status == results.WARNING
     assert check.evidence[0].text.startswith("getReport: throttled 2 times, last at ")
 
 
-# --- Fixes -----------------------------------------------------------------------------------
-
-
 def test_requesting_a_gap_splits_it_into_requests_amazon_accepts(account, now):
-    reports = diagnosis.request_missing_range(
+    reports = requesting.request_missing_range(
         account, kind_key="mfn_orders_eu", start=now - 45 * D, end=now - D, acting_user=None
     )
     assert [(r.data_start, r.data_end) for r in reports] == [
@@ -389,19 +382,19 @@ def test_requesting_a_gap_splits_it_into_requests_amazon_accepts(account, now):
     assert all(r.import_status == Status.QUEUED for r in reports)
     assert all(r.marketplace_ids == ["A13V1IB3VIYZZH", "A1PA6795UKMFR9"] for r in reports)
     # Twice: the same reports, nothing new.
-    again = diagnosis.request_missing_range(
+    again = requesting.request_missing_range(
         account, kind_key="mfn_orders_eu", start=now - 45 * D, end=now - D, acting_user=None
     )
     assert [r.pk for r in again] == [r.pk for r in reports]
 
 
 def test_requesting_a_gap_older_than_amazon_keeps(account, now):
-    (report,) = diagnosis.request_missing_range(
+    (report,) = requesting.request_missing_range(
         account, kind_key="mfn_orders_eu", start=now - 70 * D, end=now - 50 * D, acting_user=None
     )
     assert report.data_start > now - 60 * D
     with pytest.raises(InvalidReportRequest, match="Amazon keeps"):
-        diagnosis.request_missing_range(
+        requesting.request_missing_range(
             account,
             kind_key="mfn_orders_eu",
             start=now - 90 * D,
@@ -410,14 +403,11 @@ def test_requesting_a_gap_older_than_amazon_keeps(account, now):
         )
 
 
-# --- Backfill by the worker ---------------------------------------------------------------------
-
-
 def test_automatic_requests_start_at_the_import_start_date(account, settings):
     settings.WORKER_INTERVAL_SECONDS = 60
     account.import_orders_from = timezone.now() - 40 * D
     account.save()
-    created = services.request_automatic_reports(account)
+    created = requesting.request_automatic_reports(account)
     by_type: dict[str, list] = {}
     for report in created:
         by_type.setdefault(report.report_type, []).append(report)
@@ -428,7 +418,7 @@ def test_automatic_requests_start_at_the_import_start_date(account, settings):
     assert fba[0].data_start == account.import_orders_from and len(fba) == 2
     assert all(r.source == Report.Source.AUTOMATIC for r in created)
     # Twice: the requested reports are pending, nothing is missing.
-    assert services.request_automatic_reports(account) == []
+    assert requesting.request_automatic_reports(account) == []
 
 
 def test_automatic_requests_fill_a_gap_left_by_a_lapse(account, settings):
@@ -439,11 +429,11 @@ def test_automatic_requests_fill_a_gap_left_by_a_lapse(account, settings):
     for report_type in (MFN_TYPE, FBA.report_type):
         make_report(account, start, now - 5 * D, report_type=report_type)
         make_report(account, now - 2 * D, now - timedelta(seconds=10), report_type=report_type)
-    created = services.request_automatic_reports(account)
+    created = requesting.request_automatic_reports(account)
     assert sorted((r.report_type, r.data_start, r.data_end) for r in created) == sorted(
         (t, now - 5 * D - H, now - 2 * D) for t in (MFN_TYPE, FBA.report_type)
     )
-    assert services.request_automatic_reports(account) == []
+    assert requesting.request_automatic_reports(account) == []
 
 
 def test_a_recently_failed_range_is_not_requested_again_at_once(account, settings):
@@ -457,14 +447,11 @@ def test_a_recently_failed_range_is_not_requested_again_at_once(account, setting
         data_end=now - 3 * D
     )
     make_report(account, now - 2 * D, now - timedelta(seconds=10))
-    assert services.request_automatic_reports(account) == []
+    assert requesting.request_automatic_reports(account) == []
     Report.objects.filter(pk=failed.pk).update(updated_at=now - 7 * H)
-    (again,) = services.request_automatic_reports(account)
+    (again,) = requesting.request_automatic_reports(account)
     assert again.report_type == MFN_TYPE
     assert again.data_end == now - 2 * D
-
-
-# --- Pages ------------------------------------------------------------------------------------
 
 
 def test_diagnosis_page_runs_the_checks(operator, account, monkeypatch):
@@ -576,7 +563,7 @@ def test_orders_per_day_counts_local_days():
     make_orders(account, 2, created_at=midnight)
     make_orders(account, 1, created_at=midnight - timedelta(minutes=1))
     make_orders(account, 1, created_at=midnight - 30 * D)  # before the first day of the chart
-    chart = diagnosis.orders_per_day()
+    chart = dashboard.orders_per_day()
     assert [(bar.day, bar.count) for bar in chart.bars[-2:]] == [(today - D, 1), (today, 2)]
     assert chart.bars[0].day == today - 29 * D
     assert (chart.total, chart.maximum, chart.capped) == (3, 2, False)
@@ -587,17 +574,17 @@ def test_orders_per_day_counts_a_day_up_to_the_limit():
     account = SellerAccount.objects.create(selling_partner_id="A1", region="eu")
     make_orders(account, 5)
     make_orders(account, 2, created_at=timezone.now() - D)
-    chart = diagnosis.orders_per_day(limit=3)
+    chart = dashboard.orders_per_day(limit=3)
     today, yesterday = chart.bars[-1], chart.bars[-2]
     assert (today.count, today.capped) == (3, True)
     assert today.label.endswith(": more than 3 orders")
     assert (yesterday.count, yesterday.capped) == (2, False)
     assert (chart.total, chart.maximum, chart.capped) == (5, 3, True)
-    assert diagnosis.orders_per_day(limit=5).capped is False
+    assert dashboard.orders_per_day(limit=5).capped is False
 
 
 def test_home_labels_a_day_counted_up_to_the_limit(operator, account, monkeypatch):
-    monkeypatch.setattr(diagnosis, "DAY_COUNT_LIMIT", 3)
+    monkeypatch.setattr(dashboard, "DAY_COUNT_LIMIT", 3)
     make_orders(account, 4)
     html = operator.get(reverse("home")).content.decode()
     assert "3+ orders · most in one day: 3+" in html
@@ -622,11 +609,11 @@ def test_strips_and_coverage_of_several_accounts_match_one_by_one(account, now):
         assert both[each.pk] == [
             coverage.kind_coverage(each, kind, now=now) for kind in coverage.order_kinds(each)
         ]
-    strips = diagnosis.account_strips([account, other], now=now)
+    strips = dashboard.account_strips([account, other], now=now)
     assert [(s.account, s.pending, s.failed) for s in strips] == [(account, 1, 0), (other, 0, 1)]
     assert strips[1].coverages == both[other.pk]
     last = {item.kind.key: item.at for item in strips[1].last_imports}
-    assert last[MFN.key] == diagnosis.last_imports(other)[MFN.key] == now - 2 * D
+    assert last[MFN.key] == selectors.last_imports(other)[MFN.key] == now - 2 * D
 
 
 def test_home_of_a_new_installation(operator):

@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
+from amazon_settings import crypto
 from amazon_settings.models import SellerAccount
 from orders.models import Order
-from reports import services
+from reports.exceptions import ReportActionNotAllowed
 from reports.models import Report
+from reports.services import actions, discovery, pipeline, requesting, transitions, worker
 from tests.amazon_fixtures import EU_SELLER, mfn_report_orders, ranges_sharing_an_order
 
 # Every test runs under several of the sandbox's seller histories: an assertion that holds for
@@ -26,7 +29,7 @@ def no_broker(monkeypatch):
     """Tasks are run by the test itself, step by step, instead of a django-q2 cluster."""
     handed = []
     monkeypatch.setattr(
-        "reports.services.async_task", lambda func, *args, **kwargs: handed.append(args)
+        "reports.services.transitions.async_task", lambda func, *args, **kwargs: handed.append(args)
     )
     return handed
 
@@ -42,9 +45,9 @@ def run_until_finished(report: Report, amazon, *, steps: int = 40) -> Report:
         if report.is_finished:
             return report
         Report.objects.filter(pk=report.pk).update(next_attempt_at=None)  # as if time passed
-        claimed = services.claim_reports(ids=[report.pk])
+        claimed = transitions.claim_reports(ids=[report.pk])
         assert claimed, "the report was not free to claim: a lease was not released"
-        services.advance_report(*claimed[0])
+        pipeline.advance_report(*claimed[0])
         amazon.advance_clock(1)
     report.refresh_from_db()
     return report
@@ -66,7 +69,7 @@ def request(
         )
         data_range = (end - timedelta(days=length_days), end)
     start, end = data_range
-    return services.request_reports(
+    return requesting.request_reports(
         account,
         kind_key=kind,
         marketplace_ids=list(account.marketplaces.values_list("marketplace_id", flat=True)),
@@ -117,14 +120,14 @@ def test_request_to_import_then_an_overlapping_report_doubles_nothing(eu_account
 
 def test_running_a_step_twice_changes_nothing(eu_account, amazon):
     (report,) = request(eu_account)
-    services.advance_report(report.pk)
+    pipeline.advance_report(report.pk)
     report.refresh_from_db()
     amazon_id = report.amazon_report_id
     assert report.import_status == Status.WAITING and amazon_id
-    services.advance_report(report.pk)  # polls; sends nothing twice
+    pipeline.advance_report(report.pk)  # polls; sends nothing twice
     report = run_until_finished(report, amazon)
     orders = Order.objects.count()
-    services.advance_report(report.pk)  # a finished report is left alone
+    pipeline.advance_report(report.pk)  # a finished report is left alone
     report.refresh_from_db()
     assert report.amazon_report_id == amazon_id
     assert Order.objects.count() == orders
@@ -134,7 +137,7 @@ def test_running_a_step_twice_changes_nothing(eu_account, amazon):
 
 def test_a_long_range_is_split_into_requests_amazon_accepts(eu_account, amazon):
     end = timezone.now() - timedelta(hours=1)
-    reports = services.request_reports(
+    reports = requesting.request_reports(
         eu_account,
         kind_key="fba_orders_eu",
         marketplace_ids=["A1PA6795UKMFR9"],
@@ -166,7 +169,7 @@ def test_reset_imports_again_and_doubles_nothing(eu_account, amazon):
     (report,) = request(eu_account)
     report = run_until_finished(report, amazon)
     orders = Order.objects.count()
-    result = services.reset_report(report, acting_user=None)
+    result = actions.reset_report(report, acting_user=None)
     assert "nothing is doubled" in result.message
     report = run_until_finished(report, amazon)
     assert report.import_status == Status.IMPORTED
@@ -179,38 +182,38 @@ def test_reset_imports_again_and_doubles_nothing(eu_account, amazon):
 
 def test_cancel_only_while_amazon_has_not_started(eu_account, amazon):
     (queued,) = request(eu_account, days_back=10)
-    services.cancel_report(queued, acting_user=None)  # not sent yet: cancelled locally
+    actions.cancel_report(queued, acting_user=None)  # not sent yet: cancelled locally
     queued.refresh_from_db()
     assert queued.import_status == Status.CANCELLED
 
     (report,) = request(eu_account, days_back=6)
-    services.advance_report(report.pk)
+    pipeline.advance_report(report.pk)
     report.refresh_from_db()
     amazon.control(f"reports/{report.amazon_report_id}", {"queue_seconds": 3600})
-    services.cancel_report(report, acting_user=None)
+    actions.cancel_report(report, acting_user=None)
     report.refresh_from_db()
     assert report.import_status == Status.CANCELLED
     assert report.amazon_status == Report.AmazonStatus.CANCELLED
     assert amazon.calls(operation="cancelReport")
 
     (running,) = request(eu_account, days_back=20)
-    services.advance_report(running.pk)
+    pipeline.advance_report(running.pk)
     running.refresh_from_db()
     amazon.control(
         f"reports/{running.amazon_report_id}", {"queue_seconds": 0, "processing_seconds": 3600}
     )
     Report.objects.filter(pk=running.pk).update(amazon_status="IN_PROGRESS")
     running.refresh_from_db()
-    with pytest.raises(services.ReportActionNotAllowed, match="has not started"):
-        services.cancel_report(running, acting_user=None)
+    with pytest.raises(ReportActionNotAllowed, match="has not started"):
+        actions.cancel_report(running, acting_user=None)
 
 
 def test_skip_stops_the_work(eu_account, amazon):
     (report,) = request(eu_account)
-    services.skip_report(report, acting_user=None)
+    actions.skip_report(report, acting_user=None)
     report.refresh_from_db()
     assert report.import_status == Status.SKIPPED
-    assert services.claim_reports() == []
+    assert transitions.claim_reports() == []
 
 
 def test_cancelled_by_amazon_means_no_data(eu_account, amazon):
@@ -235,10 +238,10 @@ def test_a_stuck_report_is_flagged_and_polling_goes_on(eu_account, amazon, setti
     settings.REPORT_STUCK_AFTER_SECONDS = 0
     amazon.control("faults", {"kind": "report_stuck"})
     (report,) = request(eu_account)
-    services.advance_report(report.pk)
+    pipeline.advance_report(report.pk)
     report.refresh_from_db()
     Report.objects.filter(pk=report.pk).update(next_attempt_at=None, leased_until=None)
-    services.advance_report(report.pk)
+    pipeline.advance_report(report.pk)
     report.refresh_from_db()
     assert report.import_status == Status.WAITING
     assert report.stuck_since is not None
@@ -249,7 +252,7 @@ def test_a_stuck_report_is_flagged_and_polling_goes_on(eu_account, amazon, setti
 def test_throttling_reschedules_with_amazons_rate(eu_account, amazon):
     amazon.control("faults", {"kind": "throttle", "operation": "createReport"})
     (report,) = request(eu_account)
-    services.advance_report(report.pk)
+    pipeline.advance_report(report.pk)
     report.refresh_from_db()
     assert report.import_status == Status.QUEUED
     assert report.attempts == 1
@@ -258,6 +261,24 @@ def test_throttling_reschedules_with_amazons_rate(eu_account, amazon):
     assert "Trying again" in report.last_error
     report = run_until_finished(report, amazon)
     assert report.import_status == Status.IMPORTED
+
+
+def test_a_worker_step_is_one_call_and_the_report_retries_it_later(eu_account, amazon, settings):
+    # Whatever a person's buttons may do, the worker never retries inside a call: the
+    # report's backoff is the one retry layer.
+    settings.SPAPI_INTERACTIVE_RETRIES = 3
+    (report,) = request(eu_account)
+    pipeline.advance_report(report.pk)  # sent
+    amazon.control("faults", {"kind": "error500", "operation": "getReport", "count": 1})
+    Report.objects.filter(pk=report.pk).update(next_attempt_at=None)
+    pipeline.advance_report(report.pk)
+    report.refresh_from_db()
+    assert [call["status"] for call in amazon.calls(operation="getReport")] == [500]
+    assert report.import_status == Status.WAITING
+    assert report.attempts == 1
+    assert report.next_attempt_at > timezone.now()
+    report = run_until_finished(report, amazon)
+    assert report.import_status == Status.IMPORTED, report.last_error
 
 
 def test_an_expired_download_url_is_fetched_again(eu_account, amazon):
@@ -270,23 +291,19 @@ def test_an_expired_download_url_is_fetched_again(eu_account, amazon):
     assert len(amazon.calls(operation="getReportDocument")) == 2
 
 
-def test_a_corrupt_document_fails_with_the_reason_and_imports_nothing(
-    eu_account, amazon, monkeypatch
-):
+def test_a_corrupt_document_fails_with_the_reason_and_imports_nothing(eu_account, amazon):
     # Hold the report when Amazon finished it, to damage its document before the download.
-    real_download = services._download
-    monkeypatch.setattr(services, "_download", lambda report: None)
     (report,) = request(eu_account)
     for _ in range(20):
         Report.objects.filter(pk=report.pk).update(next_attempt_at=None, leased_until=None)
-        services.advance_report(report.pk)
+        pipeline.advance_report(report.pk, stop_at=Status.DOWNLOADING)
         report.refresh_from_db()
         if report.import_status == Status.DOWNLOADING:
             break
         amazon.advance_clock(1)
     assert report.import_status == Status.DOWNLOADING
+    assert not report.raw_file  # held before the download
     amazon.control(f"documents/{report.amazon_document_id}", {"corruption": "truncate"})
-    monkeypatch.setattr(services, "_download", real_download)
     report = run_until_finished(report, amazon)
     assert report.import_status == Status.FAILED
     assert report.failure_reason == Report.FailureReason.BAD_DOCUMENT
@@ -297,23 +314,46 @@ def test_a_corrupt_document_fails_with_the_reason_and_imports_nothing(
 def test_revoked_authorization_stops_calls_for_the_account(eu_account, amazon):
     amazon.control(f"sellers/{EU_SELLER}/revoke", {"region": "eu"})
     (report,) = request(eu_account)
-    services.advance_report(report.pk)
+    pipeline.advance_report(report.pk)
     report.refresh_from_db()
     eu_account.refresh_from_db()
     assert eu_account.status == SellerAccount.Status.AUTHORIZATION_REVOKED
     assert report.import_status == Status.QUEUED
     assert report.last_error.startswith("Amazon denied access: renew access in Settings.")
+    assert report.failure_reason == Report.FailureReason.AUTH
     Report.objects.filter(pk=report.pk).update(next_attempt_at=None)
-    assert services.claim_reports() == []  # the worker leaves the account alone
+    assert transitions.claim_reports() == []  # the worker leaves the account alone
     calls_before = len(amazon.calls())
-    assert services.tick() == 0
+    assert worker.tick() == 0
     assert len(amazon.calls()) == calls_before
+
+
+def test_renewed_access_clears_the_authorization_reason(eu_account, amazon):
+    amazon.control(f"sellers/{EU_SELLER}/revoke", {"region": "eu"})
+    (report,) = request(eu_account)
+    pipeline.advance_report(report.pk)
+    report.refresh_from_db()
+    assert report.failure_reason == Report.FailureReason.AUTH
+    renew_access(eu_account, amazon)
+    report = run_until_finished(report, amazon)
+    assert report.import_status == Status.IMPORTED, report.last_error
+    assert report.failure_reason == Report.FailureReason.NONE
+    assert report.last_error == ""
+
+
+def renew_access(account: SellerAccount, amazon) -> None:
+    """What renewing on the consent page leaves behind: a new refresh token, connected."""
+    SellerAccount.objects.filter(pk=account.pk).update(
+        refresh_token_encrypted=crypto.encrypt_secret(amazon.refresh_token(EU_SELLER, "eu")),
+        status=SellerAccount.Status.CONNECTED,
+    )
+    cache.clear()  # the access token cached for the revoked grant
 
 
 def test_claiming_leases_each_report_once(eu_account, amazon):
     reports = request(eu_account, days_back=40, length_days=35)
-    first = services.claim_reports()
-    second = services.claim_reports()
+    first = transitions.claim_reports()
+    second = transitions.claim_reports()
     assert sorted(pk for pk, _ in first) == sorted(r.pk for r in reports)
     assert second == []
 
@@ -330,10 +370,10 @@ def test_discovery_registers_reports_amazon_made_on_a_schedule(eu_account, amazo
         },
     )
     amazon.advance_clock(2)  # Amazon finishes it meanwhile
-    found = services.discover_reports(eu_account, force=True)
+    found = discovery.discover_reports(eu_account, force=True)
     assert [r.amazon_report_id for r in found] == [made["reportId"]]
     assert found[0].source == Report.Source.DISCOVERED
-    assert services.discover_reports(eu_account, force=True) == []  # seen once, kept once
+    assert discovery.discover_reports(eu_account, force=True) == []  # seen once, kept once
     report = run_until_finished(found[0], amazon)
     assert report.import_status == Status.IMPORTED
 
@@ -342,20 +382,20 @@ def test_automatic_import_requests_the_time_since_the_last_report(eu_account, am
     settings.WORKER_INTERVAL_SECONDS = 60
     eu_account.authorized_at = timezone.now() - timedelta(days=2)
     eu_account.save()
-    created = services.request_automatic_reports(eu_account)
+    created = requesting.request_automatic_reports(eu_account)
     assert {r.report_type for r in created} == {
         "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING",
         "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_INVOICING",
     }
     assert all(r.source == Report.Source.AUTOMATIC for r in created)
     # Right after, nothing is due: no second request for the same time.
-    assert services.request_automatic_reports(eu_account) == []
+    assert requesting.request_automatic_reports(eu_account) == []
 
 
 def test_an_fba_report_waits_for_amazons_regeneration_window(eu_account, amazon):
     end = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(days=1)
     first, second = (
-        services.request_reports(
+        requesting.request_reports(
             eu_account,
             kind_key="fba_orders_eu",
             marketplace_ids=["A1PA6795UKMFR9"],
@@ -365,8 +405,8 @@ def test_an_fba_report_waits_for_amazons_regeneration_window(eu_account, amazon)
         )[0]
         for start in (end - timedelta(days=10), end - timedelta(days=5))
     )
-    services.advance_report(first.pk)
-    services.advance_report(second.pk)
+    pipeline.advance_report(first.pk)
+    pipeline.advance_report(second.pk)
     first.refresh_from_db()
     second.refresh_from_db()
     assert first.import_status == Status.WAITING

@@ -17,10 +17,11 @@ from django.urls import include, path, reverse
 from amazon_settings.models import AccountMarketplace, SellerAccount
 from config import urls as config_urls
 from orders.models import Order, OrderItem
-from reports import upload_views, where_is_views
 from reports import urls as reports_urls
 from reports.models import Report, ReportRowError
-from reports.uploads import UploadTooLarge, import_uploaded_document
+from reports.services.uploads import UploadTooLarge, import_uploaded_document
+from reports.views import uploads as upload_views
+from reports.views import where_is as where_is_views
 from tests.orders.conftest import NOW, render
 
 NEW_REPORTS_ROUTES = [
@@ -249,9 +250,6 @@ def test_row_errors_are_kept_with_their_line(account, mfn_document):
     assert error.line_number == 3
     assert "purchase-date: 'garbage' is not a date" in error.reason
     assert result.failed == 1 and result.errors[0].line_number == 3
-
-
-# --- manage.py import_report --------------------------------------------------------------------
 
 
 def test_command_imports_and_prints_the_counts(account, mfn_document, tmp_path, capsys):

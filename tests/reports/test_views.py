@@ -13,10 +13,10 @@ from django.utils import timezone
 from amazon_settings.crypto import encrypt_secret
 from amazon_settings.models import AccountMarketplace, SellerAccount
 from amazon_settings.spapi import ReportSchedule, SpApiAuthError, SpApiRequestError
-from reports import services
 from reports.documents import store_raw_document
 from reports.models import Report, ReportEvent, ReportRowError
-from reports.views import ReportUrls
+from reports.services import actions, pipeline
+from reports.views.processing import ReportUrls
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +62,7 @@ def na_account() -> SellerAccount:
 @pytest.fixture(autouse=True)
 def _no_worker(monkeypatch):
     """Nothing is handed to the task queue: no broker in these tests."""
-    monkeypatch.setattr(services, "enqueue_reports", lambda ids: 0)
+    monkeypatch.setattr("reports.services.transitions.enqueue_reports", lambda ids: 0)
 
 
 @pytest.fixture(autouse=True)
@@ -104,9 +104,6 @@ def make_report(account: SellerAccount, **fields) -> Report:
     }
     defaults.update(fields)
     return Report.objects.create(account=account, **defaults)
-
-
-# --- Reports » Request --------------------------------------------------------------------------
 
 
 def test_request_form_groups_kinds_and_ticks_the_accounts_marketplaces(
@@ -242,9 +239,6 @@ def test_request_page_without_connected_account(logged_in_client):
     assert 'id="no-connected-accounts"' in response.content.decode()
 
 
-# --- Reports » Processing -----------------------------------------------------------------------
-
-
 def test_processing_shows_both_statuses_counters_and_source(logged_in_client, eu_account, user):
     waiting = make_report(
         eu_account,
@@ -291,13 +285,14 @@ def test_processing_explains_problems_in_plain_words(logged_in_client, eu_accoun
         eu_account,
         import_status=Status.WAITING,
         amazon_status=Amazon.IN_QUEUE,
-        last_error=f"{services.DENIED_MESSAGE} (403 Unauthorized)",
+        failure_reason=Report.FailureReason.AUTH,
+        last_error=f"{pipeline.DENIED_MESSAGE} (403 Unauthorized)",
     )
     make_report(
         eu_account,
         import_status=Status.NO_DATA,
         amazon_status=Amazon.CANCELLED,
-        last_error=services.NO_DATA_MESSAGE,
+        last_error=pipeline.NO_DATA_MESSAGE,
     )
     make_report(
         eu_account,
@@ -383,7 +378,7 @@ def test_processing_with_more_reports_than_the_count_limit(
     logged_in_client, eu_account, monkeypatch
 ):
     """No count of every report: past the limit the pages are numbered without a total."""
-    monkeypatch.setattr("orders.pagination.COUNT_LIMIT", 60)
+    monkeypatch.setattr("core.pagination.COUNT_LIMIT", 60)
     Report.objects.bulk_create(
         Report(
             account=eu_account, report_type="GET_AFN_INVENTORY_DATA", import_status=Status.IMPORTED
@@ -514,9 +509,9 @@ def test_confirm_held_report_calls_the_service(logged_in_client, eu_account, use
 
     def confirm(report, *, acting_user):
         calls.append((report.pk, acting_user))
-        return services.ActionResult(report, "The report is imported.")
+        return actions.ActionResult(report, "The report is imported.")
 
-    monkeypatch.setattr(services, "confirm_held_report", confirm)
+    monkeypatch.setattr(actions, "confirm_held_report", confirm)
     page = logged_in_client.get(reverse("reports:processing")).content.decode()
     assert reverse("reports:confirm", args=[report.pk]) in page
     response = logged_in_client.post(reverse("reports:confirm", args=[report.pk]), follow=True)
@@ -542,8 +537,6 @@ def test_actions_need_post(logged_in_client, eu_account):
     report = make_report(eu_account, import_status=Status.QUEUED)
     assert logged_in_client.get(reverse("reports:cancel", args=[report.pk])).status_code == 405
 
-
-# --- Report details -----------------------------------------------------------------------------
 
 TSV = "order-id\tsku\tproduct-name\n302-1\tSKU-1\tCafé crème\n\n302-2\tSKU-2\tTee\n".encode(
     "cp1252"
@@ -646,9 +639,6 @@ def test_pages_need_login(client, eu_account):
         assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
 
 
-# --- Data exchange » Scheduled reports ----------------------------------------------------------
-
-
 class FakeClient:
     """Stands in for SpApiClient behind the real call_amazon (which records the outcome)."""
 
@@ -687,7 +677,7 @@ class FakeClient:
 @pytest.fixture
 def fake_amazon(monkeypatch):
     fake = FakeClient()
-    monkeypatch.setattr("amazon_settings.services.client_for", lambda account: fake)
+    monkeypatch.setattr("amazon_settings.services.client_for", lambda account, **options: fake)
     return fake
 
 

@@ -85,7 +85,7 @@ REQUEST = """
 import json
 from datetime import datetime
 from amazon_settings.models import SellerAccount
-from reports.services import request_reports
+from reports.services.requesting import request_reports
 account = SellerAccount.objects.get()
 reports = request_reports(account, kind_key="mfn_orders_eu",
     marketplace_ids=list(account.marketplaces.values_list("marketplace_id", flat=True)),

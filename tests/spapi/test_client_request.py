@@ -140,6 +140,20 @@ def test_retries_stop_after_max_retries_with_the_last_error(make_client, mocked,
     assert caught.value.status == 500
 
 
+def test_without_retries_one_call_is_one_attempt_and_no_sleep(make_client, mocked, sleeps):
+    # The product's worker builds its clients this way: its reports retry with their backoff.
+    client = make_client(max_retries=0)
+    mocked.get(REPORT_URL, status=503, json=UNAVAILABLE)
+    mocked.get(REPORT_URL, json=REPORT)
+
+    with pytest.raises(SpApiTransientError) as caught:
+        client.get_report("42")
+
+    assert len(mocked.calls) == 1
+    assert sleeps == []
+    assert caught.value.status == 503
+
+
 @pytest.mark.parametrize(
     "failure",
     [requests.ReadTimeout("read timed out"), requests.ConnectionError("reset by peer")],

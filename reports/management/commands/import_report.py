@@ -1,6 +1,6 @@
 """`manage.py import_report PATH --account ID --report-type TYPE`: import a document file.
 
-The same service as Reports » Upload (`reports.uploads.import_uploaded_document`), with the
+The same service as Reports » Upload (`reports.services.uploads.import_uploaded_document`), with the
 pipeline's download cap (1 GiB) instead of the web form's upload limit. Exits non-zero when the
 document is rejected (nothing imported) or the file cannot be used.
 """
@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from amazon_settings.models import SellerAccount
 from amazon_settings.spapi import DEFAULT_MAX_DOCUMENT_BYTES
-from reports.uploads import UploadRejected, UploadResult, import_uploaded_document
+from reports.services.uploads import UploadRejected, UploadResult, import_uploaded_document
 
 
 class Command(BaseCommand):

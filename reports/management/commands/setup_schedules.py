@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from reports.schedules import register_schedules
+from reports.services.worker import register_schedules
 
 
 class Command(BaseCommand):

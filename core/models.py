@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class ProductPermission(models.Model):
+    """No table, no rows: Django hangs every permission on a model, and `operate` belongs to the
+    whole product rather than to one app's model. The one permission that separates the roles
+    (`core.roles`): without it a user can look at every page but change nothing."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [
+            ("operate", "Can connect accounts, request and manage reports, change settings"),
+        ]
+
+    def __str__(self) -> str:
+        return "product permissions"
+
+
+class AuditEvent(models.Model):
+    """One change a user made through the dashboard: who, what, on which object, with what result.
+
+    Written by `core.roles.RoleMiddleware` for every unsafe request that succeeded, from the
+    URL name and its resolved arguments only: never from the request body, which can hold a
+    refresh token. `username` keeps the name readable after the user is deleted.
+    """
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+    )
+    username = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=100, help_text="The URL name, e.g. reports:reset.")
+    object_type = models.CharField(max_length=60, blank=True)
+    object_id = models.CharField(max_length=100, blank=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    detail = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        # The table kept the name it had when the model lived in amazon_settings.
+        db_table = "amazon_settings_auditevent"
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        target = f" {self.object_type} {self.object_id}" if self.object_id else ""
+        return f"{self.username or '?'}: {self.action}{target} at {self.at:%Y-%m-%d %H:%M:%S}"

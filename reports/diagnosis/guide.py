@@ -1,0 +1,81 @@
+""" "Orders missing?": the order-import troubleshooting guide as checks run against live evidence.
+
+Each check reads what the product already records (the account's connection evidence, the call
+log, the worker's heartbeat, the reports and what they covered) and answers with a status, the
+evidence behind it and the fixes that apply. Only `diagnose_account` calls Amazon (one test
+call, the same as Settings' "Test connection"); the checks themselves are reads
+(`reports.diagnosis.access`, `reports.diagnosis.imports`). The writes the page offers are
+services (`reports.services.requesting`)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.utils import timezone
+
+from amazon_settings import services as account_services
+from amazon_settings.models import SellerAccount
+from amazon_settings.selectors import ConnectionStatus, connection_status
+from amazon_settings.services import ConnectionCheck
+from reports import coverage
+from reports.diagnosis.access import (
+    check_access_rights,
+    check_authorization,
+    check_expiry,
+    check_throttling,
+)
+from reports.diagnosis.imports import check_gaps, check_last_imports, check_reports, check_worker
+from reports.diagnosis.results import TONES, Check, worst
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    account: SellerAccount
+    checks: list[Check]
+    coverages: list[coverage.KindCoverage]
+    connection: ConnectionStatus
+    checked_at: datetime
+    tests: list[ConnectionCheck] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return worst([check.status for check in self.checks])
+
+    @property
+    def tone(self) -> str:
+        return TONES[self.status]
+
+    def counts(self) -> Counter:
+        return Counter(check.status for check in self.checks)
+
+
+def diagnose_account(
+    account: SellerAccount, *, test_call: bool = True, now: datetime | None = None
+) -> Diagnosis:
+    """Run every check for the account. With `test_call`, Amazon is called once first (as
+    "Test connection" does), which also updates the account's connection evidence."""
+    tests = account_services.check_connection(account) if test_call and account.has_token else []
+    if tests:
+        account.refresh_from_db()
+    now = now or timezone.now()
+    coverages = coverage.account_coverage(account, now=now)
+    checks = [
+        check_authorization(account, tests=tests, now=now),
+        check_access_rights(account, tests=tests, now=now),
+        check_expiry(account, now=now),
+        check_worker(account, now=now),
+        check_last_imports(account, now=now),
+        check_gaps(account, coverages=coverages, now=now),
+        check_reports(account, coverages=coverages, now=now),
+        check_throttling(account, now=now),
+    ]
+    return Diagnosis(
+        account=account,
+        checks=checks,
+        coverages=coverages,
+        connection=connection_status(account, now=now),
+        checked_at=now,
+        tests=tests,
+    )

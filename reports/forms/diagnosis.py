@@ -1,0 +1,48 @@
+""" "Orders missing?": a gap to request, and the import start date."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from reports.catalog import CATALOG
+
+
+class GapRequestForm(forms.Form):
+    """A range of one order report type to request (a gap on the timeline)."""
+
+    kind = forms.ChoiceField(
+        choices=[(k.key, k.name) for k in CATALOG if k.imports_orders and k.requestable]
+    )
+    # ISO 8601 with an offset, as the page writes them; Django's DateTimeField reads those.
+    start = forms.DateTimeField()
+    end = forms.DateTimeField()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["end"] <= data["start"]:
+            self.add_error("end", "The end must be after the start.")
+        return data
+
+
+class ImportStartForm(forms.Form):
+    """Since when the account's orders are imported (a local calendar day)."""
+
+    import_orders_from = forms.DateField(
+        label="Import orders from",
+        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
+    )
+
+    def clean_import_orders_from(self) -> Any:
+        day = self.cleaned_data["import_orders_from"]
+        if day > timezone.localdate():
+            raise forms.ValidationError("The date cannot be in the future.")
+        return day
+
+    def start(self) -> datetime:
+        return timezone.make_aware(
+            datetime.combine(self.cleaned_data["import_orders_from"], time())
+        )

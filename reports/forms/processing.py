@@ -1,0 +1,61 @@
+"""Reports » Processing: the filters, and a row action's POST."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from amazon_settings.models import SellerAccount
+from reports.catalog import BY_KEY
+from reports.forms.fields import datetime_local_field, kind_choices
+from reports.models import Report
+
+STATUS_CHOICES = [
+    ("", "All statuses"),
+    ("unfinished", "Unfinished"),
+    *Report.ImportStatus.choices,
+]
+
+
+class ProcessingFilterForm(forms.Form):
+    """The GET filters of Reports » Processing."""
+
+    account = forms.ModelChoiceField(
+        queryset=SellerAccount.objects.all(),
+        required=False,
+        empty_label="All accounts",
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    kind = forms.ChoiceField(
+        label="Report type",
+        required=False,
+        choices=lambda: [("", "All report types"), *kind_choices()],
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    status = forms.ChoiceField(
+        required=False, choices=STATUS_CHOICES, widget=forms.Select(attrs={"class": "form-select"})
+    )
+    since = datetime_local_field("Created from", required=False)
+    until = datetime_local_field("Created until", required=False)
+    batch = forms.CharField(required=False, max_length=32, widget=forms.HiddenInput)
+
+    def selector_filters(self) -> dict[str, Any]:
+        """Keyword arguments for `selectors.report_list`; empty when the filters are invalid."""
+        if not self.is_valid():
+            return {}
+        data = self.cleaned_data
+        kind = BY_KEY.get(data["kind"])
+        return {
+            "account": data["account"],
+            "report_types": list(kind.all_report_types) if kind else None,
+            "import_status": data["status"],
+            "since": data["since"],
+            "until": data["until"],
+        }
+
+
+class ReportActionForm(forms.Form):
+    """A row action's POST: only where to go back to."""
+
+    next = forms.CharField(required=False, max_length=2000)

@@ -1,0 +1,163 @@
+"""Reports » Request: the form, and how it previews the requests a range becomes.
+
+The request rules (region, range, look-back) live in `reports.services.requesting`; the form
+calls them and puts their sentence on the field the seller has to change."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from amazon_settings.models import AccountMarketplace, SellerAccount
+from reports.catalog import BY_KEY, CATALOG, GROUPS, ReportKind
+from reports.exceptions import InvalidReportRequest
+from reports.forms.fields import KindSelect, datetime_local_field, kind_choices
+from reports.services.requesting import split_range, validate_request
+
+
+def _field_for(error: InvalidReportRequest) -> str:
+    """The form field a `validate_request` refusal belongs to (the service names it)."""
+    return error.field if error.field in ("kind", "start", "end") else "kind"
+
+
+@dataclass(frozen=True)
+class SplitPreview:
+    text: str
+    ok: bool
+
+
+class ReportRequestForm(forms.Form):
+    """Reports » Request: one report type for one connected account, over a date range."""
+
+    account = forms.ModelChoiceField(
+        queryset=SellerAccount.objects.all(),
+        empty_label=None,
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    kind = forms.ChoiceField(
+        label="Report type", choices=kind_choices, widget=KindSelect(attrs={"class": "form-select"})
+    )
+    marketplace_ids = forms.MultipleChoiceField(
+        label="Marketplaces",
+        choices=(),
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+        error_messages={"required": "Choose at least one marketplace."},
+    )
+    start = datetime_local_field("Start")
+    end = datetime_local_field("End")
+
+    def __init__(self, *args: Any, now: datetime | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.now = now or timezone.now()
+        self.accounts = list(SellerAccount.objects.connected().prefetch_related("marketplaces"))
+        account_field = self.fields["account"]
+        # Only connected accounts are offered; a disconnected one that is still posted (it was
+        # disconnected meanwhile) gets a sentence, not "select a valid choice".
+        account_field.choices = [(account.pk, str(account)) for account in self.accounts]
+        self.fields["marketplace_ids"].choices = sorted(
+            {(m.marketplace_id, m.name) for a in self.accounts for m in self._selected(a)}
+        )
+        if not self.is_bound:
+            local_now = timezone.localtime(self.now).replace(second=0, microsecond=0)
+            self.initial.setdefault(
+                "start", (local_now - timedelta(days=7)).replace(hour=0, minute=0)
+            )
+            self.initial.setdefault("end", local_now)
+            region = self.accounts[0].region if self.accounts else ""
+            first = next(
+                (k for g in GROUPS for k in CATALOG if k.group == g and region in k.regions), None
+            )
+            self.initial.setdefault("kind", first.key if first else CATALOG[0].key)
+
+    @staticmethod
+    def _selected(account: SellerAccount) -> list[AccountMarketplace]:
+        return [m for m in account.marketplaces.all() if m.selected]
+
+    def clean_account(self) -> SellerAccount:
+        account: SellerAccount = self.cleaned_data["account"]
+        if not account.has_token:
+            raise forms.ValidationError(
+                f"{account.display_name} is not connected to Amazon. Renew access in Settings."
+            )
+        return account
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        account, kind_key = data.get("account"), data.get("kind")
+        start, end = data.get("start"), data.get("end")
+        if account is not None and data.get("marketplace_ids"):
+            own = {m.marketplace_id for m in account.marketplaces.all() if m.selected}
+            if not set(data["marketplace_ids"]) <= own:
+                self.add_error("marketplace_ids", f"Choose marketplaces of {account.display_name}.")
+        if account is not None and kind_key and start and end:
+            try:
+                validate_request(account, kind=BY_KEY[kind_key], start=start, end=end, now=self.now)
+            except InvalidReportRequest as error:
+                self.add_service_error(error)
+        return data
+
+    def add_service_error(self, error: InvalidReportRequest) -> None:
+        """Show a refusal of `validate_request` / `request_reports` next to its field."""
+        self.add_error(_field_for(error), str(error))
+
+    @property
+    def chosen_account(self) -> SellerAccount | None:
+        value = self["account"].value()
+        chosen = next((a for a in self.accounts if str(a.pk) == str(value)), None)
+        return chosen or (self.accounts[0] if self.accounts else None)
+
+    @property
+    def chosen_kind(self) -> ReportKind | None:
+        return BY_KEY.get(str(self["kind"].value() or ""))
+
+    def marketplace_groups(self) -> list[dict[str, Any]]:
+        """Each connected account's selected marketplaces, with the ticks to show.
+
+        All are ticked by default; the chosen account keeps what the seller posted, unless the
+        post held only another account's marketplaces (the account was switched without script).
+        """
+        chosen = self.chosen_account
+        posted = set(self.data.getlist("marketplace_ids")) if self.is_bound else None
+        groups = []
+        for account in self.accounts:
+            current = chosen is not None and account.pk == chosen.pk
+            marketplaces = self._selected(account)
+            own = {m.marketplace_id for m in marketplaces}
+            keep = current and posted is not None and (not posted or bool(posted & own))
+            ticks = posted if keep else None
+            groups.append(
+                {
+                    "account": account,
+                    "current": current,
+                    "marketplaces": [
+                        (m, ticks is None or m.marketplace_id in ticks) for m in marketplaces
+                    ],
+                }
+            )
+        return groups
+
+    def split_preview(self) -> SplitPreview | None:
+        """How the range will be sent (split by `split_range`), or why it cannot be."""
+        self.is_valid()
+        for name in ("account", "kind", "start", "end"):
+            if name in self.errors:
+                return SplitPreview(self.errors[name][0], ok=False)
+        kind = BY_KEY[self.cleaned_data["kind"]]
+        if kind.ignores_range:
+            return SplitPreview(
+                "Amazon makes this report as a snapshot of the current data: the range is "
+                "ignored and one request is sent.",
+                ok=True,
+            )
+        parts = split_range(kind, self.cleaned_data["start"], self.cleaned_data["end"])
+        if len(parts) == 1:
+            return SplitPreview("One request covers this range.", ok=True)
+        return SplitPreview(
+            f"This range is longer than one request may cover ({kind.max_range.days} days): "
+            f"it will be sent as {len(parts)} consecutive requests.",
+            ok=True,
+        )

@@ -1,0 +1,45 @@
+"""Where is order X?: the question, and the gap it offers to request."""
+
+from __future__ import annotations
+
+from django import forms
+
+from amazon_settings.models import SellerAccount
+from reports.catalog import BY_KEY
+from reports.where_is import AMAZON_ORDER_ID
+
+
+class WhereIsForm(forms.Form):
+    """The order ID, and the purchase date if the seller knows it (Seller Central shows it)."""
+
+    order_id = forms.RegexField(
+        label="Amazon order ID",
+        regex=AMAZON_ORDER_ID,
+        strip=True,
+        error_messages={"invalid": "An Amazon order ID looks like 123-1234567-1234567."},
+        widget=forms.TextInput(
+            attrs={"class": "form-control", "placeholder": "123-1234567-1234567"}
+        ),
+    )
+    date = forms.DateField(
+        label="Purchase date",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
+    )
+    account = forms.ModelChoiceField(
+        queryset=SellerAccount.objects.order_by("display_name"),
+        required=False,
+        empty_label="All accounts",
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+
+
+class GapRequestForm(forms.Form):
+    """The range of one coverage gap, to request for one account and report kind."""
+
+    order_id = forms.RegexField(regex=AMAZON_ORDER_ID, required=False)
+    date = forms.DateField(required=False)
+    account = forms.ModelChoiceField(queryset=SellerAccount.objects.all())
+    kind = forms.ChoiceField(choices=[(key, kind.name) for key, kind in BY_KEY.items()])
+    start = forms.DateTimeField()
+    end = forms.DateTimeField()

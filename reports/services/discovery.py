@@ -1,0 +1,70 @@
+"""Reports on Amazon that nobody requested here: Amazon-scheduled ones, and those made in Seller
+Central or by other tools. The worker registers them and imports them like its own.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from amazon_settings import services as account_services
+from amazon_settings.models import SellerAccount
+from reports.catalog import kinds_for_region
+from reports.models import DiscoveryCursor, Report
+from reports.services.transitions import apply_amazon_report, poll_interval, register_report
+
+Status = Report.ImportStatus
+
+
+def discover_reports(account: SellerAccount, *, force: bool = False) -> list[Report]:
+    """Register finished catalogue reports on Amazon that we have not seen: Amazon-scheduled
+    ones, and those requested in Seller Central or by other tools. Idempotent (unique
+    account + Amazon report ID); runs at most once per worker interval per account."""
+    now = timezone.now()
+    cursor = DiscoveryCursor.objects.filter(account=account).first()
+    if cursor is not None and cursor.next_check_at > now and not force:
+        return []
+    since = (cursor.checked_until if cursor else now - timedelta(days=1)) - timedelta(hours=1)
+    since = max(since, now - timedelta(days=89))
+    report_types = [t for kind in kinds_for_region(account.region) for t in kind.all_report_types]
+    found = account_services.call_amazon(
+        account,
+        lambda client: list(
+            client.iter_reports(
+                report_types=report_types[:10],
+                processing_statuses=["DONE"],
+                created_since=since,
+            )
+        ),
+    )
+    known = set(
+        Report.objects.filter(
+            account=account, amazon_report_id__in=[r.report_id for r in found]
+        ).values_list("amazon_report_id", flat=True)
+    )
+    registered = []
+    for amazon in found:
+        if amazon.report_id in known:
+            continue
+        report = Report(
+            account=account,
+            report_type=amazon.report_type,
+            marketplace_ids=sorted(amazon.marketplace_ids),
+            data_start=amazon.data_start_time,
+            data_end=amazon.data_end_time,
+            source=Report.Source.SCHEDULE
+            if amazon.report_schedule_id
+            else Report.Source.DISCOVERED,
+            amazon_report_id=amazon.report_id,
+            import_status=Status.DOWNLOADING,
+            next_attempt_at=now,
+        )
+        apply_amazon_report(report, amazon)
+        register_report(report, message="Found on Amazon; the worker downloads and imports it.")
+        registered.append(report)
+    DiscoveryCursor.objects.update_or_create(
+        account=account,
+        defaults={"checked_until": now, "next_check_at": now + poll_interval()},
+    )
+    return registered

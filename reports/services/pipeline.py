@@ -1,0 +1,375 @@
+"""The worker's steps for one report: send, poll, download, import.
+
+`advance_report` performs the step the report's state calls for and records the result; it is
+safe to run twice, because it starts from the stored state and returns early when the step is
+done. The rules for writing each result (guards, failures, retries, leases) are those of
+`reports.services.transitions`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from amazon_settings import services as account_services
+from amazon_settings.exceptions import AccountNotConnected
+from amazon_settings.spapi import (
+    DocumentError,
+    DocumentUrlExpired,
+    SpApiAuthError,
+    SpApiError,
+    SpApiRequestError,
+    SpApiTransientError,
+)
+from orders.importers.base import DocumentRejected, ImportContext
+from orders.importers.registry import get_importer
+from reports import documents
+from reports.catalog import ReportKind, kind_for_report_type
+from reports.models import Report, ReportRowError
+from reports.services.transitions import (
+    StaleState,
+    apply_amazon_report,
+    fail_report,
+    hold_lease,
+    poll_interval,
+    release_lease,
+    retry_later,
+    transition,
+)
+
+logger = logging.getLogger(__name__)
+
+Status = Report.ImportStatus
+Amazon = Report.AmazonStatus
+Reason = Report.FailureReason
+
+NO_DATA_MESSAGE = "Amazon found no data in this range."
+DENIED_MESSAGE = "Amazon denied access: renew access in Settings."
+
+
+def advance_report(
+    report_id: int, lease_id: str = "", *, stop_at: str | None = None
+) -> Report | None:
+    """Do the next step for one report. Safe to call twice, and at once from several workers:
+    it works only under the report's lease (the one handed out by `claim_reports`, or one it
+    takes itself when the report is free), so a redelivered task does nothing while another
+    worker holds the report. Does nothing for finished reports.
+
+    `stop_at` (an ImportStatus) leaves the report in that state instead of working on: a
+    script or test that must act between two steps (damage a document before its download)
+    passes DOWNLOADING. The worker never passes it.
+    """
+    lease_id = hold_lease(report_id, lease_id)
+    if not lease_id:
+        return Report.objects.filter(pk=report_id).first()
+    report = Report.objects.select_related("account").filter(pk=report_id).first()
+    if report is None or report.is_finished:
+        release_lease(report_id, lease_id)
+        return report
+    start_status = report.import_status
+    if report.failure_reason == Reason.AUTH:
+        # Reports of an account Amazon refused are claimed again only once access is renewed;
+        # should Amazon still refuse, the step below writes the reason again.
+        report.failure_reason = Reason.NONE
+        report.last_error = ""
+    try:
+        _run_steps(report, stop_at=stop_at)
+    except StaleState:
+        logger.info("Report %s was moved on by another worker; leaving it.", report.pk)
+        return report
+    except SpApiAuthError as error:
+        # call_amazon marked the account; the worker skips it until access is renewed. The
+        # report is not finished: it waits, and its reason tells the pages to offer renewal.
+        report.failure_reason = Reason.AUTH
+        report.last_error = f"{DENIED_MESSAGE} ({error})"
+        report.next_attempt_at = timezone.now() + poll_interval()
+        transition(report, expected_status=report.import_status, message=report.last_error)
+    except AccountNotConnected as error:
+        report.last_error = str(error)
+        report.next_attempt_at = timezone.now() + poll_interval()
+        transition(report, expected_status=report.import_status, message=str(error))
+    except SpApiTransientError as error:
+        retry_later(report, error)
+    except SpApiRequestError as error:
+        fail_report(report, reason=Reason.REJECTED, message=f"Amazon rejected the request: {error}")
+    except Exception as error:
+        logger.exception("Report %s failed in state %s", report.pk, report.import_status)
+        retry_later(report, error, reason=Reason.INTERNAL)
+    finally:
+        # Whatever happened, this worker is done with the report for now.
+        release_lease(report.pk, lease_id)
+    if start_status != report.import_status:
+        logger.info("Report %s: %s → %s", report.pk, start_status, report.import_status)
+    return report
+
+
+def _run_steps(report: Report, *, stop_at: str | None) -> None:
+    """Send or poll, then download and import as far as the report's state allows."""
+    if report.import_status == stop_at:
+        return
+    if report.import_status == Status.QUEUED:
+        _send(report)
+    elif report.import_status == Status.WAITING:
+        _poll(report)
+    for status, step in (
+        (Status.DOWNLOADING, _download),
+        (Status.IMPORTING, import_stored_document),
+    ):
+        if report.import_status == stop_at:
+            return
+        if report.import_status == status:
+            step(report)
+
+
+def _regeneration_wait(report: Report, kind: ReportKind | None) -> datetime | None:
+    """When Amazon will accept this report again, if one of the same type and marketplaces was
+    sent inside its regeneration window (Amazon answers FATAL to a request before that)."""
+    if kind is None or kind.regeneration_window is None:
+        return None
+    since = timezone.now() - kind.regeneration_window
+    recent = (
+        Report.objects.filter(
+            account=report.account, report_type=report.report_type, sent_at__gte=since
+        )
+        .exclude(pk=report.pk)
+        .exclude(amazon_status=Amazon.FATAL)
+        .order_by("-sent_at")
+    )
+    marketplaces = sorted(report.marketplace_ids)
+    last = next((r for r in recent if sorted(r.marketplace_ids) == marketplaces), None)
+    return last.sent_at + kind.regeneration_window if last else None
+
+
+def _send(report: Report) -> None:
+    kind = kind_for_report_type(report.report_type)
+    not_before = _regeneration_wait(report, kind)
+    if not_before is not None:
+        report.next_attempt_at = not_before
+        hours = kind.regeneration_window.total_seconds() / 3600
+        report.last_error = (
+            f"Amazon makes this report at most every {hours:g} hours; it is sent at "
+            f"{timezone.localtime(not_before):%Y-%m-%d %H:%M}."
+        )
+        transition(report, expected_status=Status.QUEUED)
+        return
+    report_id = account_services.call_amazon(
+        report.account,
+        lambda client: client.create_report(
+            report_type=report.report_type,
+            marketplace_ids=list(report.marketplace_ids),
+            data_start_time=report.data_start,
+            data_end_time=report.data_end,
+        ),
+    )
+    now = timezone.now()
+    report.amazon_report_id = report_id
+    report.amazon_status = Amazon.IN_QUEUE
+    report.import_status = Status.WAITING
+    report.sent_at = now
+    report.attempts = 0
+    report.last_error = ""
+    report.next_attempt_at = now + poll_interval()
+    name = kind.name if kind else report.report_type
+    transition(
+        report,
+        expected_status=Status.QUEUED,
+        message=f"Sent to Amazon as report {report_id} ({name}).",
+    )
+
+
+def _poll(report: Report) -> None:
+    amazon = account_services.call_amazon(
+        report.account, lambda client: client.get_report(report.amazon_report_id)
+    )
+    previous = report.amazon_status
+    apply_amazon_report(report, amazon)
+    now = timezone.now()
+    report.attempts = 0
+    if amazon.processing_status == Amazon.DONE:
+        report.import_status = Status.DOWNLOADING
+        report.stuck_since = None
+        report.last_error = ""
+        transition(
+            report,
+            expected_status=Status.WAITING,
+            message="Amazon finished the report.",
+            keep_lease=True,
+        )
+    elif amazon.processing_status == Amazon.CANCELLED:
+        report.import_status = Status.NO_DATA
+        report.last_error = NO_DATA_MESSAGE
+        report.next_attempt_at = None
+        transition(report, expected_status=Status.WAITING, message=NO_DATA_MESSAGE)
+    elif amazon.processing_status == Amazon.FATAL:
+        message = _fatal_message(report)
+        report.import_status = Status.FAILED
+        report.failure_reason = Reason.AMAZON_FATAL
+        report.last_error = message
+        report.next_attempt_at = None
+        transition(report, expected_status=Status.WAITING, message=message)
+    else:
+        waiting_since = report.sent_at or report.amazon_created_at or report.created_at
+        stuck_after = timedelta(seconds=settings.REPORT_STUCK_AFTER_SECONDS)
+        if waiting_since and now - waiting_since > stuck_after and report.stuck_since is None:
+            report.stuck_since = now
+            hours = (now - waiting_since).total_seconds() / 3600
+            report.last_error = (
+                f"Amazon has been processing this report for {hours:.1f} hours. It may be stuck: "
+                "skip it and request the range again, or wait."
+            )
+        report.next_attempt_at = now + poll_interval()
+        message = (
+            f"Amazon status {amazon.processing_status}."
+            if previous != amazon.processing_status
+            else ""
+        )
+        transition(report, expected_status=Status.WAITING, message=message)
+
+
+def _fatal_message(report: Report) -> str:
+    """Amazon's own words for a FATAL report: its error document, when there is one."""
+    fallback = "Amazon could not create this report (FATAL) and gave no reason."
+    if not report.amazon_document_id:
+        return fallback
+    try:
+        content, charset = _fetch_document(report)
+        text = documents.decode_document(content, charset)
+    except (SpApiError, DocumentError):
+        return fallback
+    try:
+        details = json.loads(text).get("errorDetails")
+    except (ValueError, AttributeError):
+        details = None
+    return f"Amazon could not create this report: {details or text.strip()[:500]}"
+
+
+def _fetch_document(report: Report) -> tuple[bytes, str | None]:
+    """getReportDocument right before the download (its URL dies after 5 minutes); on an
+    expired URL, ask once more for a fresh one."""
+    kind = kind_for_report_type(report.report_type)
+    restricted = bool(kind and kind.restricted)
+
+    def fetch(client):
+        document = client.get_report_document(report.amazon_document_id, restricted=restricted)
+        try:
+            return client.download_document(document)
+        except DocumentUrlExpired:
+            fresh = client.get_report_document(report.amazon_document_id, restricted=restricted)
+            return client.download_document(fresh)
+
+    downloaded = account_services.call_amazon(report.account, fetch)
+    return downloaded.content, downloaded.charset
+
+
+def _download(report: Report) -> None:
+    try:
+        content, charset = _fetch_document(report)
+    except DocumentError as error:
+        if isinstance(error, SpApiTransientError):
+            raise
+        fail_report(
+            report, reason=Reason.BAD_DOCUMENT, message=f"The document could not be read: {error}"
+        )
+        return
+    try:
+        effective = documents.effective_charset(content, charset)
+    except DocumentError as error:
+        fail_report(
+            report,
+            reason=Reason.BAD_DOCUMENT,
+            message=f"The document could not be decoded: {error}",
+        )
+        return
+    documents.store_raw_document(report, content, charset=effective)
+    report.downloaded_at = timezone.now()
+    report.import_status = Status.IMPORTING
+    report.attempts = 0
+    report.last_error = ""
+    report.rows_total = max(0, content.count(b"\n") - 1)
+    transition(
+        report,
+        expected_status=Status.DOWNLOADING,
+        message=f"Downloaded {len(content):,} bytes ({effective}).",
+        keep_lease=True,
+    )
+
+
+def import_stored_document(report: Report, *, accept_drop: bool = False) -> None:
+    """The IMPORTING step: read the report's stored document with its type's importer and move
+    the report to IMPORTED (with its counts and row errors), HELD (the stock guard wants the
+    seller's confirmation; `accept_drop` gives it) or FAILED (the document is unreadable).
+
+    Safe to run again: imports are upserts, so a second import changes no record. Raises
+    StaleState when the report left IMPORTING meanwhile; any other error is the caller's to
+    record (the worker retries it later, an upload fails the report).
+    """
+    importer = get_importer(report.report_type)
+
+    def progress(rows_done: int) -> None:
+        Report.objects.filter(pk=report.pk).update(rows_done=rows_done)
+
+    context = ImportContext(
+        account=report.account,
+        report_type=report.report_type,
+        source_report_id=report.pk,
+        marketplace_ids=tuple(report.marketplace_ids),
+        progress=progress,
+        accept_drop=accept_drop,
+    )
+    try:
+        with documents.open_text(report) as stream:
+            result = importer.import_document(stream, context=context)
+    except DocumentRejected as error:
+        fail_report(report, reason=Reason.BAD_DOCUMENT, message=str(error))
+        return
+    except UnicodeDecodeError as error:
+        fail_report(
+            report,
+            reason=Reason.BAD_DOCUMENT,
+            message=f"The document could not be decoded: {error}",
+        )
+        return
+    expected = report.import_status
+    if result.held_reason:
+        report.import_status = Status.HELD
+        report.last_error = result.held_reason
+        report.next_attempt_at = None
+        transition(report, expected_status=expected, message=result.held_reason)
+        return
+    with transaction.atomic():
+        ReportRowError.objects.filter(report=report).delete()
+        ReportRowError.objects.bulk_create(
+            ReportRowError(
+                report=report,
+                line_number=e.line_number,
+                reason=e.reason.replace("\x00", "")[:500],
+            )
+            for e in result.errors
+        )
+        report.rows_total = result.rows
+        report.rows_done = result.rows
+        report.rows_created = result.created
+        report.rows_updated = result.updated
+        report.rows_unchanged = result.unchanged
+        report.rows_failed = result.failed
+        report.import_status = Status.IMPORTED
+        report.imported_at = timezone.now()
+        report.next_attempt_at = None
+        report.last_error = (
+            f"{result.failed} lines could not be imported; see the details."
+            if result.failed
+            else ""
+        )
+        transition(
+            report,
+            expected_status=expected,
+            message=(
+                f"Imported {result.rows} rows: {result.created} created, {result.updated} updated, "
+                f"{result.unchanged} unchanged, {result.failed} with errors."
+            ),
+        )

@@ -1,0 +1,133 @@
+"""The background worker: its pass over the accounts (`tick`), its heartbeat, and the django-q2
+schedules that run them, registered in code so that every deploy has the same ones.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from django_q.models import Schedule
+
+from amazon_settings.exceptions import AccountNotConnected
+from amazon_settings.models import SellerAccount
+from amazon_settings.spapi import SpApiError
+from reports.models import WorkerHeartbeat
+from reports.services.discovery import discover_reports
+from reports.services.pipeline import advance_report
+from reports.services.requesting import request_automatic_reports
+from reports.services.transitions import claim_reports, hand_out
+
+logger = logging.getLogger(__name__)
+
+
+def record_worker_heartbeat(*, name: str = WorkerHeartbeat.WORKER) -> WorkerHeartbeat:
+    """Note that the worker ran now. Idempotent: one row per name, moved forward."""
+    heartbeat, _ = WorkerHeartbeat.objects.update_or_create(
+        name=name, defaults={"last_seen_at": timezone.now()}
+    )
+    return heartbeat
+
+
+def tick(*, inline: bool = False) -> int:
+    """One pass of the worker: discover, request automatically, fan out due reports.
+
+    Idempotent and cheap when nothing is due. With `inline`, the due reports are advanced here
+    instead of by separate tasks. Returns the number of reports handed out.
+    """
+    record_worker_heartbeat()
+    for account in SellerAccount.objects.filter(order_import_active=True):
+        if not account.is_usable:
+            continue
+        try:
+            discover_reports(account)
+            request_automatic_reports(account)
+        except (SpApiError, AccountNotConnected) as error:
+            logger.warning("Worker pass for %s stopped: %s", account, error)
+    handed_out = 0
+    for pk, lease_id in claim_reports():
+        if inline:
+            advance_report(pk, lease_id)
+        else:
+            hand_out(pk, lease_id)
+        handed_out += 1
+    return handed_out
+
+
+TICK_LOOP_NAME = "tick-loop"
+
+
+def run_worker_pass() -> int:
+    """What the schedule runs. With an interval of a minute or more, one tick that fans out
+    tasks. With a shorter one (the demo), django-q2's scheduler is too coarse (about once a
+    minute), so one worker loops for the minute, ticking every interval and advancing the due
+    reports itself; a second loop started meanwhile steps aside instead of starving the
+    other workers."""
+    interval = settings.WORKER_INTERVAL_SECONDS
+    if interval >= 60:
+        return tick()
+    now = timezone.now()
+    WorkerHeartbeat.objects.get_or_create(
+        name=TICK_LOOP_NAME, defaults={"last_seen_at": now - timedelta(hours=1)}
+    )
+    took_over = WorkerHeartbeat.objects.filter(
+        name=TICK_LOOP_NAME, last_seen_at__lt=now - timedelta(seconds=55)
+    ).update(last_seen_at=now)
+    if not took_over:
+        return 0
+    handed_out = 0
+    deadline = now + timedelta(seconds=50)
+    while True:
+        handed_out += tick(inline=True)
+        if timezone.now() + timedelta(seconds=interval) >= deadline:
+            return handed_out
+        _sleep(interval)
+
+
+def _sleep(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    name: str
+    func: str
+    seconds: int
+
+
+def worker_schedules() -> list[ScheduleSpec]:
+    interval = settings.WORKER_INTERVAL_SECONDS
+    return [
+        # The heartbeat runs every minute at most, so "worker alive" is never older than that.
+        ScheduleSpec("worker.heartbeat", "reports.tasks.heartbeat", min(interval, 60)),
+        # The worker's pass, every 5 minutes by default: discover, request, poll, import.
+        ScheduleSpec("reports.tick", "reports.tasks.tick", interval),
+        # Data exchange » Log keeps 90 days; pruning once a day keeps the table small.
+        ScheduleSpec("log.prune", "amazon_settings.tasks.prune_api_calls", 24 * 60 * 60),
+        # Amazon's Data Protection Policy: buyer data and raw documents holding it go after
+        # PII_RETENTION_DAYS; checking once a day keeps them at most a day longer.
+        ScheduleSpec(
+            "privacy.remove_personal_data",
+            "reports.tasks.remove_personal_data",
+            24 * 60 * 60,
+        ),
+    ]
+
+
+def register_schedules() -> list[Schedule]:
+    """Create or update every schedule by name. Idempotent: run it on every deploy."""
+    registered = []
+    for spec in worker_schedules():
+        # django-q2 schedules count in whole minutes; sub-minute work is fanned out by the
+        # tasks themselves.
+        minutes = max(1, spec.seconds // 60)
+        schedule, _ = Schedule.objects.update_or_create(
+            name=spec.name,
+            defaults={"func": spec.func, "schedule_type": Schedule.MINUTES, "minutes": minutes},
+        )
+        registered.append(schedule)
+    return registered

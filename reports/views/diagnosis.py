@@ -1,0 +1,145 @@
+""" "Orders missing?": the diagnosis page per account, its coverage timeline, and its fixes."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
+
+from amazon_settings.exceptions import AccountNotConnected
+from amazon_settings.models import SellerAccount
+from amazon_settings.selectors import connection_status
+from reports import coverage
+from reports.diagnosis.guide import diagnose_account
+from reports.diagnosis.results import describe_range
+from reports.exceptions import InvalidReportRequest
+from reports.forms.diagnosis import GapRequestForm, ImportStartForm
+from reports.services import requesting
+
+
+def _import_start_form(account: SellerAccount) -> ImportStartForm:
+    start = timezone.localtime(coverage.import_start(account)).date()
+    return ImportStartForm(initial={"import_orders_from": start})
+
+
+@require_GET
+def diagnosis_chooser(request: HttpRequest) -> HttpResponse:
+    """Which account to diagnose; with only one account, its page directly."""
+    accounts = list(SellerAccount.objects.order_by("display_name", "pk"))
+    if len(accounts) == 1:
+        return redirect("reports:diagnosis", account_pk=accounts[0].pk)
+    return render(
+        request,
+        "reports/diagnosis_chooser.html",
+        {"rows": [(account, connection_status(account)) for account in accounts]},
+    )
+
+
+@require_GET
+def diagnosis_page(request: HttpRequest, account_pk: int) -> HttpResponse:
+    """Run the guide's checks for one account (with one test call to Amazon) and show them."""
+    account = get_object_or_404(SellerAccount, pk=account_pk)
+    result = diagnose_account(account)
+    return render(
+        request,
+        "reports/diagnosis.html",
+        {
+            "diagnosis": result,
+            "account": account,
+            "accounts": SellerAccount.objects.order_by("display_name", "pk"),
+            "import_start": coverage.import_start(account),
+            "import_form": _import_start_form(account),
+            "coverages": result.coverages,
+            "poll": any(c.pending_reports for c in result.coverages),
+        },
+    )
+
+
+@require_GET
+def diagnosis_coverage(request: HttpRequest, account_pk: int) -> HttpResponse:
+    """htmx: the account's coverage timeline, fresh. Polling stops (286) once nothing is
+    pending."""
+    account = get_object_or_404(SellerAccount, pk=account_pk)
+    if not request.htmx:
+        return redirect("reports:diagnosis", account_pk=account.pk)
+    coverages = coverage.account_coverage(account)
+    poll = any(c.pending_reports for c in coverages)
+    content = render_to_string(
+        "reports/_coverage.html",
+        {
+            "account": account,
+            "coverages": coverages,
+            "poll": poll,
+            "compact": request.GET.get("compact") == "1",
+        },
+        request=request,
+    )
+    return HttpResponse(content) if poll else HttpResponseStopPolling(content)
+
+
+def _back(request: HttpRequest, account: SellerAccount) -> HttpResponse:
+    url = reverse("reports:diagnosis", args=[account.pk])
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+@require_POST
+def diagnosis_request_gap(request: HttpRequest, account_pk: int) -> HttpResponse:
+    """Request a missing range (a click on a gap); the worker sends the reports."""
+    account = get_object_or_404(SellerAccount, pk=account_pk)
+    form = GapRequestForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "That range cannot be requested: reload the page and try again.")
+        return _back(request, account)
+    data = form.cleaned_data
+    try:
+        reports = requesting.request_missing_range(
+            account,
+            kind_key=data["kind"],
+            start=data["start"],
+            end=data["end"],
+            acting_user=request.user,
+        )
+    except (InvalidReportRequest, AccountNotConnected) as error:
+        messages.error(request, str(error))
+    else:
+        count = len(reports)
+        messages.success(
+            request,
+            f"{count} report{'s' if count != 1 else ''} requested for "
+            f"{describe_range(data['start'], data['end'])}; the worker sends "
+            f"{'them' if count != 1 else 'it'} to Amazon and imports the orders. Nothing is "
+            "doubled.",
+        )
+    return _back(request, account)
+
+
+@require_POST
+def diagnosis_import_start(request: HttpRequest, account_pk: int) -> HttpResponse:
+    """Set the account's "import orders from" date."""
+    account = get_object_or_404(SellerAccount, pk=account_pk)
+    form = ImportStartForm(request.POST)
+    if form.is_valid():
+        try:
+            requesting.set_import_start(account, start=form.start(), acting_user=request.user)
+        except InvalidReportRequest as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(
+                request,
+                f"Orders of {account.display_name} are imported from "
+                f"{form.cleaned_data['import_orders_from']:%Y-%m-%d}."
+                + (
+                    " The worker requests what is missing."
+                    if account.order_import_active
+                    else " Request the missing ranges below, or switch order import on."
+                ),
+            )
+    else:
+        for errors in form.errors.values():
+            messages.error(request, " ".join(errors))
+    return _back(request, account)
