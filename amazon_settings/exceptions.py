@@ -13,6 +13,11 @@ class AuthorizationFailed(AmazonSettingsError):
     """Amazon did not grant access (bad code, rejected token, denied call): nothing was stored."""
 
 
+class ConsentMismatch(AmazonSettingsError):
+    """Amazon's answer does not fit the flow that was started (another seller than the one
+    being renewed, or a seller connected already): nothing was stored."""
+
+
 class AmazonCallFailed(AmazonSettingsError):
     """Amazon refused a call a person made, or did not answer: the message says which."""
 

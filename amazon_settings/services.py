@@ -32,6 +32,7 @@ from amazon_settings.exceptions import (
     AccountNotConnected,
     AmazonCallFailed,
     AuthorizationFailed,
+    ConsentMismatch,
     TokenDecryptionFailed,
 )
 from amazon_settings.models import AccountMarketplace, ApiCall, SellerAccount
@@ -393,6 +394,43 @@ def _unsaved_token_provider(refresh_token: str) -> Callable[..., str]:
     return provide
 
 
+def check_consent_answer(
+    *, selling_partner_id: str, region: str, renew_account_id: int | None
+) -> None:
+    """Refuse a consent answer that does not fit the flow that was started. Raises
+    ConsentMismatch; stores nothing.
+
+    Amazon's redirect names the seller in a query parameter that anyone holding the callback
+    URL can change, and a refresh token says nowhere whose it is. So the flow decides: a
+    renewal may only renew the account it was started for, and a new connection may not take
+    over a seller that is connected already (that is what Renew access is for).
+    """
+    if renew_account_id is not None:
+        account = SellerAccount.objects.filter(pk=renew_account_id).first()
+        if account is None:
+            raise ConsentMismatch(
+                "The account you started renewing no longer exists, so nothing was saved."
+            )
+        if (account.selling_partner_id, account.region) != (selling_partner_id, region):
+            raise ConsentMismatch(
+                f"You started renewing {account.display_name} ({account.selling_partner_id}), "
+                f"but Amazon's answer is for seller {selling_partner_id}. Nothing was saved. "
+                f"Log in to Seller Central as {account.display_name} and renew again."
+            )
+        return
+    existing = (
+        SellerAccount.objects.connected()
+        .filter(selling_partner_id=selling_partner_id, region=region)
+        .first()
+    )
+    if existing is not None:
+        raise ConsentMismatch(
+            f"Seller {selling_partner_id} is already connected as {existing.display_name}, so "
+            f"nothing was saved. To give it a new authorization, use Renew access on "
+            f"{existing.display_name}."
+        )
+
+
 @sensitive_variables("code", "grant")
 def connect_seller(
     *,
@@ -400,14 +438,18 @@ def connect_seller(
     selling_partner_id: str,
     region: str,
     redirect_uri: str,
+    renew_account_id: int | None = None,
     acting_user: AbstractBaseUser | None,
 ) -> SellerAccount:
-    """Exchange the consent code at Login with Amazon and store (or renew) the account.
+    """Exchange the consent code at Login with Amazon and store the account, or renew the
+    account `renew_account_id` the flow was started for.
 
-    Renewing is the same flow: the same selling partner ID and region update the existing
-    account and reset its grant date. Raises AuthorizationFailed, storing nothing, when Amazon
-    refuses the code.
+    Raises ConsentMismatch (see `check_consent_answer`) before the code is exchanged, and
+    AuthorizationFailed when Amazon refuses the code; either way nothing is stored.
     """
+    check_consent_answer(
+        selling_partner_id=selling_partner_id, region=region, renew_account_id=renew_account_id
+    )
     try:
         grant = lwa_client().exchange_code(code, redirect_uri=redirect_uri)
     except SpApiError as error:

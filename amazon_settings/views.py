@@ -129,6 +129,7 @@ def connect_callback(request: HttpRequest) -> HttpResponse:
             selling_partner_id=form.cleaned_data["selling_partner_id"],
             region=pending.region,
             redirect_uri=pending.redirect_uri,
+            renew_account_id=pending.renew_account_id,
             acting_user=request.user,
         )
     except AmazonSettingsError as error:

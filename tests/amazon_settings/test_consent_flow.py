@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 from html.parser import HTMLParser
@@ -378,3 +379,79 @@ def test_test_connection_retries_a_transient_error_once(amazon, settings):
     assert checks[0].ok, checks[0].message
     calls = amazon.calls(operation="getMarketplaceParticipations")
     assert [call["status"] for call in calls] == [500, 200]
+
+
+SMALL_EU_SELLER = "A1KERZENWERK5D"
+
+
+def tampered(path: str, *, seller: str) -> str:
+    """The callback with its selling_partner_id changed, as anyone holding the URL could."""
+    changed = re.sub(r"selling_partner_id=[^&]+", f"selling_partner_id={seller}", path)
+    assert changed != path
+    return changed
+
+
+def tokens() -> dict[str, str]:
+    return dict(SellerAccount.objects.values_list("selling_partner_id", "refresh_token_encrypted"))
+
+
+def test_a_renewal_cannot_change_another_account(logged_in_client, amazon):
+    connect(logged_in_client)
+    connect(logged_in_client, seller=SMALL_EU_SELLER)
+    muller = SellerAccount.objects.get(selling_partner_id=EU_SELLER)
+    before = tokens()
+
+    renewed = logged_in_client.post(f"/settings/accounts/{muller.pk}/renew/")
+    path = callback_path(consent_on_amazon(renewed["Location"], seller=EU_SELLER))
+    answer = logged_in_client.get(tampered(path, seller=SMALL_EU_SELLER))
+
+    assert answer.status_code == 400
+    assert (
+        "You started renewing Müller Haushaltswaren (A2MUELLERHW7QX), but Amazon's answer is for "
+        "seller A1KERZENWERK5D. Nothing was saved." in html.unescape(answer.content.decode())
+    )
+    assert tokens() == before
+    # Refused before the code was exchanged: only the two connections exchanged one.
+    assert ApiCall.objects.filter(operation="LWA.exchangeCode").count() == 2
+
+
+def test_a_renewal_confirmed_as_another_seller_on_amazon_is_refused(logged_in_client, amazon):
+    connect(logged_in_client)
+    connect(logged_in_client, seller=SMALL_EU_SELLER)
+    muller = SellerAccount.objects.get(selling_partner_id=EU_SELLER)
+    before = tokens()
+    renewed = logged_in_client.post(f"/settings/accounts/{muller.pk}/renew/")
+    answer = logged_in_client.get(
+        callback_path(consent_on_amazon(renewed["Location"], seller=SMALL_EU_SELLER))
+    )
+    assert answer.status_code == 400
+    assert "You started renewing Müller Haushaltswaren" in answer.content.decode()
+    assert tokens() == before
+
+
+def test_a_new_connection_cannot_take_over_a_connected_seller(logged_in_client, amazon):
+    connect(logged_in_client)
+    before = tokens()
+    started = logged_in_client.post("/settings/connect/", {"region": "eu"})
+    path = callback_path(consent_on_amazon(started["Location"], seller=SMALL_EU_SELLER))
+    answer = logged_in_client.get(tampered(path, seller=EU_SELLER))
+
+    assert answer.status_code == 400
+    assert (
+        "Seller A2MUELLERHW7QX is already connected as Müller Haushaltswaren, so nothing was "
+        "saved. To give it a new authorization, use Renew access on Müller Haushaltswaren."
+        in answer.content.decode()
+    )
+    assert tokens() == before
+    # Refused before the code was exchanged: only the first connection exchanged one.
+    assert ApiCall.objects.filter(operation="LWA.exchangeCode").count() == 1
+
+
+def test_a_disconnected_seller_may_be_connected_again_as_new(logged_in_client, amazon):
+    connect(logged_in_client)
+    account = SellerAccount.objects.get()
+    logged_in_client.post(f"/settings/accounts/{account.pk}/disconnect/")
+    assert connect(logged_in_client).status_code == 302
+    account.refresh_from_db()
+    assert connection_status(account).key == "connected"
+    assert SellerAccount.objects.count() == 1
