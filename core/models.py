@@ -7,14 +7,19 @@ from django.utils import timezone
 
 class ProductPermission(models.Model):
     """No table, no rows: Django hangs every permission on a model, and `operate` belongs to the
-    whole product rather than to one app's model. The one permission that separates the roles
-    (`core.roles`): without it a user can look at every page but change nothing."""
+    whole product rather than to one app's model. `operate` separates the roles (`core.roles`):
+    without it a user can look at every page but change nothing. `view_buyer_data` guards
+    buyers' personal data (Amazon's Data Protection Policy: only who needs it sees it)."""
 
     class Meta:
         managed = False
         default_permissions = ()
         permissions = [
             ("operate", "Can connect accounts, request and manage reports, change settings"),
+            (
+                "view_buyer_data",
+                "Can see buyers' names, addresses, e-mails and phone numbers, and raw reports",
+            ),
         ]
 
     def __str__(self) -> str:

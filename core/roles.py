@@ -1,10 +1,18 @@
-"""Roles: Viewers look, Operators change. Enforced and audited in one middleware.
+"""Roles: Viewers look, Operators change, buyer data only for who needs it. Enforced and
+audited in one middleware.
 
-Two Django groups (`setup_roles` creates them): Viewers get the view permissions of the
-product's apps; Operators also get `core.operate`. Rather than decorating every view
-(and trusting every new view to remember), `RoleMiddleware` refuses any unsafe request from a
-user without `operate`, so a view added tomorrow is protected the day it lands. The admin is
-left to its own permission checks, and login/logout stay open to everyone.
+Three Django groups (`setup_roles` creates them): Viewers get the view permissions of the
+product's apps; Operators also get `core.operate` and `core.view_buyer_data`; "Buyer data"
+holds only the latter, for a Viewer who answers customers. Rather than decorating every view
+(and trusting every new view to remember), `RoleMiddleware` checks every request against the
+URL it resolved to:
+- a page needs the view permission of its app (`LOOK_PERMISSIONS`): a user in no group sees
+  a page that says whom to ask instead of everything a Viewer sees;
+- raw report files need `core.view_buyer_data` (`BUYER_DATA_URL_NAMES`); pages that show some
+  buyer data hide it from users without it (`can_view_buyer_data` in templates and views);
+- an unsafe request needs `core.operate`.
+So a view added tomorrow is protected the day it lands. The admin is left to its own
+permission checks; login, logout and the health check stay open to everyone.
 
 The same middleware writes the audit log: one `AuditEvent` per unsafe request that succeeded,
 named by the URL pattern and the object in its arguments. It never reads the request body,
@@ -16,6 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import DatabaseError, transaction
@@ -30,7 +39,19 @@ logger = logging.getLogger(__name__)
 
 VIEWERS = "Viewers"
 OPERATORS = "Operators"
+BUYER_DATA = "Buyer data"
 OPERATE_PERMISSION = "core.operate"
+BUYER_DATA_PERMISSION = "core.view_buyer_data"
+# What a user must hold to look at the pages of each app (by URL namespace; the home page is
+# the accounts' overview). Every page of the product resolves to one of these.
+LOOK_PERMISSIONS = {
+    "amazon_settings": "amazon_settings.view_selleraccount",
+    "reports": "reports.view_report",
+    "orders": "orders.view_order",
+    "home": "amazon_settings.view_selleraccount",
+}
+# Pages that are buyer data as a whole: the report documents as Amazon sent them.
+BUYER_DATA_URL_NAMES = frozenset({"reports:download", "reports:raw"})
 # Whose models a Viewer may look at in the admin, if an administrator also makes them staff.
 VIEWED_APPS = ("core", "amazon_settings", "reports", "orders")
 
@@ -43,6 +64,11 @@ OPEN_NAMESPACES = frozenset({"admin"})
 READ_ONLY_POSTS = frozenset({"reports:request_preview"})
 
 FORBIDDEN_MESSAGE = "Your role can look but not change: ask an operator."
+BUYER_DATA_TITLE = "Buyers' personal data is not part of your role"
+BUYER_DATA_MESSAGE = (
+    "Buyers' personal data is not part of your role: ask an administrator to add you to the "
+    f"“{BUYER_DATA}” group if your work needs it."
+)
 
 # The URL argument that names the changed object, in order of preference, and what it is.
 # `pk` means the main object of the app the URL belongs to.
@@ -68,13 +94,22 @@ def setup_roles() -> dict[str, Group]:
     view = list(
         Permission.objects.filter(
             content_type__app_label__in=VIEWED_APPS, codename__startswith="view_"
-        )
+        ).exclude(codename="view_buyer_data")
     )
     viewers, _ = Group.objects.get_or_create(name=VIEWERS)
     viewers.permissions.add(*view)
+    buyer_data_permission, _ = Permission.objects.get_or_create(
+        content_type=operate.content_type,
+        codename="view_buyer_data",
+        defaults={
+            "name": "Can see buyers' names, addresses, e-mails and phone numbers, and raw reports"
+        },
+    )
     operators, _ = Group.objects.get_or_create(name=OPERATORS)
-    operators.permissions.add(*view, operate)
-    return {VIEWERS: viewers, OPERATORS: operators}
+    operators.permissions.add(*view, operate, buyer_data_permission)
+    buyer_data, _ = Group.objects.get_or_create(name=BUYER_DATA)
+    buyer_data.permissions.add(buyer_data_permission)
+    return {VIEWERS: viewers, OPERATORS: operators, BUYER_DATA: buyer_data}
 
 
 def can_operate(user: AbstractBaseUser | AnonymousUser) -> bool:
@@ -82,20 +117,38 @@ def can_operate(user: AbstractBaseUser | AnonymousUser) -> bool:
     return bool(user.is_authenticated and user.has_perm(OPERATE_PERMISSION))
 
 
+def can_view_buyer_data(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """True for active superusers and users with `core.view_buyer_data`."""
+    return bool(user.is_authenticated and user.has_perm(BUYER_DATA_PERMISSION))
+
+
 def roles(request: HttpRequest) -> dict[str, bool]:
-    """Template context: `can_operate`, so pages can hide buttons a Viewer may not press."""
+    """Template context: `can_operate`, so pages can hide buttons a Viewer may not press, and
+    `can_view_buyer_data`, so they leave out buyers' personal data for who may not see it."""
     user = getattr(request, "user", None)
-    return {"can_operate": user is not None and can_operate(user)}
+    return {
+        "can_operate": user is not None and can_operate(user),
+        "can_view_buyer_data": user is not None and can_view_buyer_data(user),
+    }
 
 
-def _is_open(match: ResolverMatch | None) -> bool:
-    if match is None:
-        return True  # no view: Django answers 404 without running anything
-    return (
-        match.view_name in OPEN_URL_NAMES
-        or match.view_name in READ_ONLY_POSTS
-        or bool(OPEN_NAMESPACES & set(match.namespaces))
+def _look_permission(match: ResolverMatch) -> str:
+    """The permission needed to look at the page `match` resolved to ("" for none)."""
+    key = match.namespaces[0] if match.namespaces else match.view_name
+    return LOOK_PERMISSIONS.get(key, "")
+
+
+def _administrators() -> list[str]:
+    user_model = get_user_model()
+    return list(
+        user_model.objects.filter(is_active=True, is_superuser=True)
+        .order_by(user_model.USERNAME_FIELD)
+        .values_list(user_model.USERNAME_FIELD, flat=True)[:3]
     )
+
+
+def _is_open(match: ResolverMatch) -> bool:
+    return match.view_name in OPEN_URL_NAMES or bool(OPEN_NAMESPACES & set(match.namespaces))
 
 
 def _changed_object(match: ResolverMatch) -> tuple[str, str]:
@@ -146,12 +199,31 @@ class RoleMiddleware:
     def process_view(
         self, request: HttpRequest, view_func: Callable, view_args: tuple, view_kwargs: dict
     ) -> HttpResponse | None:
-        if request.method not in UNSAFE_METHODS or _is_open(request.resolver_match):
-            return None
+        match = request.resolver_match
         user = request.user
-        if not user.is_authenticated or can_operate(user):
+        if not user.is_authenticated or match is None or _is_open(match):
             return None
-        return render(request, "roles/forbidden.html", {"message": FORBIDDEN_MESSAGE}, status=403)
+        needed = _look_permission(match)
+        if needed and not user.has_perm(needed):
+            return render(
+                request, "roles/no_role.html", {"administrators": _administrators()}, status=403
+            )
+        changes = request.method in UNSAFE_METHODS and match.view_name not in READ_ONLY_POSTS
+        if changes and not can_operate(user):
+            return render(
+                request, "roles/forbidden.html", {"message": FORBIDDEN_MESSAGE}, status=403
+            )
+        if match.view_name in BUYER_DATA_URL_NAMES and not can_view_buyer_data(user):
+            return render(
+                request,
+                "roles/forbidden.html",
+                {
+                    "title": "Buyers' personal data is not part of your role",
+                    "message": BUYER_DATA_MESSAGE,
+                },
+                status=403,
+            )
+        return None
 
     def _audit(
         self, request: HttpRequest, response: HttpResponse, *, before: AbstractBaseUser | None

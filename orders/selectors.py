@@ -33,8 +33,10 @@ def order_list(
     since: datetime | None = None,
     until: datetime | None = None,
     search: str = "",
+    search_buyers: bool = True,
 ) -> QuerySet[Order]:
-    """Orders newest first, filtered; `search` matches order id, SKU or buyer name/e-mail.
+    """Orders newest first, filtered; `search` matches order id, SKU or buyer name/e-mail
+    (the buyer only with `search_buyers`: who may not see buyers may not probe for them).
 
     A search that is a whole Amazon order ID (`123-1234567-1234567`) matches that order ID
     only, through its index; any other term is looked for inside the order ID, SKU and buyer
@@ -63,12 +65,10 @@ def order_list(
     elif term:
         # Items are searched through a subquery, so an order matching twice is listed once.
         by_sku = OrderItem.objects.filter(sku__icontains=term).values("order_id")
-        orders = orders.filter(
-            Q(amazon_order_id__icontains=term)
-            | Q(buyer_name__icontains=term)
-            | Q(buyer_email__iexact=term)
-            | Q(pk__in=by_sku)
-        )
+        matches = Q(amazon_order_id__icontains=term) | Q(pk__in=by_sku)
+        if search_buyers:
+            matches |= Q(buyer_name__icontains=term) | Q(buyer_email__iexact=term)
+        orders = orders.filter(matches)
     return orders.order_by("-purchased_at", "-pk")
 
 

@@ -15,6 +15,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from core.pagination import LimitedCountPaginator
+from core.roles import can_view_buyer_data
 from orders import selectors
 from orders.forms import InvoiceFilterForm, OrderFilterForm, ReturnFilterForm, StockFilterForm
 from orders.models import Invoice, Order
@@ -40,7 +41,10 @@ def order_list(request: HttpRequest) -> HttpResponse:
     form = OrderFilterForm(request.GET or None)
     # A million orders: no full COUNT(*) per page (orders/pagination.py).
     page = LimitedCountPaginator(
-        selectors.order_list(**form.selector_filters()), PAGE_SIZE
+        selectors.order_list(
+            **form.selector_filters(), search_buyers=can_view_buyer_data(request.user)
+        ),
+        PAGE_SIZE,
     ).get_page(request.GET.get("page"))
     # The count is exact at zero, so "nothing found" needs no full count either.
     missing_order_id = form.searched_order_id if not page.paginator.count else ""

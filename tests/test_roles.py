@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -13,7 +15,7 @@ from amazon_settings import crypto
 from amazon_settings import services as account_services
 from amazon_settings.models import SellerAccount
 from core.models import AuditEvent
-from core.roles import FORBIDDEN_MESSAGE, OPERATORS, VIEWERS, setup_roles
+from core.roles import BUYER_DATA, FORBIDDEN_MESSAGE, OPERATORS, VIEWERS, setup_roles
 from reports.models import Report
 from tests.test_foundation import all_urls, concrete_url
 
@@ -106,12 +108,71 @@ def test_a_viewer_disconnects_nothing(viewer_client):
     assert account.refresh_token_encrypted
 
 
-def test_a_user_without_a_group_is_a_viewer():
+def test_a_user_without_a_group_sees_whom_to_ask_and_nothing_else(admin_user):
     nobody = get_user_model().objects.create_user(username="nobody", password="x" * 12)
     client = Client()
     client.force_login(nobody)
-    assert client.get("/settings/").status_code == 200
+    make_account()
+    for path in ("/", "/settings/", "/orders/", "/reports/", "/settings/log/"):
+        response = client.get(path)
+        assert response.status_code == 403, path
+        page = response.content.decode()
+        assert "Your account has no role yet" in page
+        assert "Ask an administrator to add you to one of them: admin." in page
+        assert "Role Shop" not in page
     assert client.post("/settings/connect/", {"region": "eu"}).status_code == 403
+    assert client.get("/health/").status_code == 200
+
+
+def role_client(role: str, *, also: tuple[str, ...] = ()) -> Client:
+    """A logged-in client for `role` (no group, one of the groups, or a superuser), in the
+    groups `also` too."""
+    groups = setup_roles()
+    user_model = get_user_model()
+    if role == "admin":
+        user = user_model.objects.create_superuser(username="root", password="admin pass 9")
+    else:
+        name = "-".join((role, *also))
+        user = user_model.objects.create_user(username=name, password="role pass 9")
+        if role != "none":
+            user.groups.add(groups[role])
+    user.groups.add(*(groups[group] for group in also))
+    client = Client()
+    client.force_login(user)
+    client.raise_request_exception = False
+    return client
+
+
+# Who may GET what: "look" pages need a Viewer's view permissions, buyer-data pages also
+# core.view_buyer_data; login, logout and health are open.
+BUYER_DATA_PAGES = {"reports:download", "reports:raw"}
+OPEN_PAGES = {"login", "logout", "health"}
+MAY_LOOK = {"none": False, VIEWERS: True, BUYER_DATA: False, OPERATORS: True, "admin": True}
+MAY_SEE_BUYERS = {"none": False, VIEWERS: False, BUYER_DATA: True, OPERATORS: True, "admin": True}
+
+
+def product_pages() -> list[tuple[str | None, str]]:
+    return [(name, route) for name, route in all_urls() if not route.startswith("admin/")]
+
+
+@pytest.mark.parametrize("role", ["none", VIEWERS, BUYER_DATA, OPERATORS, "admin"])
+def test_every_page_answers_each_role_as_the_table_says(role):
+    account = make_account()
+    report = Report.objects.create(account=account, report_type="GET_AFN_INVENTORY_DATA")
+    client = role_client(role)
+    wrong = []
+    for name, route in product_pages():
+        url = concrete_url(route).replace("/1/", f"/{report.pk}/")
+        response = client.get(url)
+        if name in OPEN_PAGES:
+            allowed = True
+        elif name in BUYER_DATA_PAGES:
+            allowed = MAY_LOOK[role] and MAY_SEE_BUYERS[role]
+        else:
+            allowed = MAY_LOOK[role]
+        if (response.status_code == 403) == allowed:
+            wrong.append(f"{url} ({name}): {response.status_code}")
+    assert not wrong, f"{role}: " + "; ".join(wrong)
 
 
 def test_a_superuser_passes(admin_client):
@@ -226,3 +287,51 @@ def test_audit_events_survive_their_user(logged_in_client, user):
     user.delete()
     event = AuditEvent.objects.get()
     assert event.user is None and event.username == "seller"
+
+
+def test_buyers_data_is_shown_only_to_roles_that_include_it():
+    from orders.models import Order
+
+    account = make_account()
+    order = Order.objects.create(
+        account=account,
+        amazon_order_id="302-1234567-1234567",
+        buyer_name="Erika Mustermann",
+        buyer_email="erika@marketplace.amazon.de",
+        recipient_name="Erika Mustermann",
+        ship_address_1="Hauptstraße 1",
+        ship_city="Berlin",
+        ship_postal_code="10115",
+        ship_country="DE",
+    )
+    viewer, operator = role_client(VIEWERS), role_client(OPERATORS)
+    for path in ("/orders/", f"/orders/{order.pk}/"):
+        hidden = viewer.get(path).content.decode()
+        assert "Erika" not in hidden and "Hauptstraße" not in hidden and "erika@" not in hidden
+        assert "hidden: not part of your role" in hidden
+        shown = html.unescape(operator.get(path).content.decode())
+        assert "Erika Mustermann" in shown and "erika@marketplace.amazon.de" in shown
+    # Searching for a buyer is looking at buyers: a Viewer's search does not match them.
+    assert "302-1234567-1234567" not in viewer.get("/orders/?q=Mustermann").content.decode()
+    assert "302-1234567-1234567" in operator.get("/orders/?q=Mustermann").content.decode()
+    assert "302-1234567-1234567" in viewer.get("/orders/?q=302-1234567").content.decode()
+
+
+def test_a_report_s_rows_and_raw_file_need_the_buyer_data_permission(tmp_path, settings):
+    from django.core.files.base import ContentFile
+
+    settings.MEDIA_ROOT = tmp_path
+    report = Report.objects.create(
+        account=make_account(), report_type="GET_FLAT_FILE_ORDER_REPORT_DATA_SHIPPING"
+    )
+    report.raw_file.save("raw.tsv", ContentFile(b"order-id\tbuyer-name\n1\tErika\n"))
+    viewer = role_client(VIEWERS)
+    page = viewer.get(f"/reports/{report.pk}/").content.decode()
+    assert "Erika" not in page
+    assert "holds buyers' personal data, which is not part of your role" in html.unescape(page)
+    refused = viewer.get(f"/reports/{report.pk}/download/")
+    assert refused.status_code == 403
+    assert "Buyers" in html.unescape(refused.content.decode())
+    member = role_client(VIEWERS, also=(BUYER_DATA,))  # a Viewer who answers customers
+    assert member.get(f"/reports/{report.pk}/download/").status_code == 200
+    assert "Erika" in member.get(f"/reports/{report.pk}/").content.decode()

@@ -11,6 +11,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, Stream
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
+from core.roles import can_view_buyer_data
 from reports import documents, selectors
 from reports.models import Report
 from reports.views.processing import ReportRow
@@ -33,7 +34,8 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "events": report.events.all(),
             "row_errors": report.row_errors.all()[:500],
             "row_error_count": report.row_errors.count(),
-            "document": _document_preview(report),
+            # Not even read for who may not see buyers' data.
+            "document": _document_preview(report) if can_view_buyer_data(request.user) else None,
             "next": request.get_full_path(),
         },
     )
