@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +17,9 @@ from reports.views.processing import ReportRow
 
 PREVIEW_ROWS = 200
 PREVIEW_CHARS = 256 * 1024
+PREVIEW_LINE_CHARS = 64 * 1024
+PREVIEW_COLUMNS = 100
+PREVIEW_CELL_CHARS = 300
 
 
 @require_GET
@@ -79,28 +81,84 @@ def report_raw(request: HttpRequest, pk: int) -> StreamingHttpResponse:
 
 
 def _document_preview(report: Report) -> dict[str, Any] | None:
-    """The first rows of the stored document: a table for flat files, raw text for XML."""
+    """The first rows of the stored document: a table for flat files, raw text for XML.
+
+    Bounded whatever the file holds: at most PREVIEW_CHARS characters are read (one line at
+    most PREVIEW_LINE_CHARS), PREVIEW_ROWS rows and PREVIEW_COLUMNS columns are shown, and a
+    cell is cut at PREVIEW_CELL_CHARS; `truncated` and `more_columns` say what was left out.
+    A file of one endless line cannot make the page big or slow.
+    """
     if not report.raw_file:
         return None
     try:
         with documents.open_text(report) as stream:
-            head = stream.readline(PREVIEW_CHARS)
+            head = stream.readline(PREVIEW_LINE_CHARS)
             if head.lstrip("\ufeff \t\r\n").startswith("<"):
                 text = head + stream.read(PREVIEW_CHARS - len(head))
                 return {"xml": text, "truncated": bool(stream.read(1))}
+            lines = _BoundedLines(stream, first=head)
             tabs = "\t" in head or "," not in head
             reader = csv.reader(
-                itertools.chain([head], stream),
+                lines,
                 delimiter="\t" if tabs else ",",
                 quoting=csv.QUOTE_NONE if tabs else csv.QUOTE_MINIMAL,
             )
-            header = [name.lstrip("\ufeff") for name in next(reader, [])]
+            names = [name.lstrip("\ufeff") for name in next(reader, [])]
+            header = [_cell(name) for name in names[:PREVIEW_COLUMNS]]
             rows: list[tuple[int, list[str]]] = []
+            widest = len(names)
+            longest = max(map(len, names), default=0)
             for values in reader:
                 if len(rows) == PREVIEW_ROWS:
-                    return {"header": header, "rows": rows, "truncated": True}
+                    lines.cut = True
+                    break
                 if any(value.strip() for value in values):
-                    rows.append((reader.line_num, values + [""] * (len(header) - len(values))))
+                    widest = max(widest, len(values))
+                    kept = values[:PREVIEW_COLUMNS]
+                    longest = max(longest, *map(len, kept))
+                    shown = [_cell(value) for value in kept]
+                    rows.append((reader.line_num, shown + [""] * (len(header) - len(shown))))
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         return {"error": f"The stored document cannot be shown: {error}"}
-    return {"header": header, "rows": rows, "truncated": False}
+    return {
+        "header": header,
+        "rows": rows,
+        "truncated": lines.cut,
+        "more_columns": max(0, widest - PREVIEW_COLUMNS),
+        "cells_cut": longest > PREVIEW_CELL_CHARS,
+    }
+
+
+class _BoundedLines:
+    """The document's lines for the preview's csv reader, PREVIEW_CHARS in all at most; `cut`
+    tells whether anything was left unread."""
+
+    def __init__(self, stream: Any, *, first: str) -> None:
+        self.stream = stream
+        self.pending: str | None = first
+        self.budget = PREVIEW_CHARS - len(first)
+        self.cut = bool(first) and not first.endswith("\n")
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        if self.pending is not None:
+            line, self.pending = self.pending, None
+            if line:
+                return line
+        if self.cut or self.budget <= 0:
+            self.cut = self.cut or bool(self.stream.read(1))
+            raise StopIteration
+        line = self.stream.readline(min(self.budget, PREVIEW_LINE_CHARS))
+        if not line:
+            raise StopIteration
+        self.budget -= len(line)
+        if not line.endswith("\n"):
+            # A line longer than the preview reads: show what was read, then stop.
+            self.cut = True
+        return line
+
+
+def _cell(value: str) -> str:
+    return value if len(value) <= PREVIEW_CELL_CHARS else value[: PREVIEW_CELL_CHARS - 1] + "…"

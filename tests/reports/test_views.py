@@ -781,3 +781,35 @@ def test_amazon_errors_show_as_messages(logged_in_client, eu_account, fake_amazo
         reverse("reports:schedule_cancel", args=[eu_account.pk, "SCH-9"]), follow=True
     )
     assert str(fake_amazon.error) in html.unescape(response.content.decode())
+
+
+def test_a_wide_or_endless_line_keeps_the_details_page_small(logged_in_client, eu_account):
+    # A header of 300,000 columns (more than one line the preview reads) with a row of as many
+    # 40-character cells (about 12 MB); a header of 2,000 columns with one such row; a cell of
+    # 5,000 characters.
+    wide = "\t".join(f"c{n}" for n in range(300_000)) + "\n"
+    cells = "\t".join("x" * 40 for _ in range(300_000)) + "\n"
+    two_thousand = "\t".join(f"c{n}" for n in range(2000)) + "\n" + "\t".join("x" * 2000) + "\n"
+    long_cell = "order-id\tnote\n302-1\t" + "y" * 5000 + "\n"
+    for content, expect in (
+        ((wide + cells).encode(), "No rows are shown (the first line is longer than the preview"),
+        (two_thousand.encode(), "All rows are shown, the first 100 columns (1,900 not shown)."),
+        (long_cell.encode(), "All rows are shown; long values are cut."),
+    ):
+        report = stored_report(eu_account, content=content, charset="utf-8")
+        response = logged_in_client.get(reverse("reports:detail", args=[report.pk]))
+        body = response.content.decode()
+        assert response.status_code == 200
+        assert len(body) < 200_000, len(body)
+        assert expect in body
+        report.delete()
+    assert "y" * 299 + "…" in body and "y" * 300 not in body
+
+
+def test_the_preview_stops_at_its_reading_budget(logged_in_client, eu_account):
+    # 40,000 rows of 10 characters: more than the preview reads, far fewer than 200 rows shown.
+    content = "order-id\n" + "".join(f"{n:09d}\n" for n in range(40_000))
+    report = stored_report(eu_account, content=content.encode(), charset="utf-8")
+    body = logged_in_client.get(reverse("reports:detail", args=[report.pk])).content.decode()
+    assert "The first 200 rows are shown" in body
+    assert "000000199" in body and "000000200" not in body
