@@ -449,7 +449,10 @@ class SpApiClient:
         force_refresh = False
         while True:
             attempt += 1
-            if self._rate_limiter is not None and limit is not None:
+            # The one retry with a fresh token skips the bucket: Amazon refused the call for its
+            # token, and waiting for our own bucket there (or failing with a local rate limit)
+            # would hide that the authorization is gone behind a rate-limit error.
+            if self._rate_limiter is not None and limit is not None and not force_refresh:
                 waited += self._acquire(operation, limit, max_wait=self._max_wait - waited)
             if presigned_url is None:
                 url = self._endpoint + path

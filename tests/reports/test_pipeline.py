@@ -328,6 +328,31 @@ def test_revoked_authorization_stops_calls_for_the_account(eu_account, amazon):
     assert len(amazon.calls()) == calls_before
 
 
+def test_a_revocation_behind_a_cached_token_and_a_low_bucket_is_seen_at_once(
+    eu_account, amazon, settings
+):
+    from amazon_settings.models import RateLimitBucket
+
+    settings.SPAPI_MAX_WAIT_SECONDS = 5
+    # A first report goes out: the access token is cached now.
+    (first,) = request(eu_account, days_back=10)
+    pipeline.advance_report(first.pk)
+    amazon.control(f"sellers/{EU_SELLER}/revoke", {"region": "eu"})
+    # One token left in our own bucket for createReport: the call may go, a second one would
+    # wait a minute (createReport refills one token a minute), longer than the worker waits.
+    assert RateLimitBucket.objects.filter(key__endswith="createReport").update(tokens=1) == 1
+
+    (report,) = request(eu_account)
+    pipeline.advance_report(report.pk)
+
+    report.refresh_from_db()
+    eu_account.refresh_from_db()
+    assert eu_account.status == SellerAccount.Status.AUTHORIZATION_REVOKED
+    assert report.failure_reason == Report.FailureReason.AUTH
+    assert report.last_error.startswith("Amazon denied access: renew access in Settings.")
+    assert "rate" not in report.last_error.lower()
+
+
 def test_renewed_access_clears_the_authorization_reason(eu_account, amazon):
     amazon.control(f"sellers/{EU_SELLER}/revoke", {"region": "eu"})
     (report,) = request(eu_account)

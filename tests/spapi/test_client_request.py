@@ -15,6 +15,7 @@ from amazon_settings.spapi import (
     SpApiThrottled,
     SpApiTransientError,
 )
+from amazon_settings.spapi.ratelimit import local_throttle
 
 from .support import ENDPOINT, TOKEN_1, TOKEN_2, USER_AGENT
 
@@ -285,6 +286,35 @@ def test_expired_access_token_is_refreshed_once_and_retried(client, mocked, toke
     assert client.get_report("42").report_id == "42"
     assert tokens.calls == [False, True]
     assert sleeps == []  # a fresh token needs no backoff
+
+
+class CountingLimiter:
+    """A bucket with one token: a second acquire would have to wait longer than allowed."""
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+
+    def acquire(self, key, limit, *, max_wait):
+        self.keys.append(key)
+        if len(self.keys) > 1:
+            raise local_throttle(key, 30.0)
+        return 0.0
+
+
+def test_the_refresh_retry_is_not_held_by_the_local_bucket(make_client, mocked, tokens):
+    limiter = CountingLimiter()
+    client = make_client(rate_limiter=limiter, limiter_key="seller:1:")
+    mocked.get(REPORT_URL, status=403, json=unauthorized(REVOKED))
+
+    with pytest.raises(SpApiAuthError) as raised:
+        client.get_report("42")
+
+    # Amazon's answer to the fresh token is what the caller sees, not a local rate limit.
+    assert raised.value.code != "LocalRateLimit"
+    assert raised.value.is_expired_access_token
+    assert tokens.calls == [False, True]
+    assert len(mocked.calls) == 2
+    assert limiter.keys == ["seller:1:Reports.getReport"]
 
 
 def test_a_second_expired_token_answer_gives_up_with_access_denied(client, mocked, tokens):
