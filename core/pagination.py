@@ -9,8 +9,11 @@ counts. It keeps `Paginator`'s `?page=N` links and the `Page` attributes the tem
 (`number`, `has_next`, `next_page_number`, ...).
 
 Pages stay offsets, not keyset cursors: the links keep their page numbers, and NULL purchase
-dates need no special ordering. A deep page still reads the rows it skips; people reach it one
-"Next" at a time or not at all, and the filters are the way to older orders.
+dates need no special ordering. A page reads the rows it skips, so the pages stop at
+`max_pages` (200: 10,000 orders at 50 a page); past it the filters are the way to older
+orders, and the last page says so. That bounds every request, whatever `?page=` says: no page
+reads more than `max_pages` pages of rows, and finding the last page of a stale link counts at
+most as many.
 
 The Orders and Processing pages use it.
 """
@@ -24,7 +27,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 COUNT_LIMIT = 1_000
-MAX_PAGE_NUMBER = 10**9
+MAX_PAGES = 200
 
 
 class LimitedCountPaginator:
@@ -38,7 +41,12 @@ class LimitedCountPaginator:
     """
 
     def __init__(
-        self, object_list: QuerySet, per_page: int, *, count_limit: int | None = None
+        self,
+        object_list: QuerySet,
+        per_page: int,
+        *,
+        count_limit: int | None = None,
+        max_pages: int = MAX_PAGES,
     ) -> None:
         if not object_list.ordered:
             # Offset pages of an unordered queryset may repeat or skip rows.
@@ -46,6 +54,7 @@ class LimitedCountPaginator:
         self.object_list = object_list
         self.per_page = per_page
         self.count_limit = COUNT_LIMIT if count_limit is None else count_limit
+        self.max_pages = max_pages
         self._count: tuple[int, bool] | None = None  # (count, exact), once known
 
     @property
@@ -69,16 +78,16 @@ class LimitedCountPaginator:
         """The page `number` (1-based); page 1 for anything that is not a positive integer, and
         the last page for a number past the end."""
         try:
-            # Clamped, so a made-up number cannot overflow the database's OFFSET.
-            number = min(max(1, int(number)), MAX_PAGE_NUMBER)
-        except (TypeError, ValueError):
+            number = min(max(1, int(number)), self.max_pages)
+        except (TypeError, ValueError, OverflowError):
             number = 1
         rows, has_next = self._rows(number)
         if not rows and number > 1:
             # Past the end (a stale or made-up link): the last page, as Paginator.get_page
-            # does. Finding it counts every row only when there are more than the limit.
+            # does. The rows end before page `number`, so counting them reads fewer than
+            # `max_pages` pages of rows.
             if not self.count_is_exact:
-                self._set_count(self.object_list.count(), exact=True)
+                self._set_count(self.object_list.order_by().values("pk").count(), exact=True)
             number = self.num_pages or 1
             rows, has_next = self._rows(number)
         offset = (number - 1) * self.per_page
@@ -86,7 +95,14 @@ class LimitedCountPaginator:
             self._set_count(offset + len(rows), exact=True)
         elif offset + len(rows) >= self.count_limit:
             self._set_count(self.count_limit, exact=False)
-        return LimitedCountPage(rows, number, self, has_next=has_next)
+        # The deepest page has no Next: the rows after it are reached through the filters.
+        return LimitedCountPage(
+            rows,
+            number,
+            self,
+            has_next=has_next and number < self.max_pages,
+            deeper=has_next and number >= self.max_pages,
+        )
 
     def _rows(self, number: int) -> tuple[list[Any], bool]:
         offset = (number - 1) * self.per_page
@@ -113,11 +129,14 @@ class LimitedCountPage(collections.abc.Sequence):
         paginator: LimitedCountPaginator,
         *,
         has_next: bool,
+        deeper: bool = False,
     ) -> None:
         self.object_list = object_list
         self.number = number
         self.paginator = paginator
         self._has_next = has_next
+        # More rows follow, beyond the deepest page the paginator serves.
+        self.deeper = deeper
 
     def __repr__(self) -> str:
         return f"<Page {self.number}>"

@@ -93,6 +93,34 @@ def test_past_the_end_is_the_last_page(orders, count_limit):
     assert (pages.count, pages.count_is_exact) == (25, True)
 
 
+@pytest.mark.parametrize("number", [3, 999_999_999, "1" + "0" * 40])
+def test_no_page_goes_deeper_than_max_pages(orders, number):
+    pages = LimitedCountPaginator(
+        Order.objects.order_by("-purchased_at", "-pk"), 10, count_limit=12, max_pages=2
+    )
+    with CaptureQueriesContext(connection) as queries:
+        page = pages.get_page(number)
+    # Page 2 of a list that goes on: its rows, one read with a bounded offset, and no Next.
+    assert page.number == 2
+    assert ids(page) == [o.amazon_order_id for o in orders[10:20]]
+    assert not page.has_next() and page.deeper
+    assert len(queries) == 1 and "LIMIT 11 OFFSET 10" in queries[0]["sql"]
+
+
+def test_a_stale_link_past_the_end_counts_only_the_rows_before_it(orders):
+    # 25 rows, more than the count limit: the last page is found by counting, but that count
+    # can only meet rows before the page asked for, at most max_pages pages of them.
+    pages = LimitedCountPaginator(
+        Order.objects.filter(amazon_order_id__lt="302-0000023").order_by("-purchased_at", "-pk"),
+        10,
+        count_limit=12,
+        max_pages=5,
+    )
+    page = pages.get_page(999)
+    assert page.number == 3 and not page.deeper and not page.has_next()
+    assert (pages.count, pages.count_is_exact) == (23, True)
+
+
 @pytest.mark.parametrize("number", [None, "", "x", "1.5", 0, -3])
 def test_anything_but_a_positive_number_is_the_first_page(orders, number):
     assert paginator().get_page(number).number == 1
