@@ -5,19 +5,9 @@ import re
 from django import forms
 
 from amazon_settings.models import ApiCall, Region, SellerAccount
+from core.forms import BoundedDateTimeField
 
 SELLING_PARTNER_ID = re.compile(r"^[A-Z0-9]{8,20}$")
-
-
-class BoundedDateTimeField(forms.DateTimeField):
-    """A date and time within years Amazon data can have: far-off dates (year 1 in local time
-    is before year 1 in UTC) would otherwise overflow in the database query."""
-
-    def clean(self, value: object):
-        moment = super().clean(value)
-        if moment is not None and not 2000 <= moment.year <= 2100:
-            raise forms.ValidationError("Enter a date between the years 2000 and 2100.")
-        return moment
 
 
 class ConnectStartForm(forms.Form):

@@ -3,14 +3,14 @@ keyword arguments for one selector."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from django import forms
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 
 from amazon_settings.models import AccountMarketplace, SellerAccount
+from core.forms import FIRST_YEAR, LAST_YEAR, BoundedDateField
 from orders.models import Invoice, Order
 from orders.selectors import AMAZON_ORDER_ID
 
@@ -19,29 +19,18 @@ def _select(**kwargs: Any) -> forms.Select:
     return forms.Select(attrs={"class": "form-select form-select-sm", **kwargs})
 
 
-# Amazon's marketplaces opened in 1995; nothing a seller imports is dated outside these years.
-# The bounds also keep a day's first moment and the day after it inside Python's dates in
-# every time zone (`date(1, 1, 1)` or `date(9999, 12, 31)` overflow there).
-FIRST_DAY = date(1995, 1, 1)
-LAST_DAY = date(2099, 12, 31)
-
-
 def _date_field(label: str) -> forms.DateField:
-    return forms.DateField(
+    return BoundedDateField(
         label=label,
         required=False,
         widget=forms.DateInput(
             attrs={
                 "type": "date",
                 "class": "form-control form-control-sm",
-                "min": FIRST_DAY.isoformat(),
-                "max": LAST_DAY.isoformat(),
+                "min": f"{FIRST_YEAR}-01-01",
+                "max": f"{LAST_YEAR}-12-31",
             }
         ),
-        validators=[
-            MinValueValidator(FIRST_DAY, message=f"Enter a date from {FIRST_DAY:%Y} on."),
-            MaxValueValidator(LAST_DAY, message=f"Enter a date before {LAST_DAY.year + 1}."),
-        ],
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from core.forms import BoundedDateField
 from reports.catalog import CATALOG
 
 
@@ -31,7 +32,7 @@ class GapRequestForm(forms.Form):
 class ImportStartForm(forms.Form):
     """Since when the account's orders are imported (a local calendar day)."""
 
-    import_orders_from = forms.DateField(
+    import_orders_from = BoundedDateField(
         label="Import orders from",
         widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
     )

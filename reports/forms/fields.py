@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from amazon_settings.forms import BoundedDateTimeField
+from core.forms import BoundedDateTimeField
 from reports.catalog import BY_KEY, CATALOG, GROUPS
 
 DATETIME_LOCAL_FORMAT = "%Y-%m-%dT%H:%M"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from amazon_settings.models import SellerAccount
+from core.forms import BoundedDateField
 from reports.catalog import BY_KEY
 from reports.where_is import AMAZON_ORDER_ID
 
@@ -21,7 +22,7 @@ class WhereIsForm(forms.Form):
             attrs={"class": "form-control", "placeholder": "123-1234567-1234567"}
         ),
     )
-    date = forms.DateField(
+    date = BoundedDateField(
         label="Purchase date",
         required=False,
         widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
@@ -38,7 +39,7 @@ class GapRequestForm(forms.Form):
     """The range of one coverage gap, to request for one account and report kind."""
 
     order_id = forms.RegexField(regex=AMAZON_ORDER_ID, required=False)
-    date = forms.DateField(required=False)
+    date = BoundedDateField(required=False)
     account = forms.ModelChoiceField(queryset=SellerAccount.objects.all())
     kind = forms.ChoiceField(choices=[(key, kind.name) for key, kind in BY_KEY.items()])
     start = forms.DateTimeField()
