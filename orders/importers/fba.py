@@ -17,12 +17,11 @@ from orders.importers.base import ImportContext
 from orders.importers.common import (
     BUYER_COLUMNS,
     BUYER_FIELDS,
-    Digester,
-    GroupedRowImporter,
     marketplace_for,
     required,
     required_value,
 )
+from orders.importers.driver import Digester, GroupedRowImporter
 from orders.importers.parsing import (
     Row,
     RowProblem,
@@ -33,18 +32,16 @@ from orders.importers.parsing import (
     parse_quantity,
 )
 from orders.models import Order
-from orders.services import (
+from orders.services.orders import (
     ItemRecord,
     OrderRecord,
-    Outcomes,
-    ReturnRecord,
     ShipmentLineRecord,
     orders_with_digests,
-    return_line_key,
     shipment_lines_with_digests,
     upsert_orders,
-    upsert_returns,
 )
+from orders.services.outcomes import Outcomes
+from orders.services.returns import ReturnRecord, return_line_key, upsert_returns
 
 SHIPMENT_REPORT_TYPES = (
     "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_INVOICING",

@@ -13,15 +13,14 @@ from __future__ import annotations
 from typing import Any, TextIO
 
 from orders.importers.base import ImportContext, ImportResult, RowError
-from orders.importers.common import (
+from orders.importers.common import BUYER_COLUMNS, BUYER_FIELDS, marketplace_for, required
+from orders.importers.driver import (
     BATCH_ORDERS,
-    BUYER_COLUMNS,
-    BUYER_FIELDS,
     Digester,
     GroupedRowImporter,
-    marketplace_for,
+    count_outcomes,
     report_progress,
-    required,
+    run_document,
 )
 from orders.importers.parsing import (
     ORDER_ID_MAX_LENGTH,
@@ -37,14 +36,8 @@ from orders.importers.parsing import (
     xml_text,
 )
 from orders.models import Order
-from orders.services import (
-    ItemRecord,
-    OrderRecord,
-    Outcomes,
-    orders_with_digests,
-    run_document,
-    upsert_orders,
-)
+from orders.services.orders import ItemRecord, OrderRecord, orders_with_digests, upsert_orders
+from orders.services.outcomes import UNCHANGED, Outcomes
 
 FLAT_REPORT_TYPES = (
     "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING",
@@ -236,8 +229,8 @@ class MfnXmlImporter:
                 source_report_id=context.source_report_id,
             )
             for record in batch:
-                outcomes.by_line.setdefault(record.line, "unchanged")
-            outcomes.add_to(result)
+                outcomes.by_line.setdefault(record.line, UNCHANGED)
+            count_outcomes(outcomes, result)
         report_progress(context, result.rows)
 
     def _record(self, report, line: int, context: ImportContext) -> OrderRecord:

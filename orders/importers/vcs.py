@@ -4,8 +4,8 @@
 VCS Lite (TAB-separated, one row per order item and transaction): corrects the orders we have
 (business flag, VAT numbers, VAT of merchant-fulfilled lines) and issues our own invoice
 (SHIPMENT) or credit note (REFUND/RETURN) for every transaction that has none yet, numbered per
-account without gaps (`services.generate_missing_invoices`). A row that already carries the
-seller's invoice number is stored as that invoice instead.
+account without gaps (`orders.services.invoices.generate_missing_invoices`). A row that already
+carries the seller's invoice number is stored as that invoice instead.
 
 VCS (comma-separated CSV, one row per item): Amazon's invoices and credit notes, one document per
 `VAT Invoice Number` with its amounts summed over the rows. Rows without an invoice number
@@ -21,7 +21,8 @@ from typing import Any, TextIO
 from django.utils import timezone
 
 from orders.importers.base import ImportContext
-from orders.importers.common import GroupedRowImporter, required_value
+from orders.importers.common import required_value
+from orders.importers.driver import GroupedRowImporter
 from orders.importers.parsing import (
     Row,
     RowProblem,
@@ -33,13 +34,9 @@ from orders.importers.parsing import (
     read_csv,
 )
 from orders.models import Invoice
-from orders.services import (
-    InvoiceRecord,
-    Outcomes,
-    correct_orders,
-    generate_missing_invoices,
-    upsert_invoices,
-)
+from orders.services.invoices import InvoiceRecord, generate_missing_invoices, upsert_invoices
+from orders.services.orders import correct_orders
+from orders.services.outcomes import UPDATED, Outcomes
 
 VCS_LITE_REPORT_TYPES = ("GET_FLAT_FILE_VAT_INVOICE_DATA_REPORT",)
 VCS_REPORT_TYPES = ("SC_VAT_TAX_REPORT",)
@@ -171,7 +168,7 @@ class VcsLiteImporter(GroupedRowImporter):
         for group in groups:
             if changed.get(group.order_id):
                 for line in group.lines:
-                    outcomes.mark(line, "updated")
+                    outcomes.mark(line, UPDATED)
         return outcomes
 
 

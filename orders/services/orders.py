@@ -1,53 +1,32 @@
-"""Writes of the orders app: idempotent upserts of what the importers read from reports.
-
-Every function here takes records already parsed from one batch of a document (at most a few
-thousand), reads the existing rows for the batch's keys in one query per table, compares,
-and writes with upserts on the unique key (`orders.bulk`: two workers racing on the same key
-never create a duplicate, the loser's insert becomes an update with the same values). New
-orders skip the comparison (`_insert_new_orders`); orders whose lines were written before as
-they are skip everything (`import_digest`). None of them opens its own transaction: the
-importer wraps the whole document in one (see `run_document`).
-
-Outcomes are counted per document line: `created` when the line's record is new, `updated` when
-the line brought a change to its record or to the order/item it belongs to, `unchanged`
-otherwise. Totals derived from several lines (an order's sums) are not counted on their own:
-the line that changed them is counted already.
-
-Merging rule: an empty value in a report never erases a stored one (FBA shipments reports carry
-empty buyer columns; MFN files carry no VAT numbers), and a value the report does not have is
-not touched.
-"""
+"""Orders, their items and FBA shipment lines."""
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, models, transaction
+from django.db import connection
 from django.utils import timezone
 
 from amazon_settings.models import SellerAccount
-from orders.bulk import TableWriter, clean_text, instances_of_orders, new_instance, rows_by_key
-from orders.importers.base import ImportContext, ImportResult
+from orders.bulk import instances_of_orders, new_instance, rows_by_key
 from orders.models import (
     Invoice,
-    InvoiceSequence,
     Order,
     OrderItem,
     Return,
     ShipmentLine,
-    StockChange,
-    StockLevel,
-    StockSnapshot,
 )
+from orders.services.outcomes import _RANK, CREATED, UNCHANGED, UPDATED, Outcomes
+from orders.services.tables import PROVENANCE as _PROVENANCE
+from orders.services.tables import _writer
+from orders.services.tables import apply_values as _apply
+from orders.services.tables import stamp as _stamp
+from orders.services.tables import write as _write
 
-CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
-_RANK = {UNCHANGED: 0, UPDATED: 1, CREATED: 2}
 _ZERO = Decimal("0.00")
 
 ORDER_DATA_FIELDS = [
@@ -80,7 +59,6 @@ ORDER_DATA_FIELDS = [
     "buyer_vat_number",
     "seller_vat_number",
 ]
-_PROVENANCE = ["source_report_id", "source_line"]
 _ORDER_WRITE_FIELDS = [*ORDER_DATA_FIELDS, *_PROVENANCE, "changed_at", "import_digest"]
 ITEM_DATA_FIELDS = [
     "sku",
@@ -109,10 +87,6 @@ SHIPMENT_LINE_DATA_FIELDS = [
 ]
 _LINE_WRITE_FIELDS = [*SHIPMENT_LINE_DATA_FIELDS, "item", "order", *_PROVENANCE, "import_digest"]
 _MONEY_SUMS = ("item_price", "item_tax", "shipping_price", "shipping_tax")
-
-
-# ---------------------------------------------------------------------------------------------
-# Records handed in by the importers
 
 
 @dataclass
@@ -159,115 +133,6 @@ class OrderRecord:
         found = {self.line, *(i.line for i in self.items.values())}
         found.update(sl.line for sl in self.shipment_lines)
         return sorted(found)
-
-
-@dataclass
-class Outcomes:
-    """Per-line outcomes of one batch; a line keeps the strongest outcome it was given."""
-
-    by_line: dict[int, str] = field(default_factory=dict)
-
-    def mark(self, line: int, outcome: str) -> None:
-        current = self.by_line.get(line)
-        if current is None or _RANK[outcome] > _RANK[current]:
-            self.by_line[line] = outcome
-
-    def add_to(self, result: ImportResult) -> None:
-        for outcome in self.by_line.values():
-            setattr(result, outcome, getattr(result, outcome) + 1)
-
-
-# ---------------------------------------------------------------------------------------------
-# Helpers
-
-
-def run_document(context: ImportContext, work: Callable[[], ImportResult]) -> ImportResult:
-    """Run one document's import in one transaction.
-
-    Rolled back when `context.dry_run` (so a dry run counts exactly like a real one and leaves
-    nothing behind) or when the import held the data (`held_reason`). Any exception rolls back
-    everything the document wrote.
-
-    Imports of one account take turns: the account row is locked for the transaction, so two
-    workers importing overlapping reports at once (PostgreSQL) neither both count a new order
-    as created nor deadlock on each other's unique keys. SQLite's IMMEDIATE transactions
-    serialise writers anyway. Different accounts import in parallel.
-    """
-    with transaction.atomic():
-        SellerAccount.objects.select_for_update().filter(pk=context.account.pk).first()
-        result = work()
-        if context.dry_run or result.held_reason:
-            transaction.set_rollback(True)
-    return result
-
-
-def _apply(obj: models.Model, values: Mapping[str, Any]) -> bool:
-    """Set the values that differ on obj (empty strings and None are skipped). True if any."""
-    changed = False
-    for name, value in values.items():
-        if value is None or (isinstance(value, str) and value == ""):
-            continue
-        if getattr(obj, name) != value:
-            setattr(obj, name, value)
-            changed = True
-    return changed
-
-
-def _stamp(obj: models.Model, *, report_id: int | None, line: int) -> None:
-    obj.source_report_id = report_id
-    obj.source_line = line
-
-
-_WRITERS: dict[tuple[type[models.Model], tuple[str, ...]], TableWriter] = {}
-
-
-def _writer(model: type[models.Model], unique_fields: list[str], update_fields: list[str]):
-    key = (model, tuple(unique_fields), tuple(update_fields))
-    writer = _WRITERS.get(key)
-    if writer is None:
-        writer = _WRITERS[key] = TableWriter(
-            model, unique_fields=unique_fields, update_fields=update_fields
-        )
-    return writer
-
-
-def _write(
-    model: type[models.Model],
-    new: list,
-    changed: list,
-    *,
-    unique_fields: list[str],
-    update_fields: list[str],
-) -> None:
-    """Store new and changed rows: an upsert on the unique key, or `bulk_update` without one.
-
-    New rows get their primary keys set (read back by key), so rows written after them can
-    point at them.
-    """
-    if unique_fields:
-        writer = _writer(model, unique_fields, update_fields)
-        writer.upsert_objects([*new, *changed])
-        if new:
-            writer.read_back_pks(new)
-        return
-    for obj in (*new, *changed):
-        _clip_text(obj)
-    if new:
-        model.objects.bulk_create(new, batch_size=500)
-    if changed:
-        model.objects.bulk_update(changed, update_fields, batch_size=500)
-
-
-def _clip_text(obj: models.Model) -> None:
-    """Cut free text to its column's length and drop NULs (see `bulk.clean_text`)."""
-    for model_field in obj._meta.concrete_fields:
-        if isinstance(model_field, models.CharField | models.TextField):
-            value = getattr(obj, model_field.attname)
-            setattr(obj, model_field.attname, clean_text(value, model_field.max_length))
-
-
-# ---------------------------------------------------------------------------------------------
-# Orders, items, shipment lines
 
 
 def _stored_orders(account: SellerAccount, order_ids: Iterable[str]) -> dict[str, tuple[int, str]]:
@@ -779,380 +644,3 @@ def correct_orders(
     _write(Order, [], changed_orders, unique_fields=[], update_fields=_ORDER_WRITE_FIELDS)
     _write(OrderItem, [], changed_items, unique_fields=[], update_fields=_ITEM_WRITE_FIELDS)
     return result
-
-
-# ---------------------------------------------------------------------------------------------
-# Returns
-
-
-@dataclass
-class ReturnRecord:
-    amazon_order_id: str
-    sku: str
-    returned_at: datetime
-    line_key: str
-    line: int
-    values: dict[str, Any]
-
-
-def return_line_key(license_plate_number: str, content: Iterable[str], occurrence: int) -> str:
-    """The natural-key part of a return line: its LPN, else a hash of the row (see Return)."""
-    if license_plate_number:
-        return license_plate_number
-    digest = hashlib.sha256("\t".join(content).encode()).hexdigest()[:40]
-    return f"sha256:{digest}#{occurrence}"
-
-
-def upsert_returns(
-    *, account: SellerAccount, records: Iterable[ReturnRecord], source_report_id: int | None
-) -> Outcomes:
-    """Create or update returns, linked to their order or flagged `order_missing`. Idempotent."""
-    records = list(records)
-    outcomes = Outcomes()
-    if not records:
-        return outcomes
-    ids = {r.amazon_order_id for r in records}
-    orders = dict(
-        Order.objects.filter(account=account, amazon_order_id__in=ids).values_list(
-            "amazon_order_id", "pk"
-        )
-    )
-    existing = {
-        (r.amazon_order_id, r.sku, r.returned_at, r.line_key): r
-        for r in Return.objects.filter(account=account, amazon_order_id__in=ids)
-    }
-    new, changed = [], []
-    for record in records:
-        key = (record.amazon_order_id, record.sku, record.returned_at, record.line_key)
-        ret = existing.get(key)
-        values = dict(record.values)
-        order_pk = orders.get(record.amazon_order_id)
-        if ret is None:
-            ret = Return(
-                account=account,
-                amazon_order_id=record.amazon_order_id,
-                sku=record.sku,
-                returned_at=record.returned_at,
-                line_key=record.line_key,
-            )
-            _apply(ret, values)
-            ret.order_id = order_pk
-            ret.order_missing = order_pk is None
-            _stamp(ret, report_id=source_report_id, line=record.line)
-            existing[key] = ret
-            new.append(ret)
-            outcomes.mark(record.line, CREATED)
-            continue
-        if ret.pk is None:  # the same line twice in one batch
-            outcomes.mark(record.line, UNCHANGED)
-            continue
-        did_change = _apply(ret, values)
-        if ret.order_id is None and order_pk is not None:
-            ret.order_id, ret.order_missing = order_pk, False
-            did_change = True
-        if did_change:
-            _stamp(ret, report_id=source_report_id, line=record.line)
-            changed.append(ret)
-        outcomes.mark(record.line, UPDATED if did_change else UNCHANGED)
-    fields = [
-        "order",
-        "order_missing",
-        "asin",
-        "fnsku",
-        "product_name",
-        "quantity",
-        "fulfillment_center_id",
-        "detailed_disposition",
-        "reason",
-        "status",
-        "license_plate_number",
-        "customer_comments",
-        *_PROVENANCE,
-    ]
-    _write(
-        Return,
-        new,
-        changed,
-        unique_fields=["account", "amazon_order_id", "sku", "returned_at", "line_key"],
-        update_fields=fields,
-    )
-    return outcomes
-
-
-# ---------------------------------------------------------------------------------------------
-# Stock
-
-# A stock report whose units or rows fall below this share of the previous report's is held for
-# the seller to confirm: a truncated report would otherwise zero most of the stock.
-STOCK_DROP_THRESHOLD = Decimal("0.5")
-
-
-@dataclass
-class StockRecord:
-    sku: str
-    condition: str
-    line: int
-    quantity: int
-    values: dict[str, Any]
-
-
-def stock_drop_reason(*, account: SellerAccount, rows: int, units: int) -> str:
-    """Why a stock report of this size should be held, or "" when it may be imported."""
-    try:
-        previous = StockSnapshot.objects.filter(account=account).latest()
-    except StockSnapshot.DoesNotExist:
-        return ""
-    limit = STOCK_DROP_THRESHOLD
-    if previous.units and Decimal(units) < Decimal(previous.units) * limit:
-        return (
-            f"The stock report has {units} units, less than {int(limit * 100)} % of the "
-            f"previous report's {previous.units}. Confirm to import it anyway."
-        )
-    if previous.rows and Decimal(rows) < Decimal(previous.rows) * limit:
-        return (
-            f"The stock report has {rows} rows, less than {int(limit * 100)} % of the "
-            f"previous report's {previous.rows}. Confirm to import it anyway."
-        )
-    return ""
-
-
-def replace_stock(
-    *, account: SellerAccount, records: list[StockRecord], source_report_id: int | None
-) -> Outcomes:
-    """Set current FBA stock to this full snapshot and record every change. Idempotent.
-
-    A SKU/condition missing from the snapshot is set to 0 (a change is recorded). Rows of the
-    same (SKU, condition) are summed. The guard (`stock_drop_reason`) is the caller's job.
-    """
-    outcomes = Outcomes()
-    now = timezone.now()
-    merged: dict[tuple[str, str], StockRecord] = {}
-    for record in records:
-        key = (record.sku, record.condition)
-        if key in merged:
-            merged[key].quantity += record.quantity
-            outcomes.mark(record.line, UNCHANGED)
-        else:
-            merged[key] = StockRecord(
-                record.sku, record.condition, record.line, record.quantity, dict(record.values)
-            )
-    existing = {(s.sku, s.condition): s for s in StockLevel.objects.filter(account=account)}
-    new, changed, changes = [], [], []
-    for key, record in merged.items():
-        level = existing.pop(key, None)
-        if level is None:
-            level = StockLevel(
-                account=account, sku=record.sku, condition=record.condition, changed_at=now
-            )
-            _apply(level, record.values)
-            level.quantity = record.quantity
-            _stamp(level, report_id=source_report_id, line=record.line)
-            new.append(level)
-            outcomes.mark(record.line, CREATED)
-            continue
-        previous = level.quantity
-        did_change = _apply(level, record.values)
-        if previous != record.quantity:
-            level.quantity = record.quantity
-            level.changed_at = now
-            changes.append((level, previous))
-            did_change = True
-        if did_change:
-            _stamp(level, report_id=source_report_id, line=record.line)
-            changed.append(level)
-        outcomes.mark(record.line, UPDATED if did_change else UNCHANGED)
-    for level in existing.values():  # gone from the snapshot: no units left
-        if level.quantity:
-            changes.append((level, level.quantity))
-            level.quantity, level.changed_at = 0, now
-            level.source_report_id, level.source_line = source_report_id, None
-            changed.append(level)
-    _write(
-        StockLevel,
-        new,
-        changed,
-        unique_fields=["account", "sku", "condition"],
-        update_fields=["fnsku", "asin", "condition_type", "quantity", "changed_at", *_PROVENANCE],
-    )
-    history = [
-        StockChange(
-            level=level,
-            at=now,
-            previous_quantity=0,
-            quantity=level.quantity,
-            source_report_id=source_report_id,
-        )
-        for level in new
-    ] + [
-        StockChange(
-            level=level,
-            at=now,
-            previous_quantity=previous,
-            quantity=level.quantity,
-            source_report_id=source_report_id,
-        )
-        for level, previous in changes
-    ]
-    StockChange.objects.bulk_create(history, batch_size=500)
-    StockSnapshot.objects.create(
-        account=account,
-        taken_at=now,
-        rows=len(records),
-        units=sum(r.quantity for r in records),
-        source_report_id=source_report_id,
-    )
-    return outcomes
-
-
-# ---------------------------------------------------------------------------------------------
-# Invoices
-
-
-@dataclass
-class InvoiceRecord:
-    number: str
-    kind: str
-    line: int
-    lines: list[int]
-    values: dict[str, Any]
-
-
-INVOICE_PREFIX = {Invoice.Kind.INVOICE: "INV", Invoice.Kind.CREDIT_NOTE: "CN"}
-
-
-def upsert_invoices(
-    *, account: SellerAccount, records: Iterable[InvoiceRecord], source_report_id: int | None
-) -> Outcomes:
-    """Create or update invoices with a number (Amazon's or the seller's), linked to their
-    order when it is imported. Keyed by (account, number, kind). Idempotent."""
-    records = list(records)
-    outcomes = Outcomes()
-    if not records:
-        return outcomes
-    numbers = {r.number for r in records}
-    existing = {
-        (i.number, i.kind): i for i in Invoice.objects.filter(account=account, number__in=numbers)
-    }
-    order_ids = {r.values.get("amazon_order_id", "") for r in records}
-    orders = dict(
-        Order.objects.filter(account=account, amazon_order_id__in=order_ids).values_list(
-            "amazon_order_id", "pk"
-        )
-    )
-    new, changed = [], []
-    for record in records:
-        invoice = existing.get((record.number, record.kind))
-        created = invoice is None
-        if invoice is None:
-            invoice = Invoice(account=account, number=record.number, kind=record.kind)
-        did_change = _apply(invoice, record.values)
-        order_pk = orders.get(invoice.amazon_order_id)
-        if invoice.order_id is None and order_pk is not None:
-            invoice.order_id = order_pk
-            did_change = True
-        if created:
-            _stamp(invoice, report_id=source_report_id, line=record.line)
-            new.append(invoice)
-        elif did_change:
-            _stamp(invoice, report_id=source_report_id, line=record.line)
-            changed.append(invoice)
-        outcome = CREATED if created else (UPDATED if did_change else UNCHANGED)
-        for line in record.lines:
-            outcomes.mark(line, outcome)
-    _write(
-        Invoice,
-        new,
-        changed,
-        unique_fields=["account", "number", "kind"],
-        update_fields=_INVOICE_WRITE_FIELDS,
-    )
-    return outcomes
-
-
-_INVOICE_WRITE_FIELDS = [
-    "order",
-    "amazon_order_id",
-    "source",
-    "issued_on",
-    "transaction_id",
-    "shipment_id",
-    "currency",
-    "net",
-    "vat",
-    "gross",
-    "url",
-    "original_number",
-    "is_corrected",
-    *_PROVENANCE,
-]
-
-
-def generate_missing_invoices(
-    *,
-    account: SellerAccount,
-    records: Iterable[InvoiceRecord],
-    issued_on: date,
-    source_report_id: int | None,
-) -> Outcomes:
-    """Issue our own invoice or credit note for every transaction that has none yet.
-
-    `records` carry `transaction_id` (and an empty number). A transaction that already has a
-    document of that kind from any source gets nothing new. Numbers come from the account's
-    `InvoiceSequence` row for (kind, year of `issued_on`), locked with `select_for_update`
-    before the existing documents are read, so concurrent imports queue up and numbers have
-    neither gaps nor duplicates (the counter rolls back with the import). Must run inside a
-    transaction. Idempotent.
-    """
-    records = list(records)
-    outcomes = Outcomes()
-    if not records:
-        return outcomes
-    by_kind: dict[str, list[InvoiceRecord]] = defaultdict(list)
-    for record in records:
-        by_kind[record.kind].append(record)
-    for kind, kind_records in sorted(by_kind.items()):
-        sequence, _ = InvoiceSequence.objects.get_or_create(
-            account=account, kind=kind, year=issued_on.year
-        )
-        sequence = InvoiceSequence.objects.select_for_update().get(pk=sequence.pk)
-        txns = {r.values["transaction_id"] for r in kind_records}
-        have = set(
-            Invoice.objects.filter(account=account, kind=kind, transaction_id__in=txns).values_list(
-                "transaction_id", flat=True
-            )
-        )
-        order_ids = {r.values.get("amazon_order_id", "") for r in kind_records}
-        orders = dict(
-            Order.objects.filter(account=account, amazon_order_id__in=order_ids).values_list(
-                "amazon_order_id", "pk"
-            )
-        )
-        new = []
-        for record in kind_records:
-            txn = record.values["transaction_id"]
-            if txn in have:
-                for line in record.lines:
-                    outcomes.mark(line, UNCHANGED)
-                continue
-            have.add(txn)
-            sequence.last_number += 1
-            number = f"{INVOICE_PREFIX[kind]}-{issued_on.year}-{sequence.last_number:06d}"
-            invoice = Invoice(
-                account=account,
-                number=number,
-                kind=kind,
-                source=Invoice.Source.GENERATED,
-                issued_on=issued_on,
-            )
-            _apply(invoice, record.values)
-            invoice.order_id = orders.get(invoice.amazon_order_id)
-            _stamp(invoice, report_id=source_report_id, line=record.line)
-            new.append(invoice)
-            for line in record.lines:
-                outcomes.mark(line, CREATED)
-        if new:
-            # Plain inserts: the sequence lock makes this the only writer of these numbers, and
-            # a clash with the per-transaction constraint must fail loudly, not renumber.
-            Invoice.objects.bulk_create(new, batch_size=500)
-            sequence.save(update_fields=["last_number"])
-    return outcomes

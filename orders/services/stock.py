@@ -1,0 +1,142 @@
+"""FBA stock: current levels, their changes, the size of each snapshot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+
+from amazon_settings.models import SellerAccount
+from orders.models import (
+    StockChange,
+    StockLevel,
+    StockSnapshot,
+)
+from orders.services.outcomes import CREATED, UNCHANGED, UPDATED, Outcomes
+from orders.services.tables import PROVENANCE as _PROVENANCE
+from orders.services.tables import apply_values as _apply
+from orders.services.tables import stamp as _stamp
+from orders.services.tables import write as _write
+
+# A stock report whose units or rows fall below this share of the previous report's is held for
+# the seller to confirm: a truncated report would otherwise zero most of the stock.
+STOCK_DROP_THRESHOLD = Decimal("0.5")
+
+
+@dataclass
+class StockRecord:
+    sku: str
+    condition: str
+    line: int
+    quantity: int
+    values: dict[str, Any]
+
+
+def stock_drop_reason(*, account: SellerAccount, rows: int, units: int) -> str:
+    """Why a stock report of this size should be held, or "" when it may be imported."""
+    try:
+        previous = StockSnapshot.objects.filter(account=account).latest()
+    except StockSnapshot.DoesNotExist:
+        return ""
+    limit = STOCK_DROP_THRESHOLD
+    if previous.units and Decimal(units) < Decimal(previous.units) * limit:
+        return (
+            f"The stock report has {units} units, less than {int(limit * 100)} % of the "
+            f"previous report's {previous.units}. Confirm to import it anyway."
+        )
+    if previous.rows and Decimal(rows) < Decimal(previous.rows) * limit:
+        return (
+            f"The stock report has {rows} rows, less than {int(limit * 100)} % of the "
+            f"previous report's {previous.rows}. Confirm to import it anyway."
+        )
+    return ""
+
+
+def replace_stock(
+    *, account: SellerAccount, records: list[StockRecord], source_report_id: int | None
+) -> Outcomes:
+    """Set current FBA stock to this full snapshot and record every change. Idempotent.
+
+    A SKU/condition missing from the snapshot is set to 0 (a change is recorded). Rows of the
+    same (SKU, condition) are summed. The guard (`stock_drop_reason`) is the caller's job.
+    """
+    outcomes = Outcomes()
+    now = timezone.now()
+    merged: dict[tuple[str, str], StockRecord] = {}
+    for record in records:
+        key = (record.sku, record.condition)
+        if key in merged:
+            merged[key].quantity += record.quantity
+            outcomes.mark(record.line, UNCHANGED)
+        else:
+            merged[key] = StockRecord(
+                record.sku, record.condition, record.line, record.quantity, dict(record.values)
+            )
+    existing = {(s.sku, s.condition): s for s in StockLevel.objects.filter(account=account)}
+    new, changed, changes = [], [], []
+    for key, record in merged.items():
+        level = existing.pop(key, None)
+        if level is None:
+            level = StockLevel(
+                account=account, sku=record.sku, condition=record.condition, changed_at=now
+            )
+            _apply(level, record.values)
+            level.quantity = record.quantity
+            _stamp(level, report_id=source_report_id, line=record.line)
+            new.append(level)
+            outcomes.mark(record.line, CREATED)
+            continue
+        previous = level.quantity
+        did_change = _apply(level, record.values)
+        if previous != record.quantity:
+            level.quantity = record.quantity
+            level.changed_at = now
+            changes.append((level, previous))
+            did_change = True
+        if did_change:
+            _stamp(level, report_id=source_report_id, line=record.line)
+            changed.append(level)
+        outcomes.mark(record.line, UPDATED if did_change else UNCHANGED)
+    for level in existing.values():  # gone from the snapshot: no units left
+        if level.quantity:
+            changes.append((level, level.quantity))
+            level.quantity, level.changed_at = 0, now
+            level.source_report_id, level.source_line = source_report_id, None
+            changed.append(level)
+    _write(
+        StockLevel,
+        new,
+        changed,
+        unique_fields=["account", "sku", "condition"],
+        update_fields=["fnsku", "asin", "condition_type", "quantity", "changed_at", *_PROVENANCE],
+    )
+    history = [
+        StockChange(
+            level=level,
+            at=now,
+            previous_quantity=0,
+            quantity=level.quantity,
+            source_report_id=source_report_id,
+        )
+        for level in new
+    ] + [
+        StockChange(
+            level=level,
+            at=now,
+            previous_quantity=previous,
+            quantity=level.quantity,
+            source_report_id=source_report_id,
+        )
+        for level, previous in changes
+    ]
+    StockChange.objects.bulk_create(history, batch_size=500)
+    StockSnapshot.objects.create(
+        account=account,
+        taken_at=now,
+        rows=len(records),
+        units=sum(r.quantity for r in records),
+        source_report_id=source_report_id,
+    )
+    return outcomes
