@@ -243,14 +243,14 @@ class _SqlTime:
     psycopg's own cursors on PostgreSQL), each counted once."""
 
     def __init__(self, connection) -> None:
-        from orders import bulk
+        from orders.services import tables
 
         self.seconds = 0.0
         self._depth = 0
         self._connection = connection
         self._patched = [
-            (bulk, "select", bulk.select),
-            (bulk.TableWriter, "upsert", bulk.TableWriter.upsert),
+            (tables, "select", tables.select),
+            (tables.TableWriter, "upsert", tables.TableWriter.upsert),
         ]
 
     def _timed(self, call):

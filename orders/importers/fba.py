@@ -32,10 +32,8 @@ from orders.importers.parsing import (
     parse_quantity,
 )
 from orders.models import Order
+from orders.services.order_plan import ItemRecord, OrderRecord, ShipmentLineRecord
 from orders.services.orders import (
-    ItemRecord,
-    OrderRecord,
-    ShipmentLineRecord,
     orders_with_digests,
     shipment_lines_with_digests,
     upsert_orders,

@@ -36,7 +36,8 @@ from orders.importers.parsing import (
     xml_text,
 )
 from orders.models import Order
-from orders.services.orders import ItemRecord, OrderRecord, orders_with_digests, upsert_orders
+from orders.services.order_plan import ItemRecord, OrderRecord
+from orders.services.orders import orders_with_digests, upsert_orders
 from orders.services.outcomes import UNCHANGED, Outcomes
 
 FLAT_REPORT_TYPES = (

@@ -35,7 +35,7 @@ from orders.importers.parsing import (
 )
 from orders.models import Invoice
 from orders.services.invoices import InvoiceRecord, generate_missing_invoices, upsert_invoices
-from orders.services.orders import correct_orders
+from orders.services.orders import OrderCorrection, correct_orders
 from orders.services.outcomes import UPDATED, Outcomes
 
 VCS_LITE_REPORT_TYPES = ("GET_FLAT_FILE_VAT_INVOICE_DATA_REPORT",)
@@ -151,7 +151,10 @@ class VcsLiteImporter(GroupedRowImporter):
         account, report_id = context.account, context.source_report_id
         changed = correct_orders(
             account=account,
-            corrections={g.order_id: (g.first_line, g.order_values, g.item_values) for g in groups},
+            corrections={
+                g.order_id: OrderCorrection(g.first_line, g.order_values, g.item_values)
+                for g in groups
+            },
             source_report_id=report_id,
         )
         documents = [d for g in groups for d in g.documents.values()]

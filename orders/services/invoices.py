@@ -9,16 +9,13 @@ from datetime import date
 from typing import Any
 
 from amazon_settings.models import SellerAccount
-from orders.models import (
-    Invoice,
-    InvoiceSequence,
-    Order,
-)
+from orders.models import Invoice, InvoiceSequence, Order
 from orders.services.outcomes import CREATED, UNCHANGED, UPDATED, Outcomes
-from orders.services.tables import PROVENANCE as _PROVENANCE
-from orders.services.tables import apply_values as _apply
-from orders.services.tables import stamp as _stamp
-from orders.services.tables import write as _write
+from orders.services.tables import table_writer
+from orders.services.values import cut, merge_values, stamp, text_limits
+
+INVOICES = table_writer(Invoice, unique_fields=["account", "number", "kind"])
+_LIMITS = text_limits(Invoice)
 
 
 @dataclass
@@ -42,7 +39,7 @@ def upsert_invoices(
     outcomes = Outcomes()
     if not records:
         return outcomes
-    numbers = {r.number for r in records}
+    numbers = {cut(Invoice, "number", r.number) for r in records}
     existing = {
         (i.number, i.kind): i for i in Invoice.objects.filter(account=account, number__in=numbers)
     }
@@ -54,50 +51,27 @@ def upsert_invoices(
     )
     new, changed = [], []
     for record in records:
-        invoice = existing.get((record.number, record.kind))
+        number = cut(Invoice, "number", record.number)
+        invoice = existing.get((number, record.kind))
         created = invoice is None
         if invoice is None:
-            invoice = Invoice(account=account, number=record.number, kind=record.kind)
-        did_change = _apply(invoice, record.values)
+            invoice = Invoice(account=account, number=number, kind=record.kind)
+        did_change = merge_values(vars(invoice), record.values, _LIMITS)
         order_pk = orders.get(invoice.amazon_order_id)
         if invoice.order_id is None and order_pk is not None:
             invoice.order_id = order_pk
             did_change = True
         if created:
-            _stamp(invoice, report_id=source_report_id, line=record.line)
+            stamp(vars(invoice), report_id=source_report_id, line=record.line)
             new.append(invoice)
         elif did_change:
-            _stamp(invoice, report_id=source_report_id, line=record.line)
+            stamp(vars(invoice), report_id=source_report_id, line=record.line)
             changed.append(invoice)
         outcome = CREATED if created else (UPDATED if did_change else UNCHANGED)
         for line in record.lines:
             outcomes.mark(line, outcome)
-    _write(
-        Invoice,
-        new,
-        changed,
-        unique_fields=["account", "number", "kind"],
-        update_fields=_INVOICE_WRITE_FIELDS,
-    )
+    INVOICES.upsert_instances([*new, *changed])
     return outcomes
-
-
-_INVOICE_WRITE_FIELDS = [
-    "order",
-    "amazon_order_id",
-    "source",
-    "issued_on",
-    "transaction_id",
-    "shipment_id",
-    "currency",
-    "net",
-    "vat",
-    "gross",
-    "url",
-    "original_number",
-    "is_corrected",
-    *_PROVENANCE,
-]
 
 
 def generate_missing_invoices(
@@ -157,9 +131,9 @@ def generate_missing_invoices(
                 source=Invoice.Source.GENERATED,
                 issued_on=issued_on,
             )
-            _apply(invoice, record.values)
+            merge_values(vars(invoice), record.values, _LIMITS)
             invoice.order_id = orders.get(invoice.amazon_order_id)
-            _stamp(invoice, report_id=source_report_id, line=record.line)
+            stamp(vars(invoice), report_id=source_report_id, line=record.line)
             new.append(invoice)
             for line in record.lines:
                 outcomes.mark(line, CREATED)

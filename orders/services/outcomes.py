@@ -1,4 +1,5 @@
-"""Per-line outcomes of a write: what each document line amounted to."""
+"""What each document line amounted to: `created`, `updated` or `unchanged` (see
+`orders.services`). The import driver adds them up into an import's counters."""
 
 from __future__ import annotations
 
@@ -6,6 +7,11 @@ from dataclasses import dataclass, field
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
 _RANK = {UNCHANGED: 0, UPDATED: 1, CREATED: 2}
+
+
+def strongest(first: str, second: str) -> str:
+    """The outcome that says more of the two: created over updated over unchanged."""
+    return first if _RANK[first] >= _RANK[second] else second
 
 
 @dataclass
@@ -18,3 +24,8 @@ class Outcomes:
         current = self.by_line.get(line)
         if current is None or _RANK[outcome] > _RANK[current]:
             self.by_line[line] = outcome
+
+    def update(self, other: Outcomes) -> None:
+        """Mark every line of `other` here as well."""
+        for line, outcome in other.by_line.items():
+            self.mark(line, outcome)

@@ -1,4 +1,4 @@
-"""Customer returns."""
+"""Customer returns: kept whether or not their order is imported yet."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ from datetime import datetime
 from typing import Any
 
 from amazon_settings.models import SellerAccount
-from orders.models import (
-    Order,
-    Return,
-)
+from orders.models import Order, Return
 from orders.services.outcomes import CREATED, UNCHANGED, UPDATED, Outcomes
-from orders.services.tables import PROVENANCE as _PROVENANCE
-from orders.services.tables import apply_values as _apply
-from orders.services.tables import stamp as _stamp
-from orders.services.tables import write as _write
+from orders.services.tables import table_writer
+from orders.services.values import cut, merge_values, stamp, text_limits
+
+RETURNS = table_writer(
+    Return, unique_fields=["account", "amazon_order_id", "sku", "returned_at", "line_key"]
+)
+_LIMITS = text_limits(Return)
 
 
 @dataclass
@@ -58,22 +58,22 @@ def upsert_returns(
     }
     new, changed = [], []
     for record in records:
-        key = (record.amazon_order_id, record.sku, record.returned_at, record.line_key)
+        sku, line_key = cut(Return, "sku", record.sku), cut(Return, "line_key", record.line_key)
+        key = (record.amazon_order_id, sku, record.returned_at, line_key)
         ret = existing.get(key)
-        values = dict(record.values)
         order_pk = orders.get(record.amazon_order_id)
         if ret is None:
             ret = Return(
                 account=account,
                 amazon_order_id=record.amazon_order_id,
-                sku=record.sku,
+                sku=sku,
                 returned_at=record.returned_at,
-                line_key=record.line_key,
+                line_key=line_key,
             )
-            _apply(ret, values)
+            merge_values(vars(ret), record.values, _LIMITS)
             ret.order_id = order_pk
             ret.order_missing = order_pk is None
-            _stamp(ret, report_id=source_report_id, line=record.line)
+            stamp(vars(ret), report_id=source_report_id, line=record.line)
             existing[key] = ret
             new.append(ret)
             outcomes.mark(record.line, CREATED)
@@ -81,34 +81,13 @@ def upsert_returns(
         if ret.pk is None:  # the same line twice in one batch
             outcomes.mark(record.line, UNCHANGED)
             continue
-        did_change = _apply(ret, values)
+        did_change = merge_values(vars(ret), record.values, _LIMITS)
         if ret.order_id is None and order_pk is not None:
             ret.order_id, ret.order_missing = order_pk, False
             did_change = True
         if did_change:
-            _stamp(ret, report_id=source_report_id, line=record.line)
+            stamp(vars(ret), report_id=source_report_id, line=record.line)
             changed.append(ret)
         outcomes.mark(record.line, UPDATED if did_change else UNCHANGED)
-    fields = [
-        "order",
-        "order_missing",
-        "asin",
-        "fnsku",
-        "product_name",
-        "quantity",
-        "fulfillment_center_id",
-        "detailed_disposition",
-        "reason",
-        "status",
-        "license_plate_number",
-        "customer_comments",
-        *_PROVENANCE,
-    ]
-    _write(
-        Return,
-        new,
-        changed,
-        unique_fields=["account", "amazon_order_id", "sku", "returned_at", "line_key"],
-        update_fields=fields,
-    )
+    RETURNS.upsert_instances([*new, *changed])
     return outcomes

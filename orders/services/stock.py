@@ -9,16 +9,13 @@ from typing import Any
 from django.utils import timezone
 
 from amazon_settings.models import SellerAccount
-from orders.models import (
-    StockChange,
-    StockLevel,
-    StockSnapshot,
-)
+from orders.models import StockChange, StockLevel, StockSnapshot
 from orders.services.outcomes import CREATED, UNCHANGED, UPDATED, Outcomes
-from orders.services.tables import PROVENANCE as _PROVENANCE
-from orders.services.tables import apply_values as _apply
-from orders.services.tables import stamp as _stamp
-from orders.services.tables import write as _write
+from orders.services.tables import table_writer
+from orders.services.values import cut, merge_values, stamp, text_limits
+
+STOCK_LEVELS = table_writer(StockLevel, unique_fields=["account", "sku", "condition"])
+_LIMITS = text_limits(StockLevel)
 
 # A stock report whose units or rows fall below this share of the previous report's is held for
 # the seller to confirm: a truncated report would otherwise zero most of the stock.
@@ -66,14 +63,12 @@ def replace_stock(
     now = timezone.now()
     merged: dict[tuple[str, str], StockRecord] = {}
     for record in records:
-        key = (record.sku, record.condition)
+        key = (cut(StockLevel, "sku", record.sku), cut(StockLevel, "condition", record.condition))
         if key in merged:
             merged[key].quantity += record.quantity
             outcomes.mark(record.line, UNCHANGED)
         else:
-            merged[key] = StockRecord(
-                record.sku, record.condition, record.line, record.quantity, dict(record.values)
-            )
+            merged[key] = StockRecord(*key, record.line, record.quantity, dict(record.values))
     existing = {(s.sku, s.condition): s for s in StockLevel.objects.filter(account=account)}
     new, changed, changes = [], [], []
     for key, record in merged.items():
@@ -82,21 +77,21 @@ def replace_stock(
             level = StockLevel(
                 account=account, sku=record.sku, condition=record.condition, changed_at=now
             )
-            _apply(level, record.values)
+            merge_values(vars(level), record.values, _LIMITS)
             level.quantity = record.quantity
-            _stamp(level, report_id=source_report_id, line=record.line)
+            stamp(vars(level), report_id=source_report_id, line=record.line)
             new.append(level)
             outcomes.mark(record.line, CREATED)
             continue
         previous = level.quantity
-        did_change = _apply(level, record.values)
+        did_change = merge_values(vars(level), record.values, _LIMITS)
         if previous != record.quantity:
             level.quantity = record.quantity
             level.changed_at = now
             changes.append((level, previous))
             did_change = True
         if did_change:
-            _stamp(level, report_id=source_report_id, line=record.line)
+            stamp(vars(level), report_id=source_report_id, line=record.line)
             changed.append(level)
         outcomes.mark(record.line, UPDATED if did_change else UNCHANGED)
     for level in existing.values():  # gone from the snapshot: no units left
@@ -105,13 +100,7 @@ def replace_stock(
             level.quantity, level.changed_at = 0, now
             level.source_report_id, level.source_line = source_report_id, None
             changed.append(level)
-    _write(
-        StockLevel,
-        new,
-        changed,
-        unique_fields=["account", "sku", "condition"],
-        update_fields=["fnsku", "asin", "condition_type", "quantity", "changed_at", *_PROVENANCE],
-    )
+    STOCK_LEVELS.upsert_instances([*new, *changed])
     history = [
         StockChange(
             level=level,

@@ -1,4 +1,4 @@
-"""orders.bulk: rows written as Django would write them, one row per key, keys read back.
+"""orders.services.tables: rows written as Django would write them, one row per key, keys read back.
 
 Runs on SQLite and, in the scale-out pass, on PostgreSQL (unnest arrays, server binding).
 """
@@ -11,8 +11,8 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from orders.bulk import TableWriter, rows_by_key
 from orders.models import Order
+from orders.services.tables import TableWriter, rows_by_key
 
 pytestmark = pytest.mark.django_db
 
