@@ -238,49 +238,29 @@ def child_import(args: argparse.Namespace) -> dict:
 
 
 class _SqlTime:
-    """Seconds spent waiting for the database during an import: every statement run through
-    Django's cursors, and the bulk writes and key lookups of `orders.bulk` (which use
-    psycopg's own cursors on PostgreSQL), each counted once."""
+    """Seconds spent waiting for the database during an import: every statement's execution,
+    timed by a `connection.execute_wrapper` hook (the bulk writes and key lookups of
+    `orders.services.tables` run through Django's cursor wrappers too). Fetching the rows of a
+    SELECT afterwards is not counted."""
 
     def __init__(self, connection) -> None:
-        from orders.services import tables
-
         self.seconds = 0.0
-        self._depth = 0
         self._connection = connection
-        self._patched = [
-            (tables, "select", tables.select),
-            (tables.TableWriter, "upsert", tables.TableWriter.upsert),
-        ]
 
-    def _timed(self, call):
-        def timed(*args, **kwargs):
-            if self._depth:
-                return call(*args, **kwargs)
-            self._depth += 1
-            started = time.perf_counter()
-            try:
-                return call(*args, **kwargs)
-            finally:
-                self.seconds += time.perf_counter() - started
-                self._depth -= 1
-
-        return timed
-
-    def _wrapper(self, execute, sql, params, many, context):
-        return self._timed(execute)(sql, params, many, context)
+    def _timed(self, execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.seconds += time.perf_counter() - started
 
     def __enter__(self):
-        for owner, name, call in self._patched:
-            setattr(owner, name, self._timed(call))
-        self._wrapping = self._connection.execute_wrapper(self._wrapper)
+        self._wrapping = self._connection.execute_wrapper(self._timed)
         self._wrapping.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
         self._wrapping.__exit__(*exc)
-        for owner, name, call in self._patched:
-            setattr(owner, name, call)
 
 
 FLOOR_COLUMNS = (

@@ -28,7 +28,6 @@ from orders.services.outcomes import CREATED, UNCHANGED, UPDATED, Outcomes, stro
 from orders.services.values import blank_row, merge_values, stamp, text_limits
 
 _ZERO = Decimal("0.00")
-_MONEY_SUMS = ("item_price", "item_tax", "shipping_price", "shipping_tax")
 _ORDER_LIMITS = text_limits(Order)
 _ITEM_LIMITS = text_limits(OrderItem)
 _LINE_LIMITS = text_limits(ShipmentLine)
@@ -228,7 +227,7 @@ class _Planner:
     def _merge(self, order: _Order, record: OrderRecord) -> None:
         row = order.row
         order_new, order.new = order.new, False
-        if order_new:
+        if order_new and record.on_create:
             merge_values(row, record.on_create, _ORDER_LIMITS)
         order_changed = merge_values(row, record.values, _ORDER_LIMITS)
         order_outcome = CREATED if order_new else UPDATED if order_changed else UNCHANGED
@@ -349,13 +348,22 @@ class _Planner:
 
 def _item_sums(lines: list[Row], quantity_ordered: int) -> dict[str, Any]:
     """An FBA item's quantities and amounts: the sums over its shipment lines."""
-    sums: dict[str, Any] = {
-        name: sum((line[name] for line in lines), _ZERO) for name in _MONEY_SUMS
+    shipped = 0
+    item_price = item_tax = shipping_price = shipping_tax = _ZERO
+    for line in lines:
+        shipped += line["quantity"]
+        item_price += line["item_price"]
+        item_tax += line["item_tax"]
+        shipping_price += line["shipping_price"]
+        shipping_tax += line["shipping_tax"]
+    return {
+        "item_price": item_price,
+        "item_tax": item_tax,
+        "shipping_price": shipping_price,
+        "shipping_tax": shipping_tax,
+        "quantity_shipped": shipped,
+        "quantity_ordered": max(quantity_ordered, shipped),
     }
-    shipped = sum(line["quantity"] for line in lines)
-    sums["quantity_shipped"] = shipped
-    sums["quantity_ordered"] = max(quantity_ordered, shipped)
-    return sums
 
 
 def _order_totals(items: Iterable[Row]) -> dict[str, Decimal]:
