@@ -66,10 +66,6 @@ REPORT_NAMES = {
 }
 
 
-# ---------------------------------------------------------------------------------------------
-# Databases
-
-
 @dataclass
 class Backend:
     """One database server: hands out fresh, migrated databases and removes them after."""
@@ -148,10 +144,6 @@ def postgres_backend() -> Backend | None:
         print(f"PostgreSQL at {url} is not reachable ({error}); measuring SQLite only.")
         return None
     return backend
-
-
-# ---------------------------------------------------------------------------------------------
-# Child processes
 
 
 def run_child(kind: str, *, url: str, **options: Any) -> dict:
@@ -555,10 +547,6 @@ CHILDREN = {
     "floor": child_floor,
     "pages": child_pages,
 }
-
-
-# ---------------------------------------------------------------------------------------------
-# The run
 
 
 @dataclass

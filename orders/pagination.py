@@ -1,19 +1,18 @@
 """Pages of big, ordered querysets without counting every row.
 
 Django's `Paginator` runs `SELECT COUNT(*)` over the whole filtered queryset on every page: on a
-million orders that full scan took 80-110 ms, more than the rest of the Orders page together.
+million orders that full scan costs more than the rest of the Orders page together.
 `LimitedCountPaginator` reads one row more than a page holds to learn whether there is a next
 page, and counts at most `count_limit` rows (`SELECT COUNT(*) FROM (... LIMIT n)`), so a page
 says "1,000+ orders" rather than the exact figure. The limit is 1,000 (20 pages), not more,
 because the capped count still reads every row it counts: at 10,000 a filter that one order in
-15 matches read 150,000 rows (about 40 ms) just for the figure. It keeps `Paginator`'s
+15 matches would read 150,000 rows just for the figure. It keeps `Paginator`'s
 `?page=N` links and the `Page` attributes the templates use (`number`, `has_next`,
 `next_page_number`, ...).
 
 Pages stay offsets, not keyset cursors: the links keep their page numbers, and NULL purchase
-dates need no special ordering. A deep page still reads the rows it skips (page 1,000 of a
-million orders: about 70 ms in the database, page 1: 0.2 ms); people reach it one "Next" at a
-time or not at all, and the filters are the way to older orders.
+dates need no special ordering. A deep page still reads the rows it skips; people reach it one
+"Next" at a time or not at all, and the filters are the way to older orders.
 
 The Orders and Processing pages use it; Processing is in the reports app, which may import from
 orders (never the other way round).

@@ -14,21 +14,16 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import Any, TextIO
+from dataclasses import dataclass
+from typing import Generic, TextIO, TypeVar
 
 from django.db import transaction
 
 from amazon_settings.models import SellerAccount
 from orders.importers.base import ImportContext, ImportResult, RowError
-from orders.importers.parsing import (
-    ORDER_ID_MAX_LENGTH,
-    Row,
-    RowProblem,
-    Table,
-    column_key,
-    parse_id,
-    read_tsv,
-)
+from orders.importers.cells import RowProblem, parse_id
+from orders.importers.common import ORDER_ID_MAX_LENGTH
+from orders.importers.parsing import Row, Table, column_key, read_tsv
 from orders.services.outcomes import UNCHANGED, Outcomes
 
 # Orders per written batch: large enough for bulk statements to pay off, small enough that a
@@ -67,12 +62,25 @@ def count_outcomes(outcomes: Outcomes, result: ImportResult) -> None:
         setattr(result, outcome, getattr(result, outcome) + 1)
 
 
-class GroupedRowImporter:
+@dataclass
+class DocumentState:
+    """What a row importer keeps while it reads one document; importers that keep more (the
+    columns they read, digests of the current batch) extend it."""
+
+    context: ImportContext
+
+
+Group = TypeVar("Group")
+State = TypeVar("State", bound=DocumentState)
+
+
+class GroupedRowImporter(Generic[Group, State]):
     """Base of the row-based importers: subclasses parse rows and write batches.
 
-    Subclasses set `report_types`, `order_column`, `required_columns` and implement
-    `add_row` (parse one row into the order's group; raise RowProblem before changing the
-    group) and `write` (store a batch's groups, return per-line outcomes).
+    Subclasses set `report_types`, `order_column`, `required_columns` and implement `start`
+    (their state for a document, once its header is read), `add_row` (parse one row into the
+    order's group; raise RowProblem before changing the group), `lines_of` and `write` (store
+    a batch's groups, return per-line outcomes).
     """
 
     report_types: tuple[str, ...] = ()
@@ -93,19 +101,20 @@ class GroupedRowImporter:
     def read(self, stream: TextIO) -> Table:
         return read_tsv(stream)
 
-    def add_row(self, group: Any, row: Row, order_id: str, state: dict) -> Any:
+    def start(self, table: Table, context: ImportContext) -> State:
+        """The state of one document's import, made once its header is read."""
         raise NotImplementedError
 
-    def lines_of(self, group: Any) -> list[int]:
+    def add_row(self, group: Group | None, row: Row, order_id: str, state: State) -> Group:
         raise NotImplementedError
 
-    def write(self, groups: list[Any], context: ImportContext) -> Outcomes:
+    def lines_of(self, group: Group) -> list[int]:
         raise NotImplementedError
 
-    def prepare(self, table: Table, state: dict) -> None:
-        """Called once with the header read, before the first row (e.g. to pick columns)."""
+    def write(self, groups: list[Group], context: ImportContext) -> Outcomes:
+        raise NotImplementedError
 
-    def set_digest(self, group: Any, state: dict) -> None:
+    def set_digest(self, group: Group, state: State) -> None:
         """Give a group the digests of its rows (importers with `digests`; `already_imported`
         ran on the batch before, with the same state)."""
 
@@ -122,11 +131,7 @@ class GroupedRowImporter:
         )
 
     def already_imported(
-        self,
-        pending: dict[str, list[Row]],
-        digester: Digester,
-        context: ImportContext,
-        state: dict,
+        self, pending: dict[str, list[Row]], digester: Digester, state: State
     ) -> set[str]:
         """The order ids of `pending` whose rows are stored as they are, by their digests
         (importers with `digests`). May keep the digests in `state` for `set_digest`."""
@@ -138,8 +143,7 @@ class GroupedRowImporter:
         result = ImportResult()
         pending: dict[str, list[Row]] = {}
         bad: set[str] = set()
-        state: dict = {"context": context}
-        self.prepare(table, state)
+        state = self.start(table, context)
         digester = Digester(self._digest_seed(table, context)) if self.digests else None
         previous = None
         # The sentinel "" at the end of every row when the column is missing (see _padded).
@@ -173,7 +177,7 @@ class GroupedRowImporter:
         pending: dict[str, list[Row]],
         context: ImportContext,
         result: ImportResult,
-        state: dict,
+        state: State,
         digester: Digester | None,
         bad: set[str],
     ) -> None:
@@ -183,11 +187,11 @@ class GroupedRowImporter:
         without being parsed: re-imports and overlapping reports cost little more than reading.
         """
         if digester is not None and pending:
-            for order_id in self.already_imported(pending, digester, context, state):
+            for order_id in self.already_imported(pending, digester, state):
                 result.unchanged += len(pending.pop(order_id))
-        batch: dict[str, Any] = {}
+        batch: dict[str, Group] = {}
         for order_id, rows in pending.items():
-            group = None
+            group: Group | None = None
             try:
                 for row in rows:
                     group = self.add_row(group, row, order_id, state)
