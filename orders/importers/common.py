@@ -3,15 +3,17 @@ values and the length of the columns that hold ids."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from django.db import models
 
 from orders.importers.base import ImportContext
 from orders.importers.cells import RowProblem
+from orders.importers.driver import DocumentState
 from orders.importers.parsing import Row
 from orders.marketplaces import marketplace_for_sales_channel
-from orders.models import Order
 
 
 class BuyerColumns(NamedTuple):
@@ -39,19 +41,25 @@ _BUYER_FIELDS = tuple(
 )
 
 
-def buyer_values(columns: BuyerColumns) -> dict[str, str]:
-    """The Order fields of a row's buyer and ship-to columns."""
-    return dict(zip(_BUYER_FIELDS, columns, strict=True))
+@dataclass
+class OrderRowsState(DocumentState):
+    """What the MFN and FBA order importers keep alike: how to read a row's buyer columns."""
+
+    read_buyer: Callable[[list[str]], BuyerColumns]
+
+    def buyer(self, row: Row) -> dict[str, str]:
+        """The Order fields of the row's buyer and ship-to columns."""
+        return dict(zip(_BUYER_FIELDS, self.read_buyer(row.fields), strict=True))
+
+    def marketplace(self, sales_channel: str) -> str:
+        """The marketplace id of a sales channel (see `marketplace_for`)."""
+        return marketplace_for(sales_channel, self.context)
 
 
 def column_length(model: type[models.Model], field: str) -> int:
     """The length of a text column. Ids longer than their column are row errors (`parse_id`):
     cut, two ids could become one."""
     return model._meta.get_field(field).max_length
-
-
-# Amazon order ids are 19 characters (3-7-7); their columns hold a little more.
-ORDER_ID_MAX_LENGTH = column_length(Order, "amazon_order_id")
 
 
 def required(value: str, column: str) -> str:

@@ -22,13 +22,17 @@ from django.db import transaction
 from amazon_settings.models import SellerAccount
 from orders.importers.base import ImportContext, ImportResult, RowError
 from orders.importers.cells import RowProblem, parse_id
-from orders.importers.common import ORDER_ID_MAX_LENGTH
 from orders.importers.parsing import Row, Table, column_key, read_tsv
+from orders.models import Order
 from orders.services.outcomes import UNCHANGED, Outcomes
 
 # Orders per written batch: large enough for bulk statements to pay off, small enough that a
 # 100,000-row document never holds more than a few thousand rows in memory.
 BATCH_ORDERS = 1000
+
+# Amazon order ids are 19 characters (3-7-7); their column holds a little more. A longer one is
+# a row error: cut, two ids could become one.
+ORDER_ID_MAX_LENGTH = Order._meta.get_field("amazon_order_id").max_length
 
 # Part of every order digest (Order.import_digest): bump it when an importer reads the same
 # lines differently (a new column, a fixed parser), so that stored orders are compared again

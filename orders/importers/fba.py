@@ -25,9 +25,8 @@ from orders.importers.cells import (
 )
 from orders.importers.common import (
     BuyerColumns,
-    buyer_values,
+    OrderRowsState,
     column_length,
-    marketplace_for,
     required,
     required_value,
 )
@@ -80,9 +79,8 @@ class _LineKey(NamedTuple):
 
 
 @dataclass
-class _ShipmentsState(DocumentState):
+class _ShipmentsState(OrderRowsState):
     read: Callable[[list[str]], _ShipmentColumns]
-    read_buyer: Callable[[list[str]], BuyerColumns]
     read_line_key: Callable[[list[str]], _LineKey]
     # Digests of the current batch's orders and shipment lines (`already_imported`).
     order_digests: dict[str, str] = field(default_factory=dict)
@@ -153,9 +151,9 @@ class FbaShipmentsImporter(GroupedRowImporter[OrderRecord, _ShipmentsState]):
             "status": Order.Status.SHIPPED,
             "purchased_at": purchased_at,
             "sales_channel": columns.sales_channel,
-            "marketplace_id": marketplace_for(columns.sales_channel, state.context),
+            "marketplace_id": state.marketplace(columns.sales_channel),
             "currency": columns.currency,
-            **buyer_values(state.read_buyer(row.fields)),
+            **state.buyer(row),
         }
         if group is None:
             group = OrderRecord(amazon_order_id=order_id, line=row.line)

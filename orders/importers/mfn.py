@@ -24,17 +24,16 @@ from orders.importers.cells import (
     parse_quantity,
 )
 from orders.importers.common import (
-    ORDER_ID_MAX_LENGTH,
     BuyerColumns,
-    buyer_values,
+    OrderRowsState,
     column_length,
     marketplace_for,
     required,
 )
 from orders.importers.driver import (
     BATCH_ORDERS,
+    ORDER_ID_MAX_LENGTH,
     Digester,
-    DocumentState,
     GroupedRowImporter,
     count_outcomes,
     report_progress,
@@ -92,9 +91,8 @@ class _FlatColumns(NamedTuple):
 
 
 @dataclass
-class _FlatState(DocumentState):
+class _FlatState(OrderRowsState):
     read: Callable[[list[str]], _FlatColumns]
-    read_buyer: Callable[[list[str]], BuyerColumns]
     has_business_column: bool
     # The digest of each order of the current batch (`already_imported`, `set_digest`).
     digests: dict[str, str] = field(default_factory=dict)
@@ -140,9 +138,9 @@ class MfnFlatImporter(GroupedRowImporter[OrderRecord, _FlatState]):
             "fulfillment_channel": Order.FulfillmentChannel.MFN,
             "purchased_at": purchased_at,
             "sales_channel": columns.sales_channel,
-            "marketplace_id": marketplace_for(columns.sales_channel, state.context),
+            "marketplace_id": state.marketplace(columns.sales_channel),
             "currency": columns.currency,
-            **buyer_values(state.read_buyer(row.fields)),
+            **state.buyer(row),
             "buyer_company_name": columns.buyer_company_name,
             "purchase_order_number": columns.purchase_order_number,
             "buyer_vat_number": columns.buyer_vat_number,

@@ -158,35 +158,23 @@ def plan_orders(
     rows of those a record must be compared with (every stored order whose digest some record
     of the batch does not match). `now` stamps new rows and changed orders.
     """
-    planner = _Planner(
-        stored=stored,
-        stored_digests=stored_digests,
-        account_id=account_id,
-        source_report_id=source_report_id,
-        now=now,
-    )
+    planner = _Planner(stored, stored_digests, account_id, source_report_id, now)
     for record in records:
         planner.add(record)
     return planner.plan()
 
 
+@dataclass
 class _Planner:
-    def __init__(
-        self,
-        *,
-        stored: Mapping[str, StoredOrder],
-        stored_digests: Mapping[str, str],
-        account_id: int,
-        source_report_id: int | None,
-        now: datetime,
-    ) -> None:
-        self.stored = stored
-        self.stored_digests = stored_digests
-        self.account_id = account_id
-        self.report_id = source_report_id
-        self.now = now
-        self.orders: dict[str, _Order] = {}
-        self.outcomes = Outcomes()
+    """The orders of a batch as the records so far leave them, and the lines' outcomes."""
+
+    stored: Mapping[str, StoredOrder]
+    stored_digests: Mapping[str, str]
+    account_id: int
+    report_id: int | None
+    now: datetime
+    orders: dict[str, _Order] = field(default_factory=dict)
+    outcomes: Outcomes = field(default_factory=Outcomes)
 
     def add(self, record: OrderRecord) -> None:
         order = self.orders.get(record.amazon_order_id)

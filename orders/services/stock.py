@@ -101,16 +101,9 @@ def replace_stock(
             level.source_report_id, level.source_line = source_report_id, None
             changed.append(level)
     STOCK_LEVELS.upsert_instances([*new, *changed])
+    # New levels change from nothing (0 units) to their first quantity.
+    changes = [*((level, 0) for level in new), *changes]
     history = [
-        StockChange(
-            level=level,
-            at=now,
-            previous_quantity=0,
-            quantity=level.quantity,
-            source_report_id=source_report_id,
-        )
-        for level in new
-    ] + [
         StockChange(
             level=level,
             at=now,
