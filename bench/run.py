@@ -16,6 +16,10 @@ database, so one measurement's memory or caches never colour the next:
 * pages (PostgreSQL): 1,000,000 orders (one item each) and 20,000 reports inserted with SQL,
   then each page requested through Django's test client; server time is the time the client
   call takes in-process (URL routing, view, queries, template rendering).
+
+One module of some 750 lines on purpose: the parent and its children are one script
+(`python -m bench.run` and `python -m bench.run child …`), and everything a child measures is
+here to read next to how the parent reports it.
 """
 
 from __future__ import annotations
