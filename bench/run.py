@@ -16,6 +16,10 @@ database, so one measurement's memory or caches never colour the next:
 * pages (PostgreSQL): 1,000,000 orders (one item each) and 20,000 reports inserted with SQL,
   then each page requested through Django's test client; server time is the time the client
   call takes in-process (URL routing, view, queries, template rendering).
+
+One module of some 750 lines on purpose: the parent and its children are one script
+(`python -m bench.run` and `python -m bench.run child …`), and everything a child measures is
+here to read next to how the parent reports it.
 """
 
 from __future__ import annotations
@@ -64,10 +68,6 @@ REPORT_NAMES = {
     "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING": "MFN flat file",
     "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_INVOICING": "FBA shipments",
 }
-
-
-# ---------------------------------------------------------------------------------------------
-# Databases
 
 
 @dataclass
@@ -148,10 +148,6 @@ def postgres_backend() -> Backend | None:
         print(f"PostgreSQL at {url} is not reachable ({error}); measuring SQLite only.")
         return None
     return backend
-
-
-# ---------------------------------------------------------------------------------------------
-# Child processes
 
 
 def run_child(kind: str, *, url: str, **options: Any) -> dict:
@@ -238,49 +234,29 @@ def child_import(args: argparse.Namespace) -> dict:
 
 
 class _SqlTime:
-    """Seconds spent waiting for the database during an import: every statement run through
-    Django's cursors, and the bulk writes and key lookups of `orders.bulk` (which use
-    psycopg's own cursors on PostgreSQL), each counted once."""
+    """Seconds spent waiting for the database during an import: every statement's execution,
+    timed by a `connection.execute_wrapper` hook (the bulk writes and key lookups of
+    `orders.services.tables` run through Django's cursor wrappers too). Fetching the rows of a
+    SELECT afterwards is not counted."""
 
     def __init__(self, connection) -> None:
-        from orders import bulk
-
         self.seconds = 0.0
-        self._depth = 0
         self._connection = connection
-        self._patched = [
-            (bulk, "select", bulk.select),
-            (bulk.TableWriter, "upsert", bulk.TableWriter.upsert),
-        ]
 
-    def _timed(self, call):
-        def timed(*args, **kwargs):
-            if self._depth:
-                return call(*args, **kwargs)
-            self._depth += 1
-            started = time.perf_counter()
-            try:
-                return call(*args, **kwargs)
-            finally:
-                self.seconds += time.perf_counter() - started
-                self._depth -= 1
-
-        return timed
-
-    def _wrapper(self, execute, sql, params, many, context):
-        return self._timed(execute)(sql, params, many, context)
+    def _timed(self, execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.seconds += time.perf_counter() - started
 
     def __enter__(self):
-        for owner, name, call in self._patched:
-            setattr(owner, name, self._timed(call))
-        self._wrapping = self._connection.execute_wrapper(self._wrapper)
+        self._wrapping = self._connection.execute_wrapper(self._timed)
         self._wrapping.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
         self._wrapping.__exit__(*exc)
-        for owner, name, call in self._patched:
-            setattr(owner, name, call)
 
 
 FLOOR_COLUMNS = (
@@ -575,10 +551,6 @@ CHILDREN = {
     "floor": child_floor,
     "pages": child_pages,
 }
-
-
-# ---------------------------------------------------------------------------------------------
-# The run
 
 
 @dataclass

@@ -131,13 +131,11 @@ class Order(Provenance):
 class OrderItem(Provenance):
     """One order line.
 
-    Key: (order, order_item_id). `order_item_id` is Amazon's order item id wherever the report
-    has one: `order-item-id` (MFN flat files, VCS Lite), `AmazonOrderItemCode` (XML) and
-    `amazon-order-item-id` (FBA shipments). For a report without any item id (the All Orders
-    files; see amzn/selling-partner-api-models issues #544, #442 and #1831) the importer uses
-    the fallback `sku:<sku>#<n>`, n counting the rows of that SKU within the order from 1 in file
-    order: stable as long as Amazon lists an order's rows in the same order, which is all such a
-    file lets us rely on.
+    Key: (order, order_item_id), Amazon's order item id as the reports that create items carry
+    it: `order-item-id` (MFN flat files), `AmazonOrderItemCode` (XML) and `amazon-order-item-id`
+    (FBA shipments); VCS Lite rows name it to correct an item's VAT. A row of those reports
+    without one is a row error. Reports without any item id (the All Orders files; see
+    amzn/selling-partner-api-models issues #544, #442 and #1831) are not imported.
     """
 
     # Indexed by the unique key (order, order_item_id), which starts with it.

@@ -1,281 +1,81 @@
-"""What every row-based importer shares: batching by order, row errors, counting, transactions.
-
-A document is read row by row. Rows are grouped by their order id; when a batch holds
-`BATCH_ORDERS` orders and the next row starts a new order, the batch is parsed, written with
-bulk operations and dropped, so memory does not grow with the file. Order importers first
-drop the orders whose rows were imported before exactly as they are (`already_imported`, by a
-digest of the rows). A row with a bad value becomes a `RowError` and takes its whole order out
-of the document: all of its rows are counted as failed, so a report never half-imports an
-order. Limitation: Amazon lists an order's rows together; if a file did not, rows
-of a bad order written in an earlier batch would stay.
-"""
+"""Column rules the report importers share: buyer and ship-to columns, marketplaces, required
+values and the length of the columns that hold ids."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
-from typing import Any, TextIO
+from dataclasses import dataclass
+from typing import NamedTuple
 
-from orders.importers.base import ImportContext, ImportResult, RowError
-from orders.importers.parsing import (
-    ORDER_ID_MAX_LENGTH,
-    Row,
-    RowProblem,
-    Table,
-    column_key,
-    parse_id,
-    read_tsv,
-)
-from orders.services import Outcomes, run_document
+from django.db import models
 
-# Orders per written batch: large enough for bulk statements to pay off, small enough that a
-# 100,000-row document never holds more than a few thousand rows in memory.
-BATCH_ORDERS = 1000
-
-# Part of every order digest (Order.import_digest): bump it when an importer reads the same
-# lines differently (a new column, a fixed parser), so that stored orders are compared again
-# on the next import instead of being skipped as unchanged.
-DIGEST_VERSION = 1
-
-# Amazon's public marketplace ids (developer-docs.amazon.com/sp-api/docs/marketplace-ids), by
-# the sales-channel value report files carry and by the ISO country code the VCS report carries.
-MARKETPLACE_BY_CHANNEL = {
-    "amazon.de": "A1PA6795UKMFR9",
-    "amazon.fr": "A13V1IB3VIYZZH",
-    "amazon.it": "APJ6JRA9NG5V4",
-    "amazon.es": "A1RKKUPIHCS9HS",
-    "amazon.co.uk": "A1F83G8C2ARO7P",
-    "amazon.nl": "A1805IZSGTT6HS",
-    "amazon.se": "A2NODRKZP88ZB9",
-    "amazon.pl": "A1C3SOZRARQ6R3",
-    "amazon.com.be": "AMEN7PMS3EDWL",
-    "amazon.com.tr": "A33AVAJ2PDY3EV",
-    "amazon.com": "ATVPDKIKX0DER",
-    "amazon.ca": "A2EUQ1WTGCTBG2",
-    "amazon.com.mx": "A1AM78C64UM0Y8",
-    "amazon.com.br": "A2Q3Y263D00KWC",
-    "amazon.co.jp": "A1VC38T7YXB528",
-}
-MARKETPLACE_BY_COUNTRY = {
-    "DE": "A1PA6795UKMFR9",
-    "FR": "A13V1IB3VIYZZH",
-    "IT": "APJ6JRA9NG5V4",
-    "ES": "A1RKKUPIHCS9HS",
-    "GB": "A1F83G8C2ARO7P",
-    "UK": "A1F83G8C2ARO7P",
-    "NL": "A1805IZSGTT6HS",
-    "SE": "A2NODRKZP88ZB9",
-    "PL": "A1C3SOZRARQ6R3",
-    "BE": "AMEN7PMS3EDWL",
-    "US": "ATVPDKIKX0DER",
-    "CA": "A2EUQ1WTGCTBG2",
-    "MX": "A1AM78C64UM0Y8",
-    "JP": "A1VC38T7YXB528",
-}
+from orders.importers.base import ImportContext
+from orders.importers.cells import RowProblem
+from orders.importers.driver import DocumentState
+from orders.importers.parsing import Row
+from orders.marketplaces import marketplace_for_sales_channel
 
 
-# The buyer and ship-to columns that the MFN and FBA order reports share: order field, column.
-BUYER_AND_SHIPPING = (
-    ("buyer_email", "buyer-email"),
-    ("buyer_name", "buyer-name"),
-    ("buyer_phone", "buyer-phone-number"),
-    ("recipient_name", "recipient-name"),
-    ("ship_address_1", "ship-address-1"),
-    ("ship_address_2", "ship-address-2"),
-    ("ship_address_3", "ship-address-3"),
-    ("ship_city", "ship-city"),
-    ("ship_state", "ship-state"),
-    ("ship_postal_code", "ship-postal-code"),
-    ("ship_country", "ship-country"),
-    ("ship_phone", "ship-phone-number"),
-    ("ship_service_level", "ship-service-level"),
+class BuyerColumns(NamedTuple):
+    """The buyer and ship-to columns that the MFN and FBA order reports share."""
+
+    buyer_email: str
+    buyer_name: str
+    buyer_phone_number: str
+    recipient_name: str
+    ship_address_1: str
+    ship_address_2: str
+    ship_address_3: str
+    ship_city: str
+    ship_state: str
+    ship_postal_code: str
+    ship_country: str
+    ship_phone_number: str
+    ship_service_level: str
+
+
+# The Order field of each of BuyerColumns, in their order.
+_BUYER_FIELDS = tuple(
+    {"buyer_phone_number": "buyer_phone", "ship_phone_number": "ship_phone"}.get(name, name)
+    for name in BuyerColumns._fields
 )
 
 
-BUYER_FIELDS = tuple(field for field, _ in BUYER_AND_SHIPPING)
-BUYER_COLUMNS = tuple(column for _, column in BUYER_AND_SHIPPING)
+@dataclass
+class OrderRowsState(DocumentState):
+    """What the MFN and FBA order importers keep alike: how to read a row's buyer columns."""
+
+    read_buyer: Callable[[list[str]], BuyerColumns]
+
+    def buyer(self, row: Row) -> dict[str, str]:
+        """The Order fields of the row's buyer and ship-to columns."""
+        return dict(zip(_BUYER_FIELDS, self.read_buyer(row.fields), strict=True))
+
+    def marketplace(self, sales_channel: str) -> str:
+        """The marketplace id of a sales channel (see `marketplace_for`)."""
+        return marketplace_for(sales_channel, self.context)
+
+
+def column_length(model: type[models.Model], field: str) -> int:
+    """The length of a text column. Ids longer than their column are row errors (`parse_id`):
+    cut, two ids could become one."""
+    return model._meta.get_field(field).max_length
 
 
 def required(value: str, column: str) -> str:
-    """A value read by position (Table.picker) that must not be empty."""
+    """A value read by position (Table.columns) that must not be empty."""
     if not value:
         raise RowProblem(f"{column} is empty")
     return value
 
 
-def marketplace_for(sales_channel: str, context: ImportContext) -> str:
-    """The marketplace id of a sales channel; the context's only marketplace as a fallback."""
-    found = MARKETPLACE_BY_CHANNEL.get(sales_channel.strip().lower(), "")
-    if not found and len(context.marketplace_ids) == 1:
-        return context.marketplace_ids[0]
-    return found
-
-
-class GroupedRowImporter:
-    """Base of the row-based importers: subclasses parse rows and write batches.
-
-    Subclasses set `report_types`, `order_column`, `required_columns` and implement
-    `add_row` (parse one row into the order's group; raise RowProblem before changing the
-    group) and `write` (store a batch's groups, return per-line outcomes).
-    """
-
-    report_types: tuple[str, ...] = ()
-    order_column = "order-id"
-    required_columns: tuple[str, ...] = ()
-    # Whether groups get a digest of their lines (`set_digest`), so unchanged orders are
-    # skipped on the next import of the same lines.
-    digests = False
-
-    def import_document(self, stream: TextIO, *, context: ImportContext) -> ImportResult:
-        """Import one document in one transaction (see `run_document`). Idempotent.
-
-        Raises DocumentRejected (nothing imported) for a document without a header or without
-        a required column; bad rows become `result.errors`.
-        """
-        return run_document(context, lambda: self._run(stream, context))
-
-    def read(self, stream: TextIO) -> Table:
-        return read_tsv(stream)
-
-    def add_row(self, group: Any, row: Row, order_id: str, state: dict) -> Any:
-        raise NotImplementedError
-
-    def lines_of(self, group: Any) -> list[int]:
-        raise NotImplementedError
-
-    def write(self, groups: list[Any], context: ImportContext) -> Outcomes:
-        raise NotImplementedError
-
-    def prepare(self, table: Table, state: dict) -> None:
-        """Called once with the header read, before the first row (e.g. to pick columns)."""
-
-    def set_digest(self, group: Any, state: dict) -> None:
-        """Give a group the digests of its rows (importers with `digests`; `already_imported`
-        ran on the batch before, with the same state)."""
-
-    def _digest_seed(self, table: Table, context: ImportContext) -> str:
-        """What an order's digest depends on besides its lines: the importer and its version,
-        the header's columns, and the marketplaces that name an unknown sales channel."""
-        columns = "\t".join(sorted(table.index, key=table.index.__getitem__))
-        return "\n".join(
-            [
-                f"{type(self).__name__}/{DIGEST_VERSION}",
-                columns,
-                ",".join(context.marketplace_ids),
-            ]
-        )
-
-    def already_imported(
-        self,
-        pending: dict[str, list[Row]],
-        digester: Digester,
-        context: ImportContext,
-        state: dict,
-    ) -> set[str]:
-        """The order ids of `pending` whose rows are stored as they are, by their digests
-        (importers with `digests`). May keep the digests in `state` for `set_digest`."""
-        return set()
-
-    def _run(self, stream: TextIO, context: ImportContext) -> ImportResult:
-        table = self.read(stream)
-        table.require(*self.required_columns)
-        result = ImportResult()
-        pending: dict[str, list[Row]] = {}
-        bad: set[str] = set()
-        state: dict = {"context": context}
-        self.prepare(table, state)
-        digester = Digester(self._digest_seed(table, context)) if self.digests else None
-        previous = None
-        # The sentinel "" at the end of every row when the column is missing (see _padded).
-        order_position = table.index.get(column_key(self.order_column), -1)
-        for row in table.rows:
-            result.rows += 1
-            try:
-                order_id = parse_id(
-                    row.fields[order_position],
-                    column=self.order_column,
-                    max_length=ORDER_ID_MAX_LENGTH,
-                )
-            except RowProblem as problem:
-                result.errors.append(RowError(row.line, str(problem)))
-                result.failed += 1
-                continue
-            if order_id != previous and len(pending) >= BATCH_ORDERS:
-                self._flush(pending, context, result, state, digester, bad)
-                pending = {}
-            previous = order_id
-            if order_id in bad:
-                result.failed += 1
-                continue
-            pending.setdefault(order_id, []).append(row)
-        self._flush(pending, context, result, state, digester, bad)
-        result.errors.sort(key=lambda error: error.line_number)
-        return result
-
-    def _flush(
-        self,
-        pending: dict[str, list[Row]],
-        context: ImportContext,
-        result: ImportResult,
-        state: dict,
-        digester: Digester | None,
-        bad: set[str],
-    ) -> None:
-        """Parse and write one batch of orders' rows.
-
-        Orders whose rows were imported before as they are (same digest) are counted unchanged
-        without being parsed: re-imports and overlapping reports cost little more than reading.
-        """
-        if digester is not None and pending:
-            for order_id in self.already_imported(pending, digester, context, state):
-                result.unchanged += len(pending.pop(order_id))
-        batch: dict[str, Any] = {}
-        for order_id, rows in pending.items():
-            group = None
-            try:
-                for row in rows:
-                    group = self.add_row(group, row, order_id, state)
-            except RowProblem as problem:
-                # The whole order stays out of the document: its rows before and after too.
-                result.errors.append(RowError(row.line, f"{problem} (order {order_id} skipped)"))
-                result.failed += len(rows)
-                bad.add(order_id)
-                continue
-            if digester is not None:
-                self.set_digest(group, state)
-            batch[order_id] = group
-        if batch:
-            groups = list(batch.values())
-            outcomes = self.write(groups, context)
-            # Every row is counted once: a row that wrote nothing of its own (a duplicate of an
-            # earlier line) is unchanged.
-            for group in groups:
-                for line in self.lines_of(group):
-                    outcomes.by_line.setdefault(line, "unchanged")
-            outcomes.add_to(result)
-        report_progress(context, result.rows)
-
-
-class Digester:
-    """Digests of document lines read in the way `seed` names (Order.import_digest): blake2b of
-    the seed and the lines, each after a newline. The seed (it holds the header) is hashed once
-    per document, not once per line."""
-
-    def __init__(self, seed: str) -> None:
-        self._seed = hashlib.blake2b(seed.encode(), digest_size=16)
-
-    def __call__(self, texts: list[str]) -> str:
-        digest = self._seed.copy()
-        for text in texts:
-            digest.update(b"\n" + text.encode())
-        return digest.hexdigest()
-
-
-def report_progress(context: ImportContext, rows_done: int) -> None:
-    progress: Callable[[int], None] | None = context.progress
-    if progress is not None:
-        progress(rows_done)
-
-
 def required_value(row: Row, column: str) -> str:
     return required(row.get(column), column)
+
+
+def marketplace_for(sales_channel: str, context: ImportContext) -> str:
+    """The marketplace id of a sales channel; the context's only marketplace as a fallback."""
+    found = marketplace_for_sales_channel(sales_channel)
+    if found is None and len(context.marketplace_ids) == 1:
+        return context.marketplace_ids[0]
+    return found.id if found is not None else ""

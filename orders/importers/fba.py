@@ -11,40 +11,36 @@ kept and flagged `order_missing` until the order arrives.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from orders.importers.base import ImportContext
-from orders.importers.common import (
-    BUYER_COLUMNS,
-    BUYER_FIELDS,
-    Digester,
-    GroupedRowImporter,
-    marketplace_for,
-    required,
-    required_value,
-)
-from orders.importers.parsing import (
-    Row,
+from orders.importers.cells import (
     RowProblem,
-    Table,
     parse_datetime,
     parse_id,
     parse_money,
     parse_quantity,
 )
-from orders.models import Order
-from orders.services import (
-    ItemRecord,
-    OrderRecord,
-    Outcomes,
-    ReturnRecord,
-    ShipmentLineRecord,
+from orders.importers.common import (
+    BuyerColumns,
+    OrderRowsState,
+    column_length,
+    required,
+    required_value,
+)
+from orders.importers.driver import Digester, DocumentState, GroupedRowImporter
+from orders.importers.parsing import Row, Table
+from orders.models import Order, ShipmentLine
+from orders.services.order_plan import ItemRecord, OrderRecord, ShipmentLineRecord
+from orders.services.orders import (
     orders_with_digests,
-    return_line_key,
     shipment_lines_with_digests,
     upsert_orders,
-    upsert_returns,
 )
+from orders.services.outcomes import Outcomes
+from orders.services.returns import ReturnRecord, return_line_key, upsert_returns
 
 SHIPMENT_REPORT_TYPES = (
     "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_INVOICING",
@@ -53,7 +49,48 @@ SHIPMENT_REPORT_TYPES = (
 RETURNS_REPORT_TYPES = ("GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA",)
 
 
-class FbaShipmentsImporter(GroupedRowImporter):
+class _ShipmentColumns(NamedTuple):
+    """The columns of a shipments row (see Table.columns)."""
+
+    amazon_order_item_id: str
+    shipment_id: str
+    shipment_item_id: str
+    purchase_date: str
+    quantity_shipped: str
+    item_price: str
+    item_tax: str
+    shipping_price: str
+    shipping_tax: str
+    carrier: str
+    tracking_number: str
+    fulfillment_center_id: str
+    shipment_date: str
+    reporting_date: str
+    estimated_arrival_date: str
+    sku: str
+    product_name: str
+    sales_channel: str
+    currency: str
+
+
+class _LineKey(NamedTuple):
+    shipment_id: str
+    shipment_item_id: str
+
+
+@dataclass
+class _ShipmentsState(OrderRowsState):
+    read: Callable[[list[str]], _ShipmentColumns]
+    read_line_key: Callable[[list[str]], _LineKey]
+    # Digests of the current batch's orders and shipment lines (`already_imported`).
+    order_digests: dict[str, str] = field(default_factory=dict)
+    line_digests: dict[tuple[str, str], str] = field(default_factory=dict)
+
+
+_TRACKING_NUMBER_LENGTH = column_length(ShipmentLine, "tracking_number")
+
+
+class FbaShipmentsImporter(GroupedRowImporter[OrderRecord, _ShipmentsState]):
     """AFN orders, items and shipment lines from the FBA shipments report."""
 
     report_types = SHIPMENT_REPORT_TYPES
@@ -69,95 +106,54 @@ class FbaShipmentsImporter(GroupedRowImporter):
         "quantity-shipped",
     )
 
-    _COLUMNS = (
-        "amazon-order-item-id",
-        "shipment-id",
-        "shipment-item-id",
-        "purchase-date",
-        "quantity-shipped",
-        "item-price",
-        "item-tax",
-        "shipping-price",
-        "shipping-tax",
-        "carrier",
-        "tracking-number",
-        "fulfillment-center-id",
-        "shipment-date",
-        "reporting-date",
-        "estimated-arrival-date",
-        "sku",
-        "product-name",
-        "sales-channel",
-        "currency",
-        *BUYER_COLUMNS,
-    )
+    def start(self, table: Table, context: ImportContext) -> _ShipmentsState:
+        return _ShipmentsState(
+            context=context,
+            read=table.columns(_ShipmentColumns),
+            read_buyer=table.columns(BuyerColumns),
+            read_line_key=table.columns(_LineKey),
+        )
 
-    def prepare(self, table: Table, state: dict) -> None:
-        state["pick"] = table.picker(self._COLUMNS)
-        pick_key = table.picker(("shipment-id", "shipment-item-id"))
-
-        def line_key(fields: list[str]) -> tuple[str, str]:
-            shipment_id, shipment_item_id = pick_key(fields)
-            return shipment_id.strip(), shipment_item_id.strip()
-
-        state["line_key"] = line_key
-
-    def add_row(self, group: OrderRecord | None, row: Row, order_id: str, state: dict) -> Any:
-        (
-            item_id,
-            shipment_id,
-            shipment_item_id,
-            purchase_date,
-            quantity,
-            item_price,
-            item_tax,
-            shipping_price,
-            shipping_tax,
-            carrier,
-            tracking_number,
-            fulfillment_center_id,
-            shipment_date,
-            reporting_date,
-            estimated_arrival_date,
-            sku,
-            product_name,
-            sales_channel,
-            currency,
-            *buyer,
-        ) = [value.strip() for value in state["pick"](row.fields)]
-        item_id = parse_id(item_id, column="amazon-order-item-id")
-        shipment_id = parse_id(shipment_id, column="shipment-id")
-        shipment_item_id = parse_id(shipment_item_id, column="shipment-item-id")
+    def add_row(
+        self, group: OrderRecord | None, row: Row, order_id: str, state: _ShipmentsState
+    ) -> OrderRecord:
+        columns = state.read(row.fields)
+        item_id = parse_id(columns.amazon_order_item_id, column="amazon-order-item-id")
+        shipment_id = parse_id(columns.shipment_id, column="shipment-id")
+        shipment_item_id = parse_id(columns.shipment_item_id, column="shipment-item-id")
         purchased_at = parse_datetime(
-            required(purchase_date, "purchase-date"), column="purchase-date"
+            required(columns.purchase_date, "purchase-date"), column="purchase-date"
         )
         line_values = {
-            "quantity": parse_quantity(quantity, column="quantity-shipped"),
-            "item_price": parse_money(item_price, column="item-price"),
-            "item_tax": parse_money(item_tax, column="item-tax"),
-            "shipping_price": parse_money(shipping_price, column="shipping-price"),
-            "shipping_tax": parse_money(shipping_tax, column="shipping-tax"),
-            "carrier": carrier[:60],
+            "quantity": parse_quantity(columns.quantity_shipped, column="quantity-shipped"),
+            "item_price": parse_money(columns.item_price, column="item-price"),
+            "item_tax": parse_money(columns.item_tax, column="item-tax"),
+            "shipping_price": parse_money(columns.shipping_price, column="shipping-price"),
+            "shipping_tax": parse_money(columns.shipping_tax, column="shipping-tax"),
+            "carrier": columns.carrier,
             "tracking_number": parse_id(
-                tracking_number, column="tracking-number", required=False, max_length=80
+                columns.tracking_number,
+                column="tracking-number",
+                required=False,
+                max_length=_TRACKING_NUMBER_LENGTH,
             ),
-            "fulfillment_center_id": fulfillment_center_id[:20],
-            "shipped_at": parse_datetime(shipment_date, column="shipment-date"),
-            "reported_at": parse_datetime(reporting_date, column="reporting-date"),
+            "fulfillment_center_id": columns.fulfillment_center_id,
+            "shipped_at": parse_datetime(columns.shipment_date, column="shipment-date"),
+            "reported_at": parse_datetime(columns.reporting_date, column="reporting-date"),
             "estimated_arrival_at": parse_datetime(
-                estimated_arrival_date, column="estimated-arrival-date"
+                columns.estimated_arrival_date, column="estimated-arrival-date"
             ),
         }
-        item_values = {"sku": required(sku, "sku"), "product_name": product_name[:500]}
+        item_values = {"sku": required(columns.sku, "sku"), "product_name": columns.product_name}
         values = {
             "fulfillment_channel": Order.FulfillmentChannel.AFN,
             # In this report only once shipped; partial shipments are not visible here.
             "status": Order.Status.SHIPPED,
             "purchased_at": purchased_at,
-            "sales_channel": sales_channel,
-            "marketplace_id": marketplace_for(sales_channel, state["context"]),
-            "currency": currency[:3],
-            **dict(zip(BUYER_FIELDS, buyer, strict=True)),
+            "sales_channel": columns.sales_channel,
+            "marketplace_id": state.marketplace(columns.sales_channel),
+            "currency": columns.currency,
+            **state.buyer(row),
         }
         if group is None:
             group = OrderRecord(amazon_order_id=order_id, line=row.line)
@@ -181,42 +177,37 @@ class FbaShipmentsImporter(GroupedRowImporter):
     def lines_of(self, group: OrderRecord) -> list[int]:
         return group.row_lines
 
-    def set_digest(self, group: OrderRecord, state: dict) -> None:
-        group.digest = state["order_digests"][group.amazon_order_id]
+    def set_digest(self, group: OrderRecord, state: _ShipmentsState) -> None:
+        group.digest = state.order_digests[group.amazon_order_id]
         # Every written group was checked line by line: its order's digest did not match.
-        line_digests = state["line_digests"]
         for line_record in group.shipment_lines:
-            line_record.digest = line_digests[
+            line_record.digest = state.line_digests[
                 (line_record.shipment_id, line_record.shipment_item_id)
             ]
 
     def already_imported(
-        self,
-        pending: dict[str, list[Row]],
-        digester: Digester,
-        context: ImportContext,
-        state: dict,
+        self, pending: dict[str, list[Row]], digester: Digester, state: _ShipmentsState
     ) -> set[str]:
         # These reports list an order's shipments apart (by date), so an order's rows may come
         # in several groups. A group that is the order's last written one matches the order's
         # digest; any other group is unchanged when each of its rows matches the digest kept
         # on its shipment line.
-        order_digests = state["order_digests"] = {
+        account = state.context.account
+        state.order_digests = {
             order_id: digester([row.text for row in rows]) for order_id, rows in pending.items()
         }
-        unchanged = orders_with_digests(account=context.account, digests=order_digests)
-        line_key = state["line_key"]
+        unchanged = orders_with_digests(account=account, digests=state.order_digests)
         keys = {
-            order_id: [line_key(row.fields) for row in rows]
+            order_id: [tuple(state.read_line_key(row.fields)) for row in rows]
             for order_id, rows in pending.items()
             if order_id not in unchanged
         }
-        line_digests = state["line_digests"] = {
+        state.line_digests = {
             key: digester([row.text])
             for order_id, order_keys in keys.items()
             for key, row in zip(order_keys, pending[order_id], strict=True)
         }
-        stored = shipment_lines_with_digests(account=context.account, digests=line_digests)
+        stored = shipment_lines_with_digests(account=account, digests=state.line_digests)
         unchanged.update(
             order_id
             for order_id, order_keys in keys.items()
@@ -230,7 +221,14 @@ class FbaShipmentsImporter(GroupedRowImporter):
         )
 
 
-class FbaReturnsImporter(GroupedRowImporter):
+@dataclass
+class _ReturnsState(DocumentState):
+    # How often each content of a row without a license plate number was seen so far: such
+    # rows are keyed by their content and its occurrence (see return_line_key).
+    seen: dict[tuple[str, ...], int] = field(default_factory=dict)
+
+
+class FbaReturnsImporter(GroupedRowImporter[list[ReturnRecord], _ReturnsState]):
     """Customer returns of FBA orders (GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA)."""
 
     report_types = RETURNS_REPORT_TYPES
@@ -247,31 +245,33 @@ class FbaReturnsImporter(GroupedRowImporter):
         "customer-comments",
     )
 
+    def start(self, table: Table, context: ImportContext) -> _ReturnsState:
+        return _ReturnsState(context=context)
+
     def add_row(
-        self, group: list[ReturnRecord] | None, row: Row, order_id: str, state: dict
-    ) -> Any:
+        self, group: list[ReturnRecord] | None, row: Row, order_id: str, state: _ReturnsState
+    ) -> list[ReturnRecord]:
         returned_at = parse_datetime(required_value(row, "return-date"), column="return-date")
         if returned_at is None:  # pragma: no cover - required_value guards it
             raise RowProblem("return-date is empty")
         sku = required_value(row, "sku")
         lpn = row.get("license-plate-number")
         content = [order_id, sku, returned_at.isoformat(), *(row.get(c) for c in self._CONTENT)]
-        seen: dict[tuple[str, ...], int] = state.setdefault("seen", {})
-        occurrence = seen.get(tuple(content), 0) + 1
+        occurrence = state.seen.get(tuple(content), 0) + 1
         values = {
             "asin": row.get("asin"),
             "fnsku": row.get("fnsku"),
-            "product_name": row.get("product-name")[:500],
+            "product_name": row.get("product-name"),
             "quantity": parse_quantity(row.get("quantity")),
-            "fulfillment_center_id": row.get("fulfillment-center-id")[:20],
-            "detailed_disposition": row.get("detailed-disposition")[:40],
-            "reason": row.get("reason")[:80],
-            "status": row.get("status")[:80],
-            "license_plate_number": lpn[:40],
-            "customer_comments": row.get("customer-comments")[:1000],
+            "fulfillment_center_id": row.get("fulfillment-center-id"),
+            "detailed_disposition": row.get("detailed-disposition"),
+            "reason": row.get("reason"),
+            "status": row.get("status"),
+            "license_plate_number": lpn,
+            "customer_comments": row.get("customer-comments"),
         }
         if not lpn:
-            seen[tuple(content)] = occurrence
+            state.seen[tuple(content)] = occurrence
         record = ReturnRecord(
             amazon_order_id=order_id,
             sku=sku,

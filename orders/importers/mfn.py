@@ -10,47 +10,47 @@ used where a file has one, and an order whose lines all show quantity 0 is taken
 
 from __future__ import annotations
 
-from typing import Any, TextIO
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, TextIO
 
 from orders.importers.base import ImportContext, ImportResult, RowError
-from orders.importers.common import (
-    BATCH_ORDERS,
-    BUYER_COLUMNS,
-    BUYER_FIELDS,
-    Digester,
-    GroupedRowImporter,
-    marketplace_for,
-    report_progress,
-    required,
-)
-from orders.importers.parsing import (
-    ORDER_ID_MAX_LENGTH,
-    Row,
+from orders.importers.cells import (
     RowProblem,
-    Table,
-    iter_xml_messages,
     parse_bool,
     parse_datetime,
     parse_id,
     parse_money,
     parse_quantity,
-    xml_text,
 )
-from orders.models import Order
-from orders.services import (
-    ItemRecord,
-    OrderRecord,
-    Outcomes,
-    orders_with_digests,
+from orders.importers.common import (
+    BuyerColumns,
+    OrderRowsState,
+    column_length,
+    marketplace_for,
+    required,
+)
+from orders.importers.driver import (
+    BATCH_ORDERS,
+    ORDER_ID_MAX_LENGTH,
+    Digester,
+    GroupedRowImporter,
+    count_outcomes,
+    report_progress,
     run_document,
-    upsert_orders,
 )
+from orders.importers.parsing import Row, Table, iter_xml_messages, xml_text
+from orders.models import Order, OrderItem
+from orders.services.order_plan import ItemRecord, OrderRecord
+from orders.services.orders import orders_with_digests, upsert_orders
+from orders.services.outcomes import UNCHANGED, Outcomes
 
 FLAT_REPORT_TYPES = (
     "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING",
     "GET_FLAT_FILE_ORDER_REPORT_DATA_SHIPPING",
 )
 XML_REPORT_TYPES = ("GET_ORDER_REPORT_DATA_INVOICING", "GET_ORDER_REPORT_DATA_SHIPPING")
+_SKU_LENGTH = column_length(OrderItem, "sku")
 
 _STATUS_BY_TEXT = {s.value.lower(): s.value for s in Order.Status if s.value}
 _STATUS_BY_TEXT["cancelled"] = Order.Status.CANCELED
@@ -67,7 +67,38 @@ def _finish(record: OrderRecord) -> OrderRecord:
     return record
 
 
-class MfnFlatImporter(GroupedRowImporter):
+class _FlatColumns(NamedTuple):
+    """The columns of a flat file row an order is read from (see Table.columns)."""
+
+    order_item_id: str
+    purchase_date: str
+    sku: str
+    asin: str
+    product_name: str
+    quantity_purchased: str
+    item_price: str
+    item_tax: str
+    shipping_price: str
+    shipping_tax: str
+    sales_channel: str
+    currency: str
+    buyer_company_name: str
+    purchase_order_number: str
+    buyer_vat_number: str
+    is_business_order: str
+    order_status: str
+    last_updated_date: str
+
+
+@dataclass
+class _FlatState(OrderRowsState):
+    read: Callable[[list[str]], _FlatColumns]
+    has_business_column: bool
+    # The digest of each order of the current batch (`already_imported`, `set_digest`).
+    digests: dict[str, str] = field(default_factory=dict)
+
+
+class MfnFlatImporter(GroupedRowImporter[OrderRecord, _FlatState]):
     """GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING / _SHIPPING (TAB-separated)."""
 
     report_types = FLAT_REPORT_TYPES
@@ -75,88 +106,56 @@ class MfnFlatImporter(GroupedRowImporter):
     digests = True
     required_columns = ("order-id", "order-item-id", "purchase-date", "sku", "quantity-purchased")
 
-    _COLUMNS = (
-        "order-item-id",
-        "purchase-date",
-        "sku",
-        "asin",
-        "product-name",
-        "quantity-purchased",
-        "item-price",
-        "item-tax",
-        "shipping-price",
-        "shipping-tax",
-        "sales-channel",
-        "currency",
-        "buyer-company-name",
-        "purchase-order-number",
-        "buyer-vat-number",
-        "is-business-order",
-        "order-status",
-        "last-updated-date",
-        *BUYER_COLUMNS,
-    )
+    def start(self, table: Table, context: ImportContext) -> _FlatState:
+        return _FlatState(
+            context=context,
+            read=table.columns(_FlatColumns),
+            read_buyer=table.columns(BuyerColumns),
+            has_business_column=table.has("is-business-order"),
+        )
 
-    def prepare(self, table: Table, state: dict) -> None:
-        state["pick"] = table.picker(self._COLUMNS)
-        state["has_business_column"] = table.has("is-business-order")
-
-    def add_row(self, group: OrderRecord | None, row: Row, order_id: str, state: dict) -> Any:
-        (
-            item_id,
-            purchase_date,
-            sku,
-            asin,
-            product_name,
-            quantity,
-            item_price,
-            item_tax,
-            shipping_price,
-            shipping_tax,
-            sales_channel,
-            currency,
-            company,
-            po_number,
-            vat_number,
-            business,
-            status_text,
-            last_updated,
-            *buyer,
-        ) = [value.strip() for value in state["pick"](row.fields)]
-        item_id = parse_id(item_id, column="order-item-id")
+    def add_row(
+        self, group: OrderRecord | None, row: Row, order_id: str, state: _FlatState
+    ) -> OrderRecord:
+        columns = state.read(row.fields)
+        item_id = parse_id(columns.order_item_id, column="order-item-id")
         purchased_at = parse_datetime(
-            required(purchase_date, "purchase-date"), column="purchase-date"
+            required(columns.purchase_date, "purchase-date"), column="purchase-date"
         )
         item_values = {
-            "sku": required(sku, "sku"),
-            "asin": asin,
-            "product_name": product_name[:500],
-            "quantity_ordered": parse_quantity(quantity, column="quantity-purchased"),
-            "item_price": parse_money(item_price, column="item-price"),
-            "item_tax": parse_money(item_tax, column="item-tax"),
-            "shipping_price": parse_money(shipping_price, column="shipping-price"),
-            "shipping_tax": parse_money(shipping_tax, column="shipping-tax"),
+            "sku": required(columns.sku, "sku"),
+            "asin": columns.asin,
+            "product_name": columns.product_name,
+            "quantity_ordered": parse_quantity(
+                columns.quantity_purchased, column="quantity-purchased"
+            ),
+            "item_price": parse_money(columns.item_price, column="item-price"),
+            "item_tax": parse_money(columns.item_tax, column="item-tax"),
+            "shipping_price": parse_money(columns.shipping_price, column="shipping-price"),
+            "shipping_tax": parse_money(columns.shipping_tax, column="shipping-tax"),
         }
         values: dict[str, Any] = {
             "fulfillment_channel": Order.FulfillmentChannel.MFN,
             "purchased_at": purchased_at,
-            "sales_channel": sales_channel,
-            "marketplace_id": marketplace_for(sales_channel, state["context"]),
-            "currency": currency[:3],
-            **dict(zip(BUYER_FIELDS, buyer, strict=True)),
-            "buyer_company_name": company,
-            "purchase_order_number": po_number,
-            "buyer_vat_number": vat_number,
+            "sales_channel": columns.sales_channel,
+            "marketplace_id": state.marketplace(columns.sales_channel),
+            "currency": columns.currency,
+            **state.buyer(row),
+            "buyer_company_name": columns.buyer_company_name,
+            "purchase_order_number": columns.purchase_order_number,
+            "buyer_vat_number": columns.buyer_vat_number,
         }
-        if state["has_business_column"]:
-            values["is_business_order"] = parse_bool(business)
-        if status_text:
-            status = _status(status_text)
+        if state.has_business_column:
+            values["is_business_order"] = parse_bool(columns.is_business_order)
+        if columns.order_status:
+            status = _status(columns.order_status)
             if not status:
-                raise RowProblem(f"order-status: {status_text!r} is not a status")
+                raise RowProblem(f"order-status: {columns.order_status!r} is not a status")
             values["status"] = status
-        if last_updated:
-            values["last_updated_at"] = parse_datetime(last_updated, column="last-updated-date")
+        if columns.last_updated_date:
+            values["last_updated_at"] = parse_datetime(
+                columns.last_updated_date, column="last-updated-date"
+            )
         # Everything parsed: only now touch the group, so a bad row leaves it as it was.
         if group is None:
             group = OrderRecord(
@@ -172,21 +171,17 @@ class MfnFlatImporter(GroupedRowImporter):
     def lines_of(self, group: OrderRecord) -> list[int]:
         return group.row_lines
 
-    def set_digest(self, group: OrderRecord, state: dict) -> None:
-        group.digest = state["digests"][group.amazon_order_id]
+    def set_digest(self, group: OrderRecord, state: _FlatState) -> None:
+        group.digest = state.digests[group.amazon_order_id]
 
     def already_imported(
-        self,
-        pending: dict[str, list[Row]],
-        digester: Digester,
-        context: ImportContext,
-        state: dict,
+        self, pending: dict[str, list[Row]], digester: Digester, state: _FlatState
     ) -> set[str]:
         # One digest per order: MFN files list an order's rows together.
-        digests = state["digests"] = {
+        state.digests = {
             order_id: digester([row.text for row in rows]) for order_id, rows in pending.items()
         }
-        return orders_with_digests(account=context.account, digests=digests)
+        return orders_with_digests(account=state.context.account, digests=state.digests)
 
     def write(self, groups: list[OrderRecord], context: ImportContext) -> Outcomes:
         return upsert_orders(
@@ -236,8 +231,8 @@ class MfnXmlImporter:
                 source_report_id=context.source_report_id,
             )
             for record in batch:
-                outcomes.by_line.setdefault(record.line, "unchanged")
-            outcomes.add_to(result)
+                outcomes.by_line.setdefault(record.line, UNCHANGED)
+            count_outcomes(outcomes, result)
         report_progress(context, result.rows)
 
     def _record(self, report, line: int, context: ImportContext) -> OrderRecord:
@@ -271,8 +266,8 @@ class MfnXmlImporter:
                 order_item_id=item_id,
                 line=line,
                 values={
-                    "sku": parse_id(xml_text(item, "SKU"), column="SKU", max_length=100),
-                    "product_name": xml_text(item, "Title")[:500],
+                    "sku": parse_id(xml_text(item, "SKU"), column="SKU", max_length=_SKU_LENGTH),
+                    "product_name": xml_text(item, "Title"),
                     "quantity_ordered": parse_quantity(
                         xml_text(item, "Quantity"), column="Quantity"
                     ),
@@ -287,7 +282,7 @@ class MfnXmlImporter:
             "purchased_at": purchased_at,
             "sales_channel": sales_channel,
             "marketplace_id": marketplace_for(sales_channel, context),
-            "currency": currency[:3],
+            "currency": currency,
             "buyer_email": xml_text(report, "BillingData/BuyerEmailAddress"),
             "buyer_name": xml_text(report, "BillingData/BuyerName"),
             "buyer_phone": xml_text(report, "BillingData/BuyerPhoneNumber"),

@@ -39,7 +39,3 @@ def get_importer(report_type: str) -> Importer:
         return IMPORTERS[report_type]
     except KeyError:
         raise UnknownReportType(report_type) from None
-
-
-def supported_report_types() -> list[str]:
-    return sorted(IMPORTERS)

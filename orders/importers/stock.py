@@ -2,9 +2,9 @@
 
 The snapshot replaces the current stock: SELLABLE and UNSELLABLE units are kept apart, a
 SKU/condition missing from it drops to 0, and every change is recorded. A snapshot much smaller
-than the previous one (see `services.STOCK_DROP_THRESHOLD`) is usually a truncated or broken
-report, so it is held for the seller to confirm (`ImportResult.held_reason`) unless the context
-says `accept_drop`.
+than the previous one (see `orders.services.stock.STOCK_DROP_THRESHOLD`) is usually a truncated
+or broken report, so it is held for the seller to confirm (`ImportResult.held_reason`) unless
+the context says `accept_drop`.
 
 Stock rows are held in memory for the guard (it needs the whole snapshot's size before writing):
 one small record per SKU and condition, a few MB for a very large catalogue.
@@ -15,9 +15,11 @@ from __future__ import annotations
 from typing import TextIO
 
 from orders.importers.base import ImportContext, ImportResult, RowError
-from orders.importers.common import report_progress, required_value
-from orders.importers.parsing import RowProblem, read_tsv
-from orders.services import StockRecord, replace_stock, run_document, stock_drop_reason
+from orders.importers.cells import RowProblem, parse_quantity
+from orders.importers.common import required_value
+from orders.importers.driver import count_outcomes, report_progress, run_document
+from orders.importers.parsing import read_tsv
+from orders.services.stock import StockRecord, replace_stock, stock_drop_reason
 
 REPORT_TYPES = ("GET_AFN_INVENTORY_DATA",)
 
@@ -40,20 +42,19 @@ class AfnStockImporter:
         for row in table.rows:
             result.rows += 1
             try:
-                quantity_text = required_value(row, "Quantity Available")
-                quantity = int(quantity_text) if quantity_text.lstrip("-").isdigit() else None
-                if quantity is None:
-                    raise RowProblem(f"Quantity Available: {quantity_text!r} is not a number")
+                quantity = parse_quantity(
+                    required_value(row, "Quantity Available"), column="Quantity Available"
+                )
                 records.append(
                     StockRecord(
-                        sku=required_value(row, "seller-sku")[:100],
-                        condition=required_value(row, "Warehouse-Condition-code").upper()[:20],
+                        sku=required_value(row, "seller-sku"),
+                        condition=required_value(row, "Warehouse-Condition-code").upper(),
                         line=row.line,
-                        quantity=max(quantity, 0),
+                        quantity=quantity,
                         values={
-                            "fnsku": row.get("fulfillment-channel-sku")[:20],
-                            "asin": row.get("asin")[:20],
-                            "condition_type": row.get("condition-type")[:40],
+                            "fnsku": row.get("fulfillment-channel-sku"),
+                            "asin": row.get("asin"),
+                            "condition_type": row.get("condition-type"),
                         },
                     )
                 )
@@ -72,6 +73,6 @@ class AfnStockImporter:
         outcomes = replace_stock(
             account=context.account, records=records, source_report_id=context.source_report_id
         )
-        outcomes.add_to(result)
+        count_outcomes(outcomes, result)
         report_progress(context, result.rows)
         return result

@@ -4,8 +4,8 @@
 VCS Lite (TAB-separated, one row per order item and transaction): corrects the orders we have
 (business flag, VAT numbers, VAT of merchant-fulfilled lines) and issues our own invoice
 (SHIPMENT) or credit note (REFUND/RETURN) for every transaction that has none yet, numbered per
-account without gaps (`services.generate_missing_invoices`). A row that already carries the
-seller's invoice number is stored as that invoice instead.
+account without gaps (`orders.services.invoices.generate_missing_invoices`). A row that already
+carries the seller's invoice number is stored as that invoice instead.
 
 VCS (comma-separated CSV, one row per item): Amazon's invoices and credit notes, one document per
 `VAT Invoice Number` with its amounts summed over the rows. Rows without an invoice number
@@ -21,30 +21,20 @@ from typing import Any, TextIO
 from django.utils import timezone
 
 from orders.importers.base import ImportContext
-from orders.importers.common import GroupedRowImporter, required_value
-from orders.importers.parsing import (
-    Row,
-    RowProblem,
-    Table,
-    parse_bool,
-    parse_date,
-    parse_id,
-    parse_money,
-    read_csv,
-)
+from orders.importers.cells import RowProblem, parse_bool, parse_date, parse_id, parse_money
+from orders.importers.common import column_length, required_value
+from orders.importers.driver import DocumentState, GroupedRowImporter
+from orders.importers.parsing import Row, Table, read_csv
 from orders.models import Invoice
-from orders.services import (
-    InvoiceRecord,
-    Outcomes,
-    correct_orders,
-    generate_missing_invoices,
-    upsert_invoices,
-)
+from orders.services.invoices import InvoiceRecord, generate_missing_invoices, upsert_invoices
+from orders.services.orders import OrderCorrection, correct_orders
+from orders.services.outcomes import UPDATED, Outcomes
 
 VCS_LITE_REPORT_TYPES = ("GET_FLAT_FILE_VAT_INVOICE_DATA_REPORT",)
 VCS_REPORT_TYPES = ("SC_VAT_TAX_REPORT",)
 
 _CREDIT_TYPES = {"REFUND", "RETURN"}
+_TRANSACTION_ID_LENGTH = column_length(Invoice, "transaction_id")
 
 
 def _kind(transaction_type: str) -> str:
@@ -84,7 +74,17 @@ class _OrderVat:
         record.lines.append(line)
 
 
-class VcsLiteImporter(GroupedRowImporter):
+class _VatImporter(GroupedRowImporter[_OrderVat, DocumentState]):
+    """What both VAT importers share: one group per order, nothing kept across rows."""
+
+    def start(self, table: Table, context: ImportContext) -> DocumentState:
+        return DocumentState(context=context)
+
+    def lines_of(self, group: _OrderVat) -> list[int]:
+        return group.lines
+
+
+class VcsLiteImporter(_VatImporter):
     """GET_FLAT_FILE_VAT_INVOICE_DATA_REPORT (VIDR)."""
 
     report_types = VCS_LITE_REPORT_TYPES
@@ -97,9 +97,13 @@ class VcsLiteImporter(GroupedRowImporter):
         "item-vat-amount",
     )
 
-    def add_row(self, group: _OrderVat | None, row: Row, order_id: str, state: dict) -> Any:
+    def add_row(
+        self, group: _OrderVat | None, row: Row, order_id: str, state: DocumentState
+    ) -> _OrderVat:
         kind = _kind(required_value(row, "transaction-type"))
-        transaction_id = parse_id(row.get("transaction-id"), column="transaction-id", max_length=80)
+        transaction_id = parse_id(
+            row.get("transaction-id"), column="transaction-id", max_length=_TRANSACTION_ID_LENGTH
+        )
         item_id = parse_id(row.get("order-item-id"), column="order-item-id", required=False)
         amounts = {}
         for part in ("item", "shipping", "gift-wrap"):
@@ -111,22 +115,22 @@ class VcsLiteImporter(GroupedRowImporter):
         shipped_on = parse_date(row.get("shipment-date"), column="shipment-date")
         number = row.get("invoice-number")
         order_values: dict[str, Any] = {
-            "buyer_vat_number": row.get("buyer-vat-number")[:40],
-            "seller_vat_number": row.get("seller-vat-number")[:40],
-            "buyer_company_name": row.get("buyer-company-name")[:200],
+            "buyer_vat_number": row.get("buyer-vat-number"),
+            "seller_vat_number": row.get("seller-vat-number"),
+            "buyer_company_name": row.get("buyer-company-name"),
         }
         if row.has("is-business-order"):
             order_values["is_business_order"] = parse_bool(row.get("is-business-order"))
         values = {
             "amazon_order_id": order_id,
-            "transaction_id": transaction_id[:80],
-            "shipment_id": row.get("shipping-id")[:40],
-            "currency": row.get("currency")[:3],
-            "original_number": row.get("original-vat-invoice-number")[:80],
+            "transaction_id": transaction_id,
+            "shipment_id": row.get("shipping-id"),
+            "currency": row.get("currency"),
+            "original_number": row.get("original-vat-invoice-number"),
             "is_corrected": parse_bool(row.get("is-invoice-corrected")),
         }
         if number:
-            values |= {"number": number[:80], "source": Invoice.Source.VCS_LITE}
+            values |= {"number": number, "source": Invoice.Source.VCS_LITE}
             values["issued_on"] = shipped_on
         if group is None:
             group = _OrderVat(order_id)
@@ -147,14 +151,14 @@ class VcsLiteImporter(GroupedRowImporter):
         group.lines.append(row.line)
         return group
 
-    def lines_of(self, group: _OrderVat) -> list[int]:
-        return group.lines
-
     def write(self, groups: list[_OrderVat], context: ImportContext) -> Outcomes:
         account, report_id = context.account, context.source_report_id
         changed = correct_orders(
             account=account,
-            corrections={g.order_id: (g.first_line, g.order_values, g.item_values) for g in groups},
+            corrections={
+                g.order_id: OrderCorrection(g.first_line, g.order_values, g.item_values)
+                for g in groups
+            },
             source_report_id=report_id,
         )
         documents = [d for g in groups for d in g.documents.values()]
@@ -171,11 +175,11 @@ class VcsLiteImporter(GroupedRowImporter):
         for group in groups:
             if changed.get(group.order_id):
                 for line in group.lines:
-                    outcomes.mark(line, "updated")
+                    outcomes.mark(line, UPDATED)
         return outcomes
 
 
-class VcsImporter(GroupedRowImporter):
+class VcsImporter(_VatImporter):
     """SC_VAT_TAX_REPORT: Amazon's VAT Calculation Report (VCS), comma-separated."""
 
     report_types = VCS_REPORT_TYPES
@@ -186,9 +190,11 @@ class VcsImporter(GroupedRowImporter):
     def read(self, stream: TextIO) -> Table:
         return read_csv(stream)
 
-    def add_row(self, group: _OrderVat | None, row: Row, order_id: str, state: dict) -> Any:
+    def add_row(
+        self, group: _OrderVat | None, row: Row, order_id: str, state: DocumentState
+    ) -> _OrderVat:
         kind = _kind(required_value(row, "Transaction Type"))
-        number = row.get("VAT Invoice Number")[:80]
+        number = row.get("VAT Invoice Number")
         net = vat = gross = Decimal("0.00")
         for part in self._PARTS:
             gross += parse_money(row.get(f"{part} Tax Inclusive Selling Price"), column=part)
@@ -209,11 +215,11 @@ class VcsImporter(GroupedRowImporter):
             "amazon_order_id": order_id,
             "source": Invoice.Source.AMAZON_VCS,
             "issued_on": issued_on,
-            "transaction_id": row.get("Transaction ID")[:80],
-            "shipment_id": row.get("Shipment ID")[:40],
-            "currency": row.get("Currency")[:3],
-            "url": url[:1000],
-            "original_number": row.get("Original VAT Invoice Number")[:80],
+            "transaction_id": row.get("Transaction ID"),
+            "shipment_id": row.get("Shipment ID"),
+            "currency": row.get("Currency"),
+            "url": url,
+            "original_number": row.get("Original VAT Invoice Number"),
             "is_corrected": parse_bool(row.get("Is Invoice Corrected")),
         }
         if group is None:
@@ -223,9 +229,6 @@ class VcsImporter(GroupedRowImporter):
             group.add_amounts((kind, number), row.line, values, (net, vat, gross))
         group.lines.append(row.line)
         return group
-
-    def lines_of(self, group: _OrderVat) -> list[int]:
-        return group.lines
 
     def write(self, groups: list[_OrderVat], context: ImportContext) -> Outcomes:
         return upsert_invoices(

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 
-from orders.importers import common
+from orders.importers import driver
 from orders.importers.fba import FbaShipmentsImporter
 from orders.importers.mfn import MfnFlatImporter
 from orders.models import Order, OrderItem, ShipmentLine
@@ -117,7 +117,7 @@ def test_a_new_importer_version_compares_again_and_stores_the_new_digest(
     first = run_import(account, FBA, text)
     old_digests = set(ShipmentLine.objects.values_list("import_digest", flat=True))
 
-    monkeypatch.setattr(common, "DIGEST_VERSION", common.DIGEST_VERSION + 1)
+    monkeypatch.setattr(driver, "DIGEST_VERSION", driver.DIGEST_VERSION + 1)
     parsed_rows.clear()
     again = run_import(account, FBA, text)
     assert again.unchanged == again.rows == first.rows

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from orders import selectors
 from orders.importers.base import DocumentRejected
-from orders.importers.parsing import RowProblem, parse_datetime, parse_decimal, parse_id
+from orders.importers.cells import RowProblem, parse_datetime, parse_decimal, parse_id
 from orders.importers.registry import UnknownReportType, get_importer
 from orders.models import Invoice, Order, OrderItem, Return, StockChange, StockLevel
 from reports.catalog import BY_REPORT_TYPE
@@ -202,6 +202,57 @@ def test_stock_guard_holds_a_truncated_report_until_accepted(account):
     assert accepted.held_reason == ""
     assert StockLevel.objects.exclude(quantity=0).count() <= 2
     assert StockChange.objects.filter(quantity=0).exists()
+
+
+STOCK_HEADER = (
+    "seller-sku\tfulfillment-channel-sku\tasin\tcondition-type\tWarehouse-Condition-code\t"
+    "Quantity Available"
+)
+
+
+def test_stock_quantities_follow_the_rule_of_every_quantity(account):
+    rows = [
+        "SKU-1\tX001\tB001\tNewItem\tSELLABLE\t3.0",
+        "SKU-2\tX002\tB002\tNewItem\tSELLABLE\t-2",
+        "SKU-3\tX003\tB003\tNewItem\tSELLABLE\t12abc",
+        "SKU-4\tX004\tB004\tNewItem\tSELLABLE\t99999999999",
+    ]
+    result = run_import(account, "GET_AFN_INVENTORY_DATA", "\r\n".join([STOCK_HEADER, *rows]))
+
+    assert [(e.line_number, e.reason) for e in result.errors] == [
+        (3, "Quantity Available: '-2' is not a whole number of units"),
+        (4, "Quantity Available: '12abc' is not a number"),
+        (5, "Quantity Available: '99999999999' is more units than any order holds"),
+    ]
+    assert {s.sku: s.quantity for s in StockLevel.objects.all()} == {"SKU-1": 3}
+
+
+def test_text_longer_than_its_column_is_stored_cut_and_unchanged_on_reimport(account):
+    returns = "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA"
+    header, first, *rest = render(returns, START - timedelta(days=30), END).split("\r\n")
+    names, values = header.split("\t"), first.split("\t")
+    values[names.index("customer-comments")] = "c" * 1500
+    values[names.index("sku")] = "S" * 150  # part of the return's key
+    text = "\r\n".join([header, "\t".join(values), *rest])
+    stock = "\r\n".join([STOCK_HEADER, f"{'K' * 150}\tX001\tB001\t{'N' * 50}\tSELLABLE\t4"])
+
+    first_returns = run_import(account, returns, text)
+    first_stock = run_import(account, "GET_AFN_INVENTORY_DATA", stock)
+    again_returns = run_import(account, returns, text)
+    again_stock = run_import(account, "GET_AFN_INVENTORY_DATA", stock)
+
+    assert first_returns.created == first_returns.rows and not first_returns.errors
+    assert (again_returns.unchanged, again_returns.created, again_returns.updated) == (
+        again_returns.rows,
+        0,
+        0,
+    )
+    stored = Return.objects.get(source_line=2)
+    assert (stored.sku, stored.customer_comments) == ("S" * 100, "c" * 1000)
+    assert (first_stock.created, again_stock.unchanged) == (1, 1)
+    level = StockLevel.objects.get()
+    assert (level.sku, level.condition_type, level.quantity) == ("K" * 100, "N" * 40, 4)
+    assert StockChange.objects.count() == 1
 
 
 def test_vcs_lite_invoice_numbers_have_no_gaps_or_duplicates(account):

@@ -21,7 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from orders.importers.base import DocumentRejected, ImportResult
-from orders.importers.parsing import RowProblem, iter_xml_messages, parse_id, read_csv, read_tsv
+from orders.importers.cells import RowProblem, parse_id
+from orders.importers.parsing import iter_xml_messages, read_csv, read_tsv
 from orders.models import (
     Invoice,
     Order,
