@@ -3,6 +3,9 @@
 Each operation validates its input and raises ControlError (or UnknownObject) with a message
 fit for the caller; every write is one transaction. Nothing here is reachable through Amazon's
 own paths.
+
+One module on purpose: it is the control API's table of contents, one function per endpoint
+and subcommand, each a few lines over `reporting`, `authorization` and `faults`.
 """
 
 from __future__ import annotations

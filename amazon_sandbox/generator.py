@@ -1,6 +1,9 @@
 """The sandbox's deterministic seller history and the report documents rendered from it.
 
 Everything here is a pure function of (seller, arguments): no database, no clock, no Django.
+Long on purpose: the history and the renderers of the eight report types share the order
+types, the money and date formats and the column lists, and each renderer is a page of code;
+tests/sandbox/test_generator.py checks them against each other.
 
 How the history works
 ---------------------
@@ -265,7 +268,6 @@ def _require_aware(**values: datetime) -> None:
             raise ValueError(f"{name} must be an aware datetime")
 
 
-# ---------------------------------------------------------------------------------------------
 # Reference data for the generated people, places and products. Every string is Cp1252-safe.
 
 _EU_ORDER_PREFIXES = ("302", "303", "305", "028")
@@ -634,7 +636,6 @@ def _tax_of(amount: Decimal, rate: Decimal, region: str) -> Decimal:
     return _q(amount * rate)
 
 
-# ---------------------------------------------------------------------------------------------
 # History
 
 
@@ -1021,7 +1022,6 @@ def _history(
     )
 
 
-# ---------------------------------------------------------------------------------------------
 # Rendering helpers
 
 
@@ -1105,7 +1105,6 @@ def _split(value: Decimal, part: int, whole: int) -> Decimal:
     return value if part == whole else _q(value * part / whole)
 
 
-# ---------------------------------------------------------------------------------------------
 # Column lists: exactly the header lines of real report files and public parsers, recorded with
 # their sources in tests/data/report_headers.tsv and tests/data/PROVENANCE.md.
 
@@ -1277,7 +1276,6 @@ COLUMNS: dict[str, list[str]] = {
 """The header columns of every flat (TSV/CSV) report type, in file order."""
 
 
-# ---------------------------------------------------------------------------------------------
 # Renderers: each returns (text, data row count).
 
 

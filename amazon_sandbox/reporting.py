@@ -4,6 +4,10 @@ No background work: a report's status follows from its timestamps whenever it is
 (`observe`), and due scheduled reports are created when a seller's reports are listed or read
 (`materialize_schedules`). The first read after processing ends renders the document once and
 stores it, so a document never changes afterwards.
+
+One module on purpose: reports, schedules and documents are one state machine (a schedule
+creates reports, a finished report creates its document, retention removes both), and its
+rules read best side by side.
 """
 
 from __future__ import annotations
