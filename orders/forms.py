@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from amazon_settings.models import AccountMarketplace, SellerAccount
 from core.forms import FIRST_YEAR, LAST_YEAR, BoundedDateField
+from orders.importers.cells import AMAZON_ORDER_ID
 from orders.models import Invoice, Order
-from orders.selectors import AMAZON_ORDER_ID
 
 
 def _select(**kwargs: Any) -> forms.Select:

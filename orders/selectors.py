@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import date, datetime
 
@@ -10,6 +9,7 @@ from django.db import connections, router
 from django.db.models import Case, Max, Prefetch, Q, QuerySet, Sum, Value, When
 
 from amazon_settings.models import SellerAccount
+from orders.importers.cells import AMAZON_ORDER_ID
 from orders.models import (
     Invoice,
     Order,
@@ -20,8 +20,6 @@ from orders.models import (
     StockLevel,
     StockSnapshot,
 )
-
-AMAZON_ORDER_ID = re.compile(r"^\d{3}-\d{7}-\d{7}$")
 
 
 def order_list(

@@ -14,7 +14,6 @@ Reads only; the request for a gap goes through `services.request_reports` in the
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
@@ -29,7 +28,6 @@ from reports.catalog import ReportKind
 from reports.coverage import missing_ranges, order_kinds
 from reports.models import Report, ReportRowError
 
-AMAZON_ORDER_ID = re.compile(r"^\d{3}-\d{7}-\d{7}$")
 NO_DATE_WINDOW = timedelta(days=60)
 MAX_FILES = 200
 MAX_LINES_PER_FILE = 20

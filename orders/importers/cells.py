@@ -203,5 +203,22 @@ def parse_id(value: str, *, column: str = "id", required: bool = True, max_lengt
     return text
 
 
+# Amazon order ids: three groups of digits, 3-7-7 ("123-1234567-1234567"); the 3-5-5 form of
+# Amazon's older documentation samples ("103-26010-55904"); and orders of other sales channels
+# in the All Orders reports, whose first group is S and two digits ("S01-1234567-1234567").
+AMAZON_ORDER_ID = re.compile(r"^(?:(?:\d{3}|S\d{2})-\d{7}-\d{7}|\d{3}-\d{5}-\d{5})$")
+
+
+def parse_order_id(value: str, *, column: str, max_length: int) -> str:
+    """An Amazon order id (`parse_id`, and in one of Amazon's forms). Raises RowProblem for
+    anything else: markup, a shifted column or a mangled id is no order of the seller's."""
+    text = parse_id(value, column=column, max_length=max_length)
+    if not AMAZON_ORDER_ID.fullmatch(text):
+        raise RowProblem(
+            f"{column}: {text[:40]!r} is not an Amazon order ID (like 123-1234567-1234567)"
+        )
+    return text
+
+
 def parse_bool(value: str) -> bool:
     return value.strip().lower() in {"true", "yes", "y", "1", "ja", "wahr"}

@@ -21,7 +21,7 @@ from django.db import transaction
 
 from amazon_settings.models import SellerAccount
 from orders.importers.base import ImportContext, ImportResult, RowError
-from orders.importers.cells import RowProblem, parse_id
+from orders.importers.cells import RowProblem, parse_order_id
 from orders.importers.parsing import Row, Table, column_key, read_tsv
 from orders.models import Order
 from orders.services.outcomes import UNCHANGED, Outcomes
@@ -155,7 +155,7 @@ class GroupedRowImporter(Generic[Group, State]):
         for row in table.rows:
             result.rows += 1
             try:
-                order_id = parse_id(
+                order_id = parse_order_id(
                     row.fields[order_position],
                     column=self.order_column,
                     max_length=ORDER_ID_MAX_LENGTH,

@@ -21,6 +21,7 @@ from orders.importers.cells import (
     parse_datetime,
     parse_id,
     parse_money,
+    parse_order_id,
     parse_quantity,
 )
 from orders.importers.common import (
@@ -236,7 +237,7 @@ class MfnXmlImporter:
         report_progress(context, result.rows)
 
     def _record(self, report, line: int, context: ImportContext) -> OrderRecord:
-        order_id = parse_id(
+        order_id = parse_order_id(
             xml_text(report, "AmazonOrderID"),
             column="AmazonOrderID",
             max_length=ORDER_ID_MAX_LENGTH,

@@ -6,8 +6,8 @@ from django import forms
 
 from amazon_settings.models import SellerAccount
 from core.forms import BoundedDateField
+from orders.importers.cells import AMAZON_ORDER_ID
 from reports.catalog import BY_KEY
-from reports.where_is import AMAZON_ORDER_ID
 
 
 class WhereIsForm(forms.Form):

@@ -43,6 +43,33 @@ def multi_row_order(rows: list[list[str]]) -> str:
 # --- bad input ------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    "order_id", ["<script>alert(1)</script>", "302-123-456", "SKU-1", "302 1234567 1234567"]
+)
+def test_an_order_id_not_in_amazons_forms_is_a_row_error(account, order_id):
+    _, rows, header = mfn_document()
+    position = header.index("order-id")
+    rows[0][position] = order_id
+    result = run_import(account, MFN, join(header, rows[:1]))
+    assert (result.rows, result.created, result.failed) == (1, 0, 1)
+    assert result.errors[0].reason.startswith(f"order-id: {order_id!r} is not an Amazon order ID")
+    assert Order.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "order_id", ["303-1234567-7654321", "103-26010-55904", "S01-1234567-1234567"]
+)
+def test_amazons_order_id_forms_are_imported(account, order_id):
+    _, rows, header = mfn_document()
+    position = header.index("order-id")
+    first = [row for row in rows if row[position] == rows[0][position]]
+    for row in first:
+        row[position] = order_id
+    result = run_import(account, MFN, join(header, first))
+    assert result.failed == 0
+    assert Order.objects.get().amazon_order_id == order_id
+
+
 def test_header_only_is_zero_rows(account):
     _, _, header = mfn_document()
     result = run_import(account, MFN, "\t".join(header) + "\r\n")
