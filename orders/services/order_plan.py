@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from orders.models import Order, OrderItem, ShipmentLine
-from orders.services.outcomes import CREATED, UNCHANGED, UPDATED, Outcomes, strongest
+from orders.services.outcomes import CREATED, UNCHANGED, UPDATED, Outcomes
 from orders.services.values import blank_row, merge_values, stamp, text_limits
 
 _ZERO = Decimal("0.00")
@@ -91,7 +91,7 @@ class StoredOrder:
     lines: dict[LineKey, Row] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(slots=True)
 class ItemWrite:
     """An item row to write; `order_id` is None while its order is new."""
 
@@ -99,7 +99,7 @@ class ItemWrite:
     row: Row
 
 
-@dataclass
+@dataclass(slots=True)
 class LineWrite:
     """A shipment line row to write; `order_id` and `item_id` are None while those are new."""
 
@@ -127,7 +127,7 @@ class OrderPlan:
         return any("id" not in row for row in self.orders)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Order:
     """An order as the batch so far leaves it."""
 
@@ -218,7 +218,6 @@ class _Planner:
         if order_new and record.on_create:
             merge_values(row, record.on_create, _ORDER_LIMITS)
         order_changed = merge_values(row, record.values, _ORDER_LIMITS)
-        order_outcome = CREATED if order_new else UPDATED if order_changed else UNCHANGED
 
         created_items: set[str] = set()
         changed_items: set[str] = set()
@@ -227,35 +226,43 @@ class _Planner:
             if merge_values(item, item_record.values, _ITEM_LIMITS):
                 changed_items.add(item_record.order_item_id)
 
+        # A line counts what it brought: its order, item or shipment line new (created), or
+        # a change to one of them (updated).
         created_lines: set[LineKey] = set()
         for line_record in record.shipment_lines:
             outcome = self._merge_line(order, line_record, created_items, created_lines)
-            if outcome is None:
-                item_id = line_record.order_item_id
-                changed = item_id in changed_items or order_changed
+            if order_new:
+                outcome = CREATED
+            elif outcome is None:
+                changed = order_changed or line_record.order_item_id in changed_items
                 outcome = UPDATED if changed else UNCHANGED
-            self.outcomes.mark(line_record.line, strongest(outcome, order_outcome))
+            self.outcomes.mark(line_record.line, outcome)
         if not record.shipment_lines:
             for item_id, item_record in record.items.items():
-                if item_id in created_items:
+                if order_new or item_id in created_items:
                     outcome = CREATED
-                elif item_id in changed_items or order_changed:
+                elif order_changed or item_id in changed_items:
                     outcome = UPDATED
                 else:
                     outcome = UNCHANGED
-                self.outcomes.mark(item_record.line, strongest(outcome, order_outcome))
+                self.outcomes.mark(item_record.line, outcome)
             if not record.items:
-                self.outcomes.mark(record.line, order_outcome)
+                outcome = CREATED if order_new else UPDATED if order_changed else UNCHANGED
+                self.outcomes.mark(record.line, outcome)
 
-        summed = self._sum_lines(order) if record.shipment_lines else set()
-        touched = created_items | changed_items | summed
-        for item_id in [i for i in order.items if i in touched]:  # in the document's order
-            item_record = record.items.get(item_id)
-            line = item_record.line if item_record is not None else record.line
-            stamp(order.items[item_id], report_id=self.report_id, line=line)
-            order.items_to_write[item_id] = None
+        touched = created_items | changed_items
+        if record.shipment_lines:
+            touched |= self._sum_lines(order)
+        for item_id, item in order.items.items():  # in the document's order
+            if item_id in touched:
+                item_record = record.items.get(item_id)
+                line = item_record.line if item_record is not None else record.line
+                stamp(item, report_id=self.report_id, line=line)
+                order.items_to_write[item_id] = None
 
-        totals_changed = merge_values(row, _order_totals(order.items.values()), {})
+        totals = _order_totals(order.items.values())
+        totals_changed = totals != (row["items_total"], row["tax_total"], row["shipping_total"])
+        row["items_total"], row["tax_total"], row["shipping_total"] = totals
         if order_new or order_changed or totals_changed:
             stamp(row, report_id=self.report_id, line=record.line)
             row["changed_at"] = self.now
@@ -354,11 +361,11 @@ def _item_sums(lines: list[Row], quantity_ordered: int) -> dict[str, Any]:
     }
 
 
-def _order_totals(items: Iterable[Row]) -> dict[str, Decimal]:
-    """An order's sums over its items."""
+def _order_totals(items: Iterable[Row]) -> tuple[Decimal, Decimal, Decimal]:
+    """An order's sums over its items: item prices, all tax (item + shipping), shipping."""
     items_total = tax_total = shipping_total = _ZERO
     for item in items:
         items_total += item["item_price"]
         tax_total += item["item_tax"] + item["shipping_tax"]
         shipping_total += item["shipping_price"]
-    return {"items_total": items_total, "tax_total": tax_total, "shipping_total": shipping_total}
+    return items_total, tax_total, shipping_total

@@ -9,11 +9,6 @@ CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
 _RANK = {UNCHANGED: 0, UPDATED: 1, CREATED: 2}
 
 
-def strongest(first: str, second: str) -> str:
-    """The outcome that says more of the two: created over updated over unchanged."""
-    return first if _RANK[first] >= _RANK[second] else second
-
-
 @dataclass
 class Outcomes:
     """Per-line outcomes of one batch; a line keeps the strongest outcome it was given."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import operator
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -60,60 +60,104 @@ def _datetime_adapter(db: BaseDatabaseWrapper) -> Callable[[Any], Any]:
 
     def adapt_utc(value: Any) -> Any:
         if value.__class__ is datetime and value.tzinfo is UTC:
-            return str(value.replace(tzinfo=None))
+            return value.isoformat(" ")[:-6]  # without its "+00:00"
         return adapt(value)
 
     return adapt_utc
 
 
-def _adapter(field: models.Field, db: BaseDatabaseWrapper) -> Callable[[Any], Any] | None:
-    """What `field.get_db_prep_save` does to the values importers produce, or None where the
-    driver takes them as they are (numbers, booleans, foreign keys, Decimals on most backends)."""
+def _adapter(
+    field: models.Field, db: BaseDatabaseWrapper
+) -> tuple[Hashable, Callable[[Any], Any]] | None:
+    """What `field.get_db_prep_save` does to the values importers produce, under a key that
+    fields adapted alike share; None where the driver takes them as they are (numbers,
+    booleans, foreign keys, Decimals on most backends)."""
     ops = db.ops
     if isinstance(field, models.DateTimeField):
-        return _datetime_adapter(db)
+        return "datetime", _datetime_adapter(db)
     if isinstance(field, models.DateField):
-        return ops.adapt_datefield_value
+        return "date", ops.adapt_datefield_value
     if isinstance(field, models.DecimalField):
         if type(ops).adapt_decimalfield_value is BaseDatabaseOperations.adapt_decimalfield_value:
             return None
         max_digits, places = field.max_digits, field.decimal_places
-        return lambda value: ops.adapt_decimalfield_value(value, max_digits, places)
+        return ("decimal", max_digits, places), lambda value: ops.adapt_decimalfield_value(
+            value, max_digits, places
+        )
     if isinstance(field, models.CharField | models.TextField):
         limit = field.max_length
-        return lambda value: clean_text(value, limit)
+        return ("text", limit), lambda value: clean_text(value, limit)
     if isinstance(field, models.IntegerField | models.BooleanField | models.ForeignKey):
         return None
-    return lambda value: field.get_db_prep_save(value, db)
+    return ("field", field), lambda value: field.get_db_prep_save(value, db)
+
+
+def _picker(names: Sequence[str]) -> Callable[[Mapping[str, Any]], tuple]:
+    """`operator.itemgetter` that answers a tuple for any number of names."""
+    if len(names) == 1:
+        (name,) = names
+        return lambda values: (values[name],)
+    if not names:
+        return lambda values: ()
+    return operator.itemgetter(*names)
 
 
 def row_converter(
     fields: Sequence[models.Field], db: BaseDatabaseWrapper
-) -> Callable[[Mapping[str, Any]], tuple]:
-    """A function from a mapping with a value for every field's attname to the row's driver
-    parameters: the values picked in C, then adapted where the backend needs it. Text of a
-    NOT NULL column is only cut to its length (NULs never get there: documents are read
-    without them); other text also loses NULs (`clean_text`)."""
-    pick = operator.itemgetter(*(f.attname for f in fields))
-    cuts: list[tuple[int, int]] = []
-    adapters: list[tuple[int, Callable[[Any], Any]]] = []
-    for position, field in enumerate(fields):
+) -> tuple[list[models.Field], Callable[[Mapping[str, Any]], list]]:
+    """The fields in the order of a row's parameters, and a function from a mapping with a
+    value for every field's attname to those parameters.
+
+    Fields are ordered by what their values need, so that each kind is picked and converted
+    by one C call per row rather than one Python step per value: first those the driver takes
+    as they are, then the text of NOT NULL columns, cut to its length (NULs never get there:
+    documents are read without them), then the fields of each adapter (other text also loses
+    NULs: `clean_text`).
+    """
+    plain: list[models.Field] = []
+    cut: list[models.Field] = []
+    adapted: dict[Hashable, tuple[Callable[[Any], Any], list[models.Field]]] = {}
+    for field in fields:
         if isinstance(field, models.CharField) and field.max_length and not field.null:
-            cuts.append((position, field.max_length))
+            cut.append(field)
             continue
         adapter = _adapter(field, db)
-        if adapter is not None:
-            adapters.append((position, adapter))
+        if adapter is None:
+            plain.append(field)
+        else:
+            key, adapt = adapter
+            adapted.setdefault(key, (adapt, []))[1].append(field)
+    pick_plain = _picker([f.attname for f in plain])
+    pick_cut = _picker([f.attname for f in cut])
+    cuts = [slice(None, f.max_length) for f in cut]  # no copy of a text that fits
+    groups = [(adapt, _picker([f.attname for f in group])) for adapt, group in adapted.values()]
+    getitem = operator.getitem
 
-    def convert(values: Mapping[str, Any]) -> tuple:
-        row = list(pick(values))
-        for position, limit in cuts:
-            row[position] = row[position][:limit]  # no copy when it fits
-        for position, adapt in adapters:
-            row[position] = adapt(row[position])
-        return tuple(row)
+    if not groups:
 
-    return convert
+        def convert(values: Mapping[str, Any]) -> list:
+            return [*pick_plain(values), *map(getitem, pick_cut(values), cuts)]
+
+    elif len(groups) == 1:
+        ((adapt, pick),) = groups
+
+        def convert(values: Mapping[str, Any]) -> list:
+            return [
+                *pick_plain(values),
+                *map(getitem, pick_cut(values), cuts),
+                *map(adapt, pick(values)),
+            ]
+
+    else:
+
+        def convert(values: Mapping[str, Any]) -> list:
+            row = [*pick_plain(values), *map(getitem, pick_cut(values), cuts)]
+            for adapt, pick in groups:
+                row += map(adapt, pick(values))
+            return row
+
+    ordered = [*plain, *cut, *(f for _, group in adapted.values() for f in group)]
+    return ordered, convert
 
 
 class _UnpreparedCursor(psycopg.Cursor):
@@ -235,31 +279,42 @@ def rows_of_orders(model: type[models.Model], order_pks: Iterable[int]) -> list[
 
 
 class _Statements:
-    """A table's upsert statements and row conversion for one database backend."""
+    """A table's row conversion and upsert statements for one database backend."""
 
     def __init__(self, writer: TableWriter, db: BaseDatabaseWrapper) -> None:
         quote = db.ops.quote_name
         meta = writer.model._meta
-        self.convert = row_converter(writer.fields, db)
-        columns = ", ".join(quote(f.column) for f in writer.fields)
+        fields = [f for f in meta.concrete_fields if not f.primary_key]
+        self.fields, self.convert = row_converter(fields, db)
+        self.attnames = [f.attname for f in self.fields]
+        self.key_of = _picker_of_positions([self.attnames.index(n) for n in writer.key_attnames])
+        columns = ", ".join(quote(f.column) for f in self.fields)
         into = f"INSERT INTO {quote(meta.db_table)} ({columns})"
         conflict = (
             f" ON CONFLICT ({', '.join(quote(c) for c in writer.unique_columns)}) DO UPDATE SET "
             + ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in writer.update_columns)
         )
-        placeholders = ", ".join(["%s"] * len(writer.fields))
+        placeholders = ", ".join(["%s"] * len(self.fields))
         self.insert_values = f"{into} VALUES ({placeholders}){conflict}"
-        arrays = ", ".join(f"%b::{f.db_type(db)}[]" for f in writer.fields)
+        arrays = ", ".join(f"%b::{f.db_type(db)}[]" for f in self.fields)
         self.insert_unnest = f"{into} SELECT * FROM unnest({arrays}){conflict}"  # noqa: S608
         returned = [*(quote(c) for c in writer.unique_columns), quote(meta.pk.column)]
         self.returning = f" RETURNING {', '.join(returned)}"
+
+
+def _picker_of_positions(positions: list[int]) -> Callable[[Sequence[Any]], tuple]:
+    """`operator.itemgetter` of positions that answers a tuple for any number of them."""
+    if len(positions) == 1:
+        (position,) = positions
+        return lambda row: (row[position],)
+    return operator.itemgetter(*positions)
 
 
 class TableWriter:
     """Upserts of one model's table on one unique key; values by attname (`order_id`).
 
     `blank()` is a new row's values as the model's defaults give them; `row()` turns a full
-    mapping of values into the tuple `upsert()` writes.
+    mapping of values into the parameters `upsert()` writes, in the order of `attnames`.
     """
 
     def __init__(
@@ -271,18 +326,10 @@ class TableWriter:
     ):
         meta = model._meta
         self.model = model
-        self.fields = [f for f in meta.concrete_fields if not f.primary_key]
-        self.attnames = [f.attname for f in self.fields]
         self.key_attnames = [meta.get_field(name).attname for name in unique_fields]
         self.unique_columns = [meta.get_field(name).column for name in unique_fields]
         self.update_fields = list(update_fields)
         self.update_columns = [meta.get_field(name).column for name in update_fields]
-        positions = [self.attnames.index(name) for name in self.key_attnames]
-        if len(positions) == 1:
-            (position,) = positions
-            self._key_of: Callable[[Sequence[Any]], tuple] = lambda row: (row[position],)
-        else:
-            self._key_of = operator.itemgetter(*positions)
         # By backend: a process talks to one database, tests to SQLite and PostgreSQL.
         self._statements: dict[str, _Statements] = {}
 
@@ -292,20 +339,25 @@ class TableWriter:
             statements = self._statements[connection.vendor] = _Statements(self, connection)
         return statements
 
+    @property
+    def attnames(self) -> list[str]:
+        """The attnames of a row's values, in their order (see `row_converter`)."""
+        return self._for_connection().attnames
+
     def blank(self) -> dict[str, Any]:
         """A new row's values: the model's defaults, `auto_now_add`/`auto_now` fields now."""
         return blank_row(self.model, now=timezone.now())
 
-    def row(self, values: Mapping[str, Any]) -> tuple:
+    def row(self, values: Mapping[str, Any]) -> list:
         """The parameters of one row, from a value for every attname (see `row_converter`)."""
         return self._for_connection().convert(values)
 
-    def rows(self, values: Iterable[Mapping[str, Any]]) -> list[tuple]:
+    def rows(self, values: Iterable[Mapping[str, Any]]) -> list[list]:
         """`row()` of each mapping."""
         convert = self._for_connection().convert
         return [convert(v) for v in values]
 
-    def upsert(self, rows: Sequence[tuple], *, returning: bool = False) -> dict[tuple, int]:
+    def upsert(self, rows: Sequence[list], *, returning: bool = False) -> dict[tuple, int]:
         """Insert rows, updating `update_fields` of those whose unique key exists.
 
         Rows sharing a key are written once, the last one (what upserting them one after the
@@ -316,7 +368,7 @@ class TableWriter:
         if not rows:
             return {}
         statements = self._for_connection()
-        key_of = self._key_of
+        key_of = statements.key_of
         if len({key_of(row) for row in rows}) < len(rows):
             rows = list({key_of(row): row for row in rows}.values())
         if connection.vendor == "postgresql":
@@ -350,10 +402,14 @@ class TableWriter:
         by their unique key, so rows written after them can point at them."""
         new = [obj for obj in objs if obj.pk is None]
         now = timezone.now()
+        stamped = [
+            f.attname
+            for f in self.model._meta.concrete_fields
+            if getattr(f, "auto_now_add", False) or getattr(f, "auto_now", False)
+        ]
         for obj in new:
-            for field in self.fields:
-                if getattr(field, "auto_now_add", False) or getattr(field, "auto_now", False):
-                    setattr(obj, field.attname, now)
+            for name in stamped:
+                setattr(obj, name, now)
         self.upsert(self.rows(vars(obj) for obj in objs))
         if not new:
             return

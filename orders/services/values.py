@@ -69,19 +69,17 @@ def merge_values(
     """
     changed = False
     for name, value in values.items():
-        if value is None or value == "":
-            continue
-        current = row[name]
-        if current == value:
-            continue
+        # Written for speed (it runs for every value of every record): no calls but `len`.
         if value.__class__ is str:
-            limit = limits.get(name)
-            if limit is not None and len(value) > limit:
-                value = value[:limit]
-                if current == value:
-                    continue
-        row[name] = value
-        changed = True
+            if not value:
+                continue
+            if name in limits and len(value) > limits[name]:
+                value = value[: limits[name]]
+        elif value is None or value == "":  # "" also catches str subclasses (choices)
+            continue
+        if row[name] != value:
+            row[name] = value
+            changed = True
     return changed
 
 
