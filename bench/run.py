@@ -236,7 +236,7 @@ def child_import(args: argparse.Namespace) -> dict:
 class _SqlTime:
     """Seconds spent waiting for the database during an import: every statement's execution,
     timed by a `connection.execute_wrapper` hook (the bulk writes and key lookups of
-    `orders.services.tables` run through Django's cursor wrappers too). Fetching the rows of a
+    `orders.services.sql` run through Django's cursor wrappers too). Fetching the rows of a
     SELECT afterwards is not counted."""
 
     def __init__(self, connection) -> None:

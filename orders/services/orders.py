@@ -21,7 +21,8 @@ from amazon_settings.models import SellerAccount
 from orders.models import Invoice, Order, OrderItem, Return, ShipmentLine
 from orders.services.order_plan import OrderPlan, OrderRecord, StoredOrder, plan_orders
 from orders.services.outcomes import Outcomes
-from orders.services.tables import rows_by_key, rows_of_orders, table_writer, update_instances
+from orders.services.sql import rows_by_key, rows_of_orders
+from orders.services.tables import table_writer, update_instances
 from orders.services.values import merge_values, stamp, text_limits
 
 ORDERS = table_writer(Order, unique_fields=["account", "amazon_order_id"])

@@ -1,37 +1,30 @@
-"""Writing and reading many rows of one table at once: upserts on the unique key, rows as tuples.
+"""Writing many rows of one table at once: upserts on the unique key, rows as plain sequences.
 
 The importers write thousands of rows per batch. Django's `bulk_create(update_conflicts=True)`
 compiles SQL per value and `Model.__init__` does per-field work; here a table's statement and
-its value conversions are prepared once per database, rows are tuples, and a batch goes to the
+its value conversions are prepared once per database, rows are lists, and a batch goes to the
 database as `executemany` (SQLite: one prepared statement run in C) or as
 `INSERT … SELECT FROM unnest` with one array per column (PostgreSQL: one round trip per 2,000
 rows instead of one per row). `INSERT … ON CONFLICT (unique key) DO UPDATE` keeps writes
 idempotent: a row that exists by then (another worker, an earlier batch) is updated instead of
 duplicated.
 
-Every statement runs through Django's cursor wrapper, so `CaptureQueriesContext`,
-`connection.execute_wrapper` hooks and Django's error translation see it. On PostgreSQL that
-wrapper holds a psycopg cursor that binds parameters on the server: arrays then travel in
-binary, dumped in C. Django's own PostgreSQL cursors bind on the client, which quotes every
-array element in Python and doubles the time of a batch's statement.
+Statements run through Django's cursor wrappers (`orders.services.sql`).
 """
 
 from __future__ import annotations
 
-import json
 import operator
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import psycopg
 from django.db import connection, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.base.operations import BaseDatabaseOperations
-from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
+from orders.services.sql import cursor, rows_by_key
 from orders.services.values import blank_row
 
 # Rows per statement: PostgreSQL arrays, SQLite executemany.
@@ -160,124 +153,6 @@ def row_converter(
     return ordered, convert
 
 
-class _UnpreparedCursor(psycopg.Cursor):
-    """A psycopg cursor that binds parameters on the server and never prepares a statement: a
-    generic plan made while an import's tables were small would scan them once they are big."""
-
-    def execute(self, query: Any, params: Any = None, *, prepare: bool | None = None, **kwargs):
-        return super().execute(query, params, prepare=False, **kwargs)
-
-
-@contextmanager
-def _cursor() -> Iterator[CursorWrapper]:
-    """A Django cursor of the default connection; on PostgreSQL over `_UnpreparedCursor`."""
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
-            yield cursor
-        return
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    raw = _UnpreparedCursor(connection.connection)
-    if connection.queries_logged:
-        wrapped = connection.make_debug_cursor(raw)
-    else:
-        wrapped = connection.make_cursor(raw)
-    with wrapped:
-        yield wrapped
-
-
-def select(sql: str, params: Sequence[Any]) -> list[tuple]:
-    """The rows of one query (on PostgreSQL bound on the server, so arrays go in C)."""
-    with _cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
-def rows_by_key(
-    model: type[models.Model],
-    *,
-    key_fields: Sequence[str],
-    keys: Iterable[tuple],
-    fields: Sequence[str],
-    fixed: Mapping[str, Any] | None = None,
-) -> list[tuple]:
-    """The rows of `model` whose `key_fields` (attnames) are one of `keys`, as tuples of the
-    key's values and then `fields`' values; `fixed` adds equal-to conditions (the account).
-
-    One query with one parameter per key column, whatever the number of keys (Django's `__in`
-    prepares every value on its own, and SQLite allows 999 parameters). On PostgreSQL each key
-    is looked up on its own through an index on the key (LATERAL … LIMIT 1): during a big
-    import the planner's statistics still describe the tables as they were before it, and it
-    would otherwise pick an index on the account alone and filter the whole account's rows.
-    On SQLite a prefix of the key is matched in SQL (a JSON list for its first column with
-    several values), the whole key here.
-    """
-    keys = list(set(keys))
-    if not keys:
-        return []
-    meta = model._meta
-    quote = connection.ops.quote_name
-    fixed = fixed or {}
-    table = quote(meta.db_table)
-    key_columns = [meta.get_field(name).column for name in key_fields]
-    columns = [meta.get_field(name).column for name in fields]
-    fixed_conditions = [f"t.{quote(meta.get_field(name).column)} = %s" for name in fixed]
-    if connection.vendor == "postgresql":
-        arrays = ", ".join(
-            f"%s::{meta.get_field(name).db_type(connection)}[]" for name in key_fields
-        )
-        names = ", ".join(f"k{i}" for i in range(len(key_columns)))
-        match = [f"t.{quote(column)} = k.k{i}" for i, column in enumerate(key_columns)]
-        selected = ", ".join(f"t.{quote(column)}" for column in columns) or "1"
-        sql = (
-            f"SELECT {names}, found.* FROM unnest({arrays}) AS k({names}) "  # noqa: S608
-            f"CROSS JOIN LATERAL (SELECT {selected} FROM {table} t "
-            f"WHERE {' AND '.join([*fixed_conditions, *match])} LIMIT 1) AS found"
-        )
-        params = [[key[i] for key in keys] for i in range(len(key_columns))]
-        return select(sql, [*params, *fixed.values()])
-    # SQLite: equal-to on the leading key columns that have one value among the keys, then
-    # the first column with several values from a JSON list (an index prefix either way).
-    conditions, params = list(fixed_conditions), list(fixed.values())
-    for i, column in enumerate(key_columns):
-        values = sorted({key[i] for key in keys})
-        if len(values) == 1 and i < len(key_columns) - 1:
-            conditions.append(f"t.{quote(column)} = %s")
-            params.append(values[0])
-            continue
-        conditions.append(f"t.{quote(column)} IN (SELECT value FROM json_each(%s))")  # noqa: S608
-        params.append(json.dumps(values))
-        break
-    selected = ", ".join(f"t.{quote(column)}" for column in [*key_columns, *columns])
-    sql = f"SELECT {selected} FROM {table} t WHERE {' AND '.join(conditions)}"  # noqa: S608
-    wanted = set(keys)
-    width = len(key_columns)
-    return [row for row in select(sql, params) if row[:width] in wanted]
-
-
-def rows_of_orders(model: type[models.Model], order_pks: Iterable[int]) -> list[dict[str, Any]]:
-    """The model's rows (items, shipment lines) of the orders with those primary keys, as
-    dicts of every concrete field's value by attname.
-
-    On PostgreSQL each order's rows are read through the index on the order (LATERAL): see
-    `rows_by_key` on the planner's statistics during a big import. Its driver returns the
-    values as Django would (aware datetimes, Decimals); SQLite's need Django's converters.
-    """
-    order_pks = list(order_pks)
-    attnames = [f.attname for f in model._meta.concrete_fields]
-    if connection.vendor != "postgresql":
-        return list(model._base_manager.filter(order_id__in=order_pks).values(*attnames))
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in model._meta.concrete_fields)
-    order_column = quote(model._meta.get_field("order").column)
-    sql = (
-        f"SELECT found.* FROM unnest(%s::bigint[]) AS wanted(pk) CROSS JOIN LATERAL "  # noqa: S608
-        f"(SELECT {columns} FROM {quote(model._meta.db_table)} WHERE {order_column} = wanted.pk"
-        " OFFSET 0) AS found"
-    )
-    return [dict(zip(attnames, row, strict=True)) for row in select(sql, [order_pks])]
-
-
 class _Statements:
     """A table's row conversion and upsert statements for one database backend."""
 
@@ -375,16 +250,16 @@ class TableWriter:
             sql = statements.insert_unnest + (statements.returning if returning else "")
             found: dict[tuple, int] = {}
             width = len(self.key_attnames)
-            with _cursor() as cursor:
+            with cursor() as open_cursor:
                 for start in range(0, len(rows), _CHUNK):
                     chunk = rows[start : start + _CHUNK]
-                    cursor.execute(sql, [list(c) for c in zip(*chunk, strict=True)])
+                    open_cursor.execute(sql, [list(c) for c in zip(*chunk, strict=True)])
                     if returning:
-                        found.update((row[:width], row[width]) for row in cursor.fetchall())
+                        found.update((row[:width], row[width]) for row in open_cursor.fetchall())
             return found
-        with _cursor() as cursor:
+        with cursor() as open_cursor:
             for start in range(0, len(rows), _CHUNK):
-                cursor.executemany(statements.insert_values, rows[start : start + _CHUNK])
+                open_cursor.executemany(statements.insert_values, rows[start : start + _CHUNK])
         if not returning:
             return {}
         return self.pks(key_of(row) for row in rows)

@@ -13,7 +13,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from orders.models import Order
-from orders.services.tables import TableWriter, rows_by_key
+from orders.services.sql import rows_by_key
+from orders.services.tables import TableWriter
 
 pytestmark = pytest.mark.django_db
 
