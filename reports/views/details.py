@@ -115,7 +115,7 @@ def _document_preview(report: Report) -> dict[str, Any] | None:
                 if any(value.strip() for value in values):
                     widest = max(widest, len(values))
                     kept = values[:PREVIEW_COLUMNS]
-                    longest = max(longest, *map(len, kept))
+                    longest = max(longest, max(map(len, kept)))
                     shown = [_cell(value) for value in kept]
                     rows.append((reader.line_num, shown + [""] * (len(header) - len(shown))))
     except (OSError, UnicodeDecodeError, csv.Error) as error:
@@ -137,7 +137,8 @@ class _BoundedLines:
         self.stream = stream
         self.pending: str | None = first
         self.budget = PREVIEW_CHARS - len(first)
-        self.cut = bool(first) and not first.endswith("\n")
+        self.cut = False
+        self._check_cut(first)
 
     def __iter__(self) -> Iterator[str]:
         return self
@@ -154,10 +155,14 @@ class _BoundedLines:
         if not line:
             raise StopIteration
         self.budget -= len(line)
-        if not line.endswith("\n"):
-            # A line longer than the preview reads: show what was read, then stop.
-            self.cut = True
+        self._check_cut(line)
         return line
+
+    def _check_cut(self, line: str) -> None:
+        # A line without its newline is either the file's last one or longer than the preview
+        # reads: then show what was read and stop. Reading one character more tells which.
+        if line and not line.endswith("\n"):
+            self.cut = bool(self.stream.read(1))
 
 
 def _cell(value: str) -> str:

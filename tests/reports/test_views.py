@@ -806,6 +806,13 @@ def test_a_wide_or_endless_line_keeps_the_details_page_small(logged_in_client, e
     assert "y" * 299 + "…" in body and "y" * 300 not in body
 
 
+def test_a_last_line_without_its_newline_is_not_a_cut_preview(logged_in_client, eu_account):
+    report = stored_report(eu_account, content=b"order-id\tsku\n302-1\tSKU-1", charset="utf-8")
+    body = logged_in_client.get(reverse("reports:detail", args=[report.pk])).content.decode()
+    assert "SKU-1" in body
+    assert 'id="preview-limits"' not in body
+
+
 def test_the_preview_stops_at_its_reading_budget(logged_in_client, eu_account):
     # 40,000 rows of 10 characters: more than the preview reads, far fewer than 200 rows shown.
     content = "order-id\n" + "".join(f"{n:09d}\n" for n in range(40_000))
