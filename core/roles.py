@@ -217,10 +217,7 @@ class RoleMiddleware:
             return render(
                 request,
                 "roles/forbidden.html",
-                {
-                    "title": "Buyers' personal data is not part of your role",
-                    "message": BUYER_DATA_MESSAGE,
-                },
+                {"title": BUYER_DATA_TITLE, "message": BUYER_DATA_MESSAGE},
                 status=403,
             )
         return None
