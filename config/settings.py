@@ -287,8 +287,9 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "config.views.login_locked_out"
 AXES_CLIENT_IP_CALLABLE = "config.security.client_address"
-# The TLS proxy's addresses: X-Forwarded-For (the client's address) and X-Forwarded-Proto are
-# believed from these only. Give gunicorn the same list (--forwarded-allow-ips).
+# The TLS proxy's addresses: the login throttle believes X-Forwarded-For (the client's address)
+# from these only. Give gunicorn the same list (--forwarded-allow-ips) for the scheme it passes
+# on; Django itself still reads X-Forwarded-Proto through SECURE_PROXY_SSL_HEADER.
 TRUSTED_PROXY_IPS = env_list("TRUSTED_PROXY_IPS")
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
