@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from amazon_settings import crypto
 from amazon_settings.models import AccountMarketplace, ApiCall, SellerAccount
+from amazon_settings.selectors import format_moment
 from amazon_settings.services import ConnectionCheck
 from orders.models import Order
 from reports import coverage, dashboard, selectors
@@ -167,6 +168,14 @@ def test_authorization_revoked_is_a_problem_with_renew(account, now):
     assert [(f.label, f.url) for f in check.fixes] == [
         ("Renew access", reverse("amazon_settings:renew", args=[account.pk]))
     ]
+
+
+def test_authorization_before_any_call_says_so(account, now):
+    check = access.check_authorization(account, tests=[], now=now)
+    assert check.summary == f"Amazon accepted the last call at {format_moment(now - H)}."
+    account.last_success_at = None
+    check = access.check_authorization(account, tests=[], now=now)
+    assert check.summary == "No call to Amazon has been made with this authorization yet."
 
 
 def test_no_token_is_a_problem(account, now):
