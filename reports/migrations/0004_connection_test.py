@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("amazon_settings", "0005_auditevent_and_operate_move_to_core"),
-        ("reports", "0002_failure_reason_auth"),
+        ("reports", "0003_import_checkpoint"),
     ]
 
     operations = [
