@@ -175,11 +175,21 @@ class ReportEvent(models.Model):
 
 
 class ReportRowError(models.Model):
-    """A row the importer could not take, with its line number in the document and the reason."""
+    """A note on one line of the report's document, with its line number and the reason.
+
+    An error: the importer could not take the row (counted in `rows_failed`). A warning: the
+    row was imported as it stands, but something in it looks wrong (amounts that do not add
+    up); it is not counted as failed.
+    """
+
+    class Kind(models.TextChoices):
+        ERROR = "error", "Error"
+        WARNING = "warning", "Warning"
 
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="row_errors")
     line_number = models.PositiveIntegerField()
     reason = models.CharField(max_length=500)
+    kind = models.CharField(max_length=7, choices=Kind.choices, default=Kind.ERROR)
 
     class Meta:
         ordering = ["line_number", "pk"]

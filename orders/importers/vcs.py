@@ -106,7 +106,8 @@ class VcsLiteImporter(_VatImporter):
         )
         item_id = parse_id(row.get("order-item-id"), column="order-item-id", required=False)
         amounts = {}
-        for part in ("item", "shipping", "gift-wrap"):
+        # Promotions are negative: the invoice is for what the buyer paid (Order.total).
+        for part in ("item", "shipping", "gift-wrap", "item-promo", "shipping-promo", "gift-promo"):
             incl = parse_money(row.get(f"{part}-vat-incl-amount"), column=f"{part}-vat-incl-amount")
             vat = parse_money(row.get(f"{part}-vat-amount"), column=f"{part}-vat-amount")
             amounts[part] = (incl, vat)
