@@ -332,3 +332,128 @@ def test_mfn_xml_amounts_are_stored_component_by_component(account, document):
 @given(document=fba_documents())
 def test_fba_shipment_amounts_are_stored_column_by_column(account, document):
     check(account, FBA, document, with_lines=True)
+
+
+# --- Row warnings, one by one -------------------------------------------------------------------
+
+
+def one_document(report_type: str, **cells: str) -> str:
+    """A document of one row of `report_type`'s layout: an order of one item, `cells` (by
+    column name, `_` for `-`) over the defaults."""
+    values = {
+        "order-id": order_id(1),
+        "amazon-order-id": order_id(1),
+        "order-item-id": "00000010000000",
+        "amazon-order-item-id": "00000010000000",
+        "shipment-id": "DS1",
+        "shipment-item-id": "SI1",
+        "purchase-date": "2025-03-01T10:00:00+00:00",
+        "sku": "SKU-1",
+        "quantity-purchased": "1",
+        "quantity-shipped": "1",
+        "currency": "EUR",
+        "item-price": "9.99",
+        "item-tax": "1.60",
+        "shipping-price": "2.99",
+        "shipping-tax": "0.48",
+    } | {name.replace("_", "-"): value for name, value in cells.items()}
+    header = report_headers()[report_type]
+    return "\t".join(header) + "\r\n" + "\t".join(values.get(c, "") for c in header) + "\r\n"
+
+
+def test_a_tax_larger_than_its_price_is_imported_as_it_stands_with_a_warning(account):
+    result = run_import(account, MFN_FLAT, one_document(MFN_FLAT, item_tax="12.00"))
+
+    assert (result.created, result.failed, result.errors) == (1, 0, [])
+    assert [(w.line_number, w.reason) for w in result.warnings] == [
+        (2, "item-tax 12.00 is more than item-price 9.99; imported as it stands")
+    ]
+    item = OrderItem.objects.get()
+    assert (item.item_price, item.item_tax) == (Decimal("9.99"), Decimal("12.00"))
+
+
+@pytest.mark.parametrize(
+    ("cells", "reason"),
+    [
+        (
+            {"item_promotion_discount": "-15.00"},
+            "item-promotion-discount -15.00 takes off more than item-price 9.99; "
+            "imported as it stands",
+        ),
+        (
+            {"ship_promotion_discount": "-3.00"},
+            "ship-promotion-discount -3.00 takes off more than shipping-price 2.99; "
+            "imported as it stands",
+        ),
+        (
+            {"item_promotion_discount": "2.00"},
+            "item-promotion-discount 2.00 is positive: Amazon writes discounts as negative "
+            "amounts, and the order's total adds it as it stands",
+        ),
+        (
+            {"gift_wrap_price": "0.00", "gift_wrap_tax": "0.50"},
+            "gift-wrap-tax 0.50 is more than gift-wrap-price 0.00; imported as it stands",
+        ),
+    ],
+)
+def test_promotions_and_gift_wrap_that_do_not_add_up_are_warned_of(account, cells, reason):
+    result = run_import(account, FBA, one_document(FBA, **cells))
+
+    assert [(w.line_number, w.reason) for w in result.warnings] == [(2, reason)]
+    line = ShipmentLine.objects.get()
+    for name, value in cells.items():
+        assert getattr(line, name) == Decimal(value)
+
+
+def test_amounts_that_add_up_have_no_warning(account):
+    text = one_document(
+        FBA, item_promotion_discount="-9.99", ship_promotion_discount="-2.99", gift_wrap_price="3"
+    )
+    result = run_import(account, FBA, text)
+
+    assert result.warnings == []
+    assert Order.objects.get().total == Decimal("3.00")
+
+
+def test_a_warned_row_of_an_order_that_fails_is_not_warned_of(account):
+    header = report_headers()[MFN_FLAT]
+    warned = one_document(MFN_FLAT, item_tax="12.00").split("\r\n")[1]
+    bad = one_document(MFN_FLAT, order_item_id="00000010000001", quantity_purchased="x")
+    text = one_document(MFN_FLAT, item_tax="12.00") + bad.split("\r\n")[1] + "\r\n"
+    assert text.split("\r\n")[:2] == ["\t".join(header), warned]
+
+    result = run_import(account, MFN_FLAT, text)
+
+    assert (result.failed, len(result.errors), result.warnings) == (2, 1, [])
+    assert not Order.objects.exists()
+
+
+def test_an_xml_warning_names_the_item(account):
+    document = Document(text="")
+    cents = dict.fromkeys(LINE_AMOUNT_FIELDS, 0) | {"item_price": 999, "item_tax": 1200}
+    items = (
+        "<Item><AmazonOrderItemCode>00000010000000</AmazonOrderItemCode><SKU>S</SKU>"
+        "<Quantity>1</Quantity><ItemPrice>"
+        + "".join(
+            f"<Component><Type>{kind}</Type><Amount>{amount(cents[name]):.2f}</Amount></Component>"
+            for name, kind in XML_PRICE.items()
+        )
+        + "</ItemPrice></Item>"
+    )
+    document.text = (
+        "<AmazonEnvelope>\n<Message><OrderReport>"
+        f"<AmazonOrderID>{order_id(1)}</AmazonOrderID>"
+        f"<OrderDate>2025-03-01T10:00:00+00:00</OrderDate>{items}</OrderReport></Message>\n"
+        "</AmazonEnvelope>\n"
+    )
+
+    result = run_import(account, MFN_XML, document.text)
+
+    assert [(w.line_number, w.reason) for w in result.warnings] == [
+        (
+            2,
+            "AmazonOrderItemCode 00000010000000: Tax 12.00 is more than Principal 9.99; "
+            "imported as it stands",
+        )
+    ]
+    assert OrderItem.objects.get().item_tax == Decimal("12.00")
