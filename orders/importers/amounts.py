@@ -39,37 +39,39 @@ def amount_warnings(
     columns: Mapping[str, str] = FLAT_COLUMNS,
     *,
     prefix: str = "",
-) -> list[RowWarning]:
+) -> tuple[RowWarning, ...]:
     """What does not add up among one line's `amounts` (by field name; a field missing counts
     as zero), named with the report's `columns` and each reason starting with `prefix`; empty
     when everything does."""
-    warnings = []
+    # Called for every row: nothing is made for a row that adds up (each new container brings
+    # the garbage collector's next pass nearer, and a pass over a batch's rows is slow).
+    warnings: tuple[RowWarning, ...] = ()
     for tax_field, price_field in _TAXED:
         tax, price = amounts.get(tax_field, _ZERO), amounts.get(price_field, _ZERO)
         if abs(tax) > abs(price):
-            warnings.append(
+            warnings += (
                 RowWarning(
                     line,
                     f"{prefix}{columns[tax_field]} {tax} is more than "
                     f"{columns[price_field]} {price}; imported as it stands",
-                )
+                ),
             )
     for discount_field, price_field in _DISCOUNTED:
         discount, price = amounts.get(discount_field, _ZERO), amounts.get(price_field, _ZERO)
         if discount > 0:
-            warnings.append(
+            warnings += (
                 RowWarning(
                     line,
                     f"{prefix}{columns[discount_field]} {discount} is positive: Amazon writes "
                     "discounts as negative amounts, and the order's total adds it as it stands",
-                )
+                ),
             )
         elif -discount > abs(price):
-            warnings.append(
+            warnings += (
                 RowWarning(
                     line,
                     f"{prefix}{columns[discount_field]} {discount} takes off more than "
                     f"{columns[price_field]} {price}; imported as it stands",
-                )
+                ),
             )
     return warnings

@@ -274,8 +274,11 @@ class FbaShipmentsImporter(GroupedRowImporter[OrderRecord, _ShipmentsState]):
 
     def _line_keys(self, rows: list[Row], state: _ShipmentsState) -> list[tuple[str, str]]:
         """The shipment line key of each of one order's rows, as `add_row` makes them."""
+        found = [state.read_line_key(row.fields) for row in rows]
+        if all(columns.shipment_item_id for columns in found):  # the usual case
+            return [(columns.shipment_id, columns.shipment_item_id) for columns in found]
         taken: set[tuple[str, str]] = set()
-        return [_line_key(*state.read_line_key(row.fields), taken) for row in rows]
+        return [_line_key(*columns, taken) for columns in found]
 
     def write(self, groups: list[OrderRecord], context: ImportContext) -> Outcomes:
         return upsert_orders(

@@ -341,12 +341,17 @@ class _Planner:
 
 def _item_sums(lines: list[Row], quantity_ordered: int) -> dict[str, Any]:
     """An FBA item's quantities and amounts: the sums over its shipment lines."""
-    shipped = 0
-    sums = dict.fromkeys(LINE_AMOUNT_FIELDS, _ZERO)
-    for line in lines:
-        shipped += line["quantity"]
-        for name in LINE_AMOUNT_FIELDS:
-            sums[name] += line[name]
+    if len(lines) == 1:  # the usual case: the line's own values, nothing to add
+        (line,) = lines
+        sums = {name: line[name] for name in LINE_AMOUNT_FIELDS}
+        shipped = line["quantity"]
+    else:
+        shipped = 0
+        sums = dict.fromkeys(LINE_AMOUNT_FIELDS, _ZERO)
+        for line in lines:
+            shipped += line["quantity"]
+            for name in LINE_AMOUNT_FIELDS:
+                sums[name] += line[name]
     sums["quantity_shipped"] = shipped
     sums["quantity_ordered"] = max(quantity_ordered, shipped)
     return sums
