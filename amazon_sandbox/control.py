@@ -296,6 +296,10 @@ def damage_document(
 
 
 def _order_json(order: object) -> dict:
+    """An order as the ground truth shows it: enough to tell a lost or doubled line, unit,
+    amount or VAT transaction from the right one (`items` counts lines; `item_total` sums the
+    lines' item prices as the reports carry them; shipments and returns known by now are the
+    transactions the VAT reports list)."""
     return {
         "amazon_order_id": order.amazon_order_id,
         "marketplace_id": order.marketplace_id,
@@ -303,6 +307,20 @@ def _order_json(order: object) -> dict:
         "purchase_date": reporting.iso(order.purchase_date),
         "status": order.status,
         "items": len(order.items),
+        "units": sum(item.quantity for item in order.items),
+        "item_total": f"{sum(item.item_price for item in order.items):.2f}",
+        "shipments": [
+            {"shipment_id": s.shipment_id, "shipment_date": reporting.iso(s.shipment_date)}
+            for s in order.shipments
+        ],
+        "returns": [
+            {
+                "return_id": r.return_id,
+                "shipment_id": r.shipment_id,
+                "return_date": reporting.iso(r.return_date),
+            }
+            for r in order.returns
+        ],
     }
 
 
