@@ -189,6 +189,10 @@ WORKER_INTERVAL_SECONDS = int(os.environ.get("WORKER_INTERVAL_SECONDS", "300"))
 REPORT_STUCK_AFTER_SECONDS = int(os.environ.get("REPORT_STUCK_AFTER_SECONDS", str(3 * 3600)))
 # How long a worker may hold a report before another worker may take it over.
 REPORT_LEASE_SECONDS = int(os.environ.get("REPORT_LEASE_SECONDS", "900"))
+# An import renews its lease with every committed batch (a few seconds apart), so its lease
+# can be short: a worker killed mid-import leaves a report that another worker resumes after
+# about this long, instead of after REPORT_LEASE_SECONDS.
+REPORT_IMPORT_LEASE_SECONDS = int(os.environ.get("REPORT_IMPORT_LEASE_SECONDS", "60"))
 # Automatic import: the overlap with the previous order report, so that nothing falls between.
 AUTOMATIC_IMPORT_OVERLAP_SECONDS = int(os.environ.get("AUTOMATIC_IMPORT_OVERLAP_SECONDS", "3600"))
 

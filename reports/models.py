@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from amazon_settings.models import SellerAccount
 
@@ -107,6 +108,10 @@ class Report(models.Model):
     rows_updated = models.PositiveIntegerField(default=0)
     rows_unchanged = models.PositiveIntegerField(default=0)
     rows_failed = models.PositiveIntegerField(default=0)
+    # The import commits a batch at a time: the stored document's last line whose import is
+    # committed, with the counters above (0: not started). An interrupted import resumes
+    # after it; a new document or a reset starts again from 0.
+    imported_through_line = models.PositiveIntegerField(default=0)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -134,6 +139,17 @@ class Report(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.import_status not in self.UNFINISHED
+
+    @property
+    def import_interrupted(self) -> bool:
+        """The import committed part of the document, then its worker stopped (killed, or
+        the machine went down): nobody holds the lease. The worker resumes it after
+        `imported_through_line`."""
+        return (
+            self.import_status == self.ImportStatus.IMPORTING
+            and self.imported_through_line > 0
+            and (self.leased_until is None or self.leased_until <= timezone.now())
+        )
 
     @property
     def progress_percent(self) -> int:

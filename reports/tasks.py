@@ -13,6 +13,7 @@ from reports.services import pipeline, privacy, worker
 
 def heartbeat() -> None:
     worker.record_worker_heartbeat()
+    worker.resume_interrupted_imports()
 
 
 def tick() -> int:

@@ -8,6 +8,7 @@ the report it came from is the `source_report_id` number in the context.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, TextIO
@@ -34,8 +35,14 @@ class ImportContext:
     dry_run: bool = False  # count what would happen, write nothing
     # The seller confirmed a report the stock guard held (a sharp drop in units or rows).
     accept_drop: bool = False
-    # Called now and then with the number of data rows handled so far.
-    progress: Callable[[int], None] | None = None
+    # Called inside the transaction of every committed write with where the import stands,
+    # so that the caller's record of it (progress, counts, row errors, the worker's lease)
+    # commits together with the data or not at all. It may raise to roll that write back
+    # (the caller lost its lease). None: nobody is told (a dry run, a test).
+    checkpoint: Callable[[Checkpoint], None] | None = None
+    # The checkpoint an earlier, interrupted import of this document committed last: the
+    # import goes on after its line, from its counts.
+    resume: Checkpoint | None = None
 
 
 @dataclass
@@ -48,6 +55,32 @@ class ImportResult:
     errors: list[RowError] = field(default_factory=list)
     # Set when an importer holds the data for the seller to confirm (stock guard).
     held_reason: str = ""
+
+    @classmethod
+    def resuming(cls, resume: Checkpoint | None) -> ImportResult:
+        """A result that starts from an interrupted import's committed counts (or from zero)."""
+        if resume is None:
+            return cls()
+        return dataclasses.replace(resume.counts, errors=[])
+
+    def counts(self) -> ImportResult:
+        """The counters alone, as a checkpoint keeps them."""
+        return dataclasses.replace(self, errors=[])
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Where one document's import stands once a batch is committed.
+
+    `after_line` is the document's last line (1-based, the header is line 1) whose import is
+    committed: an interrupted import resumes after it. `counts` holds the running totals of the
+    whole document so far (its `errors` are left empty); `new_errors` are the row errors found
+    since the previous checkpoint, so every error is handed over exactly once.
+    """
+
+    after_line: int
+    counts: ImportResult
+    new_errors: tuple[RowError, ...] = ()
 
 
 class Importer(Protocol):

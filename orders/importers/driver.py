@@ -1,26 +1,32 @@
-"""The import driver: one transaction per document, batching by order, row errors, counting.
+"""The import driver: batching by order, one transaction per batch, row errors, counting.
 
 A document is read row by row. Rows are grouped by their order id; when a batch holds
 `BATCH_ORDERS` orders and the next row starts a new order, the batch is parsed, written with
-bulk operations and dropped, so memory does not grow with the file. Order importers first
-drop the orders whose rows were imported before exactly as they are (`already_imported`, by a
-digest of the rows). A row with a bad value becomes a `RowError` and takes its whole order out
-of the document: all of its rows are counted as failed, so a report never half-imports an
-order. Limitation: Amazon lists an order's rows together; if a file did not, rows
-of a bad order written in an earlier batch would stay.
+bulk operations in its own transaction and dropped, so memory does not grow with the file and
+the database is never held for a whole document (on SQLite one writer at a time: the web
+server writes between two batches). With each batch commits a `Checkpoint` (the last line
+handled, the counts, the new row errors), handed to the caller inside that transaction: an
+interrupted import goes on after the last committed batch, counting every line once.
+
+Order importers first drop the orders whose rows were imported before exactly as they are
+(`already_imported`, by a digest of the rows). A row with a bad value becomes a `RowError` and
+takes its whole order out of the document: all of its rows are counted as failed, so a report
+never half-imports an order. Limitation: Amazon lists an order's rows together; if a file did
+not, rows of a bad order written in an earlier batch would stay.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Generic, TextIO, TypeVar
 
 from django.db import transaction
 
 from amazon_settings.models import SellerAccount
-from orders.importers.base import ImportContext, ImportResult, RowError
+from orders.importers.base import Checkpoint, ImportContext, ImportResult, RowError
 from orders.importers.cells import RowProblem, parse_order_id
 from orders.importers.parsing import Row, Table, column_key, read_tsv
 from orders.models import Order
@@ -40,12 +46,9 @@ ORDER_ID_MAX_LENGTH = Order._meta.get_field("amazon_order_id").max_length
 DIGEST_VERSION = 1
 
 
-def run_document(context: ImportContext, work: Callable[[], ImportResult]) -> ImportResult:
-    """Run one document's import in one transaction.
-
-    Rolled back when `context.dry_run` (so a dry run counts exactly like a real one and leaves
-    nothing behind) or when the import held the data (`held_reason`). Any exception rolls back
-    everything the document wrote.
+@contextmanager
+def write_transaction(context: ImportContext) -> Iterator[None]:
+    """One transaction of an import's writes, taking the account's turn.
 
     Imports of one account take turns: the account row is locked for the transaction, so two
     workers importing overlapping reports at once (PostgreSQL) neither both count a new order
@@ -54,9 +57,43 @@ def run_document(context: ImportContext, work: Callable[[], ImportResult]) -> Im
     """
     with transaction.atomic():
         SellerAccount.objects.select_for_update().filter(pk=context.account.pk).first()
+        yield
+
+
+def commit_checkpoint(
+    context: ImportContext, *, after_line: int, result: ImportResult, errors_from: int
+) -> int:
+    """Hand the caller where the import stands (inside the write's transaction). Returns the
+    number of errors handed over so far, where the next checkpoint's new errors start."""
+    if context.checkpoint is not None:
+        context.checkpoint(
+            Checkpoint(
+                after_line=after_line,
+                counts=result.counts(),
+                new_errors=tuple(result.errors[errors_from:]),
+            )
+        )
+    return len(result.errors)
+
+
+def run_document(context: ImportContext, work: Callable[[], ImportResult]) -> ImportResult:
+    """Run a whole document's import in one transaction: for importers that must see the whole
+    document before writing (the stock guard) and for dry runs.
+
+    Rolled back when `context.dry_run` (so a dry run counts exactly like a real one and leaves
+    nothing behind) or when the import held the data (`held_reason`). Any exception rolls back
+    everything the document wrote. The one checkpoint commits with the data, so an import
+    resumed after it has nothing left to do: it answers the committed counts without reading.
+    """
+    if context.resume is not None and not context.dry_run:
+        return ImportResult.resuming(context.resume)
+    with write_transaction(context):
         result = work()
         if context.dry_run or result.held_reason:
             transaction.set_rollback(True)
+        else:
+            # The header is line 1: a document of n rows ends on line n + 1 at the least.
+            commit_checkpoint(context, after_line=result.rows + 1, result=result, errors_from=0)
     return result
 
 
@@ -95,12 +132,16 @@ class GroupedRowImporter(Generic[Group, State]):
     digests = False
 
     def import_document(self, stream: TextIO, *, context: ImportContext) -> ImportResult:
-        """Import one document in one transaction (see `run_document`). Idempotent.
+        """Import one document, a transaction per batch (a dry run: one, rolled back), going
+        on after `context.resume` when given. Idempotent.
 
         Raises DocumentRejected (nothing imported) for a document without a header or without
-        a required column; bad rows become `result.errors`.
+        a required column; bad rows become `result.errors`. Any other exception leaves the
+        batches committed before it, and their checkpoint, in place.
         """
-        return run_document(context, lambda: self._run(stream, context))
+        if context.dry_run:
+            return run_document(context, lambda: self._run(stream, context))
+        return self._run(stream, context)
 
     def read(self, stream: TextIO) -> Table:
         return read_tsv(stream)
@@ -144,16 +185,21 @@ class GroupedRowImporter(Generic[Group, State]):
     def _run(self, stream: TextIO, context: ImportContext) -> ImportResult:
         table = self.read(stream)
         table.require(*self.required_columns)
-        result = ImportResult()
+        result = ImportResult.resuming(context.resume)
+        # Lines up to here were committed by an interrupted import of this document.
+        skip_through = context.resume.after_line if context.resume else 0
         pending: dict[str, list[Row]] = {}
         bad: set[str] = set()
         state = self.start(table, context)
         digester = Digester(self._digest_seed(table, context)) if self.digests else None
         previous = None
+        last_line = skip_through
+        errors_from = 0
         # The sentinel "" at the end of every row when the column is missing (see _padded).
         order_position = table.index.get(column_key(self.order_column), -1)
         for row in table.rows:
-            result.rows += 1
+            if row.line <= skip_through:
+                continue
             try:
                 order_id = parse_order_id(
                     row.fields[order_position],
@@ -161,18 +207,26 @@ class GroupedRowImporter(Generic[Group, State]):
                     max_length=ORDER_ID_MAX_LENGTH,
                 )
             except RowProblem as problem:
+                result.rows += 1
                 result.errors.append(RowError(row.line, str(problem)))
                 result.failed += 1
+                last_line = row.line
                 continue
             if order_id != previous and len(pending) >= BATCH_ORDERS:
-                self._flush(pending, context, result, state, digester, bad)
+                # Every line up to `last_line` is handled (written in this batch, or counted
+                # as failed) and counted; this row is not yet: it goes after the checkpoint.
+                errors_from = self._flush(
+                    pending, context, result, state, digester, bad, last_line, errors_from
+                )
                 pending = {}
+            result.rows += 1
+            last_line = row.line
             previous = order_id
             if order_id in bad:
                 result.failed += 1
                 continue
             pending.setdefault(order_id, []).append(row)
-        self._flush(pending, context, result, state, digester, bad)
+        self._flush(pending, context, result, state, digester, bad, last_line, errors_from)
         result.errors.sort(key=lambda error: error.line_number)
         return result
 
@@ -184,40 +238,49 @@ class GroupedRowImporter(Generic[Group, State]):
         state: State,
         digester: Digester | None,
         bad: set[str],
-    ) -> None:
-        """Parse and write one batch of orders' rows.
+        after_line: int,
+        errors_from: int,
+    ) -> int:
+        """Parse and write one batch of orders' rows in one transaction, with its checkpoint
+        (every line up to `after_line` handled). Returns where the next checkpoint's new errors
+        start.
 
         Orders whose rows were imported before as they are (same digest) are counted unchanged
         without being parsed: re-imports and overlapping reports cost little more than reading.
         """
-        if digester is not None and pending:
-            for order_id in self.already_imported(pending, digester, state):
-                result.unchanged += len(pending.pop(order_id))
-        batch: dict[str, Group] = {}
-        for order_id, rows in pending.items():
-            group: Group | None = None
-            try:
-                for row in rows:
-                    group = self.add_row(group, row, order_id, state)
-            except RowProblem as problem:
-                # The whole order stays out of the document: its rows before and after too.
-                result.errors.append(RowError(row.line, f"{problem} (order {order_id} skipped)"))
-                result.failed += len(rows)
-                bad.add(order_id)
-                continue
-            if digester is not None:
-                self.set_digest(group, state)
-            batch[order_id] = group
-        if batch:
-            groups = list(batch.values())
-            outcomes = self.write(groups, context)
-            # Every row is counted once: a row that wrote nothing of its own (a duplicate of an
-            # earlier line) is unchanged.
-            for group in groups:
-                for line in self.lines_of(group):
-                    outcomes.by_line.setdefault(line, UNCHANGED)
-            count_outcomes(outcomes, result)
-        report_progress(context, result.rows)
+        with write_transaction(context):
+            if digester is not None and pending:
+                for order_id in self.already_imported(pending, digester, state):
+                    result.unchanged += len(pending.pop(order_id))
+            batch: dict[str, Group] = {}
+            for order_id, rows in pending.items():
+                group: Group | None = None
+                try:
+                    for row in rows:
+                        group = self.add_row(group, row, order_id, state)
+                except RowProblem as problem:
+                    # The whole order stays out of the document: its rows before and after too.
+                    result.errors.append(
+                        RowError(row.line, f"{problem} (order {order_id} skipped)")
+                    )
+                    result.failed += len(rows)
+                    bad.add(order_id)
+                    continue
+                if digester is not None:
+                    self.set_digest(group, state)
+                batch[order_id] = group
+            if batch:
+                groups = list(batch.values())
+                outcomes = self.write(groups, context)
+                # Every row is counted once: a row that wrote nothing of its own (a duplicate
+                # of an earlier line) is unchanged.
+                for group in groups:
+                    for line in self.lines_of(group):
+                        outcomes.by_line.setdefault(line, UNCHANGED)
+                count_outcomes(outcomes, result)
+            return commit_checkpoint(
+                context, after_line=after_line, result=result, errors_from=errors_from
+            )
 
 
 class Digester:
@@ -233,9 +296,3 @@ class Digester:
         for text in texts:
             digest.update(b"\n" + text.encode())
         return digest.hexdigest()
-
-
-def report_progress(context: ImportContext, rows_done: int) -> None:
-    progress: Callable[[int], None] | None = context.progress
-    if progress is not None:
-        progress(rows_done)

@@ -37,7 +37,6 @@ from orders.importers.driver import (
     Digester,
     GroupedRowImporter,
     count_outcomes,
-    report_progress,
     run_document,
 )
 from orders.importers.parsing import Row, Table, iter_xml_messages, xml_text
@@ -234,7 +233,6 @@ class MfnXmlImporter:
             for record in batch:
                 outcomes.by_line.setdefault(record.line, UNCHANGED)
             count_outcomes(outcomes, result)
-        report_progress(context, result.rows)
 
     def _record(self, report, line: int, context: ImportContext) -> OrderRecord:
         order_id = parse_order_id(

@@ -17,7 +17,7 @@ from typing import TextIO
 from orders.importers.base import ImportContext, ImportResult, RowError
 from orders.importers.cells import RowProblem, parse_quantity
 from orders.importers.common import required_value
-from orders.importers.driver import count_outcomes, report_progress, run_document
+from orders.importers.driver import count_outcomes, run_document
 from orders.importers.parsing import read_tsv
 from orders.services.stock import StockRecord, replace_stock, stock_drop_reason
 
@@ -74,5 +74,4 @@ class AfnStockImporter:
             account=context.account, records=records, source_report_id=context.source_report_id
         )
         count_outcomes(outcomes, result)
-        report_progress(context, result.rows)
         return result

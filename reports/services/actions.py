@@ -70,6 +70,8 @@ def reset_report(report: Report, *, acting_user: AbstractBaseUser | None) -> Act
     report.attempts = 0
     report.stuck_since = None
     report.next_attempt_at = timezone.now()
+    # Imported again from the first line (a resumed import would go on after its checkpoint).
+    report.imported_through_line = 0
     report.rows_done = 0
     _write(report, previous=previous, done="Reset", acting_user=acting_user)
     transaction.on_commit(lambda: transitions.enqueue_reports([report.pk]))
@@ -115,7 +117,13 @@ def confirm_held_report(report: Report, *, acting_user: AbstractBaseUser | None)
     """Import a report the stock guard held, after the seller confirmed the drop is real."""
     if report.import_status != Status.HELD:
         raise ReportActionNotAllowed("Only a held report can be confirmed.")
+    # The import runs under a lease like the worker's, so no worker takes the report meanwhile.
+    lease_id = transitions.hold_lease(report.pk, "")
+    if not lease_id:
+        raise ReportActionNotAllowed("The worker is working on this report right now.")
+    report.refresh_from_db(fields=["lease_id", "leased_until"])
     report.import_status = Status.IMPORTING
+    report.imported_through_line = 0
     transition(
         report, expected_status=Status.HELD, message="Confirmed; importing.", keep_lease=True
     )

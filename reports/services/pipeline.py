@@ -26,7 +26,13 @@ from amazon_settings.spapi import (
     SpApiRequestError,
     SpApiTransientError,
 )
-from orders.importers.base import DocumentRejected, ImportContext
+from orders.importers.base import (
+    Checkpoint,
+    DocumentRejected,
+    ImportContext,
+    ImportResult,
+    RowError,
+)
 from orders.importers.registry import get_importer
 from reports import documents
 from reports.catalog import ReportKind, kind_for_report_type
@@ -37,6 +43,7 @@ from reports.services.transitions import (
     fail_report,
     hold_lease,
     poll_interval,
+    record_event,
     release_lease,
     retry_later,
     transition,
@@ -291,6 +298,9 @@ def _download(report: Report) -> None:
     report.attempts = 0
     report.last_error = ""
     report.rows_total = max(0, content.count(b"\n") - 1)
+    # A new document: its import starts at its first line.
+    for name in COUNTER_FIELDS:
+        setattr(report, name, 0)
     transition(
         report,
         expected_status=Status.DOWNLOADING,
@@ -304,21 +314,50 @@ def import_stored_document(report: Report, *, accept_drop: bool = False) -> None
     the report to IMPORTED (with its counts and row errors), HELD (the stock guard wants the
     seller's confirmation; `accept_drop` gives it) or FAILED (the document is unreadable).
 
-    Safe to run again: imports are upserts, so a second import changes no record. Raises
-    StaleState when the report left IMPORTING meanwhile; any other error is the caller's to
-    record (the worker retries it later, an upload fails the report).
+    The importer commits a batch at a time; with every batch, this step commits the report's
+    progress, counters and row errors, and renews its lease for REPORT_IMPORT_LEASE_SECONDS,
+    under the lease it holds (`report.lease_id`). An import that stops (its worker killed) is
+    taken up by the next worker once that short lease runs out, and goes on after the last
+    committed batch. Safe to run again: imports are upserts, so a second import changes no
+    record. Raises StaleState when the report left IMPORTING or its lease was lost meanwhile
+    (the batch being written is rolled back); any other error is the caller's to record (the
+    worker retries it later, resuming).
     """
     importer = get_importer(report.report_type)
+    resume = _begin_import(report)
 
-    def progress(rows_done: int) -> None:
-        Report.objects.filter(pk=report.pk).update(rows_done=rows_done)
+    def checkpoint(point: Checkpoint) -> None:
+        counts = point.counts
+        report.imported_through_line = point.after_line
+        report.rows_done = counts.rows
+        report.rows_created = counts.created
+        report.rows_updated = counts.updated
+        report.rows_unchanged = counts.unchanged
+        report.rows_failed = counts.failed
+        report.leased_until = _import_lease_end()
+        written = Report.objects.filter(
+            pk=report.pk, lease_id=report.lease_id, import_status=Status.IMPORTING
+        ).update(
+            imported_through_line=report.imported_through_line,
+            rows_done=report.rows_done,
+            rows_created=report.rows_created,
+            rows_updated=report.rows_updated,
+            rows_unchanged=report.rows_unchanged,
+            rows_failed=report.rows_failed,
+            leased_until=report.leased_until,
+            updated_at=timezone.now(),
+        )
+        if not written:
+            raise StaleState(report.pk)
+        _store_row_errors(report, point.new_errors)
 
     context = ImportContext(
         account=report.account,
         report_type=report.report_type,
         source_report_id=report.pk,
         marketplace_ids=tuple(report.marketplace_ids),
-        progress=progress,
+        checkpoint=checkpoint,
+        resume=resume,
         accept_drop=accept_drop,
     )
     try:
@@ -334,42 +373,100 @@ def import_stored_document(report: Report, *, accept_drop: bool = False) -> None
             message=f"The document could not be decoded: {error}",
         )
         return
-    expected = report.import_status
     if result.held_reason:
         report.import_status = Status.HELD
         report.last_error = result.held_reason
         report.next_attempt_at = None
-        transition(report, expected_status=expected, message=result.held_reason)
+        transition(report, expected_status=Status.IMPORTING, message=result.held_reason)
         return
+    report.rows_total = result.rows
+    report.rows_done = result.rows
+    report.rows_created = result.created
+    report.rows_updated = result.updated
+    report.rows_unchanged = result.unchanged
+    report.rows_failed = result.failed
+    report.import_status = Status.IMPORTED
+    report.imported_at = timezone.now()
+    report.next_attempt_at = None
+    report.last_error = (
+        f"{result.failed} lines could not be imported; see the details." if result.failed else ""
+    )
+    transition(
+        report,
+        expected_status=Status.IMPORTING,
+        message=(
+            f"Imported {result.rows} rows: {result.created} created, {result.updated} updated, "
+            f"{result.unchanged} unchanged, {result.failed} with errors."
+        ),
+    )
+
+
+def _import_lease_end() -> datetime:
+    return timezone.now() + timedelta(seconds=settings.REPORT_IMPORT_LEASE_SECONDS)
+
+
+def _begin_import(report: Report) -> Checkpoint | None:
+    """Start (or resume) the import under the report's lease, shortened to the import's: it
+    is renewed with every batch from now on. A fresh import clears the counters and row errors
+    of an earlier one. Returns the checkpoint to resume after, or None for a fresh start.
+    Raises StaleState when the report left IMPORTING or its lease is gone."""
+    report.leased_until = _import_lease_end()
+    # Due at once: should this worker stop, the next one takes the report up as soon as the
+    # lease runs out, not at a retry time set earlier.
+    report.next_attempt_at = timezone.now()
+    fields = {"leased_until": report.leased_until, "next_attempt_at": report.next_attempt_at}
+    fresh = report.imported_through_line == 0
+    if fresh:
+        for name in COUNTER_FIELDS:
+            setattr(report, name, 0)
+            fields[name] = 0
     with transaction.atomic():
-        ReportRowError.objects.filter(report=report).delete()
-        ReportRowError.objects.bulk_create(
-            ReportRowError(
-                report=report,
-                line_number=e.line_number,
-                reason=e.reason.replace("\x00", "")[:500],
+        written = Report.objects.filter(
+            pk=report.pk, lease_id=report.lease_id, import_status=Status.IMPORTING
+        ).update(**fields)
+        if not written:
+            raise StaleState(report.pk)
+        if fresh:
+            ReportRowError.objects.filter(report=report).delete()
+        else:
+            record_event(
+                report,
+                message=(
+                    f"The import was interrupted after line {report.imported_through_line:,}; "
+                    "it goes on from there."
+                ),
             )
-            for e in result.errors
+    if fresh:
+        return None
+    return Checkpoint(
+        after_line=report.imported_through_line,
+        counts=ImportResult(
+            rows=report.rows_done,
+            created=report.rows_created,
+            updated=report.rows_updated,
+            unchanged=report.rows_unchanged,
+            failed=report.rows_failed,
+        ),
+    )
+
+
+# What a fresh import starts from zero.
+COUNTER_FIELDS = (
+    "imported_through_line",
+    "rows_done",
+    "rows_created",
+    "rows_updated",
+    "rows_unchanged",
+    "rows_failed",
+)
+
+
+def _store_row_errors(report: Report, errors: tuple[RowError, ...]) -> None:
+    ReportRowError.objects.bulk_create(
+        ReportRowError(
+            report=report,
+            line_number=e.line_number,
+            reason=e.reason.replace("\x00", "")[:500],
         )
-        report.rows_total = result.rows
-        report.rows_done = result.rows
-        report.rows_created = result.created
-        report.rows_updated = result.updated
-        report.rows_unchanged = result.unchanged
-        report.rows_failed = result.failed
-        report.import_status = Status.IMPORTED
-        report.imported_at = timezone.now()
-        report.next_attempt_at = None
-        report.last_error = (
-            f"{result.failed} lines could not be imported; see the details."
-            if result.failed
-            else ""
-        )
-        transition(
-            report,
-            expected_status=expected,
-            message=(
-                f"Imported {result.rows} rows: {result.created} created, {result.updated} updated, "
-                f"{result.unchanged} unchanged, {result.failed} with errors."
-            ),
-        )
+        for e in errors
+    )

@@ -44,6 +44,11 @@ def _event(report: Report, message: str) -> None:
     )
 
 
+def record_event(report: Report, *, message: str) -> None:
+    """Add `message` to the report's history without changing its state."""
+    _event(report, message)
+
+
 def register_report(report: Report, *, message: str) -> Report:
     """Enter a new (unsaved) report into the state machine: save it and start its history with
     `message`, in one transaction. Every report is created through here."""

@@ -116,6 +116,11 @@ class ReportRow:
             problem = "Amazon found no data in this range"
         elif report.amazon_status == Amazon.FATAL:
             problem = report.last_error or "Amazon could not create this report."
+        elif report.import_interrupted and not report.last_error:
+            problem = (
+                f"Interrupted after line {report.imported_through_line:,} of "
+                f"{report.rows_total + 1:,}: resuming from there."
+            )
         else:
             problem = report.last_error
         return cls(
