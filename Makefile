@@ -49,8 +49,8 @@ $(NODE_STAMP): package.json package-lock.json
 bench: install ## Import speed and memory vs a csv+executemany floor, page times (BENCHMARKS.md)
 	$(PY) -m bench.run
 
-reliability: install ## Inject every fault through the sandbox; print fault, outcome, orders lost or doubled
-	$(PY) scripts/reliability.py
+reliability: install ## Inject every fault through the sandbox; print lines and invoices lost, doubled or wrong per fault
+	$(PY) scripts/reliability.py $(RELIABILITY_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
