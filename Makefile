@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: demo test install lint clean-demo bench reliability
+.PHONY: demo test install lint clean-demo bench bench-upload reliability
 
 demo: install ## Set up and run the product, the worker and the Amazon sandbox (Ctrl-C stops all)
 	@$(PY) scripts/demo.py
@@ -48,6 +48,9 @@ $(NODE_STAMP): package.json package-lock.json
 
 bench: install ## Import speed and memory vs a csv+executemany floor, page times (BENCHMARKS.md)
 	$(PY) -m bench.run
+
+bench-upload: install ## A 199 MiB upload through gunicorn while the worker imports it: web memory, page times, no "database is locked"
+	$(PY) -m bench.upload
 
 reliability: install ## Inject every fault through the sandbox; print lines and invoices lost, doubled or wrong per fault
 	$(PY) scripts/reliability.py $(RELIABILITY_ARGS)

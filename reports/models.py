@@ -212,3 +212,33 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.last_seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+class ConnectionTest(models.Model):
+    """The test call to Amazon that "Orders missing?" shows for an account, made by the worker.
+
+    A page never waits for Amazon: it asks for a test (QUEUED), the worker makes the calls
+    (RUNNING) and stores what Amazon answered (FINISHED), and the page polls this row. One row
+    per account, reused for every test, so that many pages opened at once share one test.
+    `run_id` names the current request: a task handed out for an earlier one finds another id
+    and does nothing. Only `reports.services.connection_tests` changes these fields.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Waiting for the worker"
+        RUNNING = "running", "Calling Amazon"
+        FINISHED = "finished", "Finished"
+
+    account = models.OneToOneField(
+        SellerAccount, on_delete=models.CASCADE, related_name="connection_test"
+    )
+    state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
+    run_id = models.CharField(max_length=32)
+    requested_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # One {"operation", "ok", "message"} per call made (amazon_settings.services.ConnectionCheck).
+    results = models.JSONField(default=list, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.account}: connection test {self.get_state_display().lower()}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from reports.services import pipeline, privacy, worker
+from reports.services import connection_tests, pipeline, privacy, worker
 
 
 def heartbeat() -> None:
@@ -22,6 +22,10 @@ def tick() -> int:
 
 def advance_report(report_id: int, lease_id: str = "") -> None:
     pipeline.advance_report(report_id, lease_id)
+
+
+def run_connection_test(test_id: int, run_id: str) -> None:
+    connection_tests.run_connection_test(test_id, run_id)
 
 
 def remove_personal_data() -> privacy.PersonalDataRemoval:

@@ -46,6 +46,11 @@ urlpatterns = [
         name="diagnosis_coverage",
     ),
     path(
+        "diagnosis/<int:account_pk>/connection-test/",
+        diagnosis.diagnosis_connection_test,
+        name="diagnosis_connection_test",
+    ),
+    path(
         "diagnosis/<int:account_pk>/request-gap/",
         diagnosis.diagnosis_request_gap,
         name="diagnosis_request_gap",

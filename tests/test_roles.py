@@ -83,9 +83,18 @@ def test_an_operator_is_not_stopped_by_the_role_check(logged_in_client, name, ro
 
 
 def test_a_viewer_sees_every_page(viewer_client):
-    make_account()
-    for path in ("/", "/settings/", "/reports/", "/reports/request/", "/settings/log/"):
-        response = viewer_client.get(path)
+    account = make_account()
+    for path, htmx in (
+        ("/", False),
+        ("/settings/", False),
+        ("/reports/", False),
+        ("/reports/request/", False),
+        ("/settings/log/", False),
+        (f"/reports/diagnosis/{account.pk}/", False),
+        # "Orders missing?" polls for its test call to Amazon, which a Viewer's visit queues.
+        (f"/reports/diagnosis/{account.pk}/connection-test/", True),
+    ):
+        response = viewer_client.get(path, **({"HTTP_HX_REQUEST": "true"} if htmx else {}))
         assert response.status_code == 200, path
         assert response.context["can_operate"] is False
 

@@ -87,5 +87,8 @@ class Importer(Protocol):
     """Reads one document of its report types. Idempotent: importing twice changes nothing."""
 
     report_types: tuple[str, ...]
+    # Whether it commits a batch at a time, with a checkpoint each (renewing the caller's lease
+    # every few seconds), or the whole document in one transaction (one checkpoint at the end).
+    commits_per_batch: bool
 
     def import_document(self, stream: TextIO, *, context: ImportContext) -> ImportResult: ...

@@ -125,6 +125,7 @@ class GroupedRowImporter(Generic[Group, State]):
     """
 
     report_types: tuple[str, ...] = ()
+    commits_per_batch = True
     order_column = "order-id"
     required_columns: tuple[str, ...] = ()
     # Whether groups get a digest of their lines (`set_digest`), so unchanged orders are

@@ -198,6 +198,8 @@ class MfnXmlImporter:
     """
 
     report_types = XML_REPORT_TYPES
+    # A truncated envelope is refused whole, so the document commits in one transaction.
+    commits_per_batch = False
 
     def import_document(self, stream: TextIO, *, context: ImportContext) -> ImportResult:
         """Import one XML document in one transaction. Idempotent. Raises DocumentRejected

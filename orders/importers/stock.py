@@ -26,6 +26,8 @@ REPORT_TYPES = ("GET_AFN_INVENTORY_DATA",)
 
 class AfnStockImporter:
     report_types = REPORT_TYPES
+    # The drop guard needs the whole snapshot before anything is written.
+    commits_per_batch = False
     required_columns = ("seller-sku", "Warehouse-Condition-code", "Quantity Available")
 
     def import_document(self, stream: TextIO, *, context: ImportContext) -> ImportResult:

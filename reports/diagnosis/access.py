@@ -69,15 +69,14 @@ def check_authorization(
             tuple(evidence),
             (_test_fix(account),),
         )
-    return Check(
-        "authorization",
-        "Authorization present and valid",
-        OK,
-        "Amazon accepted a test call with this account's authorization."
-        if tests and tests[0].ok
-        else f"Amazon accepted the last call at {format_moment(account.last_success_at)}.",
-        tuple(evidence),
-    )
+    if tests and tests[0].ok:
+        summary = "Amazon accepted a test call with this account's authorization."
+    elif account.last_success_at is None:
+        # Shown while the worker's test call is on its way for an account never called yet.
+        summary = "No call to Amazon has been made with this authorization yet."
+    else:
+        summary = f"Amazon accepted the last call at {format_moment(account.last_success_at)}."
+    return Check("authorization", "Authorization present and valid", OK, summary, tuple(evidence))
 
 
 def denied_operations(account: SellerAccount, *, now: datetime) -> dict[str, tuple[int, datetime]]:

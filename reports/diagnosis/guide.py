@@ -2,20 +2,21 @@
 
 Each check reads what the product already records (the account's connection evidence, the call
 log, the worker's heartbeat, the reports and what they covered) and answers with a status, the
-evidence behind it and the fixes that apply. Only `diagnose_account` calls Amazon (one test
-call, the same as Settings' "Test connection"); the checks themselves are reads
+evidence behind it and the fixes that apply. Nothing here calls Amazon: the page's test call
+(the same as Settings' "Test connection") is made by the worker
+(`reports.services.connection_tests`) and its answers are handed in; the checks are reads
 (`reports.diagnosis.access`, `reports.diagnosis.imports`). The writes the page offers are
 services (`reports.services.requesting`)."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.utils import timezone
 
-from amazon_settings import services as account_services
 from amazon_settings.models import SellerAccount
 from amazon_settings.selectors import ConnectionStatus, connection_status
 from amazon_settings.services import ConnectionCheck
@@ -52,13 +53,14 @@ class Diagnosis:
 
 
 def diagnose_account(
-    account: SellerAccount, *, test_call: bool = True, now: datetime | None = None
+    account: SellerAccount,
+    *,
+    tests: Sequence[ConnectionCheck] = (),
+    now: datetime | None = None,
 ) -> Diagnosis:
-    """Run every check for the account. With `test_call`, Amazon is called once first (as
-    "Test connection" does), which also updates the account's connection evidence."""
-    tests = account_services.check_connection(account) if test_call and account.has_token else []
-    if tests:
-        account.refresh_from_db()
+    """Run every check for the account, from what is recorded and the answers of a finished
+    test call (`tests`, none while the worker has not made it). Reads only."""
+    tests = list(tests)
     now = now or timezone.now()
     coverages = coverage.account_coverage(account, now=now)
     checks = [

@@ -324,7 +324,14 @@ def import_stored_document(report: Report, *, accept_drop: bool = False) -> None
     worker retries it later, resuming).
     """
     importer = get_importer(report.report_type)
-    resume = _begin_import(report)
+    # A lease renewed with every batch can be short; a document written in one transaction
+    # renews it only at its end, so it keeps the worker's long lease.
+    lease = timedelta(
+        seconds=settings.REPORT_IMPORT_LEASE_SECONDS
+        if importer.commits_per_batch
+        else settings.REPORT_LEASE_SECONDS
+    )
+    resume = _begin_import(report, lease=lease)
 
     def checkpoint(point: Checkpoint) -> None:
         counts = point.counts
@@ -334,7 +341,7 @@ def import_stored_document(report: Report, *, accept_drop: bool = False) -> None
         report.rows_updated = counts.updated
         report.rows_unchanged = counts.unchanged
         report.rows_failed = counts.failed
-        report.leased_until = _import_lease_end()
+        report.leased_until = timezone.now() + lease
         written = Report.objects.filter(
             pk=report.pk, lease_id=report.lease_id, import_status=Status.IMPORTING
         ).update(
@@ -401,16 +408,12 @@ def import_stored_document(report: Report, *, accept_drop: bool = False) -> None
     )
 
 
-def _import_lease_end() -> datetime:
-    return timezone.now() + timedelta(seconds=settings.REPORT_IMPORT_LEASE_SECONDS)
-
-
-def _begin_import(report: Report) -> Checkpoint | None:
-    """Start (or resume) the import under the report's lease, shortened to the import's: it
-    is renewed with every batch from now on. A fresh import clears the counters and row errors
+def _begin_import(report: Report, *, lease: timedelta) -> Checkpoint | None:
+    """Start (or resume) the import under the report's lease, now `lease` long: it is renewed
+    with every checkpoint from now on. A fresh import clears the counters and row errors
     of an earlier one. Returns the checkpoint to resume after, or None for a fresh start.
     Raises StaleState when the report left IMPORTING or its lease is gone."""
-    report.leased_until = _import_lease_end()
+    report.leased_until = timezone.now() + lease
     # Due at once: should this worker stop, the next one takes the report up as soon as the
     # lease runs out, not at a retry time set earlier.
     report.next_attempt_at = timezone.now()

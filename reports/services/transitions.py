@@ -155,12 +155,14 @@ def _lease_free(now: datetime) -> Q:
 
 
 def due_reports(now: datetime) -> QuerySet[Report]:
-    """Unfinished reports of usable accounts whose next attempt is due and whose lease is free."""
+    """Unfinished reports whose next attempt is due and whose lease is free: of usable accounts,
+    or with the document at hand (importing needs no call to Amazon, so an uploaded file or
+    a downloaded document is imported whatever became of the account's authorization)."""
     return Report.objects.filter(
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+        Q(account__in=SellerAccount.objects.usable()) | Q(import_status=Status.IMPORTING),
         _lease_free(now),
         import_status__in=Report.UNFINISHED,
-        account__in=SellerAccount.objects.usable(),
     )
 
 

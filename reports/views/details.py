@@ -26,6 +26,18 @@ PREVIEW_CELL_CHARS = 300
 def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
     report = get_object_or_404(selectors.report_list(), pk=pk)
     names = {m.marketplace_id: m.name for m in report.account.marketplaces.all()}
+    if request.htmx:
+        # The page's poll while the report is unfinished: its state, counters and progress.
+        return render(
+            request,
+            "reports/detail.html#live",
+            {
+                "row": ReportRow.of(report),
+                "on_detail": True,
+                "marketplaces": [names.get(m, m) for m in report.marketplace_ids],
+                "next": request.get_full_path(),
+            },
+        )
     return render(
         request,
         "reports/detail.html",

@@ -9,17 +9,24 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
+from django_htmx.http import (
+    HttpResponseClientRedirect,
+    HttpResponseStopPolling,
+    reswap,
+    retarget,
+)
 
 from amazon_settings.exceptions import AccountNotConnected
 from amazon_settings.models import SellerAccount
 from amazon_settings.selectors import connection_status
 from reports import coverage
+from reports.diagnosis.connection_test import account_connection_test, connection_test_status
 from reports.diagnosis.guide import diagnose_account
 from reports.diagnosis.results import describe_range
 from reports.exceptions import InvalidReportRequest
 from reports.forms.diagnosis import GapRequestForm, ImportStartForm
-from reports.services import requesting
+from reports.models import ConnectionTest
+from reports.services import connection_tests, requesting
 
 
 def _import_start_form(account: SellerAccount) -> ImportStartForm:
@@ -40,24 +47,57 @@ def diagnosis_chooser(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _checks_context(account: SellerAccount, test: ConnectionTest | None) -> dict:
+    """What the block of checks shows: the checks, with the test call's answers once the
+    worker has them, and where the test call stands."""
+    now = timezone.now()
+    status = connection_test_status(test, now=now)
+    result = diagnose_account(account, tests=status.checks if status else (), now=now)
+    return {"diagnosis": result, "account": account, "connection_test": status}
+
+
 @require_GET
 def diagnosis_page(request: HttpRequest, account_pk: int) -> HttpResponse:
-    """Run the guide's checks for one account (with one test call to Amazon) and show them."""
+    """Show the guide's checks for one account at once. The test call to Amazon is queued for
+    the worker (or a recent one reused); the page polls `diagnosis_connection_test` for it."""
     account = get_object_or_404(SellerAccount, pk=account_pk)
-    result = diagnose_account(account)
+    test = connection_tests.request_connection_test(account)
+    context = _checks_context(account, test)
+    coverages = context["diagnosis"].coverages
     return render(
         request,
         "reports/diagnosis.html",
         {
-            "diagnosis": result,
-            "account": account,
+            **context,
             "accounts": SellerAccount.objects.order_by("display_name", "pk"),
             "import_start": coverage.import_start(account),
             "import_form": _import_start_form(account),
-            "coverages": result.coverages,
-            "poll": any(c.pending_reports for c in result.coverages),
+            "coverages": coverages,
+            "poll": any(c.pending_reports for c in coverages),
         },
     )
+
+
+@require_GET
+def diagnosis_connection_test(request: HttpRequest, account_pk: int) -> HttpResponse:
+    """htmx: where the page's test call stands. While the worker is on it, the notice again;
+    once Amazon answered (or the worker is overdue), the checks with the answers in place of
+    the whole block, and polling stops (286)."""
+    account = get_object_or_404(SellerAccount, pk=account_pk)
+    if not request.htmx:
+        return redirect("reports:diagnosis", account_pk=account.pk)
+    test = account_connection_test(account)
+    status = connection_test_status(test, now=timezone.now())
+    if status is not None and status.waiting:
+        return render(
+            request,
+            "reports/_connection_test.html",
+            {"account": account, "test": status},
+        )
+    content = render_to_string(
+        "reports/_diagnosis_checks.html", _checks_context(account, test), request=request
+    )
+    return reswap(retarget(HttpResponseStopPolling(content), "#diagnosis-checks"), "outerHTML")
 
 
 @require_GET

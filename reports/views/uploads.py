@@ -15,41 +15,40 @@ from reports.services import uploads
 
 @require_http_methods(["GET", "POST"])
 def upload(request: HttpRequest) -> HttpResponse:
-    """Import the file and go to its report, or (preview) show the counts on this page."""
+    """Store the file and go to its report, which the worker imports (the page follows it), or
+    (preview) show what its first lines would import on this page."""
     form = UploadForm(request.POST or None, request.FILES or None)
     result: uploads.UploadResult | None = None
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
+        document = {
+            "account": data["account"],
+            "report_type": data["report_type"],
+            "filename": data["file"].name,
+            "upload": data["file"],
+            "acting_user": request.user,
+        }
         try:
-            result = uploads.import_uploaded_document(
-                account=data["account"],
-                report_type=data["report_type"],
-                filename=data["file"].name,
-                content=data["file"].read(),
-                acting_user=request.user,
-                dry_run=data["preview"],
-            )
+            if data["preview"]:
+                result = uploads.import_uploaded_document(**document, dry_run=True)
+            else:
+                report = uploads.queue_uploaded_document(**document)
         except uploads.UploadTooLarge as error:
             form.add_error("file", str(error))
         except uploads.UploadRejected as error:
             form.add_error(None, str(error))
         else:
-            if result.report is not None:
-                _message(request, result)
-                return redirect("reports:detail", pk=result.report.pk)
-    context: dict[str, Any] = {"upload_form": form, "result": result}
+            if result is None:
+                messages.info(
+                    request,
+                    f"The file is stored ({report.raw_size:,} bytes). The worker imports it "
+                    "now; this page shows how far it got.",
+                )
+                return redirect("reports:detail", pk=report.pk)
+    context: dict[str, Any] = {
+        "upload_form": form,
+        "result": result,
+        "preview_lines": uploads.PREVIEW_LINES,
+    }
     status = 400 if form.is_bound and form.errors else 200
     return render(request, "reports/upload.html", context, status=status)
-
-
-def _message(request: HttpRequest, result: uploads.UploadResult) -> None:
-    if result.rejected:
-        messages.error(request, f"The file was not imported: {result.rejected}")
-    elif result.held_reason:
-        messages.warning(request, f"The file is held for your confirmation: {result.held_reason}")
-    else:
-        messages.success(
-            request,
-            f"Imported {result.rows} rows: {result.created} created, {result.updated} updated, "
-            f"{result.unchanged} unchanged, {result.failed} with errors.",
-        )

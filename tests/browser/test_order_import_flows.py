@@ -148,7 +148,13 @@ def test_4_the_gap_of_the_lapse_is_found_requested_and_filled(page, demo):
     demo.sandbox.advance_clock(11 * 60)
     start, end = state["range"]
     page.goto(demo.url(f"/reports/diagnosis/{state['account_pk']}/"))
-    expect(page.locator("#check-authorization")).to_have_attribute("data-status", "ok")
+    # The page answers at once; the worker's test call to Amazon comes in by polling.
+    expect(page.locator("#connection-test")).to_have_attribute(
+        "data-state", "finished", timeout=IMPORT_TIMEOUT
+    )
+    authorization = page.locator("#check-authorization")
+    expect(authorization).to_contain_text("Sellers.getMarketplaceParticipations: 5 marketplaces")
+    expect(authorization).to_have_attribute("data-status", "ok")
     # Import from the day of the first report: then the only MFN gap is the time since it.
     page.fill("#id_import_orders_from", start.strftime("%Y-%m-%d"))
     page.locator("#import-start-form button").click()

@@ -73,7 +73,7 @@ def test_order_in_a_file_whose_row_failed_shows_line_and_reason(logged_in_client
         account=account,
         report_type=MFN_EU,
         filename="orders.txt",
-        content="\n".join(lines).encode(),
+        upload="\n".join(lines).encode(),
         acting_user=None,
         dry_run=False,
     )

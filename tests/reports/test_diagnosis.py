@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime, timedelta
 
 import pytest
+from django import db
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from amazon_settings import crypto
-from amazon_settings.models import AccountMarketplace, ApiCall, SellerAccount
+from amazon_settings.exceptions import TokenDecryptionFailed
+from amazon_settings.models import AccountMarketplace, ApiCall, RateLimitBucket, SellerAccount
+from amazon_settings.selectors import format_moment
 from amazon_settings.services import ConnectionCheck
 from orders.models import Order
 from reports import coverage, dashboard, selectors
 from reports.catalog import BY_KEY
-from reports.diagnosis import access, imports, results
+from reports.diagnosis import access, connection_test, imports, results
 from reports.exceptions import InvalidReportRequest
-from reports.models import Report, WorkerHeartbeat
-from reports.services import requesting
+from reports.models import ConnectionTest, Report, WorkerHeartbeat
+from reports.services import connection_tests, requesting
+from tests.amazon_fixtures import connect_demo_seller
 
 pytestmark = pytest.mark.django_db
 
@@ -31,8 +38,26 @@ D = timedelta(days=1)
 
 
 @pytest.fixture(autouse=True)
-def no_broker(monkeypatch):
+def handed_out(monkeypatch) -> list[tuple[str, tuple]]:
+    """The connection tests handed to the worker, as (task path, arguments); reports' tasks
+    are dropped."""
     monkeypatch.setattr("reports.services.transitions.async_task", lambda *args, **kwargs: None)
+    tasks: list[tuple[str, tuple]] = []
+    monkeypatch.setattr(
+        "reports.services.connection_tests.async_task",
+        lambda func, *args, **kwargs: tasks.append((func, args)),
+    )
+    return tasks
+
+
+def run_handed_out(tasks: list[tuple[str, tuple]]) -> int:
+    """Run the handed-out tasks as the worker would: by their dotted path."""
+    count = 0
+    while tasks:
+        func, args = tasks.pop(0)
+        import_string(func)(*args)
+        count += 1
+    return count
 
 
 @pytest.fixture
@@ -79,11 +104,16 @@ def make_report(account, start, end, status=Status.IMPORTED, report_type=MFN_TYP
     )
 
 
-def fake_test(monkeypatch, *results: tuple[str, bool, str]):
-    monkeypatch.setattr(
-        "amazon_settings.services.check_connection",
-        lambda account: [ConnectionCheck(*result) for result in results],
-    )
+def fake_test(monkeypatch, *results: tuple[str, bool, str]) -> list[SellerAccount]:
+    """Amazon's answers to the test call; returns the accounts it was made for, one per call."""
+    tested: list[SellerAccount] = []
+
+    def check_connection(account):
+        tested.append(account)
+        return [ConnectionCheck(*result) for result in results]
+
+    monkeypatch.setattr("amazon_settings.services.check_connection", check_connection)
+    return tested
 
 
 def test_merge_joins_overlapping_and_adjacent_ranges(now):
@@ -167,6 +197,14 @@ def test_authorization_revoked_is_a_problem_with_renew(account, now):
     assert [(f.label, f.url) for f in check.fixes] == [
         ("Renew access", reverse("amazon_settings:renew", args=[account.pk]))
     ]
+
+
+def test_authorization_before_any_call_says_so(account, now):
+    check = access.check_authorization(account, tests=[], now=now)
+    assert check.summary == f"Amazon accepted the last call at {format_moment(now - H)}."
+    account.last_success_at = None
+    check = access.check_authorization(account, tests=[], now=now)
+    assert check.summary == "No call to Amazon has been made with this authorization yet."
 
 
 def test_no_token_is_a_problem(account, now):
@@ -454,30 +492,212 @@ def test_a_recently_failed_range_is_not_requested_again_at_once(account, setting
     assert again.data_end == now - 2 * D
 
 
-def test_diagnosis_page_runs_the_checks(operator, account, monkeypatch):
-    fake_test(
-        monkeypatch,
-        ("Sellers.getMarketplaceParticipations", True, "2 marketplaces: DE, FR"),
-        ("Reports.getReportSchedules", True, "Amazon granted access to reports."),
+ANSWERS = (
+    ("Sellers.getMarketplaceParticipations", True, "2 marketplaces: DE, FR"),
+    ("Reports.getReportSchedules", True, "Amazon granted access to reports."),
+)
+CHECK_KEYS = (
+    "authorization",
+    "access_rights",
+    "expiry",
+    "worker",
+    "last_imports",
+    "gaps",
+    "reports",
+    "throttling",
+)
+
+
+def poll(client, account):
+    return client.get(
+        reverse("reports:diagnosis_connection_test", args=[account.pk]), HTTP_HX_REQUEST="true"
     )
+
+
+def test_diagnosis_page_answers_at_once_and_the_worker_makes_the_test_call(
+    operator, account, monkeypatch, handed_out, django_capture_on_commit_callbacks
+):
+    tested = fake_test(monkeypatch, *ANSWERS)
     make_report(account, account.import_orders_from, timezone.now() - 2 * D)
-    response = operator.get(reverse("reports:diagnosis", args=[account.pk]))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = operator.get(reverse("reports:diagnosis", args=[account.pk]))
     assert response.status_code == 200
+    assert tested == []  # the page itself did not call Amazon
     html = response.content.decode()
-    for key in (
-        "authorization",
-        "access_rights",
-        "expiry",
-        "worker",
-        "last_imports",
-        "gaps",
-        "reports",
-        "throttling",
-    ):
+    for key in CHECK_KEYS:
         assert f'id="check-{key}"' in html
-    assert "Sellers.getMarketplaceParticipations: 2 marketplaces: DE, FR" in html
     assert 'class="segment gap' in html
     assert 'id="import-start-form"' in html
+    assert 'data-state="waiting"' in html
+    assert "Testing the connection to Amazon…" in html
+    poll_url = reverse("reports:diagnosis_connection_test", args=[account.pk])
+    assert f'hx-get="{poll_url}" hx-trigger="every 2s"' in html
+    assert "2 marketplaces: DE, FR" not in html
+    test = ConnectionTest.objects.get(account=account)
+    assert handed_out == [("reports.tasks.run_connection_test", (test.pk, test.run_id))]
+
+    response = poll(operator, account)
+    assert response.status_code == 200  # still waiting: polling goes on
+    assert "Waiting for the worker since" in response.content.decode()
+    assert 'hx-trigger="every 2s"' in response.content.decode()
+
+    assert run_handed_out(handed_out) == 1
+    assert tested == [account]
+    response = poll(operator, account)
+    assert response.status_code == 286
+    assert response["HX-Retarget"] == "#diagnosis-checks"
+    assert response["HX-Reswap"] == "outerHTML"
+    html = response.content.decode()
+    assert 'id="diagnosis-checks"' in html
+    for key in CHECK_KEYS:
+        assert f'id="check-{key}"' in html
+    assert "Sellers.getMarketplaceParticipations: 2 marketplaces: DE, FR" in html
+    assert 'id="connection-test" data-state="finished"' in html
+    assert "hx-get" not in html.split('id="check-authorization"')[0]
+
+    # Without htmx the fragment's URL is the page.
+    response = operator.get(reverse("reports:diagnosis_connection_test", args=[account.pk]))
+    assert response.status_code == 302
+    assert response.url == reverse("reports:diagnosis", args=[account.pk])
+
+
+def test_pages_opened_together_share_one_test_call(
+    operator, account, monkeypatch, handed_out, django_capture_on_commit_callbacks, now
+):
+    tested = fake_test(monkeypatch, *ANSWERS)
+    url = reverse("reports:diagnosis", args=[account.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(5):
+            assert operator.get(url).status_code == 200
+    assert len(handed_out) == 1  # queued once, the other pages wait for the same test
+    run_handed_out(handed_out)
+    with django_capture_on_commit_callbacks(execute=True):
+        html = operator.get(url).content.decode()
+    # A fresh test is shown as it is, with its answers, and nothing is queued.
+    assert handed_out == []
+    assert "Sellers.getMarketplaceParticipations: 2 marketplaces: DE, FR" in html
+    assert 'data-state="finished"' in html and "hx-trigger" not in html.split("coverage-card")[0]
+    assert len(tested) == 1
+
+    # A minute later, the next page asks for a new test.
+    test = ConnectionTest.objects.get()
+    later = test.finished_at + connection_tests.FRESH_FOR + timedelta(seconds=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        again = connection_tests.request_connection_test(account, now=later)
+    assert again.state == ConnectionTest.State.QUEUED and again.run_id != test.run_id
+    assert handed_out == [("reports.tasks.run_connection_test", (test.pk, again.run_id))]
+
+
+def test_a_test_runs_once_per_request(account, monkeypatch, handed_out, now):
+    tested = fake_test(monkeypatch, *ANSWERS)
+    first = connection_tests.request_connection_test(account, now=now)
+    assert connection_tests.request_connection_test(account, now=now + H / 60) == first
+    # The task delivered twice: the second delivery finds the test started and does nothing.
+    ran = connection_tests.run_connection_test(first.pk, first.run_id)
+    assert ran.state == ConnectionTest.State.FINISHED
+    assert ran.results == [
+        {"operation": operation, "ok": ok, "message": message} for operation, ok, message in ANSWERS
+    ]
+    assert connection_tests.run_connection_test(first.pk, first.run_id) is None
+    assert len(tested) == 1
+    # A task of a replaced request does nothing either.
+    later = ran.finished_at + connection_tests.FRESH_FOR + timedelta(seconds=1)
+    second = connection_tests.request_connection_test(account, now=later)
+    assert connection_tests.run_connection_test(first.pk, first.run_id) is None
+    assert ConnectionTest.objects.get().state == ConnectionTest.State.QUEUED
+    assert connection_tests.run_connection_test(second.pk, second.run_id).results == ran.results
+    assert len(tested) == 2
+
+
+def test_no_test_without_an_authorization(operator, account, handed_out):
+    account.refresh_token_encrypted = ""
+    account.status = SellerAccount.Status.DISCONNECTED
+    account.save()
+    assert connection_tests.request_connection_test(account) is None
+    html = operator.get(reverse("reports:diagnosis", args=[account.pk])).content.decode()
+    assert 'id="connection-test"' not in html
+    assert not ConnectionTest.objects.exists() and handed_out == []
+    assert poll(operator, account).status_code == 286
+
+
+def test_a_test_call_that_cannot_start_says_why(account, monkeypatch, now):
+    def undecryptable(account):
+        raise TokenDecryptionFailed("The stored token cannot be decrypted with the keys.")
+
+    monkeypatch.setattr("amazon_settings.services.check_connection", undecryptable)
+    test = connection_tests.request_connection_test(account, now=now)
+    test = connection_tests.run_connection_test(test.pk, test.run_id)
+    assert test.state == ConnectionTest.State.FINISHED
+    assert connection_tests.connection_checks(test) == [
+        ConnectionCheck(
+            "Authorization", False, "The stored token cannot be decrypted with the keys."
+        )
+    ]
+
+
+def test_when_the_worker_does_not_answer_the_page_says_so_and_asks_again(
+    operator, account, monkeypatch, handed_out, django_capture_on_commit_callbacks, now
+):
+    tested = fake_test(monkeypatch, *ANSWERS)
+    WorkerHeartbeat.objects.create(name="worker", last_seen_at=now - 2 * H)
+    url = reverse("reports:diagnosis", args=[account.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        operator.get(url)
+    test = ConnectionTest.objects.get()
+    asked_at = now - connection_tests.PICKUP_WITHIN - timedelta(seconds=1)
+    ConnectionTest.objects.update(requested_at=asked_at)
+
+    response = poll(operator, account)
+    assert response.status_code == 286  # the page stops waiting
+    html = response.content.decode()
+    assert 'id="connection-test" role="status" data-state="no-answer"' in html
+    assert "The test call to Amazon was not made." in html
+    assert (
+        f"The background worker did not start the test call asked for at "
+        f"{format_moment(asked_at)} within 60 seconds: it is not running, or too busy. "
+        f"The worker was last seen {format_moment(now - 2 * H)} (2 hours ago). The checks "
+        "below use what was recorded before."
+    ) in html
+    assert f"{imports.WORKER_HOW_TO} Then click Check again." in html
+    assert 'id="check-authorization"' in html
+
+    # "Check again" queues a new test; the old task, delivered late, does nothing.
+    old_task = handed_out.pop()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert 'data-state="waiting"' in operator.get(url).content.decode()
+    new_run = ConnectionTest.objects.get().run_id
+    assert new_run != test.run_id
+    assert handed_out == [("reports.tasks.run_connection_test", (test.pk, new_run))]
+    import_string(old_task[0])(*old_task[1])
+    assert tested == []
+    run_handed_out(handed_out)
+    assert tested == [account]
+
+
+def test_a_test_the_worker_started_but_never_finished(account, now):
+    test = connection_tests.request_connection_test(account, now=now)
+    started_at = now - connection_tests.running_bound()
+    ConnectionTest.objects.update(state=ConnectionTest.State.RUNNING, started_at=started_at)
+    test.refresh_from_db()
+    assert connection_test.connection_test_status(test, now=now).waiting
+    status = connection_test.connection_test_status(test, now=now + timedelta(seconds=1))
+    assert status.state == connection_test.NO_ANSWER
+    assert status.no_answer.startswith(
+        f"The background worker started the test call at {format_moment(started_at)} but did "
+        "not finish it: it may have stopped. The worker has never run on this installation."
+    )
+    # A new request replaces the abandoned test.
+    assert connection_tests.request_connection_test(account, now=now).state == "running"
+    again = connection_tests.request_connection_test(account, now=now + timedelta(seconds=1))
+    assert again.state == ConnectionTest.State.QUEUED and again.run_id != test.run_id
+
+
+def test_the_deadlines_cover_the_longest_test_call(settings):
+    settings.SPAPI_TIMEOUT_SECONDS = 30
+    settings.SPAPI_MAX_WAIT_SECONDS = 60
+    settings.SPAPI_INTERACTIVE_RETRIES = 1
+    # A token refresh, then two calls of up to two attempts and a full rate-limiter wait each.
+    assert connection_tests.running_bound() == timedelta(seconds=30 + 2 * (2 * 30 + 60))
 
 
 def test_chooser_goes_to_the_only_account(operator, account):
@@ -620,3 +840,120 @@ def test_home_of_a_new_installation(operator):
     html = operator.get(reverse("home")).content.decode()
     assert "No Amazon account connected yet" in html
     assert 'id="orders-chart"' not in html
+
+
+def test_with_amazon_the_page_waits_for_nothing_and_the_worker_makes_the_calls(
+    amazon, operator, handed_out, django_capture_on_commit_callbacks
+):
+    account = connect_demo_seller(amazon)
+    received = len(amazon.calls())
+    with django_capture_on_commit_callbacks(execute=True):
+        response = operator.get(reverse("reports:diagnosis", args=[account.pk]))
+    assert len(amazon.calls()) == received
+    assert not ApiCall.objects.exists()
+    assert 'data-state="waiting"' in response.content.decode()
+
+    run_handed_out(handed_out)
+    operations = [call["operation"] for call in amazon.calls()[received:]]
+    assert "getMarketplaceParticipations" in operations and "getReportSchedules" in operations
+    assert set(ApiCall.objects.values_list("operation", "outcome")) == {
+        ("LWA.refreshToken", ApiCall.Outcome.SUCCESS),
+        ("Sellers.getMarketplaceParticipations", ApiCall.Outcome.SUCCESS),
+        ("Reports.getReportSchedules", ApiCall.Outcome.SUCCESS),
+    }
+    response = poll(operator, account)
+    assert response.status_code == 286
+    html = response.content.decode()
+    assert "Sellers.getMarketplaceParticipations: 5 marketplaces: " in html
+    assert "Reports.getReportSchedules: Amazon granted access to reports." in html
+    assert 'id="check-authorization" data-status="ok"' in html
+
+
+def test_with_the_rate_limit_spent_the_page_still_touches_no_call_and_no_bucket(
+    amazon, operator, handed_out, django_capture_on_commit_callbacks
+):
+    account = connect_demo_seller(amazon)
+    # Many callers queued for the account's tokens: refilling them takes Amazon many hours.
+    prefix = f"{account.selling_partner_id}:{account.region}:"
+    for operation in ("Sellers.getMarketplaceParticipations", "Reports.getReportSchedules"):
+        RateLimitBucket.objects.create(
+            key=prefix + operation, tokens=-1000.0, updated_at=time.time()
+        )
+    buckets = list(
+        RateLimitBucket.objects.order_by("key").values_list("key", "tokens", "updated_at")
+    )
+    evidence = ("last_attempt_at", "last_error", "status", "status_changed_at")
+    before = SellerAccount.objects.values(*evidence).get(pk=account.pk)
+    received = len(amazon.calls())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = operator.get(reverse("reports:diagnosis", args=[account.pk]))
+    assert response.status_code == 200
+    assert SellerAccount.objects.values(*evidence).get(pk=account.pk) == before
+    assert (
+        list(RateLimitBucket.objects.order_by("key").values_list("key", "tokens", "updated_at"))
+        == buckets
+    )
+    assert len(amazon.calls()) == received
+    assert not ApiCall.objects.exists()
+    assert 'data-state="waiting"' in response.content.decode()
+
+    # The worker meets the spent quota instead, and the page shows what it met.
+    run_handed_out(handed_out)
+    html = poll(operator, account).content.decode()
+    for operation in ("Sellers.getMarketplaceParticipations", "Reports.getReportSchedules"):
+        assert f"{operation}: Too many calls to {operation}; the next one is allowed in " in html
+    assert "Amazon granted access" not in html
+    assert len(amazon.calls(operation="getMarketplaceParticipations")) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pages_opened_at_the_same_moment_queue_one_test(monkeypatch):
+    account = SellerAccount.objects.create(
+        selling_partner_id="A1SAMEMOMENT1",
+        region="eu",
+        refresh_token_encrypted=crypto.encrypt_secret("Atzr|test"),
+        status=SellerAccount.Status.CONNECTED,
+    )
+    handed: list[tuple] = []
+    monkeypatch.setattr(
+        "reports.services.connection_tests.async_task", lambda *args, **kwargs: handed.append(args)
+    )
+    pages = 8
+    barrier = threading.Barrier(pages)
+    errors: list[BaseException] = []
+
+    def open_page(moment: datetime) -> None:
+        try:
+            barrier.wait(timeout=30)
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    connection_tests.request_connection_test(account, now=moment)
+                    return
+                except db.OperationalError as error:
+                    # SQLite's shared in-memory test database refuses a second writer at once,
+                    # where the product's database file waits for it (its busy timeout): wait
+                    # the same way here. PostgreSQL makes the writers wait for the row itself.
+                    if "locked" not in str(error) or time.monotonic() > deadline:
+                        raise
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            db.connections.close_all()
+
+    def wave(moment: datetime) -> None:
+        threads = [threading.Thread(target=open_page, args=(moment,)) for _ in range(pages)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+
+    first = timezone.now()
+    wave(first)  # the first test: the row is created once
+    assert errors == [] and len(handed) == 1
+    later = first + connection_tests.PICKUP_WITHIN + timedelta(seconds=1)
+    wave(later)  # an unanswered test replaced once, by a guarded update
+    assert errors == [] and len(handed) == 2
+    test = ConnectionTest.objects.get()
+    assert handed[1] == ("reports.tasks.run_connection_test", test.pk, test.run_id)

@@ -298,3 +298,36 @@ def test_reset_after_an_interruption_imports_from_the_first_line(
     assert report.rows_unchanged > 0
     assert report.rows_created + report.rows_unchanged + report.rows_failed == lines
     assert ReportRowError.objects.filter(report=report).count() == 1
+
+
+def test_a_whole_document_import_keeps_the_long_lease(account, monkeypatch, settings):
+    """The stock guard writes the whole snapshot in one transaction, renewing nothing until its
+    end: a one-minute lease would let another worker start the same import meanwhile."""
+    from orders.importers import stock
+
+    seller = seller_by_id(EU_SELLER, "eu")
+    text = render_report(
+        "GET_AFN_INVENTORY_DATA",
+        seller=seller,
+        marketplace_ids=seller.marketplace_ids,
+        data_start=datetime(2025, 3, 1, tzinfo=UTC),
+        data_end=datetime(2025, 3, 15, tzinfo=UTC),
+        now=datetime(2025, 3, 15, tzinfo=UTC),
+    ).text
+    report = stored_report(account, text)
+    Report.objects.filter(pk=report.pk).update(report_type="GET_AFN_INVENTORY_DATA")
+    seen = {}
+    replace_stock = stock.replace_stock
+
+    def watching(**kwargs):
+        seen["lease_end"] = Report.objects.get(pk=report.pk).leased_until
+        seen["now"] = timezone.now()
+        return replace_stock(**kwargs)
+
+    monkeypatch.setattr(stock, "replace_stock", watching)
+    pipeline.import_stored_document(claimed(report))
+
+    report.refresh_from_db()
+    assert report.import_status == Report.ImportStatus.IMPORTED
+    long_lease = timedelta(seconds=settings.REPORT_LEASE_SECONDS)
+    assert seen["lease_end"] > seen["now"] + long_lease - timedelta(seconds=5)

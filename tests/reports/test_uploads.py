@@ -6,12 +6,15 @@ new reports routes, until reports/urls.py carries them (then the extra entries a
 
 from __future__ import annotations
 
+import codecs
 import gzip
 from datetime import timedelta
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.test import TestCase
 from django.urls import include, path, reverse
 
 from amazon_settings.models import AccountMarketplace, SellerAccount
@@ -19,7 +22,13 @@ from config import urls as config_urls
 from orders.models import Order, OrderItem
 from reports import urls as reports_urls
 from reports.models import Report, ReportRowError
-from reports.services.uploads import UploadTooLarge, import_uploaded_document
+from reports.services import pipeline, uploads
+from reports.services.uploads import (
+    UploadRejected,
+    UploadTooLarge,
+    import_uploaded_document,
+    queue_uploaded_document,
+)
 from reports.views import uploads as upload_views
 from reports.views import where_is as where_is_views
 from tests.orders.conftest import NOW, render
@@ -46,6 +55,22 @@ MFN_EU = "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING"
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
+
+
+@pytest.fixture(autouse=True)
+def handed(monkeypatch, django_capture_on_commit_callbacks):
+    """The worker tasks handed out (after the request's transaction commits), for `work`."""
+    tasks: list[tuple] = []
+    monkeypatch.setattr(
+        "reports.services.transitions.async_task", lambda func, *args, **kwargs: tasks.append(args)
+    )
+    return tasks
+
+
+def work(handed: list[tuple]) -> None:
+    """Run the handed-out tasks as a worker would."""
+    while handed:
+        pipeline.advance_report(*handed.pop(0))
 
 
 @pytest.fixture
@@ -82,7 +107,9 @@ def post_upload(client, account, content: bytes, *, name="orders.txt", preview=F
     }
     if preview:
         data["preview"] = "on"
-    return client.post(reverse("reports:upload"), data)
+    # The test's transaction never commits: run what waits for the commit (handing out).
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client.post(reverse("reports:upload"), data)
 
 
 def test_upload_page_offers_every_report_type_with_twins(logged_in_client, account):
@@ -94,12 +121,30 @@ def test_upload_page_offers_every_report_type_with_twins(logged_in_client, accou
     assert "GET_AFN_INVENTORY_DATA" in page
 
 
-def test_upload_imports_the_orders_and_keeps_the_report(logged_in_client, account, mfn_document):
+def test_upload_stores_the_file_and_the_worker_imports_it(
+    logged_in_client, account, mfn_document, handed
+):
     response = post_upload(logged_in_client, account, mfn_document)
 
     report = Report.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("reports:detail", args=[report.pk])
+    # The request stored the file and handed its import to a worker; it imported nothing.
+    assert report.import_status == Report.ImportStatus.IMPORTING
+    assert Order.objects.count() == 0
+    assert [pk for pk, _ in handed] == [report.pk]
+    page = logged_in_client.get(response["Location"]).content.decode()
+    assert "The worker imports it now" in page
+    # The page follows the import: it polls its live part, which shows the progress.
+    assert 'id="report-live" hx-get=' in page and 'hx-trigger="every 3s"' in page
+    live = logged_in_client.get(response["Location"], HTTP_HX_REQUEST="true").content.decode()
+    assert live.lstrip().startswith('<div id="report-live"')
+    assert f"0 of {report.rows_total:,} lines imported" in live
+    assert "Status history" not in live
+
+    work(handed)
+
+    report.refresh_from_db()
     assert report.source == Report.Source.UPLOADED
     assert report.import_status == Report.ImportStatus.IMPORTED
     assert report.requested_by.get_username() == "seller"
@@ -109,12 +154,13 @@ def test_upload_imports_the_orders_and_keeps_the_report(logged_in_client, accoun
     assert Order.objects.count() > 0
     assert set(Order.objects.values_list("source_report_id", flat=True)) == {report.pk}
     assert report.events.first().message.startswith("Uploaded by seller: orders.txt")
-    follow = logged_in_client.get(response["Location"])
-    assert "Imported" in follow.content.decode()
+    follow = logged_in_client.get(response["Location"]).content.decode()
+    assert "Imported" in follow
+    assert "hx-trigger" not in follow.split('id="report-live"')[1].split(">")[0]
 
 
 def test_preview_writes_nothing_and_counts_like_the_real_run(
-    logged_in_client, account, mfn_document
+    logged_in_client, account, mfn_document, handed
 ):
     response = post_upload(logged_in_client, account, mfn_document, preview=True)
 
@@ -126,7 +172,9 @@ def test_preview_writes_nothing_and_counts_like_the_real_run(
     assert 'id="upload-preview"' in response.content.decode()
     assert "nothing was stored" in response.content.decode()
 
+    assert not preview.partial and "Counted from the first" not in response.content.decode()
     post_upload(logged_in_client, account, mfn_document)
+    work(handed)
     report = Report.objects.get()
     assert (preview.rows, preview.created, preview.updated, preview.unchanged, preview.failed) == (
         report.rows_total,
@@ -142,7 +190,7 @@ def test_uploading_twice_changes_nothing(account, mfn_document):
         account=account,
         report_type=MFN_EU,
         filename="a.txt",
-        content=mfn_document,
+        upload=mfn_document,
         acting_user=None,
         dry_run=False,
     )
@@ -151,7 +199,7 @@ def test_uploading_twice_changes_nothing(account, mfn_document):
         account=account,
         report_type=MFN_EU,
         filename="a.txt",
-        content=mfn_document,
+        upload=mfn_document,
         acting_user=None,
         dry_run=False,
     )
@@ -159,8 +207,11 @@ def test_uploading_twice_changes_nothing(account, mfn_document):
     assert second.created == 0 and second.unchanged == first.created + first.updated
 
 
-def test_gzip_upload_is_decompressed_and_stored_plain(logged_in_client, account, mfn_document):
+def test_gzip_upload_is_decompressed_and_stored_plain(
+    logged_in_client, account, mfn_document, handed
+):
     response = post_upload(logged_in_client, account, gzip.compress(mfn_document), name="o.gz")
+    work(handed)
 
     assert response.status_code == 302
     report = Report.objects.get()
@@ -171,8 +222,9 @@ def test_gzip_upload_is_decompressed_and_stored_plain(logged_in_client, account,
     assert Order.objects.count() > 0
 
 
-def test_document_without_required_columns_fails_with_the_reason(logged_in_client, account):
+def test_document_without_required_columns_fails_with_the_reason(logged_in_client, account, handed):
     response = post_upload(logged_in_client, account, b"foo\tbar\n1\t2\n")
+    work(handed)
 
     report = Report.objects.get()
     assert response.status_code == 302
@@ -180,7 +232,7 @@ def test_document_without_required_columns_fails_with_the_reason(logged_in_clien
     assert report.failure_reason == Report.FailureReason.BAD_DOCUMENT
     assert "lacks the required columns: order-id" in report.last_error
     page = logged_in_client.get(response["Location"]).content.decode()
-    assert "The file was not imported: The document lacks the required columns" in page
+    assert "The document lacks the required columns: order-id" in page
     assert Order.objects.count() == 0
 
 
@@ -212,7 +264,7 @@ def test_gzip_bomb_is_stopped_at_the_limit(account, settings):
             account=account,
             report_type=MFN_EU,
             filename="bomb.gz",
-            content=gzip.compress(b"x" * 100_000),
+            upload=gzip.compress(b"x" * 100_000),
             acting_user=None,
             dry_run=True,
         )
@@ -241,7 +293,7 @@ def test_row_errors_are_kept_with_their_line(account, mfn_document):
         account=account,
         report_type=MFN_EU,
         filename="broken.txt",
-        content="\n".join(lines).encode(),
+        upload="\n".join(lines).encode(),
         acting_user=None,
         dry_run=False,
     )
@@ -304,3 +356,86 @@ def test_command_names_an_unknown_account(tmp_path):
     path.write_bytes(b"x")
     with pytest.raises(CommandError, match="No account AUNKNOWN"):
         call_command("import_report", str(path), "--account", "AUNKNOWN", "--report-type", MFN_EU)
+
+
+class WholeReadRefused(ContentFile):
+    """An upload that may be read a chunk at a time only, as a 200 MB file must be."""
+
+    def read(self, size: int = -1) -> bytes:
+        assert size is not None and 0 < size <= 4 * 1024**2, f"read({size}) of a whole upload"
+        return self.file.read(size)
+
+
+def test_an_upload_is_streamed_to_storage_not_read_whole(account, mfn_document, handed):
+    # Many chunks: the document repeated (the same orders again) to over 2 MB.
+    body = mfn_document.split(b"\n", 1)[1]
+    content = mfn_document + body * (2 * 1024**2 // len(body) + 1)
+    upload = WholeReadRefused(gzip.compress(content), name="big.txt.gz")
+
+    report = queue_uploaded_document(
+        account=account, report_type=MFN_EU, filename="big.txt.gz", upload=upload, acting_user=None
+    )
+
+    assert report.raw_size == len(content) > 2 * 1024**2
+    assert report.rows_total == content.count(b"\n") - 1
+    with report.raw_file.open("rb") as handle:
+        assert handle.read() == content
+
+
+def test_a_multi_member_gzip_file_is_read_whole(account, mfn_document):
+    half = len(mfn_document) // 2
+    cut = mfn_document.index(b"\n", half) + 1
+    content = gzip.compress(mfn_document[:cut]) + gzip.compress(mfn_document[cut:])
+
+    result = import_uploaded_document(
+        account=account,
+        report_type=MFN_EU,
+        filename="two-members.gz",
+        upload=content,
+        acting_user=None,
+        dry_run=False,
+    )
+
+    assert result.report.raw_size == len(mfn_document)
+    assert result.rows == mfn_document.count(b"\n") - 1 and result.failed == 0
+
+
+def test_a_damaged_gzip_file_is_refused_and_nothing_is_stored(account, mfn_document):
+    damaged = gzip.compress(mfn_document)[:-40]
+    with pytest.raises(UploadRejected, match="The gzip file is damaged"):
+        queue_uploaded_document(
+            account=account, report_type=MFN_EU, filename="o.gz", upload=damaged, acting_user=None
+        )
+    assert counts() == (0, 0, 0)
+
+
+def test_charset_is_found_while_streaming(account):
+    def stored_charset(content: bytes) -> str:
+        return queue_uploaded_document(
+            account=account, report_type=MFN_EU, filename="o.txt", upload=content, acting_user=None
+        ).raw_charset
+
+    lines = "order-id\tbuyer-name\n303-1234567-1234567\tMüller\n"
+    assert stored_charset(lines.encode("utf-8")) == "utf-8"
+    assert stored_charset(codecs.BOM_UTF8 + lines.encode("utf-8")) == "utf-8-sig"
+    assert stored_charset(lines.encode("cp1252")) == "cp1252"
+    # 0xfc is no UTF-8 here, 0x81 no cp1252: refused, with where each failed.
+    neither = lines.encode("cp1252") + b"\x81\n"
+    with pytest.raises(
+        UploadRejected, match=r"byte 0x81 at offset 47 is not cp1252, and byte 41 is not UTF-8"
+    ):
+        stored_charset(neither)
+    assert Report.objects.count() == 3
+
+
+def test_a_preview_of_a_long_file_counts_its_first_lines(
+    logged_in_client, account, mfn_document, monkeypatch
+):
+    monkeypatch.setattr(uploads, "PREVIEW_LINES", 3)
+
+    response = post_upload(logged_in_client, account, mfn_document, preview=True)
+
+    preview = response.context["result"]
+    assert preview.partial and preview.rows == 3
+    assert "Counted from the first 3 lines of the file" in response.content.decode()
+    assert counts() == (0, 0, 0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from amazon_settings.models import SellerAccount
@@ -40,19 +41,20 @@ class Command(BaseCommand):
         account = _account(options["account"])
         path: Path = options["path"]
         try:
-            content = path.read_bytes()
+            handle = path.open("rb")
         except OSError as error:
             raise CommandError(f"Cannot read {path}: {error}") from None
         try:
-            result = import_uploaded_document(
-                account=account,
-                report_type=options["report_type"],
-                filename=path.name,
-                content=content,
-                acting_user=None,
-                dry_run=options["dry_run"],
-                max_bytes=DEFAULT_MAX_DOCUMENT_BYTES,
-            )
+            with handle:
+                result = import_uploaded_document(
+                    account=account,
+                    report_type=options["report_type"],
+                    filename=path.name,
+                    upload=File(handle),
+                    acting_user=None,
+                    dry_run=options["dry_run"],
+                    max_bytes=DEFAULT_MAX_DOCUMENT_BYTES,
+                )
         except UploadRejected as error:
             raise CommandError(str(error)) from None
         self._print(result)
