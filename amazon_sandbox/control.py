@@ -10,6 +10,8 @@ and subcommand, each a few lines over `reporting`, `authorization` and `faults`.
 
 from __future__ import annotations
 
+import codecs
+import gzip
 import secrets
 from datetime import UTC, datetime, timedelta
 
@@ -274,9 +276,15 @@ def set_report_outcome(
 
 
 def damage_document(
-    document_id: str, *, corruption: str | None = None, served_charset: str | None = None
+    document_id: str,
+    *,
+    corruption: str | None = None,
+    served_charset: str | None = None,
+    encoding: str | None = None,
 ) -> dict:
-    """Serve a document truncated or corrupted, or labelled with a charset it is not in."""
+    """Serve a document truncated or corrupted, labelled with a charset it is not in, or
+    encoded in another charset under its usual label (`encoding`: UTF-8 under Amazon's Cp1252
+    label, as Amazon has shipped)."""
     document = ReportDocument.objects.filter(document_id=document_id).first()
     if document is None:
         raise UnknownObject(f"no document {document_id}")
@@ -286,7 +294,17 @@ def damage_document(
         document.corruption = corruption
     if served_charset is not None:
         document.served_charset = served_charset
-    document.save(update_fields=["corruption", "served_charset"])
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise ControlError(f"unknown encoding {encoding!r}") from None
+        text = gzip.decompress(bytes(document.body)).decode(document.charset)
+        document.body = gzip.compress(text.encode(encoding, errors="replace"), mtime=0)
+        # The label stays what it was: only the bytes change.
+        document.served_charset = document.served_charset or document.charset
+        document.charset = encoding
+    document.save(update_fields=["corruption", "served_charset", "body", "charset"])
     return {
         "reportDocumentId": document.document_id,
         "charset": document.charset,

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from amazon_settings import crypto
 from amazon_settings.models import SellerAccount
+from amazon_settings.spapi.documents import WINDOWS_1252
 from orders.models import Order
 from reports.exceptions import ReportActionNotAllowed
 from reports.models import Report
@@ -95,7 +96,7 @@ def test_request_to_import_then_an_overlapping_report_doubles_nothing(eu_account
     first = run_until_finished(first, amazon)
     assert first.import_status == Status.IMPORTED, first.last_error
     assert first.amazon_status == Report.AmazonStatus.DONE
-    assert first.raw_charset == "cp1252" and first.raw_size > 0
+    assert first.raw_charset == WINDOWS_1252 and first.raw_size > 0
     # Every MFN order of the range, and a line for each of its items.
     assert stored_order_ids(eu_account) == first_orders.keys()
     assert (first.rows_total, first.rows_created) == (sum(first_orders.values()),) * 2
@@ -291,9 +292,9 @@ def test_an_expired_download_url_is_fetched_again(eu_account, amazon):
     assert len(amazon.calls(operation="getReportDocument")) == 2
 
 
-def test_a_corrupt_document_fails_with_the_reason_and_imports_nothing(eu_account, amazon):
-    # Hold the report when Amazon finished it, to damage its document before the download.
-    (report,) = request(eu_account)
+def held_before_download(report: Report, amazon) -> Report:
+    """Drive the report until Amazon finished it and hold it there, so that its document can
+    be damaged before the download."""
     for _ in range(20):
         Report.objects.filter(pk=report.pk).update(next_attempt_at=None, leased_until=None)
         pipeline.advance_report(report.pk, stop_at=Status.DOWNLOADING)
@@ -303,12 +304,41 @@ def test_a_corrupt_document_fails_with_the_reason_and_imports_nothing(eu_account
         amazon.advance_clock(1)
     assert report.import_status == Status.DOWNLOADING
     assert not report.raw_file  # held before the download
+    return report
+
+
+def test_a_corrupt_document_fails_with_the_reason_and_imports_nothing(eu_account, amazon):
+    (report,) = request(eu_account)
+    report = held_before_download(report, amazon)
     amazon.control(f"documents/{report.amazon_document_id}", {"corruption": "truncate"})
     report = run_until_finished(report, amazon)
     assert report.import_status == Status.FAILED
     assert report.failure_reason == Report.FailureReason.BAD_DOCUMENT
     assert "could not be read" in report.last_error
     assert Order.objects.count() == 0
+
+
+def test_utf8_under_amazons_cp1252_label_is_imported_without_mojibake(eu_account, amazon):
+    (report,) = request(eu_account, days_back=9, length_days=6)
+    report = held_before_download(report, amazon)
+    document = amazon.control(f"documents/{report.amazon_document_id}", {"encoding": "utf-8"})
+    assert document["served_charset"] == "Cp1252" and document["charset"] == "utf-8"
+
+    report = run_until_finished(report, amazon)
+
+    assert report.import_status == Status.IMPORTED, report.last_error
+    names = [
+        text
+        for values in Order.objects.values_list("recipient_name", "ship_city", "buyer_name")
+        for text in values
+    ]
+    assert any(not text.isascii() for text in names), "no text beyond ASCII to check"
+    # Read as Cp1252, UTF-8's two bytes per umlaut become two letters: "MÃ¼ller".
+    assert not [text for text in names if "Ã" in text or "Â" in text]
+    assert report.raw_charset == "utf-8"
+    assert report.events.filter(
+        message__contains="Amazon labelled it Cp1252, but its bytes are valid UTF-8"
+    ).exists()
 
 
 def test_revoked_authorization_stops_calls_for_the_account(eu_account, amazon):
