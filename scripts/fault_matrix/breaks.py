@@ -59,11 +59,11 @@ def _expired_url_final(stack: ExitStack) -> None:
 
 
 def _charset_label_trusted(stack: ExitStack) -> None:
-    from amazon_settings.spapi import normalise_charset
+    from amazon_settings.spapi import CharsetChoice, normalise_charset
     from reports import documents
 
-    def label_or_utf8(content: bytes, label: str | None) -> str:
-        return normalise_charset(label) if label else "utf-8"
+    def label_or_utf8(content: bytes, label: str | None) -> CharsetChoice:
+        return CharsetChoice(normalise_charset(label) or "utf-8", "Read as labelled.")
 
     stack.enter_context(mock.patch.object(documents, "effective_charset", label_or_utf8))
 

@@ -314,7 +314,12 @@ def wrong_charset_label(m: Matrix, start: datetime, end: datetime) -> Row:
         plain_ascii = stored.read().isascii()
     problem = "the document was plain ASCII: the wrong label did not matter" if plain_ascii else ""
     return Row(
-        "wrong charset label", path, m.orders_tally(start, end), actions, (), problem=problem
+        "Cp1252 document labelled UTF-8",
+        path,
+        m.orders_tally(start, end),
+        actions,
+        (),
+        problem=problem,
     )
 
 
