@@ -201,7 +201,9 @@ class OrderItem(Provenance):
     it: `order-item-id` (MFN flat files), `AmazonOrderItemCode` (XML) and `amazon-order-item-id`
     (FBA shipments); VCS Lite rows name it to correct an item's VAT. A row of those reports
     without one is a row error. Reports without any item id (the All Orders files; see
-    amzn/selling-partner-api-models issues #544, #442 and #1831) are not imported.
+    amzn/selling-partner-api-models issues #544, #442 and #1831) never create items: of the one
+    the worker requests, only each order's status and last update are read
+    (orders.importers.statuses).
     """
 
     # Indexed by the unique key (order, order_item_id), which starts with it.

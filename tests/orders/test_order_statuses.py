@@ -158,6 +158,23 @@ def test_an_older_status_report_arriving_late_does_not_undo_a_newer_one(account)
     assert list(stored.status_changes.values_list("source_report_id", flat=True)) == [5]
 
 
+def test_a_status_report_from_before_the_payment_does_not_take_an_mfn_order_back(account):
+    order = cancelled_after_payment()
+    import_mfn_before_the_cancellation(account, order)
+    stored = Order.objects.get(amazon_order_id=order.amazon_order_id)
+    # The MFN report lists paid orders: Amazon updated this one when the payment cleared.
+    assert (stored.status, stored.last_updated_at) == ("Unshipped", order.payments_date)
+    # A status report made while it was still Pending, imported only now.
+    pending = order.payments_date - timedelta(seconds=1)
+    early = render(STATUS, order.purchase_date, pending, now=pending)
+    assert order.amazon_order_id in early and "\tPending\t" in early
+
+    run_import(account, STATUS, early, source_report_id=2)
+
+    stored.refresh_from_db()
+    assert stored.status == "Unshipped" and not stored.status_changes.exists()
+
+
 def test_the_status_of_an_order_not_imported_waits_for_it(account):
     order = cancelled_after_payment()
     run_import(account, STATUS, render(STATUS, order.payments_date, NOW), source_report_id=2)
