@@ -324,6 +324,7 @@ def _order_json(order: object) -> dict:
         "fulfillment": order.fulfillment,
         "purchase_date": reporting.iso(order.purchase_date),
         "status": order.status,
+        "last_updated": reporting.iso(order.last_updated),
         "items": len(order.items),
         "units": sum(item.quantity for item in order.items),
         "item_total": f"{sum(item.item_price for item in order.items):.2f}",
@@ -350,11 +351,23 @@ def add_orders(
     fulfillment: str = "MFN",
     marketplace_id: str | None = None,
     batch_seed: int | None = None,
+    cancel_after_seconds: int | None = None,
 ) -> dict:
-    """Orders placed "now" (sandbox clock) in a seller's history; returns them."""
+    """Orders placed "now" (sandbox clock) in a seller's history; returns them. With
+    `cancel_after_seconds` (MFN), the buyer cancels each that long after its payment cleared
+    (at most 10 minutes after it was placed), instead of its being shipped."""
     seller = _seller(selling_partner_id, region)
     if fulfillment not in ("MFN", "AFN"):
         raise ControlError("fulfillment must be MFN or AFN")
+    if cancel_after_seconds is not None:
+        if fulfillment != "MFN":
+            raise ControlError("only MFN orders are cancelled by their buyers here")
+        try:
+            cancel_after_seconds = int(cancel_after_seconds)
+        except (TypeError, ValueError) as e:
+            raise ControlError("cancel_after_seconds must be a whole number of seconds") from e
+        if cancel_after_seconds < 1:
+            raise ControlError("cancel_after_seconds must be at least 1")
     if marketplace_id and marketplace_id not in seller.marketplace_ids:
         raise ControlError(f"{selling_partner_id} does not sell on {marketplace_id}")
     try:
@@ -373,6 +386,7 @@ def add_orders(
         fulfillment=fulfillment,
         marketplace_id=marketplace_id or "",
         batch_seed=secrets.randbits(31) if batch_seed is None else int(batch_seed),
+        cancel_after_seconds=cancel_after_seconds,
     )
     after = reporting.added_orders(seller_id=selling_partner_id, region=region)
     # The batch's own orders: what the window around `now` holds with it and not without it.
@@ -384,6 +398,7 @@ def add_orders(
         "count": batch.count,
         "fulfillment": batch.fulfillment,
         "batch_seed": batch.batch_seed,
+        "cancel_after_seconds": batch.cancel_after_seconds,
         "orders": [_order_json(o) for o in new if o.amazon_order_id not in old],
     }
 

@@ -9,11 +9,13 @@ from orders.models import (
     InvoiceSequence,
     Order,
     OrderItem,
+    OrderStatusChange,
     Return,
     ShipmentLine,
     StockChange,
     StockLevel,
     StockSnapshot,
+    WaitingOrderStatus,
 )
 
 PROVENANCE = ("source_report_id", "source_line")
@@ -38,6 +40,14 @@ class OrderItemInline(admin.TabularInline):
     show_change_link = True
 
 
+class OrderStatusChangeInline(admin.TabularInline):
+    model = OrderStatusChange
+    extra = 0
+    fields = ("from_status", "to_status", "at", "recorded_at", *PROVENANCE)
+    readonly_fields = fields
+    can_delete = False
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     # Lists show no buyer data: the admin is used for support, and lists are screen-shared.
@@ -56,7 +66,15 @@ class OrderAdmin(admin.ModelAdmin):
     date_hierarchy = "purchased_at"
     readonly_fields = (*PROVENANCE, "created_at", "changed_at")
     list_select_related = ("account",)
-    inlines = [OrderItemInline]
+    inlines = [OrderItemInline, OrderStatusChangeInline]
+
+
+@admin.register(WaitingOrderStatus)
+class WaitingOrderStatusAdmin(admin.ModelAdmin):
+    list_display = ("amazon_order_id", "account", "status", "last_updated_at", "source_report_id")
+    list_filter = ("status", "account")
+    search_fields = ("amazon_order_id",)
+    readonly_fields = PROVENANCE
 
 
 @admin.register(ShipmentLine)

@@ -65,6 +65,10 @@ class Order(Provenance):
         max_length=3, choices=FulfillmentChannel.choices, blank=True
     )
     purchased_at = models.DateTimeField(null=True, blank=True)
+    # Amazon's last update of the order, as far as the reports tell: a report's last-updated
+    # date, or the reporting date of the latest FBA shipment. It never moves back, and a report
+    # that knows an older state of the order than this changes neither it nor the status
+    # (orders.services.statuses.merge_status): a report arriving late cannot undo a newer one.
     last_updated_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, blank=True)
     is_business_order = models.BooleanField(default=False)
@@ -128,6 +132,68 @@ class Order(Provenance):
         return self.amazon_order_id
 
 
+class OrderStatusChange(Provenance):
+    """A change of an imported order's status, with the report (and line) that showed it.
+
+    Written by every import that changes the status of an order imported before: the status
+    reports, and the MFN and FBA order reports when a later one says something else. A new
+    order's first status is not a change. `at` is when Amazon says the order changed (its
+    last-updated date, or the FBA shipment's reporting date); empty when the report gives no
+    date (an MFN order report whose lines all have quantity 0). Rows are never updated:
+    importing the same report again finds the status as it says and writes nothing.
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=20, choices=Order.Status.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=Order.Status.choices)
+    at = models.DateTimeField(null=True, blank=True)
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["order", "recorded_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.from_status} -> {self.to_status}"
+
+
+class WaitingOrderStatus(Provenance):
+    """What a status report said of an order that is not imported (yet), for the order import.
+
+    A status report lists every order updated in its range, also orders no order report has
+    brought in yet (one paid and cancelled between two MFN reports, an FBA order not shipped
+    yet). Their newest reported status waits here; when an order import creates the order, the
+    waiting status is applied if it is newer than what the order report says (and recorded as
+    a change), and the row is deleted either way. Statuses of orders of marketplaces the
+    report was not asked for are not kept, and one that waited `statuses.WAITING_STATUS_DAYS`
+    since a report last left it (longer than any order report lags behind) is dropped: that
+    order is never coming.
+    """
+
+    # Indexed by the unique key (account, amazon_order_id), which starts with it.
+    account = models.ForeignKey(
+        SellerAccount,
+        on_delete=models.PROTECT,
+        related_name="waiting_order_statuses",
+        db_index=False,
+    )
+    amazon_order_id = models.CharField(max_length=32)
+    marketplace_id = models.CharField(max_length=20, blank=True)
+    status = models.CharField(max_length=20, choices=Order.Status.choices)
+    last_updated_at = models.DateTimeField()
+    kept_at = models.DateTimeField()  # when a report last left this status here
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "amazon_order_id"], name="uniq_waiting_status_per_order"
+            )
+        ]
+        indexes = [models.Index(fields=["account", "kept_at"], name="waiting_status_kept")]
+
+    def __str__(self) -> str:
+        return f"{self.amazon_order_id}: {self.status}"
+
+
 class OrderItem(Provenance):
     """One order line.
 
@@ -135,7 +201,9 @@ class OrderItem(Provenance):
     it: `order-item-id` (MFN flat files), `AmazonOrderItemCode` (XML) and `amazon-order-item-id`
     (FBA shipments); VCS Lite rows name it to correct an item's VAT. A row of those reports
     without one is a row error. Reports without any item id (the All Orders files; see
-    amzn/selling-partner-api-models issues #544, #442 and #1831) are not imported.
+    amzn/selling-partner-api-models issues #544, #442 and #1831) never create items: of the one
+    the worker requests, only each order's status and last update are read
+    (orders.importers.statuses).
     """
 
     # Indexed by the unique key (order, order_item_id), which starts with it.

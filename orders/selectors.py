@@ -14,6 +14,7 @@ from orders.models import (
     Invoice,
     Order,
     OrderItem,
+    OrderStatusChange,
     Return,
     ShipmentLine,
     StockChange,
@@ -71,7 +72,8 @@ def order_list(
 
 
 def order_detail(order_id: int) -> Order:
-    """One order with its items, shipment lines, returns and invoices. Raises Order.DoesNotExist."""
+    """One order with its items, shipment lines, returns, invoices and status changes. Raises
+    Order.DoesNotExist."""
     return (
         Order.objects.select_related("account")
         .prefetch_related(
@@ -82,6 +84,10 @@ def order_detail(order_id: int) -> Order:
             ),
             Prefetch("returns", queryset=Return.objects.order_by("returned_at", "pk")),
             Prefetch("invoices", queryset=Invoice.objects.order_by("issued_on", "pk")),
+            Prefetch(
+                "status_changes",
+                queryset=OrderStatusChange.objects.order_by("recorded_at", "pk"),
+            ),
         )
         .get(pk=order_id)
     )

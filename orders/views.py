@@ -66,7 +66,19 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
         order = selectors.order_detail(pk)
     except Order.DoesNotExist:
         raise Http404("No such order.") from None
-    return render(request, "orders/detail.html", {"order": order})
+    status_changes = list(order.status_changes.all())
+    return render(
+        request,
+        "orders/detail.html",
+        {
+            "order": order,
+            "status_changes": status_changes,
+            # What made the order what it is now, when a report after its import did.
+            "status_change": next(
+                (c for c in reversed(status_changes) if c.to_status == order.status), None
+            ),
+        },
+    )
 
 
 @require_GET

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from django.core.cache import cache
+from django.urls import reverse
 from django.utils import timezone
 
 from amazon_settings import crypto
@@ -15,7 +16,12 @@ from orders.models import Order
 from reports.exceptions import ReportActionNotAllowed
 from reports.models import Report
 from reports.services import actions, discovery, pipeline, requesting, transitions, worker
-from tests.amazon_fixtures import EU_SELLER, mfn_report_orders, ranges_sharing_an_order
+from tests.amazon_fixtures import (
+    EU_SELLER,
+    mfn_report_orders,
+    ranges_sharing_an_order,
+    sandbox_orders,
+)
 
 # Every test runs under several of the sandbox's seller histories: an assertion that holds for
 # one calendar's orders only fails here every day, not one day in three.
@@ -441,6 +447,7 @@ def test_automatic_import_requests_the_time_since_the_last_report(eu_account, am
     assert {r.report_type for r in created} == {
         "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING",
         "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_INVOICING",
+        "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL",
     }
     assert all(r.source == Report.Source.AUTOMATIC for r in created)
     # Right after, nothing is due: no second request for the same time.
@@ -470,3 +477,82 @@ def test_an_fba_report_waits_for_amazons_regeneration_window(eu_account, amazon)
     assert "at most every 4 hours" in second.last_error
     created = [c for c in amazon.calls(operation="createReport") if c["status"] == 202]
     assert len(created) == 1
+
+
+STATUS_REPORT = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL"
+
+
+def worker_cycle(account, amazon) -> list[Report]:
+    """The worker's automatic requests of one pass, each driven until it is imported."""
+    return [
+        run_until_finished(report, amazon)
+        for report in requesting.request_automatic_reports(account)
+    ]
+
+
+def test_a_cancellation_after_import_reaches_the_order(
+    eu_account, shared_clock, settings, logged_in_client
+):
+    amazon = shared_clock
+    settings.WORKER_INTERVAL_SECONDS = 60
+    eu_account.import_orders_from = timezone.now() - timedelta(hours=2)
+    eu_account.save()
+    # A buyer orders now and cancels an hour after the payment cleared.
+    (placed,) = amazon.control(
+        f"sellers/{EU_SELLER}/orders",
+        {"region": "eu", "count": 1, "fulfillment": "MFN", "cancel_after_seconds": 3600},
+    )["orders"]
+    order_id = placed["amazon_order_id"]
+    purchased = datetime.fromisoformat(placed["purchase_date"])
+
+    def truth() -> dict:
+        (found,) = [
+            o
+            for o in sandbox_orders(amazon, purchased, purchased + timedelta(seconds=1))
+            if o["amazon_order_id"] == order_id
+        ]
+        return found
+
+    amazon.advance_clock(11 * 60)  # the payment clears within ten minutes
+    assert truth()["status"] == "Unshipped"
+    first = worker_cycle(eu_account, amazon)
+    assert {r.report_type for r in first} >= {
+        STATUS_REPORT,
+        "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING",
+    }
+    assert all(r.import_status in (Status.IMPORTED, Status.NO_DATA) for r in first), [
+        r.last_error for r in first
+    ]
+    order = Order.objects.get(account=eu_account, amazon_order_id=order_id)
+    assert order.status == "Unshipped" and not order.status_changes.exists()
+
+    amazon.advance_clock(3600)  # the buyer cancels
+    cancelled = truth()
+    assert cancelled["status"] == "Canceled"
+    second = worker_cycle(eu_account, amazon)
+    (status_report,) = [r for r in second if r.report_type == STATUS_REPORT]
+    (earlier,) = [r for r in first if r.report_type == STATUS_REPORT]
+    # The status reports chain: the second starts where the first ended, an overlap earlier.
+    overlap = timedelta(seconds=settings.AUTOMATIC_IMPORT_OVERLAP_SECONDS)
+    assert status_report.data_start == earlier.data_end - overlap
+    assert status_report.import_status == Status.IMPORTED, status_report.last_error
+
+    order.refresh_from_db()
+    assert order.status == "Canceled"
+    assert order.last_updated_at == datetime.fromisoformat(cancelled["last_updated"])
+    (change,) = order.status_changes.all()
+    assert (change.from_status, change.to_status, change.source_report_id) == (
+        "Unshipped",
+        "Canceled",
+        status_report.pk,
+    )
+    assert change.at == order.last_updated_at
+
+    # A seller who looks sees it cancelled, not something to ship.
+    listed = logged_in_client.get(reverse("orders:list"), {"q": order_id}).content.decode()
+    assert "Canceled" in listed and "do not ship" in listed
+    page = logged_in_client.get(reverse("orders:detail", args=[order.pk])).content.decode()
+    local = timezone.localtime(change.at).strftime("%Y-%m-%d %H:%M")
+    assert f"Amazon cancelled this order on {local} according to" in page
+    assert reverse("reports:detail", args=[status_report.pk]) in page
+    assert "Do not ship it." in page

@@ -215,6 +215,39 @@ def test_added_orders_are_ground_truth_and_in_the_next_report(sandbox, eu):
     assert all(o["amazon_order_id"] in text for o in added["orders"])
 
 
+def test_an_added_order_the_buyer_cancels_after_payment(sandbox):
+    sandbox.reset()
+    placed = sandbox_now(sandbox)
+    added = sandbox.control(
+        f"sellers/{EU_SELLER}/orders",
+        {"region": "eu", "count": 1, "fulfillment": "MFN", "cancel_after_seconds": 3600},
+    )
+    assert added["cancel_after_seconds"] == 3600
+    (order,) = added["orders"]
+    query = (
+        f"sellers/{EU_SELLER}/orders?region=eu"
+        f"&start={(placed - timedelta(seconds=1)).isoformat()}"
+        f"&end={(placed + timedelta(seconds=1)).isoformat()}"
+    ).replace("+", "%2B")
+
+    def truth() -> dict:
+        (found,) = [
+            o
+            for o in sandbox.control(query)["orders"]
+            if o["amazon_order_id"] == order["amazon_order_id"]
+        ]
+        return found
+
+    sandbox.advance_clock(11 * 60)  # payment clears within ten minutes
+    paid = truth()
+    assert paid["status"] == "Unshipped"
+    sandbox.advance_clock(3600)
+    cancelled = truth()
+    assert cancelled["status"] == "Canceled"
+    cancelled_at = datetime.fromisoformat(cancelled["last_updated"])
+    assert cancelled_at - datetime.fromisoformat(paid["last_updated"]) == timedelta(hours=1)
+
+
 def test_ground_truth_orders_of_a_range(sandbox):
     now = sandbox_now(sandbox)
     start = (now - timedelta(days=7)).isoformat().replace("+", "%2B")
@@ -228,12 +261,17 @@ def test_ground_truth_orders_of_a_range(sandbox):
         "fulfillment",
         "purchase_date",
         "status",
+        "last_updated",
         "items",
         "units",
         "item_total",
         "shipments",
         "returns",
     }
+    assert all(
+        datetime.fromisoformat(o["purchase_date"]) <= datetime.fromisoformat(o["last_updated"])
+        for o in orders["orders"]
+    )
     assert all(
         now - timedelta(days=7) <= datetime.fromisoformat(o["purchase_date"]) <= now
         for o in orders["orders"]
@@ -363,6 +401,16 @@ def test_each_history_is_another_seller_history_and_a_reset_returns_to_the_demos
         ("clock", {"advance_seconds": -5}, 400),
         ("app", {"cancel_mode": "explode"}, 400),
         (f"sellers/{EU_SELLER}/orders", {"region": "eu", "count": 1, "fulfillment": "X"}, 400),
+        (
+            f"sellers/{EU_SELLER}/orders",
+            {"region": "eu", "count": 1, "fulfillment": "AFN", "cancel_after_seconds": 60},
+            400,
+        ),
+        (
+            f"sellers/{EU_SELLER}/orders",
+            {"region": "eu", "count": 1, "fulfillment": "MFN", "cancel_after_seconds": 0},
+            400,
+        ),
     ],
 )
 def test_control_api_rejects_bad_requests(sandbox, path, body, status):
