@@ -116,6 +116,17 @@ class SellerAccount(models.Model):
     def authorization_expires_at(self):
         return self.authorized_at + AUTHORIZATION_LIFETIME if self.authorized_at else None
 
+    @property
+    def invoicing_data_missing(self) -> list[tuple[AccountMarketplace, list[str]]]:
+        """The marketplaces in VCS Lite mode whose seller legal data is incomplete, with what
+        is missing: while there is one, no invoice of the account is issued here. Reads the
+        prefetched marketplaces when there are."""
+        return [
+            (marketplace, marketplace.invoicing_data_missing)
+            for marketplace in self.marketplaces.all()
+            if marketplace.invoicing_data_missing
+        ]
+
 
 class InvoicingMode(models.TextChoices):
     """Who issues the VAT invoices of a marketplace's sales (explained on Settings » Invoicing)."""

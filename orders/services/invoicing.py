@@ -3,7 +3,7 @@
 Only a sale or refund of Amazon's VCS Lite data (`VatTransaction`) that nobody invoiced yet
 (`OPEN`), of a marketplace in VCS Lite mode, gets a document here. Before the first one, the
 seller's legal data of every such marketplace of the account must be complete
-(`AccountMarketplace.invoicing_data_missing`): while any is missing, nothing of that account is
+(`SellerAccount.invoicing_data_missing`): while any is missing, nothing of that account is
 numbered, the sales wait, and Settings, the home page and "Orders missing?" say why
 (`orders.selectors.invoicing_stops`). Once the data is saved (`configure_invoicing`), and on
 every pass of the worker (`issue_all_waiting_invoices`), everything waiting is issued.
@@ -29,11 +29,13 @@ from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from amazon_settings import services as account_services
 from amazon_settings.models import AccountMarketplace, InvoicingMode, SellerAccount
 from orders.models import Invoice, InvoiceLine, InvoiceSequence, Order, VatTransaction
+from orders.selectors import InvoicingStop, invoicing_stop, waiting_transactions
 
 logger = logging.getLogger(__name__)
 
@@ -42,61 +44,6 @@ INVOICE_PREFIX = {Invoice.Kind.INVOICE: "INV", Invoice.Kind.CREDIT_NOTE: "CN"}
 # Issued while a seller waits for Settings to answer; the worker issues the rest.
 ISSUED_PER_REQUEST = 1000
 _ZERO = Decimal("0.00")
-
-
-@dataclass(frozen=True)
-class InvoicingStop:
-    """Why an account's invoices are not issued: the VCS Lite marketplaces whose seller data is
-    incomplete, with what is missing, and how many sales and refunds wait meanwhile."""
-
-    account: SellerAccount
-    missing: list[tuple[AccountMarketplace, list[str]]]
-    waiting: int
-
-    @property
-    def message(self) -> str:
-        parts = "; ".join(
-            f"{marketplace.name}: {', '.join(fields)}" for marketplace, fields in self.missing
-        )
-        waiting = (
-            f" {self.waiting} sale{'s' if self.waiting != 1 else ''} and refunds wait for "
-            "their invoice and are issued, numbered without gaps, once it is entered."
-            if self.waiting
-            else " Nothing waits yet."
-        )
-        return (
-            f"Invoice generation for {self.account.display_name} is stopped: the seller's legal "
-            f"data printed on invoices is missing ({parts}). Enter it under Settings » "
-            f"Invoicing.{waiting}"
-        )
-
-
-def invoicing_stop(account: SellerAccount, *, waiting: int | None = None) -> InvoicingStop | None:
-    """The account's stop, or None when nothing is missing (or no marketplace is in VCS Lite
-    mode)."""
-    missing = [
-        (marketplace, marketplace.invoicing_data_missing)
-        for marketplace in AccountMarketplace.objects.filter(
-            account=account, invoicing_mode=InvoicingMode.VCS_LITE
-        )
-        if marketplace.invoicing_data_missing
-    ]
-    if not missing:
-        return None
-    if waiting is None:
-        waiting = waiting_transactions(account).count()
-    return InvoicingStop(account=account, missing=missing, waiting=waiting)
-
-
-def waiting_transactions(account: SellerAccount):
-    """The account's sales and refunds waiting for a document issued here."""
-    return VatTransaction.objects.filter(
-        account=account,
-        invoicing=Invoicing.OPEN,
-        marketplace_id__in=AccountMarketplace.objects.filter(
-            account=account, invoicing_mode=InvoicingMode.VCS_LITE
-        ).values("marketplace_id"),
-    )
 
 
 @dataclass
@@ -115,7 +62,8 @@ def issue_waiting_invoices(
     issued_on: date | None = None,
 ) -> IssueResult:
     """Issue an invoice or credit note for each of the account's waiting sales and refunds
-    (those of `only`, by primary key, when given; at most `limit`), dated `issued_on` (today).
+    (those of `only`, by primary key, when given, and the waiting refunds of their orders; at
+    most `limit`), dated `issued_on` (today).
 
     Nothing is issued, and the stop is returned, while the seller's legal data of a VCS Lite
     marketplace is missing. Invoices are issued before credit notes, so that a refund can name
@@ -140,7 +88,12 @@ def issue_waiting_invoices(
             waiting_transactions(account).select_related("order").order_by("happened_on", "pk")
         )
         if only is not None:
-            waiting = waiting.filter(pk__in=list(only))
+            # With them, the refunds of their orders that waited for the invoice they correct.
+            only = list(only)
+            orders = VatTransaction.objects.filter(pk__in=only).values("amazon_order_id")
+            waiting = waiting.filter(
+                Q(pk__in=only) | Q(kind=Invoice.Kind.CREDIT_NOTE, amazon_order_id__in=orders)
+            )
         if limit is not None:
             waiting = waiting[:limit]
         waiting = list(waiting)

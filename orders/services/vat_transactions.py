@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
 from django.utils import timezone
 
 from amazon_settings.models import SellerAccount
@@ -32,6 +33,8 @@ _LIMITS = text_limits(VatTransaction)
 # The audit log's action for a cancellation made by the product itself (an import, the
 # clean-up command), not by a page: the audit log names page actions by their URL name.
 CANCEL_ACTION = "orders:cancel_invoice"
+# Orders settled per transaction by the clean-up.
+_CLEAN_UP_BATCH = 1000
 
 
 @dataclass
@@ -282,3 +285,39 @@ def cancel_invoices(
             detail=f"{invoice.get_kind_display()} {invoice.number} cancelled: "
             f"{cancellation.reason} Found by {trigger}.",
         )
+
+
+def cancel_duplicate_invoices(
+    *,
+    account: SellerAccount | None = None,
+    dry_run: bool = False,
+    acting_user: AbstractBaseUser | None = None,
+) -> list[Cancellation]:
+    """Clean up data imported before Amazon's claims were applied: cancel every issued invoice
+    generated here for a sale or refund that Amazon invoices (`settle_orders`), on one account
+    or all. Each account's orders are settled a thousand at a time, each batch in its own
+    transaction with the account row locked, as imports do. Idempotent; with `dry_run`,
+    returns what would be cancelled and writes nothing."""
+    accounts = [account] if account is not None else list(SellerAccount.objects.all())
+    cancellations: list[Cancellation] = []
+    for each in accounts:
+        order_ids = sorted(
+            set(
+                Invoice.objects.filter(
+                    account=each,
+                    source=Invoice.Source.GENERATED,
+                    status=Invoice.Status.ISSUED,
+                ).values_list("amazon_order_id", flat=True)
+            )
+        )
+        for start in range(0, len(order_ids), _CLEAN_UP_BATCH):
+            with transaction.atomic():
+                SellerAccount.objects.select_for_update().filter(pk=each.pk).first()
+                cancellations += settle_orders(
+                    account=each,
+                    order_ids=order_ids[start : start + _CLEAN_UP_BATCH],
+                    trigger="the clean-up command cancel_duplicate_invoices",
+                    acting_user=acting_user,
+                    dry_run=dry_run,
+                )
+    return cancellations
