@@ -31,6 +31,10 @@ def _rate(rate: Decimal | None) -> str:
     return "" if rate is None else f"{rate.normalize():f} %"
 
 
+def _rate_number(rate: Decimal | None) -> str:
+    return "" if rate is None else f"{rate.normalize():f}"
+
+
 class _InvoicePdf(FPDF):
     def __init__(self, footer_text: str) -> None:
         super().__init__(orientation="portrait", unit="mm", format="A4")
@@ -107,20 +111,21 @@ def render_invoice_pdf(document: InvoiceDocument) -> bytes:
     pdf.set_text_color(110)
     pdf.cell(0, 4, "Bill to", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_text_color(0)
+    below = {"new_x": XPos.LMARGIN, "new_y": YPos.NEXT}
     pdf.set_font(_FONT, "B", 10)
-    pdf.multi_cell(width / 2, 5, document.buyer_name or "—")
+    pdf.multi_cell(width / 2, 5, document.buyer_name or "—", **below)
     pdf.set_font(_FONT, "", 9)
     for line in document.buyer_address:
-        pdf.multi_cell(width / 2, 4.5, line)
+        pdf.multi_cell(width / 2, 4.5, line, **below)
     if document.buyer_vat_number:
-        pdf.multi_cell(width / 2, 4.5, f"VAT ID: {document.buyer_vat_number}")
+        pdf.multi_cell(width / 2, 4.5, f"VAT ID: {document.buyer_vat_number}", **below)
     pdf.ln(6)
 
     if invoice.is_cancelled:
         pdf.set_font(_FONT, "B", 11)
         pdf.set_text_color(176, 0, 32)
         when = f" on {invoice.cancelled_at:%Y-%m-%d}" if invoice.cancelled_at else ""
-        pdf.multi_cell(0, 5.5, f"CANCELLED{when}: {invoice.cancellation_reason}")
+        pdf.multi_cell(0, 5.5, f"CANCELLED{when}: {invoice.cancellation_reason}", **below)
         pdf.set_text_color(0)
         pdf.ln(3)
 
@@ -133,7 +138,7 @@ def render_invoice_pdf(document: InvoiceDocument) -> bytes:
         line_height=5,
         first_row_as_headings=True,
     ) as table:
-        table.row(("#", "Description", "Qty", "VAT rate", "Net", "VAT", "Gross"))
+        table.row(("#", "Description", "Qty", "VAT %", "Net", "VAT", "Gross"))
         for position, line in enumerate(document.lines, start=1):
             description = f"{line.description}\nSKU {line.sku}" if line.sku else line.description
             table.row(
@@ -141,7 +146,7 @@ def render_invoice_pdf(document: InvoiceDocument) -> bytes:
                     str(position),
                     description,
                     str(line.quantity),
-                    _rate(line.vat_rate),
+                    _rate_number(line.vat_rate),
                     _money(line.net),
                     _money(line.vat),
                     _money(line.gross),
