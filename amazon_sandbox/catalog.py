@@ -93,6 +93,9 @@ class DemoSeller:
     # Which of the seller's possible histories the sandbox serves: 0 is the one the demo shows;
     # tests run under several so that no assertion can hold only for one calendar's orders.
     history: int = 0
+    # Who issues the seller's VAT invoices (EU): "vcs", Amazon for every sale; "vcs_lite", the
+    # seller, except for Amazon Business orders, which Amazon invoices.
+    vat_invoicing: str = "vcs_lite"
 
 
 _DE = "A1PA6795UKMFR9"
@@ -127,6 +130,7 @@ DEMO_SELLERS: tuple[DemoSeller, ...] = (
         marketplace_ids=(_DE,),
         seed=815,
         orders_per_day=1.5,
+        vat_invoicing="vcs",
     ),
 )
 

@@ -1736,14 +1736,22 @@ def _vat_events(
     return events
 
 
+def _amazon_invoices(seller: DemoSeller, order: Order) -> bool:
+    """Whether Amazon issues the VAT invoices of this order (see `DemoSeller.vat_invoicing`)."""
+    return seller.vat_invoicing == "vcs" or order.is_business_order
+
+
 def _render_vidr(ctx: _Context) -> tuple[str, int]:
     """VIDR: the data a VCS-Lite seller needs to issue invoices and credit notes itself.
 
-    Invoices are the seller's to upload, so every row is "InvoicePending" without a number.
-    Returns appear as REFUND rows with negative amounts.
+    Invoices the seller must issue are "InvoicePending", without a number. Lines Amazon
+    invoices (`_amazon_invoices`) are `is-amazon-invoiced` and carry Amazon's number, the one
+    the VCS report lists. Returns appear as REFUND rows with negative amounts.
     """
     rows = []
     for kind, order, shipment, item, quantity, ret in _vat_events(ctx):
+        by_amazon = _amazon_invoices(ctx.seller, order)
+        amazon_number = shipment.invoice_number if ret is None else ret.credit_note_number
         sign = Decimal(1) if ret is None else Decimal(-1)
         gross = sign * _split(item.item_price, quantity, item.quantity)
         tax = sign * _split(item.item_tax, quantity, item.quantity)
@@ -1758,9 +1766,10 @@ def _render_vidr(ctx: _Context) -> tuple[str, int]:
                 "shipping-id": shipment.shipment_id,
                 "transaction-id": shipment.shipment_id if ret is None else ret.return_id,
                 "transaction-type": "SHIPMENT" if kind == "SHIPMENT" else "REFUND",
-                "invoice-status": "InvoicePending",
+                "invoice-number": amazon_number if by_amazon else "",
+                "invoice-status": "" if by_amazon else "InvoicePending",
                 "invoice-status-description": "",
-                "is-amazon-invoiced": "false",
+                "is-amazon-invoiced": _bool(by_amazon),
                 "order-date": _iso(order.purchase_date, "eu"),
                 "shipment-date": _iso(
                     shipment.shipment_date if ret is None else ret.return_date, "eu"
@@ -1813,6 +1822,9 @@ def _render_vidr(ctx: _Context) -> tuple[str, int]:
                 "is-seller-physically-present": "false",
                 "export-outside-eu": "false",
                 "is-invoice-corrected": "false",
+                "original-vat-invoice-number": (
+                    shipment.invoice_number if by_amazon and ret is not None else ""
+                ),
             }
         )
     return _tsv(_VIDR_COLUMNS, rows)
@@ -1838,10 +1850,13 @@ def _render_vcs(ctx: _Context) -> tuple[str, int]:
 
     Comma-separated with CRLF line ends and ``27-Nov-2021 UTC`` dates, as the real sample.
     RETURN rows carry negative amounts, a credit-note number and the original invoice number.
+    Rows of orders Amazon does not invoice (`_amazon_invoices`) are "Is Amazon Invoiced"
+    false, without a number or link: the seller issues those.
     """
     merchant = _merchant_number(ctx.seller)
     lines = [",".join(_csv_field(c) for c in _VCS_COLUMNS)]
     for kind, order, shipment, item, quantity, ret in _vat_events(ctx):
+        by_amazon = _amazon_invoices(ctx.seller, order)
         sign = Decimal(1) if ret is None else Decimal(-1)
         gross = sign * _split(item.item_price, quantity, item.quantity)
         tax = sign * _split(item.item_tax, quantity, item.quantity)
@@ -1898,9 +1913,13 @@ def _render_vcs(ctx: _Context) -> tuple[str, int]:
             "Invoice Level Exchange Rate": "0.0000",
             "Converted Tax Amount": _money(_ZERO),
             "VAT Invoice Number": (
-                shipment.invoice_number if ret is None else ret.credit_note_number
+                ""
+                if not by_amazon
+                else shipment.invoice_number
+                if ret is None
+                else ret.credit_note_number
             ),
-            "Invoice Url": shipment.invoice_url,
+            "Invoice Url": shipment.invoice_url if by_amazon else "",
             "Export Outside EU": "false",
             "Ship From City": from_city,
             "Ship From Country": from_country,
@@ -1910,8 +1929,10 @@ def _render_vcs(ctx: _Context) -> tuple[str, int]:
             "Ship To Country": order.country_code,
             "Ship To Postal Code": order.postal_code,
             "Return Fc Country": from_country if ret is not None else "",
-            "Is Amazon Invoiced": "true",
-            "Original VAT Invoice Number": shipment.invoice_number if ret is not None else "",
+            "Is Amazon Invoiced": _bool(by_amazon),
+            "Original VAT Invoice Number": (
+                shipment.invoice_number if by_amazon and ret is not None else ""
+            ),
         }
         lines.append(
             ",".join(

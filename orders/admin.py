@@ -6,6 +6,7 @@ from django.contrib import admin
 
 from orders.models import (
     Invoice,
+    InvoiceLine,
     InvoiceSequence,
     Order,
     OrderItem,
@@ -15,6 +16,7 @@ from orders.models import (
     StockChange,
     StockLevel,
     StockSnapshot,
+    VatTransaction,
     WaitingOrderStatus,
 )
 
@@ -133,12 +135,53 @@ class StockSnapshotAdmin(admin.ModelAdmin):
     readonly_fields = ("source_report_id",)
 
 
+class InvoiceLineInline(admin.TabularInline):
+    model = InvoiceLine
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(Invoice)
 class InvoiceAdmin(admin.ModelAdmin):
-    list_display = ("number", "kind", "source", "amazon_order_id", "issued_on", "gross", "currency")
-    list_filter = ("kind", "source", "account")
+    list_display = (
+        "number",
+        "kind",
+        "source",
+        "status",
+        "amazon_order_id",
+        "issued_on",
+        "gross",
+        "currency",
+    )
+    list_filter = ("kind", "source", "status", "account")
     search_fields = ("number", "amazon_order_id", "transaction_id")
     readonly_fields = PROVENANCE
+    raw_id_fields = ("order", "vat_transaction", "corrected_invoice")
+    inlines = [InvoiceLineInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A document issued here is what it printed: nothing of it changes by hand.
+        if obj is not None and obj.source == Invoice.Source.GENERATED:
+            return [f.name for f in Invoice._meta.concrete_fields]
+        return super().get_readonly_fields(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Numbers are never deleted: a wrong document is cancelled and keeps its number.
+        return False
+
+
+@admin.register(VatTransaction)
+class VatTransactionAdmin(admin.ModelAdmin):
+    list_display = ("amazon_order_id", "kind", "transaction_id", "happened_on", "invoicing")
+    list_filter = ("kind", "invoicing", "account")
+    search_fields = ("amazon_order_id", "transaction_id")
+    readonly_fields = (*PROVENANCE, "invoicing", "lines")
     raw_id_fields = ("order",)
 
 

@@ -395,23 +395,108 @@ class StockSnapshot(models.Model):
         return f"{self.rows} rows, {self.units} units at {self.taken_at:%Y-%m-%d %H:%M}"
 
 
+class DocumentKind(models.TextChoices):
+    INVOICE = "invoice", "Invoice"
+    CREDIT_NOTE = "credit_note", "Credit note"
+
+
+class VatTransaction(Provenance):
+    """A sale (shipment) or refund as Amazon's VCS Lite data lists it: what an invoice or
+    credit note issued here is made from.
+
+    Key: (account, kind, transaction_id), Amazon's `transaction-id`, the shipment's id for a
+    sale. Kept whether or not it is invoiced here: `invoicing` says who issued its document.
+    OPEN ones of a marketplace in VCS Lite mode are waiting for their invoice, which
+    `orders.services.invoicing.issue_waiting_invoices` issues once the seller's legal data is
+    complete. `lines` are the invoice lines the VCS Lite rows give (see
+    `orders.importers.vcs`); the buyer fields are the buyer data an invoice prints, blanked by
+    the buyer-data removal once no invoice will be made from them (`orders.privacy`).
+    """
+
+    class Invoicing(models.TextChoices):
+        OPEN = "open", "No invoice yet"
+        ISSUED = "issued", "Invoiced here"
+        AMAZON = "amazon", "Invoiced by Amazon"
+        SELLER = "seller", "Invoiced by the seller elsewhere"
+
+    # Indexed by the unique key (account, kind, transaction_id), which starts with it.
+    account = models.ForeignKey(
+        SellerAccount, on_delete=models.PROTECT, related_name="vat_transactions", db_index=False
+    )
+    order = models.ForeignKey(
+        Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="vat_transactions"
+    )
+    amazon_order_id = models.CharField(max_length=32)
+    marketplace_id = models.CharField(max_length=20, blank=True)
+    kind = models.CharField(max_length=12, choices=DocumentKind.choices)
+    transaction_id = models.CharField(max_length=80)
+    shipment_id = models.CharField(max_length=40, blank=True)
+    # `shipment-date`: when a sale was delivered (shipped), when a refund was made.
+    happened_on = models.DateField(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    is_amazon_invoiced = models.BooleanField(default=False)
+    # The number the VCS Lite data gives the transaction's document, if any (Amazon's, or the
+    # one the seller uploaded), and for a refund the invoice it corrects.
+    document_number = models.CharField(max_length=80, blank=True)
+    original_number = models.CharField(max_length=80, blank=True)
+    buyer_name = models.CharField(max_length=200, blank=True)
+    buyer_company_name = models.CharField(max_length=200, blank=True)
+    buyer_vat_number = models.CharField(max_length=40, blank=True)
+    buyer_address_1 = models.CharField(max_length=300, blank=True)
+    buyer_address_2 = models.CharField(max_length=300, blank=True)
+    buyer_address_3 = models.CharField(max_length=300, blank=True)
+    buyer_city = models.CharField(max_length=120, blank=True)
+    buyer_state = models.CharField(max_length=120, blank=True)
+    buyer_postal_code = models.CharField(max_length=30, blank=True)
+    buyer_country = models.CharField(max_length=10, blank=True)
+    lines = models.JSONField(default=list, blank=True)
+    invoicing = models.CharField(
+        max_length=8, choices=Invoicing.choices, default=Invoicing.OPEN, db_index=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "kind", "transaction_id"], name="uniq_vat_transaction"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["account", "amazon_order_id"], name="vattxn_acct_order"),
+        ]
+        ordering = ["happened_on", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.amazon_order_id} {self.kind} {self.transaction_id}"
+
+
 class Invoice(Provenance):
     """An invoice or credit note for (part of) an order.
 
     `source` says who issued it: Amazon (VCS report, with Amazon's number and download URL), the
-    seller through VCS Lite (a number the seller uploaded), or this app (`generated`, numbered
-    from `InvoiceSequence`). Kept with its order id when the order is not imported yet; the order
-    upsert links it later. `transaction_id` is the shipment or return it covers.
+    seller elsewhere (a number its VCS Lite data or VCS report carries), or this app
+    (`generated`, numbered from `InvoiceSequence`). Kept with its order id when the order is not
+    imported yet; the order upsert links it later. `transaction_id` is the shipment or return
+    it covers.
+
+    A generated document is made from one `VatTransaction` (`vat_transaction`, unique: one
+    document per sale or refund, whatever the order of the imports) and stores a snapshot of
+    what it prints when it is issued: seller, buyer, dates and its `lines`. Pages and PDFs read
+    the snapshot, never the order, so the buyer-data removal leaves issued invoices as they
+    were. A number is never reused or deleted: a generated document that turns out to double
+    Amazon's is `cancelled`, with the reason, and keeps its number.
     """
 
-    class Kind(models.TextChoices):
-        INVOICE = "invoice", "Invoice"
-        CREDIT_NOTE = "credit_note", "Credit note"
+    Kind = DocumentKind
 
     class Source(models.TextChoices):
         AMAZON_VCS = "amazon_vcs", "Amazon (VCS)"
         VCS_LITE = "vcs_lite", "Seller (VCS Lite)"
         GENERATED = "generated", "Generated here"
+
+    class Status(models.TextChoices):
+        ISSUED = "issued", "Issued"
+        CANCELLED = "cancelled", "Cancelled"
 
     account = models.ForeignKey(SellerAccount, on_delete=models.PROTECT, related_name="invoices")
     order = models.ForeignKey(
@@ -431,6 +516,29 @@ class Invoice(Provenance):
     url = models.URLField(max_length=1000, blank=True)
     original_number = models.CharField(max_length=80, blank=True)  # credit note -> invoice
     is_corrected = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ISSUED)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancellation_reason = models.CharField(max_length=300, blank=True)
+    # What a generated document was made from and, for a credit note, the invoice it corrects.
+    vat_transaction = models.OneToOneField(
+        VatTransaction,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="invoice",
+    )
+    corrected_invoice = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="credit_notes"
+    )
+    # The snapshot of a generated document (empty for Amazon's and the seller's own).
+    marketplace_id = models.CharField(max_length=20, blank=True)
+    delivered_on = models.DateField(null=True, blank=True)
+    seller_name = models.CharField(max_length=200, blank=True)
+    seller_address = models.TextField(blank=True)
+    seller_vat_id = models.CharField(max_length=20, blank=True)
+    buyer_name = models.CharField(max_length=200, blank=True)
+    buyer_address = models.TextField(blank=True)
+    buyer_vat_number = models.CharField(max_length=40, blank=True)
 
     class Meta:
         constraints = [
@@ -453,6 +561,42 @@ class Invoice(Provenance):
     def __str__(self) -> str:
         return self.number
 
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == self.Status.CANCELLED
+
+    @property
+    def has_snapshot(self) -> bool:
+        """Whether the document holds what it prints (generated ones issued with their lines)."""
+        return bool(self.seller_name)
+
+
+class InvoiceLine(models.Model):
+    """One line of a generated invoice's snapshot: what it sold, at which VAT rate.
+
+    Amounts are the line's totals in the invoice's currency, negative on credit notes, as
+    Amazon's VCS Lite data gives them; `vat_rate` is a percentage (19.00).
+    """
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField()
+    description = models.CharField(max_length=500)
+    sku = models.CharField(max_length=100, blank=True)
+    quantity = models.IntegerField(default=1)
+    vat_rate = models.DecimalField(max_digits=5, decimal_places=2, default=_ZERO)
+    net = _money()
+    vat = _money()
+    gross = _money()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "position"], name="uniq_invoice_line")
+        ]
+        ordering = ["invoice", "position"]
+
+    def __str__(self) -> str:
+        return f"{self.invoice_id}/{self.position} {self.description}"
+
 
 class InvoiceSequence(models.Model):
     """The last number issued per (account, kind, year): gapless numbering of generated invoices.
@@ -464,7 +608,7 @@ class InvoiceSequence(models.Model):
     account = models.ForeignKey(
         SellerAccount, on_delete=models.PROTECT, related_name="invoice_sequences"
     )
-    kind = models.CharField(max_length=12, choices=Invoice.Kind.choices)
+    kind = models.CharField(max_length=12, choices=DocumentKind.choices)
     year = models.PositiveSmallIntegerField()
     last_number = models.PositiveIntegerField(default=0)
 

@@ -377,8 +377,15 @@ def test_vcs_is_quoted_like_the_sample():
     _, rows = csv_rows(text)
     # A SKU with a comma survives thanks to quoting.
     assert any("," in r["SKU"] for r in rows)
-    assert all(r["VAT Invoice Number"].startswith(("INV-", "CN-")) for r in rows)
-    assert all(r["Invoice Url"].startswith("https://www.amazon.") for r in rows)
+    # Amazon numbers and links what it invoices, the Amazon Business orders of this VCS Lite
+    # seller; the seller issues the rest.
+    by_amazon = [r for r in rows if r["Is Amazon Invoiced"] == "true"]
+    assert by_amazon and len(by_amazon) < len(rows)
+    assert all(r["VAT Invoice Number"].startswith(("INV-", "CN-")) for r in by_amazon)
+    assert all(r["Invoice Url"].startswith("https://www.amazon.") for r in by_amazon)
+    others = [r for r in rows if r not in by_amazon]
+    assert all(r["Is Amazon Invoiced"] == "false" for r in others)
+    assert not any(r["VAT Invoice Number"] or r["Invoice Url"] for r in others)
 
 
 def test_na_dates_use_pacific_time_and_eu_dates_utc():
@@ -470,8 +477,33 @@ def test_returns_produce_refund_rows_in_the_vat_reports():
     returns = [r for r in vcs if r["Transaction Type"] == "RETURN"]
     assert returns
     assert all(r["OUR_PRICE Tax Inclusive Selling Price"].startswith("-") for r in returns)
-    assert all(r["Original VAT Invoice Number"] for r in returns)
+    assert all(
+        bool(r["Original VAT Invoice Number"]) == (r["Is Amazon Invoiced"] == "true")
+        for r in returns
+    )
     assert {r["transaction-type"] for r in vidr} == {"SHIPMENT", "REFUND"}
+
+
+def test_vcs_lite_data_marks_what_amazon_invoices_with_amazon_s_number():
+    _, vcs = csv_rows(render("SC_VAT_TAX_REPORT", days_ago(30), NOW).text)
+    _, vidr = tsv_rows(render("GET_FLAT_FILE_VAT_INVOICE_DATA_REPORT", days_ago(30), NOW).text)
+    amazon_numbers = {r["VAT Invoice Number"] for r in vcs if r["Is Amazon Invoiced"] == "true"}
+    by_amazon = [r for r in vidr if r["is-amazon-invoiced"] == "true"]
+    assert by_amazon and len(by_amazon) < len(vidr)
+    assert {r["invoice-number"] for r in by_amazon} == amazon_numbers
+    assert all(r["is-business-order"] == "true" for r in by_amazon)
+    pending = [r for r in vidr if r["is-amazon-invoiced"] == "false"]
+    assert {r["invoice-status"] for r in pending} == {"InvoicePending"}
+    assert not any(r["invoice-number"] for r in pending)
+    assert {r["transaction-type"] for r in pending} == {"SHIPMENT", "REFUND"}
+
+
+def test_a_vcs_seller_s_every_sale_is_invoiced_by_amazon():
+    assert SMALL.vat_invoicing == "vcs"
+    _, rows = tsv_rows(
+        render("GET_FLAT_FILE_VAT_INVOICE_DATA_REPORT", days_ago(60), NOW, seller=SMALL).text
+    )
+    assert rows and all(r["is-amazon-invoiced"] == "true" and r["invoice-number"] for r in rows)
 
 
 def test_stock_snapshot_has_sellable_and_unsellable_rows():
