@@ -52,8 +52,8 @@ bench: install ## Import speed and memory vs a csv+executemany floor, page times
 bench-upload: install ## A 199 MiB upload through gunicorn while the worker imports it: web memory, page times, no "database is locked"
 	$(PY) -m bench.upload
 
-reliability: install ## Inject every fault through the sandbox; print fault, outcome, orders lost or doubled
-	$(PY) scripts/reliability.py
+reliability: install ## Inject every fault through the sandbox; print lines and invoices lost, doubled or wrong per fault
+	$(PY) scripts/reliability.py $(RELIABILITY_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -93,6 +93,9 @@ class DemoSeller:
     # Which of the seller's possible histories the sandbox serves: 0 is the one the demo shows;
     # tests run under several so that no assertion can hold only for one calendar's orders.
     history: int = 0
+    # Who issues the seller's VAT invoices (EU): "vcs", Amazon for every sale; "vcs_lite", the
+    # seller, except for Amazon Business orders, which Amazon invoices.
+    vat_invoicing: str = "vcs_lite"
 
 
 _DE = "A1PA6795UKMFR9"
@@ -127,6 +130,7 @@ DEMO_SELLERS: tuple[DemoSeller, ...] = (
         marketplace_ids=(_DE,),
         seed=815,
         orders_per_day=1.5,
+        vat_invoicing="vcs",
     ),
 )
 
@@ -293,6 +297,12 @@ REPORT_TYPES: dict[str, ReportTypeSpec] = {
             restricted=True,
             max_range_days=60,
         ),
+        # All orders updated in the range, MFN and FBA, any status, no buyer data (Amazon's
+        # order tracking reports): what tells a dashboard that an imported order was cancelled
+        # or shipped since. Requested only (Amazon's order report type values); no documented
+        # range limit, so one request may cover 30 days (our choice, UNVERIFIED). Amazon exempts
+        # the all-orders reports from the FBA regeneration windows.
+        _spec("GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL", _BOTH, max_range_days=30),
         # Monthly VAT transactions; the server FATALs requests before the 3rd of a month
         # (SP-API changelog: "GET_VAT_TRANSACTION_DATA now includes a date limitation for report
         # generation"). One month per request is our choice (UNVERIFIED).

@@ -10,6 +10,8 @@ and subcommand, each a few lines over `reporting`, `authorization` and `faults`.
 
 from __future__ import annotations
 
+import codecs
+import gzip
 import secrets
 from datetime import UTC, datetime, timedelta
 
@@ -274,9 +276,15 @@ def set_report_outcome(
 
 
 def damage_document(
-    document_id: str, *, corruption: str | None = None, served_charset: str | None = None
+    document_id: str,
+    *,
+    corruption: str | None = None,
+    served_charset: str | None = None,
+    encoding: str | None = None,
 ) -> dict:
-    """Serve a document truncated or corrupted, or labelled with a charset it is not in."""
+    """Serve a document truncated or corrupted, labelled with a charset it is not in, or
+    encoded in another charset under its usual label (`encoding`: UTF-8 under Amazon's Cp1252
+    label, as Amazon has shipped)."""
     document = ReportDocument.objects.filter(document_id=document_id).first()
     if document is None:
         raise UnknownObject(f"no document {document_id}")
@@ -286,7 +294,17 @@ def damage_document(
         document.corruption = corruption
     if served_charset is not None:
         document.served_charset = served_charset
-    document.save(update_fields=["corruption", "served_charset"])
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise ControlError(f"unknown encoding {encoding!r}") from None
+        text = gzip.decompress(bytes(document.body)).decode(document.charset)
+        document.body = gzip.compress(text.encode(encoding, errors="replace"), mtime=0)
+        # The label stays what it was: only the bytes change.
+        document.served_charset = document.served_charset or document.charset
+        document.charset = encoding
+    document.save(update_fields=["corruption", "served_charset", "body", "charset"])
     return {
         "reportDocumentId": document.document_id,
         "charset": document.charset,
@@ -296,13 +314,32 @@ def damage_document(
 
 
 def _order_json(order: object) -> dict:
+    """An order as the ground truth shows it: enough to tell a lost or doubled line, unit,
+    amount or VAT transaction from the right one (`items` counts lines; `item_total` sums the
+    lines' item prices as the reports carry them; shipments and returns known by now are the
+    transactions the VAT reports list)."""
     return {
         "amazon_order_id": order.amazon_order_id,
         "marketplace_id": order.marketplace_id,
         "fulfillment": order.fulfillment,
         "purchase_date": reporting.iso(order.purchase_date),
         "status": order.status,
+        "last_updated": reporting.iso(order.last_updated),
         "items": len(order.items),
+        "units": sum(item.quantity for item in order.items),
+        "item_total": f"{sum(item.item_price for item in order.items):.2f}",
+        "shipments": [
+            {"shipment_id": s.shipment_id, "shipment_date": reporting.iso(s.shipment_date)}
+            for s in order.shipments
+        ],
+        "returns": [
+            {
+                "return_id": r.return_id,
+                "shipment_id": r.shipment_id,
+                "return_date": reporting.iso(r.return_date),
+            }
+            for r in order.returns
+        ],
     }
 
 
@@ -314,11 +351,23 @@ def add_orders(
     fulfillment: str = "MFN",
     marketplace_id: str | None = None,
     batch_seed: int | None = None,
+    cancel_after_seconds: int | None = None,
 ) -> dict:
-    """Orders placed "now" (sandbox clock) in a seller's history; returns them."""
+    """Orders placed "now" (sandbox clock) in a seller's history; returns them. With
+    `cancel_after_seconds` (MFN), the buyer cancels each that long after its payment cleared
+    (at most 10 minutes after it was placed), instead of its being shipped."""
     seller = _seller(selling_partner_id, region)
     if fulfillment not in ("MFN", "AFN"):
         raise ControlError("fulfillment must be MFN or AFN")
+    if cancel_after_seconds is not None:
+        if fulfillment != "MFN":
+            raise ControlError("only MFN orders are cancelled by their buyers here")
+        try:
+            cancel_after_seconds = int(cancel_after_seconds)
+        except (TypeError, ValueError) as e:
+            raise ControlError("cancel_after_seconds must be a whole number of seconds") from e
+        if cancel_after_seconds < 1:
+            raise ControlError("cancel_after_seconds must be at least 1")
     if marketplace_id and marketplace_id not in seller.marketplace_ids:
         raise ControlError(f"{selling_partner_id} does not sell on {marketplace_id}")
     try:
@@ -337,6 +386,7 @@ def add_orders(
         fulfillment=fulfillment,
         marketplace_id=marketplace_id or "",
         batch_seed=secrets.randbits(31) if batch_seed is None else int(batch_seed),
+        cancel_after_seconds=cancel_after_seconds,
     )
     after = reporting.added_orders(seller_id=selling_partner_id, region=region)
     # The batch's own orders: what the window around `now` holds with it and not without it.
@@ -348,6 +398,7 @@ def add_orders(
         "count": batch.count,
         "fulfillment": batch.fulfillment,
         "batch_seed": batch.batch_seed,
+        "cancel_after_seconds": batch.cancel_after_seconds,
         "orders": [_order_json(o) for o in new if o.amazon_order_id not in old],
     }
 

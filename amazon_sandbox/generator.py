@@ -17,16 +17,24 @@ How the history works
   ``now`` only hides what has not happened yet (an order placed after ``now`` does not exist; a
   shipment whose reporting date is after ``now`` is not known; a return after ``now`` has not
   happened), so asking again later only ever adds facts.
+* MFN orders are cancelled in two ways: while pending (before payment clears, so they never
+  reach the MFN order reports), and some paid ones by the buyer before the seller ships them.
+  The latter are in the MFN order reports as Unshipped until they are cancelled; only a report
+  listing orders by last update (``GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL``) tells
+  a dashboard that imported them about the cancellation.
 * Orders added through the sandbox's control API (``AddedOrders``) are generated the same way
-  from their ``batch_seed`` and merged in. They are never cancelled or returned, and they ship
-  within minutes, so a demo sees them in the FBA reports soon after placing them.
+  from their ``batch_seed`` and merged in. They are never returned, and they ship within
+  minutes, so a demo sees them in the FBA reports soon after placing them; with
+  ``cancel_after_seconds`` they are not shipped but cancelled that long after their payment.
 
 How the reports select rows
 ---------------------------
 Every document covers the half-open range ``[data_start, data_end)``, clipped at ``now``, and
-only orders of ``marketplace_ids`` (the stock snapshot ignores both). Each type selects by its
-own date: MFN order reports by purchase date, FBA shipments by shipment date, returns by return
-date, the VAT reports by shipment date (sales) and return date (refunds). A row is rendered from
+only orders of ``marketplace_ids`` (the stock snapshot ignores both; the all-orders report
+ignores the marketplaces, as Amazon's reportedly does). Each type selects by its own date: MFN
+order reports by purchase date, FBA shipments by shipment date, returns by return date, the VAT
+reports by shipment date (sales) and return date (refunds), the all-orders report by the
+order's last update. A row is rendered from
 the order alone, so the same order gives the same row text in every overlapping document.
 
 File conventions (samples and their sources: tests/data/PROVENANCE.md)
@@ -69,7 +77,9 @@ class AddedOrders:
     """Orders "placed now" through the sandbox's control API; the server stores these.
 
     ``placed_at`` is an aware datetime; ``marketplace_id`` None spreads the orders over the
-    seller's marketplaces; ``batch_seed`` makes two batches of the same moment differ.
+    seller's marketplaces; ``batch_seed`` makes two batches of the same moment differ. With
+    ``cancel_after_seconds`` (MFN only), each order is cancelled that long after its payment
+    instead of being shipped.
     """
 
     placed_at: datetime
@@ -77,6 +87,7 @@ class AddedOrders:
     fulfillment: str  # "MFN" | "AFN"
     marketplace_id: str | None
     batch_seed: int
+    cancel_after_seconds: int | None = None
 
 
 @dataclass(frozen=True)
@@ -195,6 +206,9 @@ class Order:
     cancelled: bool
     cancelled_at: datetime | None
     returns: tuple[Return, ...]
+    # Cancelled by the buyer after payment cleared: Unshipped (and in the MFN order reports)
+    # until ``cancelled_at``. Otherwise a cancelled order is cancelled while still pending.
+    cancelled_after_payment: bool = False
     # Where the invoice goes: the ship-to address for most buyers (see _add_extras).
     billing_name: str = ""
     bill_address_1: str = ""
@@ -716,6 +730,11 @@ def _added_orders(seller: DemoSeller, batch: AddedOrders) -> tuple[Order, ...]:
                 fulfillment=batch.fulfillment,
                 marketplace_id=batch.marketplace_id,
                 quick=True,
+                cancel_after=(
+                    None
+                    if batch.cancel_after_seconds is None
+                    else timedelta(seconds=batch.cancel_after_seconds)
+                ),
             )
         )
     return tuple(orders)
@@ -730,8 +749,10 @@ def _make_order(
     fulfillment: str | None = None,
     marketplace_id: str | None = None,
     quick: bool = False,
+    cancel_after: timedelta | None = None,
 ) -> Order:
-    """One order with its whole lifecycle. ``quick``: ships within minutes, never cancelled."""
+    """One order with its whole lifecycle. ``quick``: ships within minutes and is cancelled
+    only when ``cancel_after`` (MFN) says after how long from its payment."""
     if marketplace_id is None:
         # The first marketplace is the seller's home market and sells the most.
         weights = [3] + [1] * (len(seller.marketplace_ids) - 1)
@@ -807,6 +828,7 @@ def _make_order(
     payments_date = purchase + timedelta(seconds=rng.randint(0, 600))
     ship_service_level = "Expedited" if rng.random() < 0.2 else "Standard"
     cancelled_at = None
+    cancelled_after_payment = False
     shipments: list[Shipment] = []
     returns: list[Return] = []
     if fulfillment == "MFN" and not quick and rng.random() < 0.06:
@@ -819,16 +841,23 @@ def _make_order(
             if quick
             else timedelta(hours=rng.randint(12, 60))
         )
-        shipments.append(
-            _make_shipment(
-                rng,
-                marketplace,
-                shipped=purchase + delay,
-                items=tuple(items),
-                fulfillment_center=None,
-                quick=quick,
-            )
+        shipment = _make_shipment(
+            rng,
+            marketplace,
+            shipped=purchase + delay,
+            items=tuple(items),
+            fulfillment_center=None,
+            quick=quick,
         )
+        if quick:
+            cancelled_at = None if cancel_after is None else payments_date + cancel_after
+        else:
+            cancelled_at = _cancellation_after_payment(
+                order_id, paid=payments_date, shipped=shipment.shipment_date
+            )
+        cancelled_after_payment = cancelled_at is not None
+        if not cancelled_after_payment:
+            shipments.append(shipment)
     else:
         groups: list[tuple[OrderItem, ...]] = [tuple(items)]
         # An FBA order with several lines is sometimes split over two fulfillment centres.
@@ -911,6 +940,7 @@ def _make_order(
         cancelled=cancelled_at is not None,
         cancelled_at=cancelled_at,
         returns=tuple(returns),
+        cancelled_after_payment=cancelled_after_payment,
     )
     return _add_extras(order, marketplace)
 
@@ -983,6 +1013,22 @@ def _add_extras(order: Order, marketplace: Marketplace) -> Order:
         bill_postal_code=postal_code,
         bill_country_code=order.country_code,
     )
+
+
+def _cancellation_after_payment(
+    order_id: str, *, paid: datetime, shipped: datetime
+) -> datetime | None:
+    """When the buyer cancels this paid MFN order before the seller ships it (about one order
+    in twenty), or None.
+
+    Drawn from the order id rather than the order's own random stream, so that adding these
+    cancellations left every other order of the histories as it was.
+    """
+    rng = random.Random(f"{order_id}:cancelled-after-payment")
+    if rng.random() >= 0.05:
+        return None
+    # Whole seconds, as every date of the reports.
+    return paid + timedelta(seconds=int((shipped - paid).total_seconds() * rng.uniform(0.1, 0.8)))
 
 
 def _invoice_number(rng: random.Random, country: str, when: datetime, kind: str = "INV") -> str:
@@ -1059,7 +1105,9 @@ def _as_of(order: Order, now: datetime) -> Order:
     if cancelled_at is not None:
         status = "Canceled"
         events.append(cancelled_at)
-    elif order.cancelled_at is not None or order.payments_date > now:
+    elif order.payments_date > now or (
+        order.cancelled_at is not None and not order.cancelled_after_payment
+    ):
         # Still pending: either not paid yet, or about to be cancelled before payment clears.
         status = "Pending"
     elif not shipments:
@@ -1349,6 +1397,18 @@ _VAT_TRANSACTION_COLUMNS = (
     "COST_PRICE_OF_ITEMS PRICE_OF_ITEMS_AMT_VAT_EXCL"
 ).split()
 
+# Amazon's documented columns of the all-orders reports (the "order tracking" reports
+# attributes page). Real files add or drop a few by marketplace and year (`url`, `cpf`,
+# `number-of-items`, the VAT columns); the generator writes the documented list.
+_ALL_ORDERS_COLUMNS = (
+    "amazon-order-id merchant-order-id purchase-date last-updated-date order-status "
+    "fulfillment-channel sales-channel order-channel ship-service-level product-name sku asin "
+    "item-status quantity currency item-price item-tax shipping-price shipping-tax "
+    "gift-wrap-price gift-wrap-tax item-promotion-discount ship-promotion-discount ship-city "
+    "ship-state ship-postal-code ship-country promotion-ids is-business-order "
+    "purchase-order-number price-designation"
+).split()
+
 COLUMNS: dict[str, list[str]] = {
     "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING": list(_MFN_EU_COLUMNS),
     "GET_FLAT_FILE_ORDER_REPORT_DATA_SHIPPING": list(_MFN_NA_COLUMNS),
@@ -1359,6 +1419,7 @@ COLUMNS: dict[str, list[str]] = {
     "GET_FLAT_FILE_VAT_INVOICE_DATA_REPORT": list(_VIDR_COLUMNS),
     "SC_VAT_TAX_REPORT": list(_VCS_COLUMNS),
     "GET_VAT_TRANSACTION_DATA": list(_VAT_TRANSACTION_COLUMNS),
+    "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL": list(_ALL_ORDERS_COLUMNS),
 }
 """The header columns of every flat (TSV/CSV) report type, in file order."""
 
@@ -1368,7 +1429,8 @@ COLUMNS: dict[str, list[str]] = {
 
 def _in_mfn_report(order: Order, ctx: _Context) -> bool:
     # MFN order reports list orders once they are eligible for fulfillment (paid). Orders
-    # cancelled while pending never get there; Pending ones are not there yet.
+    # cancelled while pending never get there; Pending ones are not there yet; one the buyer
+    # cancelled after payment is there until it is cancelled, and gone from reports made after.
     return (
         order.fulfillment == "MFN"
         and order.status not in ("Pending", "Canceled")
@@ -1670,6 +1732,75 @@ def _render_returns(ctx: _Context) -> tuple[str, int]:
     return _tsv(_RETURN_COLUMNS, rows)
 
 
+# The all-orders files' spelling of a status: British "Cancelled", as the real rows show;
+# "Shipping" for an order partly shipped is our reading (UNVERIFIED).
+_ALL_ORDERS_STATUS = {"PartiallyShipped": "Shipping", "Canceled": "Cancelled"}
+
+
+def _render_all_orders_by_last_update(ctx: _Context) -> tuple[str, int]:
+    """Every order whose last update lies in the range, one row per item, by last update.
+
+    MFN and FBA orders of any status, without buyer data, as Amazon's order tracking report.
+    The marketplace filter is ignored: Amazon reportedly lists the whole region. A cancelled
+    line has quantity 0 and no currency or amounts, as in the real rows. Dates are UTC in both
+    regions (the real US rows show ``+00:00``).
+    """
+    begin = ctx.start - timedelta(days=_LOOKBACK_DAYS)
+    orders = sorted(
+        (
+            o
+            for o in _history(ctx.seller, begin, ctx.end, ctx.now, ctx.added)
+            if ctx.covers(o.last_updated)
+        ),
+        key=lambda o: (o.last_updated, o.amazon_order_id),
+    )
+    rows = []
+    for order in orders:
+        shipped_items = {si.order_item_id for s in order.shipments for si in s.items}
+        status = _ALL_ORDERS_STATUS.get(order.status, order.status)
+        for item in order.items:
+            if order.cancelled:
+                item_status, amounts = "Cancelled", {}
+            else:
+                item_status = "Shipped" if item.order_item_id in shipped_items else "Unshipped"
+                amounts = {
+                    "currency": order.currency,
+                    "item-price": _money(item.item_price),
+                    "item-tax": _money(item.item_tax),
+                    "shipping-price": _money(item.shipping_price),
+                    "shipping-tax": _money(item.shipping_tax),
+                    "gift-wrap-price": _money(_ZERO),
+                    "gift-wrap-tax": _money(_ZERO),
+                    "item-promotion-discount": _money(_ZERO),
+                    "ship-promotion-discount": _money(_ZERO),
+                }
+            rows.append(
+                {
+                    "amazon-order-id": order.amazon_order_id,
+                    "purchase-date": _iso(order.purchase_date, "eu"),
+                    "last-updated-date": _iso(order.last_updated, "eu"),
+                    "order-status": status,
+                    "fulfillment-channel": "Amazon" if order.fulfillment == "AFN" else "Merchant",
+                    "sales-channel": order.sales_channel,
+                    "ship-service-level": order.ship_service_level,
+                    "product-name": item.product_name,
+                    "sku": item.sku,
+                    "asin": item.asin,
+                    "item-status": item_status,
+                    "quantity": "0" if order.cancelled else str(item.quantity),
+                    **amounts,
+                    "ship-city": order.city,
+                    "ship-state": order.state,
+                    "ship-postal-code": order.postal_code,
+                    "ship-country": order.country_code,
+                    "is-business-order": _bool(order.is_business_order),
+                    "purchase-order-number": order.purchase_order_number,
+                    "price-designation": "Business Price" if order.is_business_order else "",
+                }
+            )
+    return _tsv(_ALL_ORDERS_COLUMNS, rows)
+
+
 def _render_afn_inventory(ctx: _Context) -> tuple[str, int]:
     """Stock snapshot at ``now``: one SELLABLE row per FBA SKU, UNSELLABLE rows for some.
 
@@ -1762,14 +1893,22 @@ def _vat_events(
     return events
 
 
+def _amazon_invoices(seller: DemoSeller, order: Order) -> bool:
+    """Whether Amazon issues the VAT invoices of this order (see `DemoSeller.vat_invoicing`)."""
+    return seller.vat_invoicing == "vcs" or order.is_business_order
+
+
 def _render_vidr(ctx: _Context) -> tuple[str, int]:
     """VIDR: the data a VCS-Lite seller needs to issue invoices and credit notes itself.
 
-    Invoices are the seller's to upload, so every row is "InvoicePending" without a number.
-    Returns appear as REFUND rows with negative amounts.
+    Invoices the seller must issue are "InvoicePending", without a number. Lines Amazon
+    invoices (`_amazon_invoices`) are `is-amazon-invoiced` and carry Amazon's number, the one
+    the VCS report lists. Returns appear as REFUND rows with negative amounts.
     """
     rows = []
     for kind, order, shipment, item, quantity, ret in _vat_events(ctx):
+        by_amazon = _amazon_invoices(ctx.seller, order)
+        amazon_number = shipment.invoice_number if ret is None else ret.credit_note_number
         vat = _vat_amounts(item, quantity, ret)
         rate = f"{item.vat_rate:.2f}"
         amounts = {}
@@ -1795,9 +1934,10 @@ def _render_vidr(ctx: _Context) -> tuple[str, int]:
                 "shipping-id": shipment.shipment_id,
                 "transaction-id": shipment.shipment_id if ret is None else ret.return_id,
                 "transaction-type": "SHIPMENT" if kind == "SHIPMENT" else "REFUND",
-                "invoice-status": "InvoicePending",
+                "invoice-number": amazon_number if by_amazon else "",
+                "invoice-status": "" if by_amazon else "InvoicePending",
                 "invoice-status-description": "",
-                "is-amazon-invoiced": "false",
+                "is-amazon-invoiced": _bool(by_amazon),
                 "order-date": _iso(order.purchase_date, "eu"),
                 "shipment-date": _iso(
                     shipment.shipment_date if ret is None else ret.return_date, "eu"
@@ -1844,6 +1984,9 @@ def _render_vidr(ctx: _Context) -> tuple[str, int]:
                 "is-seller-physically-present": "false",
                 "export-outside-eu": "false",
                 "is-invoice-corrected": "false",
+                "original-vat-invoice-number": (
+                    shipment.invoice_number if by_amazon and ret is not None else ""
+                ),
             }
         )
     return _tsv(_VIDR_COLUMNS, rows)
@@ -1869,10 +2012,13 @@ def _render_vcs(ctx: _Context) -> tuple[str, int]:
 
     Comma-separated with CRLF line ends and ``27-Nov-2021 UTC`` dates, as the real sample.
     RETURN rows carry negative amounts, a credit-note number and the original invoice number.
+    Rows of orders Amazon does not invoice (`_amazon_invoices`) are "Is Amazon Invoiced"
+    false, without a number or link: the seller issues those.
     """
     merchant = _merchant_number(ctx.seller)
     lines = [",".join(_csv_field(c) for c in _VCS_COLUMNS)]
     for kind, order, shipment, item, quantity, ret in _vat_events(ctx):
+        by_amazon = _amazon_invoices(ctx.seller, order)
         vat = _vat_amounts(item, quantity, ret)
         from_city, from_postal, from_country = _ship_from(ctx.seller, shipment, order.country_code)
         amounts = {}
@@ -1925,9 +2071,13 @@ def _render_vcs(ctx: _Context) -> tuple[str, int]:
             "Invoice Level Exchange Rate": "0.0000",
             "Converted Tax Amount": _money(_ZERO),
             "VAT Invoice Number": (
-                shipment.invoice_number if ret is None else ret.credit_note_number
+                ""
+                if not by_amazon
+                else shipment.invoice_number
+                if ret is None
+                else ret.credit_note_number
             ),
-            "Invoice Url": shipment.invoice_url,
+            "Invoice Url": shipment.invoice_url if by_amazon else "",
             "Export Outside EU": "false",
             "Ship From City": from_city,
             "Ship From Country": from_country,
@@ -1937,8 +2087,10 @@ def _render_vcs(ctx: _Context) -> tuple[str, int]:
             "Ship To Country": order.country_code,
             "Ship To Postal Code": order.postal_code,
             "Return Fc Country": from_country if ret is not None else "",
-            "Is Amazon Invoiced": "true",
-            "Original VAT Invoice Number": shipment.invoice_number if ret is not None else "",
+            "Is Amazon Invoiced": _bool(by_amazon),
+            "Original VAT Invoice Number": (
+                shipment.invoice_number if by_amazon and ret is not None else ""
+            ),
         }
         lines.append(
             ",".join(
@@ -1997,4 +2149,5 @@ _RENDERERS: dict[str, Callable[[_Context], tuple[str, int]]] = {
     "GET_ORDER_REPORT_DATA_INVOICING": _render_mfn_xml,
     "GET_ORDER_REPORT_DATA_SHIPPING": _render_mfn_xml,
     "GET_VAT_TRANSACTION_DATA": _render_vat_transactions,
+    "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL": _render_all_orders_by_last_update,
 }

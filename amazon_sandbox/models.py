@@ -234,6 +234,8 @@ class AddedOrderBatch(models.Model):
     fulfillment = models.CharField(max_length=3)
     marketplace_id = models.CharField(max_length=32, blank=True)
     batch_seed = models.BigIntegerField()
+    # MFN orders the buyer cancels this long after payment, instead of their being shipped.
+    cancel_after_seconds = models.PositiveIntegerField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.count} {self.fulfillment} orders for {self.selling_partner_id}"

@@ -260,6 +260,7 @@ def added_orders(*, seller_id: str, region: str) -> list[AddedOrders]:
             fulfillment=b.fulfillment,
             marketplace_id=b.marketplace_id or None,
             batch_seed=b.batch_seed,
+            cancel_after_seconds=b.cancel_after_seconds,
         )
         for b in AddedOrderBatch.objects.filter(
             selling_partner_id=seller_id, region=region

@@ -4,7 +4,15 @@ import re
 
 from django import forms
 
-from amazon_settings.models import ApiCall, Region, SellerAccount
+from amazon_settings.models import (
+    INVOICING_DATA_FIELDS,
+    AccountMarketplace,
+    ApiCall,
+    InvoicingMode,
+    Region,
+    SellerAccount,
+)
+from amazon_settings.vat_ids import normalize_vat_id
 from core.forms import BoundedDateTimeField
 
 SELLING_PARTNER_ID = re.compile(r"^[A-Z0-9]{8,20}$")
@@ -62,6 +70,38 @@ class MarketplaceSelectionForm(forms.Form):
     def __init__(self, *args: object, choices: list[tuple[str, str]], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.fields["marketplace_ids"].choices = choices
+
+
+class MarketplaceInvoicingForm(forms.ModelForm):
+    """Who issues a marketplace's invoices, and the seller's legal data for those issued here.
+
+    The legal data is required in VCS Lite mode only; entered in another mode, it is kept for
+    when the mode changes.
+    """
+
+    REQUIRED_MESSAGE = "Required in VCS Lite mode: every invoice issued here prints it."
+
+    class Meta:
+        model = AccountMarketplace
+        fields = ["invoicing_mode", *(name for name, _ in INVOICING_DATA_FIELDS)]
+        widgets = {"invoicing_mode": forms.RadioSelect}
+        labels = {"invoicing_mode": "Who issues the invoices"}
+        help_texts = {
+            "seller_legal_name": "As registered, e.g. Müller Haushaltswaren GmbH.",
+            "seller_vat_id": "The VAT ID your invoices for this marketplace name, e.g. "
+            "DE123456789.",
+        }
+
+    def clean_seller_vat_id(self) -> str:
+        return normalize_vat_id(self.cleaned_data["seller_vat_id"])
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("invoicing_mode") == InvoicingMode.VCS_LITE:
+            for name, _ in INVOICING_DATA_FIELDS:
+                if name not in self.errors and not str(data.get(name) or "").strip():
+                    self.add_error(name, self.REQUIRED_MESSAGE)
+        return data
 
 
 class ApiCallFilterForm(forms.Form):

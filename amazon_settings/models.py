@@ -4,6 +4,8 @@ from datetime import timedelta
 
 from django.db import models
 
+from amazon_settings.vat_ids import validate_vat_id
+
 # Amazon asks sellers to re-authorize a public app every 365 days
 # (developer-docs.amazon.com/sp-api/docs/renew-authorizations).
 AUTHORIZATION_LIFETIME = timedelta(days=365)
@@ -114,6 +116,78 @@ class SellerAccount(models.Model):
     def authorization_expires_at(self):
         return self.authorized_at + AUTHORIZATION_LIFETIME if self.authorized_at else None
 
+    @property
+    def invoicing_data_missing(self) -> list[tuple[AccountMarketplace, list[str]]]:
+        """The marketplaces in VCS Lite mode whose seller legal data is incomplete, with what
+        is missing: while there is one, no invoice of the account is issued here. Reads the
+        prefetched marketplaces when there are."""
+        return [
+            (marketplace, marketplace.invoicing_data_missing)
+            for marketplace in self.marketplaces.all()
+            if marketplace.invoicing_data_missing
+        ]
+
+
+class InvoicingMode(models.TextChoices):
+    """Who issues the VAT invoices of a marketplace's sales (explained on Settings » Invoicing)."""
+
+    AMAZON = "amazon", "Amazon issues invoices (VCS)"
+    VCS_LITE = "vcs_lite", "I issue invoices from Amazon's data (VCS Lite)"
+    NOT_HANDLED = "none", "Invoices are not handled here"
+
+
+# Where sellers on Amazon's European and American marketplaces are established: the seller's
+# address on its invoices names one of these.
+SELLER_COUNTRIES = (
+    ("AT", "Austria"),
+    ("BE", "Belgium"),
+    ("BG", "Bulgaria"),
+    ("HR", "Croatia"),
+    ("CY", "Cyprus"),
+    ("CZ", "Czechia"),
+    ("DK", "Denmark"),
+    ("EE", "Estonia"),
+    ("FI", "Finland"),
+    ("FR", "France"),
+    ("DE", "Germany"),
+    ("GR", "Greece"),
+    ("HU", "Hungary"),
+    ("IE", "Ireland"),
+    ("IT", "Italy"),
+    ("LV", "Latvia"),
+    ("LT", "Lithuania"),
+    ("LU", "Luxembourg"),
+    ("MT", "Malta"),
+    ("NL", "Netherlands"),
+    ("PL", "Poland"),
+    ("PT", "Portugal"),
+    ("RO", "Romania"),
+    ("SK", "Slovakia"),
+    ("SI", "Slovenia"),
+    ("ES", "Spain"),
+    ("SE", "Sweden"),
+    ("GB", "United Kingdom"),
+    ("NO", "Norway"),
+    ("CH", "Switzerland"),
+    ("TR", "Türkiye"),
+    ("US", "United States"),
+    ("CA", "Canada"),
+    ("CN", "China"),
+    ("HK", "Hong Kong"),
+)
+_COUNTRY_NAMES = dict(SELLER_COUNTRIES)
+
+# The seller's legal data an invoice issued here must print (section 14 UStG and art. 226 of
+# the EU VAT directive), with the words the missing-data messages use.
+INVOICING_DATA_FIELDS = (
+    ("seller_legal_name", "legal name"),
+    ("seller_street", "street"),
+    ("seller_postal_code", "postal code"),
+    ("seller_city", "city"),
+    ("seller_country", "country"),
+    ("seller_vat_id", "VAT ID"),
+)
+
 
 class AccountMarketplaceQuerySet(models.QuerySet):
     def selected_ids(self) -> list[str]:
@@ -136,6 +210,20 @@ class AccountMarketplace(models.Model):
     selected = models.BooleanField(
         default=True, help_text="Import this marketplace's orders (the seller may deselect some)."
     )
+    # Invoicing. A marketplace is one country, so the legal data is per account and country:
+    # what the invoices issued here for this marketplace's sales print as the seller.
+    invoicing_mode = models.CharField(
+        max_length=8, choices=InvoicingMode.choices, default=InvoicingMode.NOT_HANDLED
+    )
+    seller_legal_name = models.CharField("legal name", max_length=200, blank=True)
+    seller_street = models.CharField("street and number", max_length=300, blank=True)
+    seller_postal_code = models.CharField("postal code", max_length=20, blank=True)
+    seller_city = models.CharField("city", max_length=120, blank=True)
+    seller_country = models.CharField("country", max_length=2, choices=SELLER_COUNTRIES, blank=True)
+    seller_vat_id = models.CharField(
+        "VAT ID", max_length=20, blank=True, validators=[validate_vat_id]
+    )
+    invoicing_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = AccountMarketplaceQuerySet.as_manager()
 
@@ -149,6 +237,25 @@ class AccountMarketplace(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.country_code})"
+
+    @property
+    def issues_invoices_here(self) -> bool:
+        return self.invoicing_mode == InvoicingMode.VCS_LITE
+
+    @property
+    def invoicing_data_missing(self) -> list[str]:
+        """What the seller must still enter before invoices for this marketplace are issued
+        here; empty outside VCS Lite mode, where nothing is issued here anyway."""
+        if not self.issues_invoices_here:
+            return []
+        return [label for name, label in INVOICING_DATA_FIELDS if not getattr(self, name).strip()]
+
+    @property
+    def seller_address_lines(self) -> list[str]:
+        """The seller's address as an invoice prints it, line by line."""
+        lines = [self.seller_street, f"{self.seller_postal_code} {self.seller_city}".strip()]
+        lines.append(_COUNTRY_NAMES.get(self.seller_country, self.seller_country))
+        return [line for line in lines if line]
 
 
 class ApiCall(models.Model):

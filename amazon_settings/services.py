@@ -519,6 +519,45 @@ def select_marketplaces(account: SellerAccount, *, marketplace_ids: list[str]) -
             marketplace.save(update_fields=["selected"])
 
 
+def set_marketplace_invoicing(
+    marketplace: AccountMarketplace,
+    *,
+    invoicing_mode: str,
+    seller_legal_name: str,
+    seller_street: str,
+    seller_postal_code: str,
+    seller_city: str,
+    seller_country: str,
+    seller_vat_id: str,
+    acting_user: AbstractBaseUser | None,
+) -> AccountMarketplace:
+    """Store who issues the marketplace's invoices and the seller's legal data printed on the
+    invoices issued here. Raises ValidationError for a value the model refuses (an unknown
+    mode or country, a malformed VAT ID). Issuing what waits for this data is the orders app's
+    (`orders.services.invoicing.configure_invoicing`)."""
+    values = {
+        "invoicing_mode": invoicing_mode,
+        "seller_legal_name": seller_legal_name.strip(),
+        "seller_street": seller_street.strip(),
+        "seller_postal_code": seller_postal_code.strip(),
+        "seller_city": seller_city.strip(),
+        "seller_country": seller_country,
+        "seller_vat_id": seller_vat_id,
+    }
+    for name, value in values.items():
+        setattr(marketplace, name, value)
+    marketplace.full_clean()
+    marketplace.invoicing_changed_at = timezone.now()
+    marketplace.save(update_fields=[*values, "invoicing_changed_at"])
+    logger.info(
+        "Invoicing of %s set to %s by %s",
+        marketplace,
+        marketplace.invoicing_mode,
+        acting_user.get_username() if acting_user is not None else "the system",
+    )
+    return marketplace
+
+
 def prune_api_calls(*, older_than: timedelta = timedelta(days=90)) -> int:
     """Delete log entries older than `older_than`. Idempotent."""
     deleted, _ = ApiCall.objects.filter(at__lt=timezone.now() - older_than).delete()

@@ -417,6 +417,12 @@ if not RELAXED_SECRETS:
 # hold them are deleted after the same time (orders.privacy, reports.services.privacy; daily).
 
 PII_RETENTION_DAYS = int(os.environ.get("PII_RETENTION_DAYS", "30"))
+# Invoices and credit notes issued here keep the buyer's name and address they were issued
+# with for this many years (tax law: 10 in Germany, section 147 AO; set what yours requires),
+# whatever the removal above does to the orders; after it, the buyer is blanked on them too.
+INVOICE_RETENTION_YEARS = int(os.environ.get("INVOICE_RETENTION_YEARS", "10"))
+# The font of the invoice PDFs, from the npm package dejavu-fonts-ttf (package.json).
+INVOICE_FONT_DIR = BASE_DIR / "node_modules" / "dejavu-fonts-ttf" / "ttf"
 
 LOGGING = {
     "version": 1,

@@ -50,8 +50,9 @@ LOOK_PERMISSIONS = {
     "orders": "orders.view_order",
     "home": "amazon_settings.view_selleraccount",
 }
-# Pages that are buyer data as a whole: the report documents as Amazon sent them.
-BUYER_DATA_URL_NAMES = frozenset({"reports:download", "reports:raw"})
+# Pages that are buyer data as a whole: the report documents as Amazon sent them, and the PDFs
+# of invoices issued here (they print the buyer's name and address).
+BUYER_DATA_URL_NAMES = frozenset({"reports:download", "reports:raw", "orders:invoice_pdf"})
 # Whose models a Viewer may look at in the admin, if an administrator also makes them staff.
 VIEWED_APPS = ("core", "amazon_settings", "reports", "orders")
 

@@ -6,14 +6,18 @@ from django.contrib import admin
 
 from orders.models import (
     Invoice,
+    InvoiceLine,
     InvoiceSequence,
     Order,
     OrderItem,
+    OrderStatusChange,
     Return,
     ShipmentLine,
     StockChange,
     StockLevel,
     StockSnapshot,
+    VatTransaction,
+    WaitingOrderStatus,
 )
 
 PROVENANCE = ("source_report_id", "source_line")
@@ -42,6 +46,14 @@ class OrderItemInline(admin.TabularInline):
     show_change_link = True
 
 
+class OrderStatusChangeInline(admin.TabularInline):
+    model = OrderStatusChange
+    extra = 0
+    fields = ("from_status", "to_status", "at", "recorded_at", *PROVENANCE)
+    readonly_fields = fields
+    can_delete = False
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     # Lists show no buyer data: the admin is used for support, and lists are screen-shared.
@@ -60,7 +72,15 @@ class OrderAdmin(admin.ModelAdmin):
     date_hierarchy = "purchased_at"
     readonly_fields = (*PROVENANCE, "created_at", "changed_at")
     list_select_related = ("account",)
-    inlines = [OrderItemInline]
+    inlines = [OrderItemInline, OrderStatusChangeInline]
+
+
+@admin.register(WaitingOrderStatus)
+class WaitingOrderStatusAdmin(admin.ModelAdmin):
+    list_display = ("amazon_order_id", "account", "status", "last_updated_at", "source_report_id")
+    list_filter = ("status", "account")
+    search_fields = ("amazon_order_id",)
+    readonly_fields = PROVENANCE
 
 
 @admin.register(ShipmentLine)
@@ -119,12 +139,53 @@ class StockSnapshotAdmin(admin.ModelAdmin):
     readonly_fields = ("source_report_id",)
 
 
+class InvoiceLineInline(admin.TabularInline):
+    model = InvoiceLine
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(Invoice)
 class InvoiceAdmin(admin.ModelAdmin):
-    list_display = ("number", "kind", "source", "amazon_order_id", "issued_on", "gross", "currency")
-    list_filter = ("kind", "source", "account")
+    list_display = (
+        "number",
+        "kind",
+        "source",
+        "status",
+        "amazon_order_id",
+        "issued_on",
+        "gross",
+        "currency",
+    )
+    list_filter = ("kind", "source", "status", "account")
     search_fields = ("number", "amazon_order_id", "transaction_id")
     readonly_fields = PROVENANCE
+    raw_id_fields = ("order", "vat_transaction", "corrected_invoice")
+    inlines = [InvoiceLineInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A document issued here is what it printed: nothing of it changes by hand.
+        if obj is not None and obj.source == Invoice.Source.GENERATED:
+            return [f.name for f in Invoice._meta.concrete_fields]
+        return super().get_readonly_fields(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Numbers are never deleted: a wrong document is cancelled and keeps its number.
+        return False
+
+
+@admin.register(VatTransaction)
+class VatTransactionAdmin(admin.ModelAdmin):
+    list_display = ("amazon_order_id", "kind", "transaction_id", "happened_on", "invoicing")
+    list_filter = ("kind", "invoicing", "account")
+    search_fields = ("amazon_order_id", "transaction_id")
+    readonly_fields = (*PROVENANCE, "invoicing", "lines")
     raw_id_fields = ("order",)
 
 

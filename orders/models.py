@@ -65,6 +65,10 @@ class Order(Provenance):
         max_length=3, choices=FulfillmentChannel.choices, blank=True
     )
     purchased_at = models.DateTimeField(null=True, blank=True)
+    # Amazon's last update of the order, as far as the reports tell: a report's last-updated
+    # date, or the reporting date of the latest FBA shipment. It never moves back, and a report
+    # that knows an older state of the order than this changes neither it nor the status
+    # (orders.services.statuses.merge_status): a report arriving late cannot undo a newer one.
     last_updated_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, blank=True)
     is_business_order = models.BooleanField(default=False)
@@ -169,6 +173,68 @@ LINE_AMOUNT_FIELDS = (
 )
 
 
+class OrderStatusChange(Provenance):
+    """A change of an imported order's status, with the report (and line) that showed it.
+
+    Written by every import that changes the status of an order imported before: the status
+    reports, and the MFN and FBA order reports when a later one says something else. A new
+    order's first status is not a change. `at` is when Amazon says the order changed (its
+    last-updated date, or the FBA shipment's reporting date); empty when the report gives no
+    date (an MFN order report whose lines all have quantity 0). Rows are never updated:
+    importing the same report again finds the status as it says and writes nothing.
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=20, choices=Order.Status.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=Order.Status.choices)
+    at = models.DateTimeField(null=True, blank=True)
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["order", "recorded_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.from_status} -> {self.to_status}"
+
+
+class WaitingOrderStatus(Provenance):
+    """What a status report said of an order that is not imported (yet), for the order import.
+
+    A status report lists every order updated in its range, also orders no order report has
+    brought in yet (one paid and cancelled between two MFN reports, an FBA order not shipped
+    yet). Their newest reported status waits here; when an order import creates the order, the
+    waiting status is applied if it is newer than what the order report says (and recorded as
+    a change), and the row is deleted either way. Statuses of orders of marketplaces the
+    report was not asked for are not kept, and one that waited `statuses.WAITING_STATUS_DAYS`
+    since a report last left it (longer than any order report lags behind) is dropped: that
+    order is never coming.
+    """
+
+    # Indexed by the unique key (account, amazon_order_id), which starts with it.
+    account = models.ForeignKey(
+        SellerAccount,
+        on_delete=models.PROTECT,
+        related_name="waiting_order_statuses",
+        db_index=False,
+    )
+    amazon_order_id = models.CharField(max_length=32)
+    marketplace_id = models.CharField(max_length=20, blank=True)
+    status = models.CharField(max_length=20, choices=Order.Status.choices)
+    last_updated_at = models.DateTimeField()
+    kept_at = models.DateTimeField()  # when a report last left this status here
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "amazon_order_id"], name="uniq_waiting_status_per_order"
+            )
+        ]
+        indexes = [models.Index(fields=["account", "kept_at"], name="waiting_status_kept")]
+
+    def __str__(self) -> str:
+        return f"{self.amazon_order_id}: {self.status}"
+
+
 class OrderItem(Provenance):
     """One order line.
 
@@ -176,7 +242,9 @@ class OrderItem(Provenance):
     it: `order-item-id` (MFN flat files), `AmazonOrderItemCode` (XML) and `amazon-order-item-id`
     (FBA shipments); VCS Lite rows name it to correct an item's VAT. A row of those reports
     without one is a row error. Reports without any item id (the All Orders files; see
-    amzn/selling-partner-api-models issues #544, #442 and #1831) are not imported.
+    amzn/selling-partner-api-models issues #544, #442 and #1831) never create items: of the one
+    the worker requests, only each order's status and last update are read
+    (orders.importers.statuses).
     """
 
     # Indexed by the unique key (order, order_item_id), which starts with it.
@@ -391,23 +459,108 @@ class StockSnapshot(models.Model):
         return f"{self.rows} rows, {self.units} units at {self.taken_at:%Y-%m-%d %H:%M}"
 
 
+class DocumentKind(models.TextChoices):
+    INVOICE = "invoice", "Invoice"
+    CREDIT_NOTE = "credit_note", "Credit note"
+
+
+class VatTransaction(Provenance):
+    """A sale (shipment) or refund as Amazon's VCS Lite data lists it: what an invoice or
+    credit note issued here is made from.
+
+    Key: (account, kind, transaction_id), Amazon's `transaction-id`, the shipment's id for a
+    sale. Kept whether or not it is invoiced here: `invoicing` says who issued its document.
+    OPEN ones of a marketplace in VCS Lite mode are waiting for their invoice, which
+    `orders.services.invoicing.issue_waiting_invoices` issues once the seller's legal data is
+    complete. `lines` are the invoice lines the VCS Lite rows give (see
+    `orders.importers.vcs`); the buyer fields are the buyer data an invoice prints, blanked by
+    the buyer-data removal once no invoice will be made from them (`orders.privacy`).
+    """
+
+    class Invoicing(models.TextChoices):
+        OPEN = "open", "No invoice yet"
+        ISSUED = "issued", "Invoiced here"
+        AMAZON = "amazon", "Invoiced by Amazon"
+        SELLER = "seller", "Invoiced by the seller elsewhere"
+
+    # Indexed by the unique key (account, kind, transaction_id), which starts with it.
+    account = models.ForeignKey(
+        SellerAccount, on_delete=models.PROTECT, related_name="vat_transactions", db_index=False
+    )
+    order = models.ForeignKey(
+        Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="vat_transactions"
+    )
+    amazon_order_id = models.CharField(max_length=32)
+    marketplace_id = models.CharField(max_length=20, blank=True)
+    kind = models.CharField(max_length=12, choices=DocumentKind.choices)
+    transaction_id = models.CharField(max_length=80)
+    shipment_id = models.CharField(max_length=40, blank=True)
+    # `shipment-date`: when a sale was delivered (shipped), when a refund was made.
+    happened_on = models.DateField(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    is_amazon_invoiced = models.BooleanField(default=False)
+    # The number the VCS Lite data gives the transaction's document, if any (Amazon's, or the
+    # one the seller uploaded), and for a refund the invoice it corrects.
+    document_number = models.CharField(max_length=80, blank=True)
+    original_number = models.CharField(max_length=80, blank=True)
+    buyer_name = models.CharField(max_length=200, blank=True)
+    buyer_company_name = models.CharField(max_length=200, blank=True)
+    buyer_vat_number = models.CharField(max_length=40, blank=True)
+    buyer_address_1 = models.CharField(max_length=300, blank=True)
+    buyer_address_2 = models.CharField(max_length=300, blank=True)
+    buyer_address_3 = models.CharField(max_length=300, blank=True)
+    buyer_city = models.CharField(max_length=120, blank=True)
+    buyer_state = models.CharField(max_length=120, blank=True)
+    buyer_postal_code = models.CharField(max_length=30, blank=True)
+    buyer_country = models.CharField(max_length=10, blank=True)
+    lines = models.JSONField(default=list, blank=True)
+    invoicing = models.CharField(
+        max_length=8, choices=Invoicing.choices, default=Invoicing.OPEN, db_index=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "kind", "transaction_id"], name="uniq_vat_transaction"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["account", "amazon_order_id"], name="vattxn_acct_order"),
+        ]
+        ordering = ["happened_on", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.amazon_order_id} {self.kind} {self.transaction_id}"
+
+
 class Invoice(Provenance):
     """An invoice or credit note for (part of) an order.
 
     `source` says who issued it: Amazon (VCS report, with Amazon's number and download URL), the
-    seller through VCS Lite (a number the seller uploaded), or this app (`generated`, numbered
-    from `InvoiceSequence`). Kept with its order id when the order is not imported yet; the order
-    upsert links it later. `transaction_id` is the shipment or return it covers.
+    seller elsewhere (a number its VCS Lite data or VCS report carries), or this app
+    (`generated`, numbered from `InvoiceSequence`). Kept with its order id when the order is not
+    imported yet; the order upsert links it later. `transaction_id` is the shipment or return
+    it covers.
+
+    A generated document is made from one `VatTransaction` (`vat_transaction`, unique: one
+    document per sale or refund, whatever the order of the imports) and stores a snapshot of
+    what it prints when it is issued: seller, buyer, dates and its `lines`. Pages and PDFs read
+    the snapshot, never the order, so the buyer-data removal leaves issued invoices as they
+    were. A number is never reused or deleted: a generated document that turns out to double
+    Amazon's is `cancelled`, with the reason, and keeps its number.
     """
 
-    class Kind(models.TextChoices):
-        INVOICE = "invoice", "Invoice"
-        CREDIT_NOTE = "credit_note", "Credit note"
+    Kind = DocumentKind
 
     class Source(models.TextChoices):
         AMAZON_VCS = "amazon_vcs", "Amazon (VCS)"
         VCS_LITE = "vcs_lite", "Seller (VCS Lite)"
         GENERATED = "generated", "Generated here"
+
+    class Status(models.TextChoices):
+        ISSUED = "issued", "Issued"
+        CANCELLED = "cancelled", "Cancelled"
 
     account = models.ForeignKey(SellerAccount, on_delete=models.PROTECT, related_name="invoices")
     order = models.ForeignKey(
@@ -427,6 +580,29 @@ class Invoice(Provenance):
     url = models.URLField(max_length=1000, blank=True)
     original_number = models.CharField(max_length=80, blank=True)  # credit note -> invoice
     is_corrected = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ISSUED)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancellation_reason = models.CharField(max_length=300, blank=True)
+    # What a generated document was made from and, for a credit note, the invoice it corrects.
+    vat_transaction = models.OneToOneField(
+        VatTransaction,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="invoice",
+    )
+    corrected_invoice = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="credit_notes"
+    )
+    # The snapshot of a generated document (empty for Amazon's and the seller's own).
+    marketplace_id = models.CharField(max_length=20, blank=True)
+    delivered_on = models.DateField(null=True, blank=True)
+    seller_name = models.CharField(max_length=200, blank=True)
+    seller_address = models.TextField(blank=True)
+    seller_vat_id = models.CharField(max_length=20, blank=True)
+    buyer_name = models.CharField(max_length=200, blank=True)
+    buyer_address = models.TextField(blank=True)
+    buyer_vat_number = models.CharField(max_length=40, blank=True)
 
     class Meta:
         constraints = [
@@ -449,6 +625,42 @@ class Invoice(Provenance):
     def __str__(self) -> str:
         return self.number
 
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == self.Status.CANCELLED
+
+    @property
+    def has_snapshot(self) -> bool:
+        """Whether the document holds what it prints (generated ones issued with their lines)."""
+        return bool(self.seller_name)
+
+
+class InvoiceLine(models.Model):
+    """One line of a generated invoice's snapshot: what it sold, at which VAT rate.
+
+    Amounts are the line's totals in the invoice's currency, negative on credit notes, as
+    Amazon's VCS Lite data gives them; `vat_rate` is a percentage (19.00).
+    """
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField()
+    description = models.CharField(max_length=500)
+    sku = models.CharField(max_length=100, blank=True)
+    quantity = models.IntegerField(default=1)
+    vat_rate = models.DecimalField(max_digits=5, decimal_places=2, default=_ZERO)
+    net = _money()
+    vat = _money()
+    gross = _money()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "position"], name="uniq_invoice_line")
+        ]
+        ordering = ["invoice", "position"]
+
+    def __str__(self) -> str:
+        return f"{self.invoice_id}/{self.position} {self.description}"
+
 
 class InvoiceSequence(models.Model):
     """The last number issued per (account, kind, year): gapless numbering of generated invoices.
@@ -460,7 +672,7 @@ class InvoiceSequence(models.Model):
     account = models.ForeignKey(
         SellerAccount, on_delete=models.PROTECT, related_name="invoice_sequences"
     )
-    kind = models.CharField(max_length=12, choices=Invoice.Kind.choices)
+    kind = models.CharField(max_length=12, choices=DocumentKind.choices)
     year = models.PositiveSmallIntegerField()
     last_number = models.PositiveIntegerField(default=0)
 

@@ -10,6 +10,13 @@ What is kept, on purpose: the ship-to and bill-to countries (VAT and marketplace
 them, and alone they identify no one), the buyer's VAT number and company name (a business's
 tax identity, which VAT invoices must show and tax law makes us keep), and tracking numbers (a
 carrier reference, needed for claims and returns).
+
+Invoices and credit notes issued here are left intact: each keeps the buyer's name and address
+it was issued with (its snapshot), because tax law makes the seller keep its invoices as
+issued, for `INVOICE_RETENTION_YEARS` (default 10); after that, `remove_expired_invoice_buyers`
+blanks the buyer on them too, their numbers and amounts staying. The billing details of Amazon's
+VCS Lite data (`VatTransaction`) are blanked with the orders, except those of sales still
+waiting for their invoice here: the invoice the law requires must name the buyer.
 """
 
 from __future__ import annotations
@@ -21,7 +28,8 @@ from django.db.models import DateTimeField, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from orders.models import Order, Return, ShipmentLine
+from amazon_settings.models import AccountMarketplace, InvoicingMode
+from orders.models import Invoice, Order, Return, ShipmentLine, VatTransaction
 
 # Order fields that name, reach or locate a buyer (the billing address as much as the ship-to).
 ORDER_PII_FIELDS = (
@@ -46,6 +54,19 @@ ORDER_PII_FIELDS = (
 )
 # A buyer's own words about a return can hold anything, names and addresses included.
 RETURN_PII_FIELDS = ("customer_comments",)
+# The billing details of a VCS Lite sale or refund (the company name and VAT number stay, as
+# on orders).
+TRANSACTION_PII_FIELDS = (
+    "buyer_name",
+    "buyer_address_1",
+    "buyer_address_2",
+    "buyer_address_3",
+    "buyer_city",
+    "buyer_state",
+    "buyer_postal_code",
+)
+# What an issued invoice prints of its buyer (the VAT number stays).
+INVOICE_PII_FIELDS = ("buyer_name", "buyer_address")
 
 _CHUNK = 500
 
@@ -105,4 +126,40 @@ def remove_buyer_data(*, older_than_days: int, now: datetime | None = None) -> i
             .filter(_has_any(RETURN_PII_FIELDS))
             .update(**dict.fromkeys(RETURN_PII_FIELDS, ""))
         )
+    with transaction.atomic():
+        changed += (
+            transactions_past_retention(cutoff)
+            .filter(_has_any(TRANSACTION_PII_FIELDS))
+            .update(**dict.fromkeys(TRANSACTION_PII_FIELDS, ""))
+        )
     return changed
+
+
+def transactions_past_retention(cutoff: datetime) -> QuerySet[VatTransaction]:
+    """VCS Lite sales and refunds of before `cutoff` that no invoice will be made from here:
+    all but those waiting for their invoice (open, of a marketplace in VCS Lite mode)."""
+    waiting = Q(invoicing=VatTransaction.Invoicing.OPEN) & Q(
+        marketplace_id__in=AccountMarketplace.objects.filter(
+            account=OuterRef("account"), invoicing_mode=InvoicingMode.VCS_LITE
+        ).values("marketplace_id")
+    )
+    return VatTransaction.objects.filter(happened_on__lt=cutoff.date()).exclude(waiting)
+
+
+def remove_expired_invoice_buyers(*, retention_years: int, now: datetime | None = None) -> int:
+    """Blank the buyer's name and address on invoices issued here more than `retention_years`
+    ago (their legal retention is over); numbers, amounts and lines stay. Idempotent. Returns
+    how many invoices changed."""
+    if retention_years < 0:
+        raise ValueError("retention_years must not be negative")
+    today = timezone.localdate(now or timezone.now())
+    try:
+        cutoff = today.replace(year=today.year - retention_years)
+    except ValueError:  # 29 February
+        cutoff = today.replace(year=today.year - retention_years, day=28)
+    with transaction.atomic():
+        return (
+            Invoice.objects.filter(issued_on__lt=cutoff)
+            .filter(_has_any(INVOICE_PII_FIELDS))
+            .update(**dict.fromkeys(INVOICE_PII_FIELDS, ""))
+        )

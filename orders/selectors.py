@@ -1,24 +1,28 @@
-"""Reads of the orders app: the Orders, Returns, Stock and Invoices pages."""
+"""Reads of the orders app: the Orders, Returns, Stock and Invoices pages, and what stops
+invoices from being issued."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.db import connections, router
 from django.db.models import Case, Max, Prefetch, Q, QuerySet, Sum, Value, When
 
-from amazon_settings.models import SellerAccount
+from amazon_settings.models import AccountMarketplace, InvoicingMode, SellerAccount
 from orders.importers.cells import AMAZON_ORDER_ID
 from orders.models import (
     Invoice,
     Order,
     OrderItem,
+    OrderStatusChange,
     Return,
     ShipmentLine,
     StockChange,
     StockLevel,
     StockSnapshot,
+    VatTransaction,
 )
 
 
@@ -71,7 +75,8 @@ def order_list(
 
 
 def order_detail(order_id: int) -> Order:
-    """One order with its items, shipment lines, returns and invoices. Raises Order.DoesNotExist."""
+    """One order with its items, shipment lines, returns, invoices and status changes. Raises
+    Order.DoesNotExist."""
     return (
         Order.objects.select_related("account")
         .prefetch_related(
@@ -82,6 +87,10 @@ def order_detail(order_id: int) -> Order:
             ),
             Prefetch("returns", queryset=Return.objects.order_by("returned_at", "pk")),
             Prefetch("invoices", queryset=Invoice.objects.order_by("issued_on", "pk")),
+            Prefetch(
+                "status_changes",
+                queryset=OrderStatusChange.objects.order_by("recorded_at", "pk"),
+            ),
         )
         .get(pk=order_id)
     )
@@ -212,6 +221,70 @@ def invoice_detail(invoice_id: int) -> Invoice:
         )
         .get(pk=invoice_id)
     )
+
+
+def waiting_transactions(account: SellerAccount) -> QuerySet[VatTransaction]:
+    """The account's sales and refunds waiting for a document issued here: nobody invoiced
+    them, and their marketplace is in VCS Lite mode."""
+    return VatTransaction.objects.filter(
+        account=account,
+        invoicing=VatTransaction.Invoicing.OPEN,
+        marketplace_id__in=AccountMarketplace.objects.filter(
+            account=account, invoicing_mode=InvoicingMode.VCS_LITE
+        ).values("marketplace_id"),
+    )
+
+
+@dataclass(frozen=True)
+class InvoicingStop:
+    """Why an account's invoices are not issued: the VCS Lite marketplaces whose seller data is
+    incomplete, with what is missing, and how many sales and refunds wait meanwhile."""
+
+    account: SellerAccount
+    missing: list[tuple[AccountMarketplace, list[str]]]
+    waiting: int
+
+    @property
+    def message(self) -> str:
+        parts = "; ".join(
+            f"{marketplace.name}: {', '.join(fields)}" for marketplace, fields in self.missing
+        )
+        if self.waiting == 1:
+            waiting = " 1 sale or refund is waiting for its document;"
+        elif self.waiting:
+            waiting = f" {self.waiting} sales and refunds are waiting for their documents;"
+        waiting = (
+            f"{waiting} they are issued, numbered without gaps, as soon as it is entered."
+            if self.waiting
+            else " Nothing is waiting yet."
+        )
+        return (
+            f"Invoice generation for {self.account.display_name} is stopped: the seller's legal "
+            f"data that invoices print is missing ({parts}). Enter it under Settings » "
+            f"Invoicing.{waiting}"
+        )
+
+
+def invoicing_stop(account: SellerAccount) -> InvoicingStop | None:
+    """Why the account's invoices are not issued, or None when nothing stops them."""
+    missing = account.invoicing_data_missing
+    if not missing:
+        return None
+    return InvoicingStop(
+        account=account, missing=missing, waiting=waiting_transactions(account).count()
+    )
+
+
+def invoicing_stops(accounts: Sequence[SellerAccount]) -> list[InvoicingStop]:
+    """The stops of these accounts (the home page): a query for the marketplaces, and one
+    count per stopped account."""
+    stops = []
+    for account in SellerAccount.objects.filter(pk__in=[a.pk for a in accounts]).prefetch_related(
+        "marketplaces"
+    ):
+        if stop := invoicing_stop(account):
+            stops.append(stop)
+    return stops
 
 
 def orders_created_per_range(

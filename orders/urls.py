@@ -11,4 +11,6 @@ urlpatterns = [
     path("stock/", views.stock, name="stock"),
     path("invoices/", views.invoice_list, name="invoices"),
     path("invoices/<int:pk>/print/", views.invoice_print, name="invoice_print"),
+    path("invoices/<int:pk>/pdf/", views.invoice_pdf, name="invoice_pdf"),
+    path("invoicing/<int:account_pk>/", views.invoicing_settings, name="invoicing"),
 ]

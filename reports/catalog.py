@@ -1,4 +1,5 @@
-"""The report catalogue: the eight report types the product offers, in one place.
+"""The report catalogue: the eight report types the product offers, and the status report the
+worker requests on its own, in one place.
 
 Each entry binds a product name (PlentyONE's) to Amazon report types and a region, and knows how
 Amazon treats it: whether it can be requested or only scheduled, the longest range one request
@@ -18,7 +19,7 @@ class ReportKind:
     key: str
     name: str
     description: str
-    group: str  # "FBA", "MFN" or "VCS": how Reports » Request groups the dropdown
+    group: str  # "FBA", "MFN", "VCS" or "Status": how Reports » Request groups the dropdown
     regions: frozenset[str]
     report_type: str  # what we request from Amazon
     requestable: bool = True
@@ -32,6 +33,12 @@ class ReportKind:
     # How often a healthy account sees a new report of this kind (for "Orders missing?").
     expected_interval: timedelta = timedelta(days=1)
     imports_orders: bool = False
+    # Offered in Reports » Request (the eight types of PlentyONE's list). The status report is
+    # requested by the worker alone; Processing, Upload and the dashboard still show it.
+    offered: bool = True
+    # Brings status changes of imported orders: the worker requests it for accounts with
+    # order import on, one at a time, each range starting where the last one ended.
+    tracks_statuses: bool = False
     all_report_types: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -149,13 +156,35 @@ CATALOG: tuple[ReportKind, ...] = (
         expected_interval=timedelta(hours=1),
         imports_orders=True,
     ),
+    # Why this type for status changes: Amazon documents it as listing every order updated in
+    # the requested range (MFN and FBA, any status, with its last-updated date), so ranges
+    # chained one after the other bring each cancellation or status change once, however old
+    # the order. Its twin by order date lists orders by purchase date and would have to ask for
+    # old ranges again; the XML twins carry order item ids, which a status update does not
+    # need. It is not restricted (no buyer data), exists in both regions, may be requested (not
+    # scheduled), and Amazon exempts the all-orders reports from the FBA regeneration windows.
+    ReportKind(
+        key="order_status",
+        name="All orders by last update (status changes)",
+        description="Cancellations and status changes of imported orders; requested by the worker",
+        group="Status",
+        regions=BOTH,
+        report_type="GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL",
+        schedulable=False,
+        # No documented limit; a request covers at most 30 days (our choice).
+        max_range=timedelta(days=30),
+        expected_interval=timedelta(hours=1),
+        offered=False,
+        tracks_statuses=True,
+    ),
 )
 
 BY_KEY: dict[str, ReportKind] = {kind.key: kind for kind in CATALOG}
 BY_REPORT_TYPE: dict[str, ReportKind] = {
     report_type: kind for kind in CATALOG for report_type in kind.all_report_types
 }
-GROUPS = ("MFN", "FBA", "VCS")
+# How Reports » Request and Upload group the types; "Status" holds the status report (Upload).
+GROUPS = ("MFN", "FBA", "VCS", "Status")
 
 
 def kind_for_report_type(report_type: str) -> ReportKind | None:
@@ -164,3 +193,8 @@ def kind_for_report_type(report_type: str) -> ReportKind | None:
 
 def kinds_for_region(region: str) -> list[ReportKind]:
     return [kind for kind in CATALOG if region in kind.regions]
+
+
+def status_kind(region: str) -> ReportKind | None:
+    """The report the worker requests for status changes of orders of a region."""
+    return next((k for k in kinds_for_region(region) if k.tracks_statuses), None)

@@ -29,4 +29,7 @@ def run_connection_test(test_id: int, run_id: str) -> None:
 
 
 def remove_personal_data() -> privacy.PersonalDataRemoval:
-    return privacy.remove_personal_data(older_than_days=settings.PII_RETENTION_DAYS)
+    return privacy.remove_personal_data(
+        older_than_days=settings.PII_RETENTION_DAYS,
+        invoice_retention_years=settings.INVOICE_RETENTION_YEARS,
+    )

@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 import pytest
 from django.core.cache import cache
+from django.utils import timezone
 
 from amazon_sandbox.catalog import MARKETPLACES, seller_by_id
 from amazon_settings import crypto
@@ -48,6 +49,25 @@ def sandbox_history(request, amazon) -> int:
     """The clean sandbox of `amazon`, serving one of several order histories per test run."""
     amazon.use_history(request.param)
     return request.param
+
+
+@pytest.fixture
+def shared_clock(amazon, monkeypatch):
+    """The product's clock (django.utils.timezone.now) runs on the sandbox's time: whenever the
+    test advances the sandbox clock, the product's moves as far. Hours pass for both at once,
+    and the product asks for ranges up to the sandbox's now, as it would after waiting."""
+    real_now = timezone.now
+    offset = {"seconds": amazon.control("clock")["offset_seconds"]}
+    advance = amazon.advance_clock
+
+    def advance_both(seconds: float) -> dict:
+        state = advance(seconds)
+        offset["seconds"] = state["offset_seconds"]
+        return state
+
+    monkeypatch.setattr(amazon, "advance_clock", advance_both)
+    monkeypatch.setattr(timezone, "now", lambda: real_now() + timedelta(seconds=offset["seconds"]))
+    return amazon
 
 
 def connect_demo_seller(

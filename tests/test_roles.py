@@ -154,7 +154,7 @@ def role_client(role: str, *, also: tuple[str, ...] = ()) -> Client:
 
 # Who may GET what: "look" pages need a Viewer's view permissions, buyer-data pages also
 # core.view_buyer_data; login, logout and health are open.
-BUYER_DATA_PAGES = {"reports:download", "reports:raw"}
+BUYER_DATA_PAGES = {"reports:download", "reports:raw", "orders:invoice_pdf"}
 OPEN_PAGES = {"login", "logout", "health"}
 MAY_LOOK = {"none": False, VIEWERS: True, BUYER_DATA: False, OPERATORS: True, "admin": True}
 MAY_SEE_BUYERS = {"none": False, VIEWERS: False, BUYER_DATA: True, OPERATORS: True, "admin": True}

@@ -6,7 +6,15 @@ Build one ``SpApiClient`` per seller authorisation and region; give it a token p
 
 from .auth import AppCredentials, CachingTokenProvider, LwaClient, TokenProvider
 from .client import DEFAULT_MAX_DOCUMENT_BYTES, SpApiClient
-from .documents import decode_document, gunzip, normalise_charset
+from .documents import (
+    CharsetChoice,
+    CharsetFacts,
+    charset_facts,
+    choose_charset,
+    decode_document,
+    gunzip,
+    normalise_charset,
+)
 from .errors import (
     DocumentCorrupt,
     DocumentError,
@@ -49,6 +57,8 @@ __all__ = [
     "BucketState",
     "CachingTokenProvider",
     "CallRecord",
+    "CharsetChoice",
+    "CharsetFacts",
     "DocumentCorrupt",
     "DocumentError",
     "DocumentTooLarge",
@@ -73,6 +83,8 @@ __all__ = [
     "SpApiTransientError",
     "TokenGrant",
     "TokenProvider",
+    "charset_facts",
+    "choose_charset",
     "decode_document",
     "error_from_response",
     "gunzip",

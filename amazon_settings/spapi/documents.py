@@ -3,15 +3,27 @@
 A document is gzipped when ``getReportDocument`` says ``compressionAlgorithm: GZIP`` (the Reports
 API model and Amazon's "Reports API v2021-06-30 use case guide"). Amazon labels documents with
 Java charset names (``Cp1252``, ``windows-31j``, ``utf8``) and the labels are not always right
-(amzn/selling-partner-api-models issues #2748 and #4955), so decoding tries the label, then
-UTF-8, then cp1252, each strictly. Nothing here replaces characters silently: a file that no
-candidate decodes raises ``DocumentUndecodable`` naming the first bad byte.
+(amzn/selling-partner-api-models issues #2748 and #4955): documents labelled ``Cp1252`` hold
+UTF-8, or ISO-8859-1 bytes that cp1252 leaves undefined. So the charset follows what the bytes
+are (`choose_charset`), and the choice comes with its reason, for the report's history:
+
+* a UTF-8 byte order mark, or bytes that are valid UTF-8 under a Western label (``Cp1252``,
+  ``ISO-8859-1``, ``UTF-8``) or none, are read as UTF-8: text of a single-byte charset with
+  letters beyond ASCII is practically never valid UTF-8, while UTF-8 read as cp1252 becomes
+  "MÃ¼ller";
+* other bytes under a Western label are read as windows-1252 the way browsers read it (the
+  WHATWG Encoding Standard): the five bytes cp1252 leaves undefined become the characters of the
+  same number, as in ISO-8859-1. That reading never fails;
+* under any other label (``windows-31j``, ``UTF-16``) the label is followed when it decodes,
+  else UTF-8 when the bytes are UTF-8; otherwise the document is refused, naming the first bad
+  byte and what to do, because guessing a single-byte charset would garble the text silently.
 """
 
 from __future__ import annotations
 
 import codecs
 import zlib
+from dataclasses import dataclass
 
 from .errors import DocumentCorrupt, DocumentTooLarge, DocumentUndecodable
 
@@ -52,41 +64,198 @@ def normalise_charset(label: str | None) -> str | None:
     return info.name
 
 
-def decode_document(content: bytes, charset_label: str | None) -> str:
-    """Decode report bytes to text without ever replacing a character.
+# The bytes cp1252 leaves undefined; browsers (WHATWG) read them as U+0081, U+008D, ...
+CP1252_UNDEFINED = (0x81, 0x8D, 0x8F, 0x90, 0x9D)
+WINDOWS_1252 = "windows-1252-whatwg"
+# Labels whose documents are UTF-8 or windows-1252 in practice.
+_WESTERN = {"utf-8", "cp1252", "latin-1", "iso8859-1", "ascii"}
 
-    A UTF-8 byte order mark is stripped, and then UTF-8 is tried first: a BOM is stronger
-    evidence than a label. Otherwise the labelled charset is tried, then ``utf-8``, then
-    ``cp1252``. Raises ``DocumentUndecodable`` (offset into ``content``) when all fail.
-    """
-    skipped = 0
-    candidates: list[str] = []
-    if content.startswith(UTF8_BOM):
-        content = content[len(UTF8_BOM) :]
-        skipped = len(UTF8_BOM)
-        candidates.append("utf-8")
-    labelled = normalise_charset(charset_label)
-    if labelled is not None:
-        candidates.append(labelled)
-    candidates += ["utf-8", "cp1252"]
-    first_failure: tuple[str, UnicodeDecodeError] | None = None
-    for charset in dict.fromkeys(candidates):  # ordered and without repeats
+
+def _windows_1252_table() -> str:
+    table = []
+    for byte in range(256):
         try:
-            return content.decode(charset, errors="strict")
-        except UnicodeDecodeError as exc:
-            if first_failure is None:
-                first_failure = (charset, exc)
-    assert first_failure is not None  # the loop ran at least once
-    charset, exc = first_failure
-    offset = skipped + exc.start
-    tried = ", ".join(dict.fromkeys(candidates))
-    raise DocumentUndecodable(
+            table.append(bytes([byte]).decode("cp1252"))
+        except UnicodeDecodeError:
+            table.append(chr(byte))
+    return "".join(table)
+
+
+_DECODING_TABLE = _windows_1252_table()
+_ENCODING_TABLE = codecs.charmap_build(_DECODING_TABLE)
+
+
+class _Windows1252(codecs.Codec):
+    def encode(self, text, errors="strict"):
+        return codecs.charmap_encode(text, errors, _ENCODING_TABLE)
+
+    def decode(self, data, errors="strict"):
+        return codecs.charmap_decode(data, errors, _DECODING_TABLE)
+
+
+class _Windows1252Incremental(codecs.IncrementalDecoder):
+    def decode(self, data, final=False):
+        return codecs.charmap_decode(data, self.errors, _DECODING_TABLE)[0]
+
+
+class _Windows1252IncrementalEncoder(codecs.IncrementalEncoder):
+    def encode(self, text, final=False):
+        return codecs.charmap_encode(text, self.errors, _ENCODING_TABLE)[0]
+
+
+class _Windows1252Reader(_Windows1252, codecs.StreamReader):
+    pass
+
+
+class _Windows1252Writer(_Windows1252, codecs.StreamWriter):
+    pass
+
+
+def _search_codec(name: str) -> codecs.CodecInfo | None:
+    if name.replace("-", "_") != WINDOWS_1252.replace("-", "_"):
+        return None
+    return codecs.CodecInfo(
+        name=WINDOWS_1252,
+        encode=_Windows1252().encode,
+        decode=_Windows1252().decode,
+        incrementalencoder=_Windows1252IncrementalEncoder,
+        incrementaldecoder=_Windows1252Incremental,
+        streamreader=_Windows1252Reader,
+        streamwriter=_Windows1252Writer,
+    )
+
+
+# Stored documents name the charset they are read with; every process that reads them imports
+# this module (the report pipeline does), so the name is known wherever it is used.
+codecs.register(_search_codec)
+
+
+@dataclass(frozen=True)
+class CharsetChoice:
+    """The codec a document is read with, and why, in a sentence for the report's history."""
+
+    charset: str
+    reason: str
+
+
+class CharsetFacts:
+    """What `choose_charset` needs to know of a document's bytes, gathered a chunk at a time
+    (`feed`), so that a file of any size is read once."""
+
+    def __init__(self, label: str | None) -> None:
+        self.label = label
+        self.labelled = normalise_charset(label)
+        self._head = b""
+        self._read = 0
+        self._utf8 = codecs.getincrementaldecoder("utf-8")()
+        self.utf8_failure: tuple[int, int] | None = None  # (offset, byte)
+        self._label = (
+            codecs.getincrementaldecoder(self.labelled)()
+            if self.labelled and self.labelled not in _WESTERN
+            else None
+        )
+        self.label_failure: tuple[int, int] | None = None
+        self.ascii = True
+        self.undefined_in_cp1252 = 0
+
+    def feed(self, data: bytes) -> None:
+        if len(self._head) < len(UTF8_BOM):
+            self._head += data[: len(UTF8_BOM) - len(self._head)]
+        if self.utf8_failure is None:
+            self.utf8_failure = _failure(self._utf8, data, self._read)
+        if self._label is not None and self.label_failure is None:
+            self.label_failure = _failure(self._label, data, self._read)
+        if self.ascii and not data.isascii():
+            self.ascii = False
+        if not self.ascii:
+            self.undefined_in_cp1252 += sum(data.count(byte) for byte in CP1252_UNDEFINED)
+        self._read += len(data)
+
+    def finish(self) -> CharsetFacts:
+        for attribute, decoder in (("utf8_failure", self._utf8), ("label_failure", self._label)):
+            if decoder is not None and getattr(self, attribute) is None:
+                setattr(self, attribute, _failure(decoder, b"", self._read, final=True))
+        return self
+
+    @property
+    def has_bom(self) -> bool:
+        return self._head == UTF8_BOM
+
+
+def _failure(decoder, data: bytes, read: int, *, final: bool = False) -> tuple[int, int] | None:
+    try:
+        decoder.decode(data, final)
+    except UnicodeDecodeError as error:
+        bad = error.object[error.start] if error.start < len(error.object) else 0
+        return read + error.start, bad
+    return None
+
+
+def choose_charset(facts: CharsetFacts) -> CharsetChoice:
+    """The codec to read a document with, following what its bytes are (see the module's
+    docstring). Raises ``DocumentUndecodable`` when the document must be refused."""
+    label = facts.label
+    named = f"Amazon labelled it {label}" if label else "It came without a charset label"
+    valid_utf8 = facts.utf8_failure is None
+    if facts.has_bom:
+        if valid_utf8:
+            return CharsetChoice("utf-8-sig", "Read as UTF-8: it starts with UTF-8's mark.")
+        raise _undecodable("utf-8", facts.utf8_failure, "it starts with UTF-8's mark")
+    if facts.labelled is None or facts.labelled in _WESTERN:
+        if valid_utf8:
+            if facts.ascii:
+                return CharsetChoice("utf-8", f"{named}; it is plain ASCII, read as UTF-8.")
+            if facts.labelled in (None, "utf-8"):
+                return CharsetChoice("utf-8", f"{named}; read as UTF-8, which its bytes are.")
+            return CharsetChoice(
+                "utf-8",
+                f"{named}, but its bytes are valid UTF-8: read as UTF-8 (as {label} its "
+                'letters beyond ASCII would be garbled, e.g. "MÃ¼ller").',
+            )
+        reason = f"{named}; its bytes are not UTF-8: read as windows-1252"
+        if undefined := facts.undefined_in_cp1252:
+            reason += (
+                f", with {undefined:,} byte{'s' if undefined != 1 else ''} that cp1252 leaves"
+                " undefined read as ISO-8859-1, as browsers do"
+            )
+        return CharsetChoice(WINDOWS_1252, reason + ".")
+    if facts.label_failure is None:
+        return CharsetChoice(facts.labelled, f"{named}; read as labelled.")
+    if valid_utf8:
+        return CharsetChoice("utf-8", f"{named}, but its bytes are UTF-8: read as UTF-8.")
+    raise _undecodable(
+        facts.labelled, facts.label_failure, f"it is labelled {label}, and it is not UTF-8"
+    )
+
+
+def _undecodable(charset: str, failure: tuple[int, int] | None, why: str) -> DocumentUndecodable:
+    offset, byte = failure or (0, 0)
+    return DocumentUndecodable(
         operation=DECODE_OPERATION,
         offset=offset,
         charset=charset,
         code="Undecodable",
-        message=f"byte 0x{exc.object[exc.start]:02x} at offset {offset}; tried {tried}",
+        message=(
+            f"byte 0x{byte:02x} at offset {offset} cannot be read as {charset} ({why}). "
+            "Download the report again; if it is the same, open it in a spreadsheet, save it "
+            "as UTF-8 text and upload that file"
+        ),
     )
+
+
+def charset_facts(content: bytes, label: str | None) -> CharsetFacts:
+    facts = CharsetFacts(label)
+    facts.feed(content)
+    return facts.finish()
+
+
+def decode_document(content: bytes, charset_label: str | None) -> str:
+    """Decode report bytes to text with the charset `choose_charset` picks for them.
+
+    Raises ``DocumentUndecodable`` (offset into ``content``) when the document must be refused.
+    """
+    choice = choose_charset(charset_facts(content, charset_label))
+    return content.decode(choice.charset)
 
 
 def gunzip(data: bytes, *, max_bytes: int) -> bytes:

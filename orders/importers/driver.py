@@ -46,7 +46,7 @@ ORDER_ID_MAX_LENGTH = Order._meta.get_field("amazon_order_id").max_length
 # Part of every order digest (Order.import_digest): bump it when an importer reads the same
 # lines differently (a new column, a fixed parser), so that stored orders are compared again
 # on the next import instead of being skipped as unchanged.
-DIGEST_VERSION = 2
+DIGEST_VERSION = 3
 
 
 @contextmanager

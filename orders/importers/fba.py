@@ -215,6 +215,11 @@ class FbaShipmentsImporter(GroupedRowImporter[OrderRecord, _ShipmentsState]):
         if group is None:
             group = OrderRecord(amazon_order_id=order_id, line=row.line)
         group.values.update({k: v for k, v in values.items() if v != "" and v is not None})
+        # Amazon updated the order when it reported the shipment: a status report that knows
+        # the order as it was before cannot undo "Shipped" (Order.last_updated_at).
+        reported = line_values["reported_at"] or line_values["shipped_at"]
+        if reported is not None and (group.status_at is None or reported > group.status_at):
+            group.status_at = reported
         if item_id not in group.items:
             group.items[item_id] = ItemRecord(
                 order_item_id=item_id, line=row.line, values=item_values

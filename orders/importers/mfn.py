@@ -7,6 +7,11 @@ in them once it can be shipped, so a new order starts as Unshipped, an `order-st
 used where a file has one, and an order whose lines all show quantity 0 is taken as cancelled
 (our reading: Amazon zeroes the quantity of cancelled lines in its order reports).
 
+An order is in these reports once its payment cleared, so its `payments-date` (XML:
+`OrderPostedDate`) is when Amazon last updated it as far as the report knows: a status report
+that knows the order from before (still Pending) cannot take it back, and one that knows a later
+change (a cancellation) replaces what the MFN report implies (orders.services.statuses).
+
 Amounts: the flat layouts we know carry item and shipping prices and taxes; gift wrap,
 promotion discounts with their ids and the bill-to address are read where a file has those
 columns (some layouts do), and a column the file lacks changes nothing stored. The XML report
@@ -131,6 +136,7 @@ class _FlatColumns(NamedTuple):
     is_business_order: str
     order_status: str
     last_updated_date: str
+    payments_date: str
 
 
 # Amount columns that only some flat layouts have: read only where the file has them.
@@ -217,6 +223,7 @@ class MfnFlatImporter(GroupedRowImporter[OrderRecord, _FlatState]):
             values["last_updated_at"] = parse_datetime(
                 columns.last_updated_date, column="last-updated-date"
             )
+        paid_at = parse_datetime(columns.payments_date, column="payments-date")
         # Everything parsed: only now touch the group, so a bad row leaves it as it was.
         state.warnings.extend(amount_warnings(row.line, item_values))
         if group is None:
@@ -224,6 +231,7 @@ class MfnFlatImporter(GroupedRowImporter[OrderRecord, _FlatState]):
                 amazon_order_id=order_id,
                 line=row.line,
                 on_create={"status": Order.Status.UNSHIPPED},
+                status_at=paid_at,
             )
         group.values.update({k: v for k, v in values.items() if v != "" and v is not None})
         group.items[item_id] = ItemRecord(order_item_id=item_id, line=row.line, values=item_values)
@@ -322,6 +330,7 @@ class MfnXmlImporter:
             line=line,
             on_create={"status": Order.Status.UNSHIPPED},
             row_lines=[line],
+            status_at=parse_datetime(xml_text(report, "OrderPostedDate"), column="OrderPostedDate"),
         )
         currency = ""
         item_warnings: list[RowWarning] = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 from orders.importers.base import Importer
 from orders.importers.fba import FbaReturnsImporter, FbaShipmentsImporter
 from orders.importers.mfn import MfnFlatImporter, MfnXmlImporter
+from orders.importers.statuses import OrderStatusImporter
 from orders.importers.stock import AfnStockImporter
 from orders.importers.vcs import VcsImporter, VcsLiteImporter
 
@@ -26,6 +27,7 @@ _IMPORTERS: tuple[Importer, ...] = (
     AfnStockImporter(),
     VcsLiteImporter(),
     VcsImporter(),
+    OrderStatusImporter(),
 )
 
 IMPORTERS: dict[str, Importer] = {

@@ -1,15 +1,17 @@
-"""Invoices and credit notes: Amazon's, the seller's, and those generated here."""
+"""Documents with a number someone else gave them: Amazon's (VCS) and the seller's own.
+
+Documents issued here are `orders.services.invoicing`'s; the sales and refunds they are made
+from, `orders.services.vat_transactions`.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from amazon_settings.models import SellerAccount
-from orders.models import Invoice, InvoiceSequence, Order
+from orders.models import Invoice, Order
 from orders.services.outcomes import CREATED, UNCHANGED, UPDATED, Outcomes
 from orders.services.tables import table_writer
 from orders.services.values import cut, merge_values, stamp, text_limits
@@ -27,14 +29,15 @@ class InvoiceRecord:
     values: dict[str, Any]
 
 
-INVOICE_PREFIX = {Invoice.Kind.INVOICE: "INV", Invoice.Kind.CREDIT_NOTE: "CN"}
-
-
 def upsert_invoices(
     *, account: SellerAccount, records: Iterable[InvoiceRecord], source_report_id: int | None
 ) -> Outcomes:
     """Create or update invoices with a number (Amazon's or the seller's), linked to their
-    order when it is imported. Keyed by (account, number, kind). Idempotent."""
+    order when it is imported. Keyed by (account, number, kind). Idempotent.
+
+    A document generated here is never changed by an import: when the seller uploaded it to
+    Amazon, Amazon's reports list it under its number, which is then ours.
+    """
     records = list(records)
     outcomes = Outcomes()
     if not records:
@@ -53,6 +56,10 @@ def upsert_invoices(
     for record in records:
         number = cut(Invoice, "number", record.number)
         invoice = existing.get((number, record.kind))
+        if invoice is not None and invoice.source == Invoice.Source.GENERATED:
+            for line in record.lines:
+                outcomes.mark(line, UNCHANGED)
+            continue
         created = invoice is None
         if invoice is None:
             invoice = Invoice(account=account, number=number, kind=record.kind)
@@ -71,75 +78,4 @@ def upsert_invoices(
         for line in record.lines:
             outcomes.mark(line, outcome)
     INVOICES.upsert_instances([*new, *changed])
-    return outcomes
-
-
-def generate_missing_invoices(
-    *,
-    account: SellerAccount,
-    records: Iterable[InvoiceRecord],
-    issued_on: date,
-    source_report_id: int | None,
-) -> Outcomes:
-    """Issue our own invoice or credit note for every transaction that has none yet.
-
-    `records` carry `transaction_id` (and an empty number). A transaction that already has a
-    document of that kind from any source gets nothing new. Numbers come from the account's
-    `InvoiceSequence` row for (kind, year of `issued_on`), locked with `select_for_update`
-    before the existing documents are read, so concurrent imports queue up and numbers have
-    neither gaps nor duplicates (the counter rolls back with the import). Must run inside a
-    transaction. Idempotent.
-    """
-    records = list(records)
-    outcomes = Outcomes()
-    if not records:
-        return outcomes
-    by_kind: dict[str, list[InvoiceRecord]] = defaultdict(list)
-    for record in records:
-        by_kind[record.kind].append(record)
-    for kind, kind_records in sorted(by_kind.items()):
-        sequence, _ = InvoiceSequence.objects.get_or_create(
-            account=account, kind=kind, year=issued_on.year
-        )
-        sequence = InvoiceSequence.objects.select_for_update().get(pk=sequence.pk)
-        txns = {r.values["transaction_id"] for r in kind_records}
-        have = set(
-            Invoice.objects.filter(account=account, kind=kind, transaction_id__in=txns).values_list(
-                "transaction_id", flat=True
-            )
-        )
-        order_ids = {r.values.get("amazon_order_id", "") for r in kind_records}
-        orders = dict(
-            Order.objects.filter(account=account, amazon_order_id__in=order_ids).values_list(
-                "amazon_order_id", "pk"
-            )
-        )
-        new = []
-        for record in kind_records:
-            txn = record.values["transaction_id"]
-            if txn in have:
-                for line in record.lines:
-                    outcomes.mark(line, UNCHANGED)
-                continue
-            have.add(txn)
-            sequence.last_number += 1
-            number = f"{INVOICE_PREFIX[kind]}-{issued_on.year}-{sequence.last_number:06d}"
-            invoice = Invoice(
-                account=account,
-                number=number,
-                kind=kind,
-                source=Invoice.Source.GENERATED,
-                issued_on=issued_on,
-            )
-            merge_values(vars(invoice), record.values, _LIMITS)
-            invoice.order_id = orders.get(invoice.amazon_order_id)
-            stamp(vars(invoice), report_id=source_report_id, line=record.line)
-            new.append(invoice)
-            for line in record.lines:
-                outcomes.mark(line, CREATED)
-        if new:
-            # Plain inserts: the sequence lock makes this the only writer of these numbers, and
-            # a clash with the per-transaction constraint must fail loudly, not renumber.
-            Invoice.objects.bulk_create(new, batch_size=500)
-            sequence.save(update_fields=["last_number"])
     return outcomes

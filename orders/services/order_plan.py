@@ -9,7 +9,10 @@ model's defaults). There is one merge, whatever the order's past:
   are: every line is unchanged, nothing is compared;
 - otherwise the record's values merge into the order's row, its items and its shipment lines
   (`merge_values`: empty never erases); an FBA item's quantities and amounts become the sums
-  over its shipment lines, and the order's sums those over its items (`order_sums`).
+  over its shipment lines, and the order's sums those over its items (`order_sums`). The
+  status and Amazon's last update time merge by `statuses.merge_status`: a record that knows an
+  older state of the order than the row changes neither, and a changed status of an order that
+  existed before the record is planned as an `OrderStatusChange`.
 
 A line is `created` when its order, item or shipment line did not exist before its record,
 `updated` when it changed its record or the order/item it belongs to, `unchanged` otherwise.
@@ -23,8 +26,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from orders.models import LINE_AMOUNT_FIELDS, Order, OrderItem, ShipmentLine
+from orders.models import LINE_AMOUNT_FIELDS, Order, OrderItem, OrderStatusChange, ShipmentLine
 from orders.services.outcomes import CREATED, UNCHANGED, UPDATED, Outcomes
+from orders.services.statuses import STATUS_FIELDS, StatusMerge, merge_status, status_change
 from orders.services.values import blank_row, merge_values, stamp, text_limits
 
 _ZERO = Decimal("0.00")
@@ -72,6 +76,10 @@ class OrderRecord:
     # Digest of the document lines this record was read from and of how they were read (see
     # Order.import_digest); empty when the importer has none (never skipped).
     digest: str = ""
+    # For a report without a last-updated date: the latest time its lines show Amazon updated
+    # the order (FBA: a shipment's reporting date), which the status holds at. Like the totals,
+    # derived from the lines: a later one is written, but counts as no change of a line.
+    status_at: datetime | None = None
 
     def lines(self) -> list[int]:
         """Every document line this record was read from."""
@@ -108,6 +116,14 @@ class LineWrite:
     row: Row
 
 
+@dataclass(slots=True)
+class StatusChangeWrite:
+    """A status change to record; its `order_id` is None while the order is new."""
+
+    amazon_order_id: str
+    change: OrderStatusChange
+
+
 @dataclass
 class OrderPlan:
     """The writes one batch amounts to, and each document line's outcome.
@@ -120,6 +136,7 @@ class OrderPlan:
     items: list[ItemWrite] = field(default_factory=list)
     lines: list[LineWrite] = field(default_factory=list)
     digests: list[tuple[str, int]] = field(default_factory=list)
+    status_changes: list[StatusChangeWrite] = field(default_factory=list)
     outcomes: Outcomes = field(default_factory=Outcomes)
 
     @property
@@ -175,6 +192,7 @@ class _Planner:
     now: datetime
     orders: dict[str, _Order] = field(default_factory=dict)
     outcomes: Outcomes = field(default_factory=Outcomes)
+    status_changes: list[StatusChangeWrite] = field(default_factory=list)
 
     def add(self, record: OrderRecord) -> None:
         order = self.orders.get(record.amazon_order_id)
@@ -217,7 +235,16 @@ class _Planner:
         order_new, order.new = order.new, False
         if order_new and record.on_create:
             merge_values(row, record.on_create, _ORDER_LIMITS)
-        order_changed = merge_values(row, record.values, _ORDER_LIMITS)
+        values = record.values
+        status_changed = time_derived = False
+        if "status" in values or "last_updated_at" in values or record.status_at is not None:
+            merged = self._merge_status(order, record, order_new)
+            if merged.refused:  # an older state of the order than the row's: left out
+                values = {k: v for k, v in values.items() if k not in STATUS_FIELDS}
+            elif merged.changed:
+                status_changed = merged.previous is not None or "last_updated_at" in values
+                time_derived = not status_changed
+        order_changed = merge_values(row, values, _ORDER_LIMITS) or status_changed
 
         created_items: set[str] = set()
         changed_items: set[str] = set()
@@ -261,7 +288,7 @@ class _Planner:
                 order.items_to_write[item_id] = None
 
         totals_changed = merge_values(row, order_sums(order.items.values()), {})
-        if order_new or order_changed or totals_changed:
+        if order_new or order_changed or totals_changed or time_derived:
             stamp(row, report_id=self.report_id, line=record.line)
             row["changed_at"] = self.now
             row["import_digest"] = record.digest
@@ -270,6 +297,25 @@ class _Planner:
             # Nothing changed, but these lines are now known to be what is stored.
             row["import_digest"] = record.digest
             order.digest_only = True
+
+    def _merge_status(self, order: _Order, record: OrderRecord, order_new: bool) -> StatusMerge:
+        """Merge the record's status and time (`merge_status`), planning the record of a
+        changed status of an order that existed before."""
+        status = record.values.get("status")
+        at = record.values.get("last_updated_at") or record.status_at
+        merged = merge_status(order.row, status=status, at=at)
+        if merged.previous and not order_new:
+            change = status_change(
+                order_id=order.row.get("id"),
+                previous=merged.previous,
+                status=status,
+                at=at,
+                source_report_id=self.report_id,
+                source_line=record.line,
+                now=self.now,
+            )
+            self.status_changes.append(StatusChangeWrite(record.amazon_order_id, change))
+        return merged
 
     def _merge_line(
         self,
@@ -325,7 +371,7 @@ class _Planner:
         return changed
 
     def plan(self) -> OrderPlan:
-        plan = OrderPlan(outcomes=self.outcomes)
+        plan = OrderPlan(outcomes=self.outcomes, status_changes=self.status_changes)
         for order_id, order in self.orders.items():
             if order.write:
                 plan.orders.append(order.row)

@@ -3,7 +3,9 @@
 `upsert_orders` reads what is stored of a batch's orders, asks the pure `plan_orders` what the
 batch amounts to, and writes that plan (`write_order_plan`). Orders whose lines were written
 before as they are cost one lookup (`import_digest`); all others take the same merge, a new
-order being merged against nothing. `correct_orders` applies VAT corrections (VCS Lite).
+order being merged against nothing. New orders take the status a status report gave them
+while they were not imported, if it is newer (`statuses.apply_waiting_statuses`).
+`correct_orders` applies VAT corrections (VCS Lite).
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.db import connection
 from django.utils import timezone
 
 from amazon_settings.models import SellerAccount
-from orders.models import Invoice, Order, OrderItem, Return, ShipmentLine
+from orders.models import Invoice, Order, OrderItem, OrderStatusChange, Return, ShipmentLine
 from orders.services.order_plan import (
     OrderPlan,
     OrderRecord,
@@ -27,6 +30,7 @@ from orders.services.order_plan import (
 )
 from orders.services.outcomes import Outcomes
 from orders.services.sql import rows_by_key, rows_of_orders
+from orders.services.statuses import apply_waiting_statuses
 from orders.services.tables import table_writer, update_instances
 from orders.services.values import merge_values, stamp, text_limits
 
@@ -97,15 +101,16 @@ def upsert_orders(
         for r in records
         if r.amazon_order_id in found and not (r.digest and r.digest == found[r.amazon_order_id][1])
     }
+    now = timezone.now()
     plan = plan_orders(
         records,
         stored=_load_orders(compared, with_lines=any(r.shipment_lines for r in records)),
         stored_digests={order_id: digest for order_id, (_, digest) in found.items()},
         account_id=account.pk,
         source_report_id=source_report_id,
-        now=timezone.now(),
+        now=now,
     )
-    write_order_plan(plan, account=account)
+    write_order_plan(plan, account=account, now=now)
     return plan.outcomes
 
 
@@ -131,16 +136,25 @@ def _load_orders(order_pks: Iterable[int], *, with_lines: bool) -> dict[str, Sto
     return {order.row["amazon_order_id"]: order for order in stored.values()}
 
 
-def write_order_plan(plan: OrderPlan, *, account: SellerAccount) -> None:
+def write_order_plan(
+    plan: OrderPlan, *, account: SellerAccount, now: datetime | None = None
+) -> None:
     """Write a plan: orders, then items, then shipment lines, each table with one upsert on its
     unique key (a statement per 2,000 rows); the primary keys of new rows fill the foreign keys
-    of the rows after them. Then the digests of orders that are otherwise unchanged, and the
-    returns and invoices that waited for a new order. Runs inside the caller's transaction."""
+    of the rows after them. Then the digests of orders that are otherwise unchanged, the
+    status changes, and what waited for a new order: returns, invoices and statuses reported
+    before it was imported. Runs inside the caller's transaction."""
+    now = now or timezone.now()
     new_orders = plan.has_new_orders
     order_pks: dict[str, int] = {}
     if plan.orders:
         written = ORDERS.upsert(ORDERS.rows(plan.orders), returning=new_orders)
         order_pks = {order_id: pk for (_, order_id), pk in written.items()}
+    if plan.status_changes:
+        for planned in plan.status_changes:
+            if planned.change.order_id is None:
+                planned.change.order_id = order_pks[planned.amazon_order_id]
+        OrderStatusChange.objects.bulk_create([planned.change for planned in plan.status_changes])
     for item in plan.items:
         if item.row["order_id"] is None:
             item.row["order_id"] = order_pks[item.amazon_order_id]
@@ -162,6 +176,15 @@ def write_order_plan(plan: OrderPlan, *, account: SellerAccount) -> None:
             )
     if new_orders:
         link_waiting_records(account=account)
+        apply_waiting_statuses(
+            account=account,
+            orders=[
+                (order_pks[row["amazon_order_id"]], row["amazon_order_id"], row)
+                for row in plan.orders
+                if "id" not in row
+            ],
+            now=now,
+        )
 
 
 def link_waiting_records(*, account: SellerAccount) -> int:

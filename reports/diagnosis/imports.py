@@ -125,7 +125,7 @@ def check_last_imports(account: SellerAccount, *, now: datetime) -> Check:
                 f"expected every {format_age(cadence)})."
             )
         fixes = ()
-        if status in (WARNING, PROBLEM) and kind.requestable:
+        if status in (WARNING, PROBLEM) and kind.requestable and kind.offered:
             fixes = (Fix("Request it", reverse("reports:request"), method="get"),)
         evidence.append(Evidence(text, status, fixes=fixes))
         if status:

@@ -37,9 +37,19 @@ class KindSelect(forms.Select):
         return option
 
 
-def kind_choices() -> list[tuple[str, list[tuple[str, str]]]]:
-    """The catalogue as grouped choices: one `<optgroup>` per group (MFN, FBA, VCS)."""
-    return [
-        (group, [(kind.key, kind.name) for kind in CATALOG if kind.group == group])
+def kind_choices(*, offered_only: bool = True) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The catalogue as grouped choices: one `<optgroup>` per group (MFN, FBA, VCS, Status).
+    With `offered_only`, the kinds a seller may request: the status report, which the worker
+    requests alone, is left out."""
+    grouped = [
+        (
+            group,
+            [
+                (kind.key, kind.name)
+                for kind in CATALOG
+                if kind.group == group and (kind.offered or not offered_only)
+            ],
+        )
         for group in GROUPS
     ]
+    return [(group, choices) for group, choices in grouped if choices]

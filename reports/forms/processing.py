@@ -30,7 +30,7 @@ class ProcessingFilterForm(forms.Form):
     kind = forms.ChoiceField(
         label="Report type",
         required=False,
-        choices=lambda: [("", "All report types"), *kind_choices()],
+        choices=lambda: [("", "All report types"), *kind_choices(offered_only=False)],
         widget=forms.Select(attrs={"class": "form-select"}),
     )
     status = forms.ChoiceField(

@@ -69,7 +69,13 @@ class ReportRequestForm(forms.Form):
             self.initial.setdefault("end", local_now)
             region = self.accounts[0].region if self.accounts else ""
             first = next(
-                (k for g in GROUPS for k in CATALOG if k.group == g and region in k.regions), None
+                (
+                    k
+                    for g in GROUPS
+                    for k in CATALOG
+                    if k.group == g and k.offered and region in k.regions
+                ),
+                None,
             )
             self.initial.setdefault("kind", first.key if first else CATALOG[0].key)
 

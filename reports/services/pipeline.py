@@ -25,6 +25,7 @@ from amazon_settings.spapi import (
     SpApiError,
     SpApiRequestError,
     SpApiTransientError,
+    decode_document,
 )
 from orders.importers.base import (
     Checkpoint,
@@ -246,7 +247,7 @@ def _fatal_message(report: Report) -> str:
         return fallback
     try:
         content, charset = _fetch_document(report)
-        text = documents.decode_document(content, charset)
+        text = decode_document(content, charset)
     except (SpApiError, DocumentError):
         return fallback
     try:
@@ -285,7 +286,7 @@ def _download(report: Report) -> None:
         )
         return
     try:
-        effective = documents.effective_charset(content, charset)
+        choice = documents.effective_charset(content, charset)
     except DocumentError as error:
         fail_report(
             report,
@@ -293,7 +294,7 @@ def _download(report: Report) -> None:
             message=f"The document could not be decoded: {error}",
         )
         return
-    documents.store_raw_document(report, content, charset=effective)
+    documents.store_raw_document(report, content, charset=choice.charset)
     report.downloaded_at = timezone.now()
     report.import_status = Status.IMPORTING
     report.attempts = 0
@@ -307,7 +308,7 @@ def _download(report: Report) -> None:
         transition(
             report,
             expected_status=Status.DOWNLOADING,
-            message=f"Downloaded {len(content):,} bytes ({effective}).",
+            message=f"Downloaded {len(content):,} bytes. {choice.reason}",
             keep_lease=True,
         )
 

@@ -5,6 +5,10 @@ data on old orders (`orders.privacy.remove_buyer_data`) and deletes old raw docu
 buyer data from storage. The Report row stays, with its counts and history, and an event on it
 says the document was deleted for data protection, so a missing download is explained, not a
 mystery.
+
+Invoices and credit notes issued here are not touched by that removal: each keeps the buyer it
+was issued with, as tax law requires, for `INVOICE_RETENTION_YEARS` (default 10). Only then is
+the buyer blanked on them (`orders.privacy.remove_expired_invoice_buyers`), in the same pass.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from orders.privacy import remove_buyer_data
+from orders.privacy import remove_buyer_data, remove_expired_invoice_buyers
 from reports.models import Report, ReportEvent
 
 # The report types whose documents hold no buyer data (the FBA stock snapshot: SKUs and units).
@@ -33,8 +37,9 @@ DELETED_MESSAGE = (
 
 @dataclass(frozen=True)
 class PersonalDataRemoval:
-    records: int  # orders and returns whose buyer data was blanked
+    records: int  # orders, returns and VCS Lite sales whose buyer data was blanked
     documents: int  # raw documents deleted from storage
+    invoices: int = 0  # invoices issued here whose legal retention ended
 
 
 def delete_personal_documents(*, older_than_days: int, now: datetime | None = None) -> int:
@@ -75,11 +80,16 @@ def delete_personal_documents(*, older_than_days: int, now: datetime | None = No
 
 
 def remove_personal_data(
-    *, older_than_days: int, now: datetime | None = None
+    *,
+    older_than_days: int,
+    invoice_retention_years: int = 10,
+    now: datetime | None = None,
 ) -> PersonalDataRemoval:
-    """The daily data-protection pass: buyer data on records, then raw documents. Idempotent."""
+    """The daily data-protection pass: buyer data on records, then raw documents, then the
+    buyer on invoices issued here whose legal retention ended. Idempotent."""
     now = now or timezone.now()
     return PersonalDataRemoval(
         records=remove_buyer_data(older_than_days=older_than_days, now=now),
         documents=delete_personal_documents(older_than_days=older_than_days, now=now),
+        invoices=remove_expired_invoice_buyers(retention_years=invoice_retention_years, now=now),
     )

@@ -1,5 +1,6 @@
 """Asking Amazon for reports: what a seller requests, what the worker requests on its own to keep
-orders flowing, the gaps the diagnosis page offers to fill, and since when orders are imported.
+orders flowing and their statuses true, the gaps the diagnosis page offers to fill, and since
+when orders are imported.
 
 Requests only create reports in QUEUED; the worker sends them (`reports.services.pipeline`).
 """
@@ -18,7 +19,7 @@ from django.utils import timezone
 from amazon_settings.exceptions import AccountNotConnected
 from amazon_settings.models import SellerAccount
 from reports import coverage
-from reports.catalog import BY_KEY, ReportKind
+from reports.catalog import BY_KEY, ReportKind, status_kind
 from reports.exceptions import InvalidReportRequest
 from reports.models import Report
 from reports.services import transitions
@@ -168,27 +169,63 @@ def request_automatic_reports(account: SellerAccount) -> list[Report]:
     moment once it is longer than the report's cadence. Imported, pending and recently failed
     reports count as covering their range. Each range starts an overlap earlier, so nothing
     falls between two reports (the upserts make the overlap harmless). Idempotent: the requested
-    reports are pending, so a second call finds nothing to request."""
+    reports are pending, so a second call finds nothing to request.
+
+    The status report (`catalog.status_kind`) is requested alike, so that cancellations and
+    status changes of imported orders arrive on the same cadence, but only while none of it is
+    on its way (`_request_status_changes`)."""
     now = timezone.now()
-    overlap = timedelta(seconds=settings.AUTOMATIC_IMPORT_OVERLAP_SECONDS)
-    created = []
+    created: list[Report] = []
     marketplace_ids = account.marketplaces.selected_ids()
     if not marketplace_ids:
         return created
     for kind in coverage.order_kinds(account):
-        floor = max(coverage.import_start(account), coverage.requestable_since(kind, now=now))
-        min_tail = min(kind.expected_interval, _automatic_interval())
-        for start, end in coverage.ranges_to_request(account, kind, now=now, min_tail=min_tail):
-            created += request_reports(
-                account,
-                kind_key=kind.key,
-                marketplace_ids=marketplace_ids,
-                start=max(start - overlap, floor),
-                end=end,
-                acting_user=None,
-                source=Report.Source.AUTOMATIC,
-            )
+        created += _request_missing(account, kind=kind, marketplace_ids=marketplace_ids, now=now)
+    status = status_kind(account.region)
+    if status is not None:
+        created += _request_status_changes(
+            account, kind=status, marketplace_ids=marketplace_ids, now=now
+        )
     return created
+
+
+def _request_missing(
+    account: SellerAccount, *, kind: ReportKind, marketplace_ids: list[str], now: datetime
+) -> list[Report]:
+    """The automatic requests of one report type: each range `ranges_to_request` finds, an
+    overlap earlier."""
+    overlap = timedelta(seconds=settings.AUTOMATIC_IMPORT_OVERLAP_SECONDS)
+    floor = max(coverage.import_start(account), coverage.requestable_since(kind, now=now))
+    min_tail = min(kind.expected_interval, _automatic_interval())
+    created = []
+    for start, end in coverage.ranges_to_request(account, kind, now=now, min_tail=min_tail):
+        created += request_reports(
+            account,
+            kind_key=kind.key,
+            marketplace_ids=marketplace_ids,
+            start=max(start - overlap, floor),
+            end=end,
+            acting_user=None,
+            source=Report.Source.AUTOMATIC,
+        )
+    return created
+
+
+def _request_status_changes(
+    account: SellerAccount, *, kind: ReportKind, marketplace_ids: list[str], now: datetime
+) -> list[Report]:
+    """The next status reports: the first covers the time since the import start date, each
+    later one starts where the last one ended (an overlap earlier) and ends now, once that is
+    longer than the cadence. Nothing while a status report is on its way: Amazon may take its
+    time, and ranges must not pile up behind it (the next one then starts where it ended)."""
+    on_its_way = Report.objects.filter(
+        account=account,
+        report_type__in=kind.all_report_types,
+        import_status__in=Report.UNFINISHED,
+    ).exists()
+    if on_its_way:
+        return []
+    return _request_missing(account, kind=kind, marketplace_ids=marketplace_ids, now=now)
 
 
 def _automatic_interval() -> timedelta:

@@ -19,7 +19,6 @@ import io
 import itertools
 import tempfile
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -30,7 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from amazon_settings.models import SellerAccount
-from amazon_settings.spapi import DocumentError
+from amazon_settings.spapi import CharsetFacts, DocumentError, choose_charset
 from orders.importers.base import (
     DocumentRejected,
     ImportContext,
@@ -181,6 +180,7 @@ class _Received:
         self.size = 0
         self.newlines = 0
         self.charset = ""
+        self.charset_reason = ""
 
     def __enter__(self) -> _Received:
         return self
@@ -233,7 +233,7 @@ def _copy_decoded(upload: File, received: _Received, *, limit: int) -> None:
     chunks = iter(upload.chunks(UPLOAD_CHUNK_BYTES))
     first = next(chunks, b"")
     inflate = zlib.decompressobj(wbits=GZIP_WBITS) if first.startswith(GZIP_MAGIC) else None
-    check = documents.CharsetCheck()
+    facts = CharsetFacts(label=None)
     read = 0
 
     def keep(data: bytes) -> None:
@@ -245,7 +245,7 @@ def _copy_decoded(upload: File, received: _Received, *, limit: int) -> None:
                 )
             raise UploadTooLarge(too_large_message(read, limit))
         received.newlines += data.count(b"\n")
-        check.feed(data)
+        facts.feed(data)
         received.file.write(data)
 
     for chunk in itertools.chain([first], chunks):
@@ -273,15 +273,10 @@ def _copy_decoded(upload: File, received: _Received, *, limit: int) -> None:
         if not inflate.eof:
             raise UploadRejected("The gzip file is damaged: it ends before its last block.")
     try:
-        received.charset = check.charset(reread=lambda: _chunks_of(received.file))
+        choice = choose_charset(facts.finish())
     except DocumentError as error:
         raise UploadRejected(f"The file could not be decoded: {error}") from None
-
-
-def _chunks_of(handle) -> Iterator[bytes]:
-    handle.seek(0)
-    while chunk := handle.read(UPLOAD_CHUNK_BYTES):
-        yield chunk
+    received.charset, received.charset_reason = choice.charset, choice.reason
 
 
 def _dry_run(*, account: SellerAccount, report_type: str, received: _Received) -> UploadResult:
@@ -343,8 +338,8 @@ def _store(
         register_report(
             report,
             message=(
-                f"Uploaded by {who}: {filename[:200]} ({received.size:,} bytes, "
-                f"{received.charset}). The worker imports it."
+                f"Uploaded by {who}: {filename[:200]} ({received.size:,} bytes). "
+                f"{received.charset_reason} The worker imports it."
             ),
         )
         # The file is named after the report's id, which exists only once it is saved.

@@ -116,6 +116,9 @@ def worker_schedules() -> list[ScheduleSpec]:
         ScheduleSpec("worker.heartbeat", "reports.tasks.heartbeat", min(interval, 60)),
         # The worker's pass, every 5 minutes by default: discover, request, poll, import.
         ScheduleSpec("reports.tick", "reports.tasks.tick", interval),
+        # Invoices that waited (for the seller's legal data, for the invoice a credit note
+        # corrects) are issued within a pass of the worker; imports issue the rest at once.
+        ScheduleSpec("invoices.issue", "orders.tasks.issue_waiting_invoices", interval),
         # Data exchange » Log keeps 90 days; pruning once a day keeps the table small.
         ScheduleSpec("log.prune", "amazon_settings.tasks.prune_api_calls", 24 * 60 * 60),
         # Amazon's Data Protection Policy: buyer data and raw documents holding it go after

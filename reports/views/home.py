@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from amazon_settings.models import SellerAccount
+from orders.selectors import invoicing_stops
 from reports import dashboard, selectors
 
 
@@ -22,6 +23,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "accounts": accounts,
             "strips": dashboard.account_strips(accounts, now=now),
             "chart": dashboard.orders_per_day(now=now) if accounts else None,
+            "invoicing_stops": invoicing_stops(accounts),
             "worker_last_seen": last_seen,
             "worker_stale": last_seen is None or now - last_seen > selectors.worker_stale_after(),
         },

@@ -32,10 +32,21 @@ def local_input(moment: datetime) -> str:
     return moment.astimezone(LOCAL).strftime("%Y-%m-%dT%H:%M")
 
 
-def sandbox_orders(demo, start: datetime, end: datetime) -> set[str]:
-    """The MFN orders an order report over [start, end) lists: paid, not cancelled."""
+def sandbox_orders(
+    demo, start: datetime, end: datetime, *, cancelled_since: datetime | None = None
+) -> set[str]:
+    """The MFN orders an order report over [start, end) lists now: paid, not cancelled. With
+    `cancelled_since`, those cancelled since then instead: a buyer may cancel a paid order after
+    a report listed it, and the dashboard keeps the order it imported."""
     query = urlencode({"region": "eu", "start": start.isoformat(), "end": end.isoformat()})
     orders = demo.sandbox.control(f"sellers/{SELLER}/orders?{query}")["orders"]
+    if cancelled_since is not None:
+        return {
+            o["amazon_order_id"]
+            for o in orders
+            if o["status"] == "Canceled"
+            and datetime.fromisoformat(o["last_updated"]) >= cancelled_since
+        }
     return {
         o["amazon_order_id"]
         for o in orders
@@ -89,6 +100,8 @@ def test_1_a_new_user_connects_an_eu_account(page, demo):
 
 
 def test_2_requests_an_mfn_report_and_finds_its_orders(page, demo):
+    # Orders cancelled after this may be in the report and imported: see sandbox_orders.
+    state["requested_at"] = datetime.fromisoformat(demo.sandbox.control("clock")["now"])
     now = datetime.now(LOCAL).replace(second=0, microsecond=0)
     start = (now - timedelta(days=2)).replace(hour=0, minute=0)
     end = now - timedelta(hours=2)
@@ -110,7 +123,8 @@ def test_2_requests_an_mfn_report_and_finds_its_orders(page, demo):
 
     expected = sandbox_orders(demo, start, end)
     assert expected, "the sandbox has no MFN orders in the range"
-    assert set(stored_orders(demo)) == expected
+    cancelled = sandbox_orders(demo, start, end, cancelled_since=state["requested_at"])
+    assert set(stored_orders(demo)) - cancelled == expected
     assert new_lines >= len(expected)  # lines are order items: one order may have several
     find_order(page, demo, sorted(expected)[0])
     screenshot(page, "2-4-order-found")
@@ -190,7 +204,9 @@ def test_4_the_gap_of_the_lapse_is_found_requested_and_filled(page, demo):
     )
     if covered_until.tzinfo is None:
         covered_until = covered_until.replace(tzinfo=ZoneInfo("UTC"))
-    assert set(stored) == sandbox_orders(demo, start, covered_until)
+    # The clock moved on by minutes since the first report: leave out what was cancelled since.
+    cancelled = sandbox_orders(demo, start, covered_until, cancelled_since=state["requested_at"])
+    assert set(stored) - cancelled == sandbox_orders(demo, start, covered_until)
     find_order(page, demo, sorted(state["added"])[0])
     screenshot(page, "4-4-lapse-order-found")
 

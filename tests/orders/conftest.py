@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from amazon_sandbox.catalog import seller_by_id
+from amazon_sandbox.catalog import MARKETPLACES, seller_by_id
 from amazon_sandbox.generator import render_report
-from amazon_settings.models import SellerAccount
+from amazon_settings.models import AccountMarketplace, InvoicingMode, SellerAccount
 from orders.importers.base import ImportContext, ImportResult
 from orders.importers.parsing import text_stream
 from orders.importers.registry import get_importer
@@ -42,6 +42,38 @@ def render(report_type: str, start: datetime, end: datetime, *, now: datetime = 
 def run_import(account: SellerAccount, report_type: str, text: str, **context_args) -> ImportResult:
     context = ImportContext(account=account, report_type=report_type, **context_args)
     return get_importer(report_type).import_document(text_stream(text), context=context)
+
+
+# The seller's legal data an invoice issued here prints.
+SELLER_DATA = {
+    "seller_legal_name": "Müller Haushaltswaren GmbH",
+    "seller_street": "Hauptstraße 5",
+    "seller_postal_code": "10115",
+    "seller_city": "Berlin",
+    "seller_country": "DE",
+    "seller_vat_id": "DE123456789",
+}
+
+
+def set_invoicing(
+    account: SellerAccount, *, mode: str = InvoicingMode.VCS_LITE, legal_data: bool = True
+) -> list[AccountMarketplace]:
+    """The EU test seller's marketplaces on the account, each in `mode`, with the seller's legal
+    data (or none)."""
+    marketplaces = []
+    for marketplace_id in EU_SELLER.marketplace_ids:
+        marketplace = MARKETPLACES[marketplace_id]
+        values = {
+            "country_code": marketplace.country_code,
+            "name": marketplace.name,
+            "invoicing_mode": mode,
+            **(SELLER_DATA if legal_data else dict.fromkeys(SELLER_DATA, "")),
+        }
+        found, _ = AccountMarketplace.objects.update_or_create(
+            account=account, marketplace_id=marketplace_id, defaults=values
+        )
+        marketplaces.append(found)
+    return marketplaces
 
 
 def sample(name_prefix: str) -> list[Path]:

@@ -10,12 +10,14 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from amazon_settings.models import AccountMarketplace, SellerAccount
 from orders.models import (
     Invoice,
     Order,
     OrderItem,
+    OrderStatusChange,
     Return,
     ShipmentLine,
     StockChange,
@@ -353,6 +355,44 @@ def test_detail_shows_everything_with_provenance(logged_in_client, account):
     for report_id, line in ((11, 4), (12, 2), (13, 5)):
         assert f"Report {report_id}, line {line}" in page
         assert reverse("reports:detail", args=[report_id]) in page
+
+
+def test_the_status_history_says_when_and_from_which_report(viewer_client, account):
+    order = make_order(account, 1, status=Order.Status.UNSHIPPED)
+    page = viewer_client.get(reverse("orders:detail", args=[order.pk])).content.decode()
+    assert "No status change since the order was imported" in page
+    assert 'id="order-cancelled"' not in page
+
+    shipped_at = NOW - timedelta(days=2)
+    cancelled_at = NOW - timedelta(days=1)
+    for previous, status, at, report_id in (
+        ("Unshipped", "Shipped", shipped_at, 30),
+        ("Shipped", "Canceled", cancelled_at, 31),
+    ):
+        OrderStatusChange.objects.create(
+            order=order,
+            from_status=previous,
+            to_status=status,
+            at=at,
+            recorded_at=NOW,
+            source_report_id=report_id,
+            source_line=3,
+        )
+    Order.objects.filter(pk=order.pk).update(status=Order.Status.CANCELED)
+
+    page = viewer_client.get(reverse("orders:detail", args=[order.pk])).content.decode()
+    alert = re.search(r'id="order-cancelled">(.*?)</div>', page, re.S).group(1)
+    local = timezone.localtime(cancelled_at).strftime("%Y-%m-%d %H:%M")
+    assert f"Amazon cancelled this order on {local} according to" in alert
+    assert reverse("reports:detail", args=[31]) in alert and "report 31, line 3" in alert
+    assert "Do not ship it." in alert
+    history = re.search(r'id="order-status-history">(.*?)</ul>', page, re.S).group(1)
+    assert re.findall(r'data-to-status="(\w+)"', history) == ["Shipped", "Canceled"]
+    assert "before: Shipped." in history
+
+    listing = viewer_client.get(reverse("orders:list")).content.decode()
+    row = re.search(rf"{order.amazon_order_id}.*?</tr>", listing, re.S).group(0)
+    assert "Canceled" in row and "do not ship" in row
 
 
 def test_detail_of_an_unknown_order_is_404(logged_in_client):

@@ -33,6 +33,7 @@ Status = Report.ImportStatus
 MFN = BY_KEY["mfn_orders_eu"]
 FBA = BY_KEY["fba_orders_eu"]
 MFN_TYPE = MFN.report_type
+STATUS_TYPE = BY_KEY["order_status"].report_type
 H = timedelta(hours=1)
 D = timedelta(days=1)
 
@@ -467,11 +468,62 @@ def test_automatic_requests_fill_a_gap_left_by_a_lapse(account, settings):
     for report_type in (MFN_TYPE, FBA.report_type):
         make_report(account, start, now - 5 * D, report_type=report_type)
         make_report(account, now - 2 * D, now - timedelta(seconds=10), report_type=report_type)
+    make_report(account, start, now - timedelta(seconds=10), report_type=STATUS_TYPE)
     created = requesting.request_automatic_reports(account)
     assert sorted((r.report_type, r.data_start, r.data_end) for r in created) == sorted(
         (t, now - 5 * D - H, now - 2 * D) for t in (MFN_TYPE, FBA.report_type)
     )
     assert requesting.request_automatic_reports(account) == []
+
+
+def test_the_status_report_chains_its_ranges_one_at_a_time(account, settings):
+    settings.WORKER_INTERVAL_SECONDS = 60
+    settings.AUTOMATIC_IMPORT_OVERLAP_SECONDS = 3600
+    now = timezone.now()
+    start = account.import_orders_from
+    # The order reports cover everything (up to a moment ahead): only statuses are due.
+    for report_type in (MFN_TYPE, FBA.report_type):
+        make_report(account, start, now + H, report_type=report_type)
+
+    (first,) = requesting.request_automatic_reports(account)
+    assert (first.report_type, first.data_start) == (STATUS_TYPE, start)
+    assert first.data_end >= now and first.source == Report.Source.AUTOMATIC
+
+    # However long Amazon takes, no second one while the first is on its way.
+    Report.objects.filter(pk=first.pk).update(data_end=now - 2 * D)
+    assert requesting.request_automatic_reports(account) == []
+
+    # Once it is imported, the next one starts where it ended, an overlap earlier.
+    Report.objects.filter(pk=first.pk).update(import_status=Status.IMPORTED)
+    (second,) = requesting.request_automatic_reports(account)
+    assert (second.report_type, second.data_start) == (STATUS_TYPE, now - 2 * D - H)
+    assert second.data_end >= now
+    assert requesting.request_automatic_reports(account) == []
+
+    # Nothing before the cadence comes round again.
+    Report.objects.filter(pk=second.pk).update(import_status=Status.IMPORTED, data_end=now + H)
+    assert requesting.request_automatic_reports(account) == []
+
+
+def test_the_status_report_is_not_offered_to_request_by_hand(operator, account):
+    body = operator.get(reverse("reports:request")).content.decode()
+    assert 'value="mfn_orders_eu"' in body
+    assert "order_status" not in body
+    response = operator.post(
+        reverse("reports:request"),
+        {
+            "account": account.pk,
+            "kind": "order_status",
+            "marketplace_ids": ["A1PA6795UKMFR9"],
+            "start": "2025-01-01T00:00",
+            "end": "2025-01-02T00:00",
+        },
+    )
+    assert "Select a valid choice" in response.content.decode()
+    assert not Report.objects.exists()
+    # Processing can still be filtered by it.
+    processing = operator.get(reverse("reports:processing")).content.decode()
+    assert 'value="order_status"' in processing
 
 
 def test_a_recently_failed_range_is_not_requested_again_at_once(account, settings):
@@ -480,6 +532,7 @@ def test_a_recently_failed_range_is_not_requested_again_at_once(account, setting
     start = account.import_orders_from
     make_report(account, start, now - timedelta(seconds=10))
     make_report(account, start, now - timedelta(seconds=10), report_type=FBA.report_type)
+    make_report(account, start, now - timedelta(seconds=10), report_type=STATUS_TYPE)
     failed = make_report(account, now - 3 * D, now - 2 * D, Status.FAILED)
     Report.objects.filter(import_status=Status.IMPORTED, report_type=MFN_TYPE).update(
         data_end=now - 3 * D

@@ -6,15 +6,22 @@ from datetime import datetime, timedelta
 
 import pytest
 from django.core.cache import cache
+from django.urls import reverse
 from django.utils import timezone
 
 from amazon_settings import crypto
 from amazon_settings.models import SellerAccount
+from amazon_settings.spapi.documents import WINDOWS_1252
 from orders.models import Order
 from reports.exceptions import ReportActionNotAllowed
 from reports.models import Report
 from reports.services import actions, discovery, pipeline, requesting, transitions, worker
-from tests.amazon_fixtures import EU_SELLER, mfn_report_orders, ranges_sharing_an_order
+from tests.amazon_fixtures import (
+    EU_SELLER,
+    mfn_report_orders,
+    ranges_sharing_an_order,
+    sandbox_orders,
+)
 
 # Every test runs under several of the sandbox's seller histories: an assertion that holds for
 # one calendar's orders only fails here every day, not one day in three.
@@ -95,7 +102,7 @@ def test_request_to_import_then_an_overlapping_report_doubles_nothing(eu_account
     first = run_until_finished(first, amazon)
     assert first.import_status == Status.IMPORTED, first.last_error
     assert first.amazon_status == Report.AmazonStatus.DONE
-    assert first.raw_charset == "cp1252" and first.raw_size > 0
+    assert first.raw_charset == WINDOWS_1252 and first.raw_size > 0
     # Every MFN order of the range, and a line for each of its items.
     assert stored_order_ids(eu_account) == first_orders.keys()
     assert (first.rows_total, first.rows_created) == (sum(first_orders.values()),) * 2
@@ -291,9 +298,9 @@ def test_an_expired_download_url_is_fetched_again(eu_account, amazon):
     assert len(amazon.calls(operation="getReportDocument")) == 2
 
 
-def test_a_corrupt_document_fails_with_the_reason_and_imports_nothing(eu_account, amazon):
-    # Hold the report when Amazon finished it, to damage its document before the download.
-    (report,) = request(eu_account)
+def held_before_download(report: Report, amazon) -> Report:
+    """Drive the report until Amazon finished it and hold it there, so that its document can
+    be damaged before the download."""
     for _ in range(20):
         Report.objects.filter(pk=report.pk).update(next_attempt_at=None, leased_until=None)
         pipeline.advance_report(report.pk, stop_at=Status.DOWNLOADING)
@@ -303,12 +310,41 @@ def test_a_corrupt_document_fails_with_the_reason_and_imports_nothing(eu_account
         amazon.advance_clock(1)
     assert report.import_status == Status.DOWNLOADING
     assert not report.raw_file  # held before the download
+    return report
+
+
+def test_a_corrupt_document_fails_with_the_reason_and_imports_nothing(eu_account, amazon):
+    (report,) = request(eu_account)
+    report = held_before_download(report, amazon)
     amazon.control(f"documents/{report.amazon_document_id}", {"corruption": "truncate"})
     report = run_until_finished(report, amazon)
     assert report.import_status == Status.FAILED
     assert report.failure_reason == Report.FailureReason.BAD_DOCUMENT
     assert "could not be read" in report.last_error
     assert Order.objects.count() == 0
+
+
+def test_utf8_under_amazons_cp1252_label_is_imported_without_mojibake(eu_account, amazon):
+    (report,) = request(eu_account, days_back=9, length_days=6)
+    report = held_before_download(report, amazon)
+    document = amazon.control(f"documents/{report.amazon_document_id}", {"encoding": "utf-8"})
+    assert document["served_charset"] == "Cp1252" and document["charset"] == "utf-8"
+
+    report = run_until_finished(report, amazon)
+
+    assert report.import_status == Status.IMPORTED, report.last_error
+    names = [
+        text
+        for values in Order.objects.values_list("recipient_name", "ship_city", "buyer_name")
+        for text in values
+    ]
+    assert any(not text.isascii() for text in names), "no text beyond ASCII to check"
+    # Read as Cp1252, UTF-8's two bytes per umlaut become two letters: "MÃ¼ller".
+    assert not [text for text in names if "Ã" in text or "Â" in text]
+    assert report.raw_charset == "utf-8"
+    assert report.events.filter(
+        message__contains="Amazon labelled it Cp1252, but its bytes are valid UTF-8"
+    ).exists()
 
 
 def test_revoked_authorization_stops_calls_for_the_account(eu_account, amazon):
@@ -411,6 +447,7 @@ def test_automatic_import_requests_the_time_since_the_last_report(eu_account, am
     assert {r.report_type for r in created} == {
         "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING",
         "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_INVOICING",
+        "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL",
     }
     assert all(r.source == Report.Source.AUTOMATIC for r in created)
     # Right after, nothing is due: no second request for the same time.
@@ -440,3 +477,82 @@ def test_an_fba_report_waits_for_amazons_regeneration_window(eu_account, amazon)
     assert "at most every 4 hours" in second.last_error
     created = [c for c in amazon.calls(operation="createReport") if c["status"] == 202]
     assert len(created) == 1
+
+
+STATUS_REPORT = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL"
+
+
+def worker_cycle(account, amazon) -> list[Report]:
+    """The worker's automatic requests of one pass, each driven until it is imported."""
+    return [
+        run_until_finished(report, amazon)
+        for report in requesting.request_automatic_reports(account)
+    ]
+
+
+def test_a_cancellation_after_import_reaches_the_order(
+    eu_account, shared_clock, settings, logged_in_client
+):
+    amazon = shared_clock
+    settings.WORKER_INTERVAL_SECONDS = 60
+    eu_account.import_orders_from = timezone.now() - timedelta(hours=2)
+    eu_account.save()
+    # A buyer orders now and cancels an hour after the payment cleared.
+    (placed,) = amazon.control(
+        f"sellers/{EU_SELLER}/orders",
+        {"region": "eu", "count": 1, "fulfillment": "MFN", "cancel_after_seconds": 3600},
+    )["orders"]
+    order_id = placed["amazon_order_id"]
+    purchased = datetime.fromisoformat(placed["purchase_date"])
+
+    def truth() -> dict:
+        (found,) = [
+            o
+            for o in sandbox_orders(amazon, purchased, purchased + timedelta(seconds=1))
+            if o["amazon_order_id"] == order_id
+        ]
+        return found
+
+    amazon.advance_clock(11 * 60)  # the payment clears within ten minutes
+    assert truth()["status"] == "Unshipped"
+    first = worker_cycle(eu_account, amazon)
+    assert {r.report_type for r in first} >= {
+        STATUS_REPORT,
+        "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING",
+    }
+    assert all(r.import_status in (Status.IMPORTED, Status.NO_DATA) for r in first), [
+        r.last_error for r in first
+    ]
+    order = Order.objects.get(account=eu_account, amazon_order_id=order_id)
+    assert order.status == "Unshipped" and not order.status_changes.exists()
+
+    amazon.advance_clock(3600)  # the buyer cancels
+    cancelled = truth()
+    assert cancelled["status"] == "Canceled"
+    second = worker_cycle(eu_account, amazon)
+    (status_report,) = [r for r in second if r.report_type == STATUS_REPORT]
+    (earlier,) = [r for r in first if r.report_type == STATUS_REPORT]
+    # The status reports chain: the second starts where the first ended, an overlap earlier.
+    overlap = timedelta(seconds=settings.AUTOMATIC_IMPORT_OVERLAP_SECONDS)
+    assert status_report.data_start == earlier.data_end - overlap
+    assert status_report.import_status == Status.IMPORTED, status_report.last_error
+
+    order.refresh_from_db()
+    assert order.status == "Canceled"
+    assert order.last_updated_at == datetime.fromisoformat(cancelled["last_updated"])
+    (change,) = order.status_changes.all()
+    assert (change.from_status, change.to_status, change.source_report_id) == (
+        "Unshipped",
+        "Canceled",
+        status_report.pk,
+    )
+    assert change.at == order.last_updated_at
+
+    # A seller who looks sees it cancelled, not something to ship.
+    listed = logged_in_client.get(reverse("orders:list"), {"q": order_id}).content.decode()
+    assert "Canceled" in listed and "do not ship" in listed
+    page = logged_in_client.get(reverse("orders:detail", args=[order.pk])).content.decode()
+    local = timezone.localtime(change.at).strftime("%Y-%m-%d %H:%M")
+    assert f"Amazon cancelled this order on {local} according to" in page
+    assert reverse("reports:detail", args=[status_report.pk]) in page
+    assert "Do not ship it." in page

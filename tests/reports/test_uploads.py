@@ -18,6 +18,7 @@ from django.test import TestCase
 from django.urls import include, path, reverse
 
 from amazon_settings.models import AccountMarketplace, SellerAccount
+from amazon_settings.spapi.documents import WINDOWS_1252
 from config import urls as config_urls
 from orders.models import Order, OrderItem
 from reports import urls as reports_urls
@@ -418,14 +419,39 @@ def test_charset_is_found_while_streaming(account):
     lines = "order-id\tbuyer-name\n303-1234567-1234567\tMüller\n"
     assert stored_charset(lines.encode("utf-8")) == "utf-8"
     assert stored_charset(codecs.BOM_UTF8 + lines.encode("utf-8")) == "utf-8-sig"
-    assert stored_charset(lines.encode("cp1252")) == "cp1252"
-    # 0xfc is no UTF-8 here, 0x81 no cp1252: refused, with where each failed.
-    neither = lines.encode("cp1252") + b"\x81\n"
-    with pytest.raises(
-        UploadRejected, match=r"byte 0x81 at offset 47 is not cp1252, and byte 41 is not UTF-8"
-    ):
-        stored_charset(neither)
-    assert Report.objects.count() == 3
+    assert stored_charset(lines.encode("cp1252")) == WINDOWS_1252
+    # 0x81 is undefined in cp1252: read as browsers read it, never refused.
+    assert stored_charset(lines.encode("cp1252") + b"\x81\n") == WINDOWS_1252
+    report = Report.objects.order_by("pk").last()
+    assert "1 byte that cp1252 leaves undefined read as ISO-8859-1" in report.events.first().message
+    # A byte order mark promises UTF-8: a file that breaks it is refused, saying what to do.
+    with pytest.raises(UploadRejected, match="save it as UTF-8 text and upload that file"):
+        stored_charset(codecs.BOM_UTF8 + lines.encode("cp1252"))
+    assert Report.objects.count() == 4
+
+
+def test_a_latin1_file_with_bytes_cp1252_leaves_undefined_is_imported_with_its_umlauts(
+    account, mfn_document
+):
+    header, rest = mfn_document.decode().split("\n", 1)
+    names = header.split("\t")
+    row = rest.split("\n", 1)[0].split("\t")
+    row[names.index("buyer-name")] = "Jürgen Müller\x81"
+    row[names.index("order-id")] = "303-7654321-7654321"
+    content = (header + "\n" + "\t".join(row) + "\n").encode("latin-1")
+
+    result = import_uploaded_document(
+        account=account,
+        report_type=MFN_EU,
+        filename="latin1.txt",
+        upload=content,
+        acting_user=None,
+        dry_run=False,
+    )
+
+    assert result.failed == 0 and result.created >= 1
+    order = Order.objects.get(amazon_order_id="303-7654321-7654321")
+    assert order.buyer_name == "Jürgen Müller\x81"
 
 
 def test_a_preview_of_a_long_file_counts_its_first_lines(

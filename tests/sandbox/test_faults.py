@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
 import time
 import zlib
+from collections import defaultdict
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 import pytest
 import requests
 
+from amazon_sandbox.catalog import seller_by_id
 from tests.sandbox.conftest import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -20,9 +25,17 @@ from tests.sandbox.conftest import (
     Api,
     assert_error,
     assert_response,
+    gunzip_text,
 )
-from tests.sandbox.test_documents import done_document
-from tests.sandbox.test_reports import SHIPMENTS, VCS, last_days, sandbox_now
+from tests.sandbox.test_documents import ORDERS_EU, done_document
+from tests.sandbox.test_reports import (
+    SHIPMENTS,
+    VAT_INVOICES,
+    VCS,
+    iso,
+    last_days,
+    sandbox_now,
+)
 
 PARTICIPATIONS = "/sellers/v1/marketplaceParticipations"
 
@@ -202,6 +215,39 @@ def test_added_orders_are_ground_truth_and_in_the_next_report(sandbox, eu):
     assert all(o["amazon_order_id"] in text for o in added["orders"])
 
 
+def test_an_added_order_the_buyer_cancels_after_payment(sandbox):
+    sandbox.reset()
+    placed = sandbox_now(sandbox)
+    added = sandbox.control(
+        f"sellers/{EU_SELLER}/orders",
+        {"region": "eu", "count": 1, "fulfillment": "MFN", "cancel_after_seconds": 3600},
+    )
+    assert added["cancel_after_seconds"] == 3600
+    (order,) = added["orders"]
+    query = (
+        f"sellers/{EU_SELLER}/orders?region=eu"
+        f"&start={(placed - timedelta(seconds=1)).isoformat()}"
+        f"&end={(placed + timedelta(seconds=1)).isoformat()}"
+    ).replace("+", "%2B")
+
+    def truth() -> dict:
+        (found,) = [
+            o
+            for o in sandbox.control(query)["orders"]
+            if o["amazon_order_id"] == order["amazon_order_id"]
+        ]
+        return found
+
+    sandbox.advance_clock(11 * 60)  # payment clears within ten minutes
+    paid = truth()
+    assert paid["status"] == "Unshipped"
+    sandbox.advance_clock(3600)
+    cancelled = truth()
+    assert cancelled["status"] == "Canceled"
+    cancelled_at = datetime.fromisoformat(cancelled["last_updated"])
+    assert cancelled_at - datetime.fromisoformat(paid["last_updated"]) == timedelta(hours=1)
+
+
 def test_ground_truth_orders_of_a_range(sandbox):
     now = sandbox_now(sandbox)
     start = (now - timedelta(days=7)).isoformat().replace("+", "%2B")
@@ -215,8 +261,17 @@ def test_ground_truth_orders_of_a_range(sandbox):
         "fulfillment",
         "purchase_date",
         "status",
+        "last_updated",
         "items",
+        "units",
+        "item_total",
+        "shipments",
+        "returns",
     }
+    assert all(
+        datetime.fromisoformat(o["purchase_date"]) <= datetime.fromisoformat(o["last_updated"])
+        for o in orders["orders"]
+    )
     assert all(
         now - timedelta(days=7) <= datetime.fromisoformat(o["purchase_date"]) <= now
         for o in orders["orders"]
@@ -224,6 +279,86 @@ def test_ground_truth_orders_of_a_range(sandbox):
     assert {o["fulfillment"] for o in orders["orders"]} <= {"MFN", "AFN"}
     assert all(o["items"] >= 1 for o in orders["orders"])
     assert any(o["items"] >= 2 for o in orders["orders"])  # a week has multi-item orders
+
+
+def document_rows(api: Api, report_type: str, start: datetime, end: datetime) -> list[dict]:
+    """The rows of a finished report of all the seller's marketplaces over [start, end)."""
+    marketplaces = list(seller_by_id(api.seller, api.region).marketplace_ids)
+    report_id = api.create_report(
+        report_type, marketplaces, dataStartTime=iso(start), dataEndTime=iso(end)
+    )
+    report = api.finish(report_id)
+    assert report["processingStatus"] == "DONE", report
+    document_id = report["reportDocumentId"]
+    url = api.document(document_id, token=api.rdt(document_id))["url"]
+    return list(csv.DictReader(io.StringIO(gunzip_text(api.download(url))), delimiter="\t"))
+
+
+def truth_between(sandbox, start: datetime, end: datetime) -> list[dict]:
+    query = f"region=eu&start={start.isoformat()}&end={end.isoformat()}".replace("+", "%2B")
+    return sandbox.control(f"sellers/{EU_SELLER}/orders?{query}")["orders"]
+
+
+def test_the_ground_truth_counts_what_the_order_report_lists(sandbox, eu):
+    """Lines, units and item amounts per order: what `make reliability` compares imports with."""
+    end = sandbox_now(sandbox).replace(microsecond=0)
+    start = end - timedelta(days=7)
+    rows = document_rows(eu, ORDERS_EU, start, end)
+    listed: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        listed[row["order-id"]].append(row)
+    truth = {o["amazon_order_id"]: o for o in truth_between(sandbox, start, end)}
+    assert listed
+    for order_id, lines in listed.items():
+        order = truth[order_id]
+        assert order["items"] == len(lines)
+        assert order["units"] == sum(int(line["quantity-purchased"]) for line in lines)
+        assert Decimal(order["item_total"]) == sum(Decimal(line["item-price"]) for line in lines)
+    # Orders placed a day before the end have settled (paid or cancelled) when both are read.
+    settled = end - timedelta(days=1)
+    assert {
+        order_id
+        for order_id, order in truth.items()
+        if order["fulfillment"] == "MFN"
+        and order["status"] not in ("Pending", "Canceled")
+        and datetime.fromisoformat(order["purchase_date"]) < settled
+    } == {
+        order_id
+        for order_id, lines in listed.items()
+        if datetime.fromisoformat(lines[0]["purchase-date"]) < settled
+    }
+
+
+def test_the_ground_truth_knows_the_transactions_the_vat_data_lists(sandbox, eu):
+    """Shipments and returns by date: the invoices and credit notes a VCS Lite import issues."""
+    end = sandbox_now(sandbox).replace(microsecond=0)
+    start = end - timedelta(days=7)
+    rows = document_rows(eu, VAT_INVOICES, start, end)
+    # Orders placed up to 40 days before the range still ship or are returned inside it.
+    orders = truth_between(sandbox, start - timedelta(days=40), end)
+    settled = end - timedelta(days=1)
+
+    def in_range(moment: str) -> bool:
+        return start <= datetime.fromisoformat(moment) < settled
+
+    expected = {
+        (order["amazon_order_id"], "SHIPMENT", shipment["shipment_id"])
+        for order in orders
+        for shipment in order["shipments"]
+        if in_range(shipment["shipment_date"])
+    } | {
+        (order["amazon_order_id"], "REFUND", ret["return_id"])
+        for order in orders
+        for ret in order["returns"]
+        if in_range(ret["return_date"])
+    }
+    listed = {
+        (row["order-id"], row["transaction-type"], row["transaction-id"])
+        for row in rows
+        if datetime.fromisoformat(row["shipment-date"]) < settled
+    }
+    assert expected
+    assert listed == expected
 
 
 def test_each_history_is_another_seller_history_and_a_reset_returns_to_the_demos(sandbox):
@@ -266,6 +401,16 @@ def test_each_history_is_another_seller_history_and_a_reset_returns_to_the_demos
         ("clock", {"advance_seconds": -5}, 400),
         ("app", {"cancel_mode": "explode"}, 400),
         (f"sellers/{EU_SELLER}/orders", {"region": "eu", "count": 1, "fulfillment": "X"}, 400),
+        (
+            f"sellers/{EU_SELLER}/orders",
+            {"region": "eu", "count": 1, "fulfillment": "AFN", "cancel_after_seconds": 60},
+            400,
+        ),
+        (
+            f"sellers/{EU_SELLER}/orders",
+            {"region": "eu", "count": 1, "fulfillment": "MFN", "cancel_after_seconds": 0},
+            400,
+        ),
     ],
 )
 def test_control_api_rejects_bad_requests(sandbox, path, body, status):

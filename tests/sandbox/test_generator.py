@@ -239,6 +239,7 @@ ROW_DATE = {
     "GET_FLAT_FILE_VAT_INVOICE_DATA_REPORT": "shipment-date",
     "SC_VAT_TAX_REPORT": "Tax Calculation Date",
     "GET_VAT_TRANSACTION_DATA": "TAX_CALCULATION_DATE",
+    "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL": "last-updated-date",
 }
 
 
@@ -376,8 +377,15 @@ def test_vcs_is_quoted_like_the_sample():
     _, rows = csv_rows(text)
     # A SKU with a comma survives thanks to quoting.
     assert any("," in r["SKU"] for r in rows)
-    assert all(r["VAT Invoice Number"].startswith(("INV-", "CN-")) for r in rows)
-    assert all(r["Invoice Url"].startswith("https://www.amazon.") for r in rows)
+    # Amazon numbers and links what it invoices, the Amazon Business orders of this VCS Lite
+    # seller; the seller issues the rest.
+    by_amazon = [r for r in rows if r["Is Amazon Invoiced"] == "true"]
+    assert by_amazon and len(by_amazon) < len(rows)
+    assert all(r["VAT Invoice Number"].startswith(("INV-", "CN-")) for r in by_amazon)
+    assert all(r["Invoice Url"].startswith("https://www.amazon.") for r in by_amazon)
+    others = [r for r in rows if r not in by_amazon]
+    assert all(r["Is Amazon Invoiced"] == "false" for r in others)
+    assert not any(r["VAT Invoice Number"] or r["Invoice Url"] for r in others)
 
 
 def test_na_dates_use_pacific_time_and_eu_dates_utc():
@@ -469,8 +477,33 @@ def test_returns_produce_refund_rows_in_the_vat_reports():
     returns = [r for r in vcs if r["Transaction Type"] == "RETURN"]
     assert returns
     assert all(r["OUR_PRICE Tax Inclusive Selling Price"].startswith("-") for r in returns)
-    assert all(r["Original VAT Invoice Number"] for r in returns)
+    assert all(
+        bool(r["Original VAT Invoice Number"]) == (r["Is Amazon Invoiced"] == "true")
+        for r in returns
+    )
     assert {r["transaction-type"] for r in vidr} == {"SHIPMENT", "REFUND"}
+
+
+def test_vcs_lite_data_marks_what_amazon_invoices_with_amazon_s_number():
+    _, vcs = csv_rows(render("SC_VAT_TAX_REPORT", days_ago(30), NOW).text)
+    _, vidr = tsv_rows(render("GET_FLAT_FILE_VAT_INVOICE_DATA_REPORT", days_ago(30), NOW).text)
+    amazon_numbers = {r["VAT Invoice Number"] for r in vcs if r["Is Amazon Invoiced"] == "true"}
+    by_amazon = [r for r in vidr if r["is-amazon-invoiced"] == "true"]
+    assert by_amazon and len(by_amazon) < len(vidr)
+    assert {r["invoice-number"] for r in by_amazon} == amazon_numbers
+    assert all(r["is-business-order"] == "true" for r in by_amazon)
+    pending = [r for r in vidr if r["is-amazon-invoiced"] == "false"]
+    assert {r["invoice-status"] for r in pending} == {"InvoicePending"}
+    assert not any(r["invoice-number"] for r in pending)
+    assert {r["transaction-type"] for r in pending} == {"SHIPMENT", "REFUND"}
+
+
+def test_a_vcs_seller_s_every_sale_is_invoiced_by_amazon():
+    assert SMALL.vat_invoicing == "vcs"
+    _, rows = tsv_rows(
+        render("GET_FLAT_FILE_VAT_INVOICE_DATA_REPORT", days_ago(60), NOW, seller=SMALL).text
+    )
+    assert rows and all(r["is-amazon-invoiced"] == "true" and r["invoice-number"] for r in rows)
 
 
 def test_stock_snapshot_has_sellable_and_unsellable_rows():
@@ -548,6 +581,111 @@ def test_added_orders_appear_in_the_right_reports():
     assert orders_between(EU, days_ago(1), NOW + timedelta(days=1), now=NOW, added=(future,)) == (
         orders_between(EU, days_ago(1), NOW + timedelta(days=1), now=NOW)
     )
+
+
+ALL_ORDERS = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL"
+MFN_EU = "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING"
+
+
+def order_ids(report: RenderedReport, column: str = "order-id") -> set[str]:
+    return {row[column] for row in tsv_rows(report.text)[1]}
+
+
+def test_some_paid_mfn_orders_are_cancelled_before_they_ship():
+    orders = orders_between(EU, days_ago(120), days_ago(5), now=NOW)
+    late = [o for o in orders if o.cancelled_after_payment]
+    pending = [o for o in orders if o.cancelled and not o.cancelled_after_payment]
+    # About one paid MFN order in twenty, besides those cancelled while pending.
+    assert 5 <= len(late) <= len(orders) // 10 and pending
+    for order in late:
+        assert order.fulfillment == "MFN" and order.status == "Canceled" and not order.shipments
+        assert order.payments_date < order.cancelled_at == order.last_updated
+        assert order.cancelled_at.microsecond == 0
+    # Amazon fulfils FBA orders itself: none is cancelled after payment.
+    assert not any(o.cancelled for o in orders if o.fulfillment == "AFN")
+
+
+def test_a_cancellation_after_payment_is_seen_in_the_report_by_last_update():
+    order = next(
+        o
+        for o in orders_between(EU, days_ago(60), days_ago(5), now=NOW)
+        if o.cancelled_after_payment
+    )
+    paid, cancelled = order.payments_date, order.cancelled_at
+    before = cancelled - timedelta(minutes=1)
+    (as_then,) = orders_between(
+        EU, order.purchase_date, order.purchase_date + timedelta(seconds=1), now=before
+    )
+    assert as_then.status == "Unshipped" and as_then.last_updated == paid
+    # The MFN order report lists it while it is paid and not cancelled, and no more after.
+    day = (order.purchase_date - timedelta(hours=12), order.purchase_date + timedelta(hours=12))
+    assert order.amazon_order_id in order_ids(render(MFN_EU, *day, now=before))
+    assert order.amazon_order_id not in order_ids(render(MFN_EU, *day, now=NOW))
+
+    # Listed by its last update: Unshipped at its payment, Cancelled at its cancellation.
+    by_payment = render(ALL_ORDERS, paid, before, now=before)
+    rows = [
+        r for r in tsv_rows(by_payment.text)[1] if r["amazon-order-id"] == order.amazon_order_id
+    ]
+    assert len(rows) == len(order.items)
+    assert {(r["order-status"], r["item-status"], r["fulfillment-channel"]) for r in rows} == {
+        ("Unshipped", "Unshipped", "Merchant")
+    }
+    assert {r["last-updated-date"] for r in rows} == {paid.isoformat()}
+    # A report of the same time made after the cancellation no longer lists it there ...
+    assert order.amazon_order_id not in order_ids(
+        render(ALL_ORDERS, paid, before, now=NOW), "amazon-order-id"
+    )
+    # ... but in the range holding the cancellation, with no quantity and no amounts.
+    after = render(ALL_ORDERS, before, cancelled + timedelta(hours=1), now=NOW)
+    rows = [r for r in tsv_rows(after.text)[1] if r["amazon-order-id"] == order.amazon_order_id]
+    assert len(rows) == len(order.items)
+    for row in rows:
+        assert (row["order-status"], row["item-status"], row["quantity"]) == (
+            "Cancelled",
+            "Cancelled",
+            "0",
+        )
+        assert (row["currency"], row["item-price"]) == ("", "")
+        assert datetime.fromisoformat(row["last-updated-date"]) == cancelled
+
+
+def test_the_report_by_last_update_lists_the_whole_region():
+    # Amazon reportedly ignores the marketplaces asked for; so does the sandbox.
+    window = (days_ago(3), NOW)
+    german = tsv_rows(render(ALL_ORDERS, *window, marketplace_ids=(DE,)).text)[1]
+    every = tsv_rows(render(ALL_ORDERS, *window).text)[1]
+    assert german == every
+    assert len({r["sales-channel"] for r in every}) > 1
+    assert {r["fulfillment-channel"] for r in every} == {"Amazon", "Merchant"}
+
+
+def test_added_orders_can_be_cancelled_after_their_payment():
+    placed = NOW - timedelta(hours=3)
+    batch = AddedOrders(
+        placed_at=placed,
+        count=2,
+        fulfillment="MFN",
+        marketplace_id=DE,
+        batch_seed=7,
+        cancel_after_seconds=3600,
+    )
+    before = {o.amazon_order_id for o in orders_between(EU, days_ago(1), NOW, now=NOW)}
+    new = [
+        o
+        for o in orders_between(EU, days_ago(1), NOW, now=NOW, added=(batch,))
+        if o.amazon_order_id not in before
+    ]
+    assert len(new) == 2
+    for order in new:
+        assert order.cancelled_after_payment and not order.shipments
+        assert order.cancelled_at == order.payments_date + timedelta(hours=1)
+        assert order.payments_date - placed <= timedelta(minutes=10)
+    # Paid and not yet cancelled: Unshipped in the MFN order report.
+    earlier = placed + timedelta(minutes=30)
+    window = (placed - timedelta(hours=1), earlier)
+    listed = order_ids(render(MFN_EU, *window, now=earlier, added=(batch,)))
+    assert {o.amazon_order_id for o in new} <= listed
 
 
 @pytest.mark.parametrize("report_type", RANGED_TYPES)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import zlib
 
 import pytest
@@ -10,12 +11,15 @@ import requests
 from responses import matchers
 
 from amazon_settings.spapi import (
+    CharsetFacts,
     DocumentCorrupt,
     DocumentTooLarge,
     DocumentUndecodable,
     DocumentUrlExpired,
     ReportDocument,
     SpApiTransientError,
+    charset_facts,
+    choose_charset,
     decode_document,
     gunzip,
     normalise_charset,
@@ -235,3 +239,69 @@ def test_undecodable_bytes_raise_with_the_offset():
         "The report document is not valid text: byte 5 cannot be decoded as utf-8"
     )
     assert "0x81" in str(caught.value)
+
+
+def test_bytes_cp1252_leaves_undefined_decode_as_browsers_decode_them():
+    # ISO-8859-1 bytes under Amazon's Cp1252 label: 0x81 and 0x9d are undefined in cp1252.
+    content = "Müller GmbH".encode("latin-1") + b" \x81\x8d\x8f\x90\x9d"
+
+    assert decode_document(content, "Cp1252") == "Müller GmbH \x81\x8d\x8f\x90\x9d"
+    choice = choose_charset(charset_facts(content, "Cp1252"))
+    assert choice.charset == "windows-1252-whatwg"
+    assert "with 5 bytes that cp1252 leaves undefined read as ISO-8859-1" in choice.reason
+
+
+def test_utf8_under_a_cp1252_label_is_read_as_utf8_not_mojibake():
+    content = "Müller Straße, Köln".encode()
+
+    assert decode_document(content, "Cp1252") == "Müller Straße, Köln"
+    reason = choose_charset(charset_facts(content, "Cp1252")).reason
+    assert reason.startswith("Amazon labelled it Cp1252, but its bytes are valid UTF-8")
+
+
+def test_plain_ascii_under_any_western_label_is_utf8():
+    for label in ("Cp1252", "ISO-8859-1", "UTF-8", None):
+        choice = choose_charset(charset_facts(b"order-id\tsku\n", label))
+        assert choice.charset == "utf-8"
+        assert "plain ASCII" in choice.reason
+
+
+def test_a_document_that_breaks_its_own_label_is_refused_saying_what_to_do():
+    content = "東京都".encode("cp932") + b"\x81 "  # a lead byte without its trail byte
+
+    with pytest.raises(DocumentUndecodable) as caught:
+        decode_document(content, "windows-31j")
+
+    assert caught.value.offset == len("東京都".encode("cp932"))
+    assert "cannot be read as cp932 (it is labelled windows-31j, and it is not UTF-8)" in str(
+        caught.value
+    )
+    assert "save it as UTF-8 text and upload that file" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "Zoë Ångström, 12 €".encode(),
+        "Zoë Ångström, 12 €".encode("cp1252") + b"\x81",
+        b"\xef\xbb\xbf" + "Grüße".encode(),
+        b"plain",
+    ],
+)
+def test_facts_fed_in_chunks_choose_as_the_whole_does(content):
+    whole = choose_charset(charset_facts(content, "Cp1252"))
+    for cut in range(len(content) + 1):
+        facts = CharsetFacts("Cp1252")
+        facts.feed(content[:cut])
+        facts.feed(content[cut:])
+        assert choose_charset(facts.finish()) == whole, cut
+
+
+def test_the_windows_1252_reading_streams_like_it_decodes():
+    content = bytes(range(256))
+    text = io.TextIOWrapper(io.BytesIO(content), encoding="windows-1252-whatwg", newline="")
+
+    assert text.read() == content.decode("windows-1252-whatwg")
+    assert content.decode("windows-1252-whatwg").encode("windows-1252-whatwg") == content
+    assert content[0x80:0xA0].decode("windows-1252-whatwg")[1] == "\x81"
+    assert content[0x80:0xA0].decode("windows-1252-whatwg")[0] == "€"

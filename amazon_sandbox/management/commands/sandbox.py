@@ -57,6 +57,11 @@ class Command(BaseCommand):
         add.add_argument("--count", type=int, default=1)
         add.add_argument("--fulfillment", choices=["MFN", "AFN"], default="MFN")
         add.add_argument("--marketplace-id")
+        add.add_argument(
+            "--cancel-after-seconds",
+            type=int,
+            help="MFN: the buyer cancels each order this long after its payment",
+        )
         orders = sub.add_parser("orders", help="the ground-truth orders of a seller")
         seller_args(orders)
         orders.add_argument("--start", required=True)
@@ -132,6 +137,7 @@ class Command(BaseCommand):
                 count=o["count"],
                 fulfillment=o["fulfillment"],
                 marketplace_id=o["marketplace_id"],
+                cancel_after_seconds=o["cancel_after_seconds"],
             )
         if subcommand == "history":
             if o["number"] is None:

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("orders", "0005_order_created"),
+        ("orders", "0007_invoice_snapshots_and_vat_transactions"),
     ]
 
     operations = [
