@@ -354,6 +354,7 @@ def child_pages(args: argparse.Namespace) -> dict:
 
     from amazon_settings.models import SellerAccount
     from bench import seeding
+    from core.roles import OPERATORS, setup_roles
     from orders.selectors import order_list
 
     setup_test_environment()
@@ -367,6 +368,8 @@ def child_pages(args: argparse.Namespace) -> dict:
     seed_seconds = time.perf_counter() - started
 
     user = get_user_model().objects.create_user(username="bench", password="bench-password-1")  # noqa: S106
+    # Every page needs a role (core/roles.py); an Operator sees them all, buyers' data included.
+    user.groups.add(setup_roles()[OPERATORS])
     client = Client()
     client.force_login(user)
 
