@@ -1,47 +1,17 @@
 """`make bench-load`: logged-in users on the main pages of the product as it is deployed, with
-the worker importing at the same time.
+the worker importing at the same time. BENCHMARKS.md says what runs and what is reported; its
+knobs are environment variables (`LoadPlan.from_environment`).
 
-Usage: `python -m bench.load`; `BENCH_LOAD_QUICK=1` for a smoke run (10,000 orders, 5 users,
-10 s, nothing written to BENCHMARKS.md). PostgreSQL is required: `BENCH_POSTGRES_URL` names
-the server (default postgres://postgres@127.0.0.1:5432/postgres); `BENCH_REDIS_URL` (optional)
-makes Redis the broker and cache, as the README's deployment allows; the run flushes that
-Redis database, so give it one of its own. Other knobs: `BENCH_LOAD_SECONDS` (measured
-window, default 60), `BENCH_LOAD_WARMUP_SECONDS` (20), `BENCH_LOAD_USERS` (50),
-`BENCH_LOAD_ORDERS` (1,000,000), `BENCH_LOAD_THINK_SECONDS` ("1-3"; "0" makes it a stress
-test), `BENCH_LOAD_WEB_WORKERS` (5, the README's).
+Usage: `python -m bench.load`; `BENCH_LOAD_QUICK=1` for a smoke run that leaves BENCHMARKS.md
+alone. PostgreSQL is required (`BENCH_POSTGRES_URL`).
 
-What runs, in order:
-
-1. A new database `aoi_load_<pid>` on the server, migrated and set up with the README's
-   deployment commands (`migrate`, `setup_roles`, `setup_schedules`, `collectstatic`) run as
-   processes, with production settings: DEBUG off, no demo mode, generated secrets, HTTPS
-   behind a trusted proxy (`TRUSTED_PROXY_IPS`). The database is dropped at the end (also on
-   failure or Ctrl-C): every run starts from the same data.
-2. The Amazon sandbox (`tests/sandbox_server.py`) at the demo's time factor, at lower CPU
-   priority: it stands in for Amazon, which does not share the product's cores. The EU demo
-   seller gets `sandbox_orders` new MFN orders (control API, 1,000 a call, each call a moment
-   of its own); then the sandbox's clock is moved an hour on, so every one of them is paid and
-   listed in MFN order reports. The three demo sellers are connected by self-authorization
-   (`amazon_settings.services.self_authorize`, the same as `manage.py connect_account`);
-   order import stays off, so the worker does what is asked of it and nothing else.
-3. gunicorn with the README's command line (`--workers=5 --threads=4 --keep-alive=75
-   --forwarded-allow-ips`) and `manage.py qcluster` with the demo's worker settings (a check
-   every 10 s, three processes): with the default of 5 minutes the reports requested at the
-   start of the run would be polled after it.
-4. The data (`bench/seeding.py`): orders spread over the three accounts, their marketplaces and
-   two years of purchase dates, with 1-3 items; reports (finished ones: a seeded report still
-   "waiting for Amazon" would send the worker to ask about a report Amazon never made) with
-   their history, returns, invoices, stock levels and changes, and calls in Data exchange » Log.
-   One user per role in turn (Operators, Viewers, Viewers with "Buyer data").
-5. The users log in through the login form (`bench/loadgen.py`); when they start walking, an
-   operator requests the MFN order reports that list the added orders
-   (`reports.services.requesting.request_reports`, what Reports » Request does), so the
-   worker sends, polls, downloads and imports them while the users walk. A warm-up, then the
-   measured window; afterwards the worker's progress in that window (rows of the requested
-   reports imported) and the CPU time each part of the set-up used.
-
-Pages that ask Amazon on every view (Data exchange » Scheduled reports, an account's "Orders
-missing?" checks) are left out of the walk: their time is Amazon's rate limit, not ours.
+The order of a run (`main`): a new database, the Amazon sandbox with the orders the worker
+will import (`place_sandbox_orders`), the README's deployment commands as processes
+(`deploy`), the demo sellers connected (`connect_accounts`), gunicorn and qcluster started
+(`start_product`), the data seeded (`seed`), the users created; then the users log in and
+walk (`bench.loadgen.run_load`) while an operator's report requests keep the worker busy
+(`measure`); at the end everything started is stopped and the database dropped, also on
+failure or Ctrl-C.
 """
 
 from __future__ import annotations
@@ -63,11 +33,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.cpu import cpu_snapshot, cpu_use
 from bench.loadgen import Credentials, LoadResult, PageChoice, PageStats, run_load
 from bench.results import (
     ROOT,
     database_url,
-    libpq_url,
     machine,
     postgres_admin,
     postgres_version,
@@ -78,7 +48,7 @@ DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/postgres"
 HOST = "127.0.0.1"
 START_MARK = "<!-- bench-load:start -->"
 END_MARK = "<!-- bench-load:end -->"
-HEADING = "## Latest `make bench-load`"
+HEADING = "### Latest `make bench-load`"
 
 # The goal (issue "Hold under hostile and heavy use").
 GOAL_P95_MS = 300.0
@@ -92,7 +62,6 @@ WORKER_INTERVAL_SECONDS = 10
 WORKER_PROCESSES = 3
 IMPORTS_AHEAD = 3
 STARTUP_SECONDS = 180
-ROLES = ("Operators", "Viewers", "Viewers with buyer data")
 
 
 @dataclass(frozen=True)
@@ -469,31 +438,26 @@ def seed(plan: LoadPlan, accounts: list[Any]) -> Dataset:
     )
 
 
-def create_users(count: int) -> tuple[list[Credentials], dict[str, Any]]:
-    """`count` users, the roles in turn; one password for all, hashed once (a hash costs
-    hundreds of milliseconds on purpose). Returns their credentials and one operator."""
+def create_users(count: int) -> tuple[list[Credentials], Any]:
+    """`count` users: an Operator, a Viewer and a Viewer with "Buyer data" in turn. One
+    password for all, hashed once (a hash costs hundreds of milliseconds on purpose). Returns
+    their credentials and the first Operator."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
 
     from core.roles import BUYER_DATA, OPERATORS, VIEWERS, setup_roles
 
     groups = setup_roles()
+    roles = ([OPERATORS], [VIEWERS], [VIEWERS, BUYER_DATA])
     password = secrets.token_urlsafe(12)
     hashed = make_password(password)
     user_model = get_user_model()
     users = user_model.objects.bulk_create(
-        [user_model(username=f"load{n:03d}", password=hashed) for n in range(1, count + 1)]
+        user_model(username=f"load{n:03d}", password=hashed) for n in range(1, count + 1)
     )
     for n, user in enumerate(users):
-        role = ROLES[n % len(ROLES)]
-        if role == "Operators":
-            user.groups.add(groups[OPERATORS])
-        else:
-            user.groups.add(groups[VIEWERS])
-            if role == "Viewers with buyer data":
-                user.groups.add(groups[BUYER_DATA])
-    credentials = [Credentials(u.username, password) for u in users]
-    return credentials, {"operator": users[0]}
+        user.groups.add(*(groups[name] for name in roles[n % len(roles)]))
+    return [Credentials(u.username, password) for u in users], users[0]
 
 
 def request_import(account: Any, start: datetime, end: datetime, operator: Any) -> list[int]:
@@ -622,81 +586,6 @@ def worker_loop_running(since: datetime) -> bool:
         return WorkerHeartbeat.objects.filter(name=TICK_LOOP_NAME, last_seen_at__gte=since).exists()
     finally:
         connection.close()
-
-
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _process_cpu(pid: int) -> tuple[int, float] | None:
-    """(session id, CPU seconds so far) of a process, None when it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rpartition(")")[2].split()
-    except OSError:
-        return None
-    # After the command's closing parenthesis: state is field 3; session 6, utime 14, stime 15.
-    return int(fields[3]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-def _machine_busy_seconds() -> float:
-    with open("/proc/stat") as stat:
-        values = [int(v) for v in stat.readline().split()[1:]]
-    idle = values[3] + values[4]  # idle + iowait
-    return (sum(values[:8]) - idle) / CLOCK_TICKS
-
-
-@dataclass(frozen=True)
-class CpuSnapshot:
-    by_process: dict[int, tuple[int, float]]
-    postgres_pids: frozenset[int]
-    machine_busy: float
-    generator: float
-
-
-def cpu_snapshot(admin_url: str, database: str) -> CpuSnapshot:
-    """Every process's CPU time, which server processes serve our database, the machine's busy
-    time and this process's (the load generator's) CPU time."""
-    import psycopg
-
-    by_process = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and (cpu := _process_cpu(int(entry))) is not None:
-            by_process[int(entry)] = cpu
-    with psycopg.connect(libpq_url(admin_url), autocommit=True, connect_timeout=10) as conn:
-        rows = conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = %s", [database]
-        ).fetchall()
-    usage = os.times()
-    return CpuSnapshot(
-        by_process=by_process,
-        postgres_pids=frozenset(pid for (pid,) in rows),
-        machine_busy=_machine_busy_seconds(),
-        generator=usage.user + usage.system,
-    )
-
-
-def cpu_use(before: CpuSnapshot, after: CpuSnapshot, sessions: dict[str, int]) -> dict[str, float]:
-    """CPU seconds between the snapshots: per server (by session), the PostgreSQL backends of
-    our database, the load generator, and the rest of the machine (other people's work)."""
-
-    def spent(pids: set[int]) -> float:
-        total = 0.0
-        for pid in pids:
-            end = after.by_process.get(pid)
-            if end is None:
-                continue  # exited in the window: its time is lost, a small undercount
-            start = before.by_process.get(pid)
-            total += end[1] - (start[1] if start else 0.0)
-        return total
-
-    used: dict[str, float] = {}
-    for name, session in sessions.items():
-        used[name] = spent({pid for pid, (sid, _) in after.by_process.items() if sid == session})
-    used["PostgreSQL (this database)"] = spent(set(before.postgres_pids | after.postgres_pids))
-    used["load generator"] = after.generator - before.generator
-    ours = sum(used.values())
-    used["rest of the machine"] = max(0.0, after.machine_busy - before.machine_busy - ours)
-    return used
 
 
 async def measure(
@@ -954,7 +843,7 @@ def main() -> int:
         seeding_began = time.perf_counter()
         data = seed(plan, accounts)
         seed_seconds = time.perf_counter() - seeding_began
-        users, extras = create_users(plan.users)
+        users, operator = create_users(plan.users)
         print("Waiting for the web server and the worker…", flush=True)
         wait_until("The web server's answer", lambda: web_answers(port), servers)
         wait_until("The worker's first pass", lambda: worker_loop_running(servers_started), servers)
@@ -965,7 +854,7 @@ def main() -> int:
             if not ranges:
                 return None
             try:
-                return request_import(import_account, *ranges.pop(0), extras["operator"])
+                return request_import(import_account, *ranges.pop(0), operator)
             finally:
                 connection.close()
 

@@ -10,7 +10,7 @@ with no think time it is a stress test instead.
 Why not `wrk`: one Lua script would have to log 50 users in through the form, keep their
 cookies apart and draw pages from the menu; here that is plain Python, and one asyncio process
 spends a few milliseconds of CPU per request, a few per cent of one core at the load measured
-(the result reports the generator's own CPU time, so that stays checked).
+(`make bench-load` reports the generator's own CPU time, so that stays checked).
 
 Behind a TLS proxy (`proxy_https`), the generator plays the proxy: it sends
 `X-Forwarded-Proto: https` and `X-Forwarded-For` (one address per user) and the HTTPS origin on
@@ -29,7 +29,6 @@ import logging
 import math
 import random
 import re
-import resource
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -112,7 +111,6 @@ class LoadResult:
     duration_seconds: float
     samples: list[Sample]
     logins: list[Sample]
-    generator_cpu_seconds: float
     error_examples: list[str] = field(default_factory=list)
 
     @property
@@ -272,7 +270,7 @@ async def run_load(
     `warmup_seconds` and, when given, until `warm_until` returns (e.g. until the worker is at
     work). `at_measure_start` and `at_measure_end` run when the window opens and closes (e.g.
     to read the worker's progress). A user whose login fails does not walk; its login counts
-    as an error. The generator's own CPU time is taken over the window.
+    as an error.
     """
     if not users or not pages:
         raise ValueError("a load needs users and pages")
@@ -288,20 +286,17 @@ async def run_load(
     if at_walk_start is not None:
         await at_walk_start()
     samples: list[Sample] = []
-    cpu: list[float] = []
     window: dict[str, float] = {"walk": time.monotonic()}
 
     async def keep_time() -> None:
         await asyncio.sleep(warmup_seconds)
         if warm_until is not None:
             await warm_until()
-        cpu.append(_own_cpu_seconds())
         window["start"] = time.monotonic()
         window["end"] = window["start"] + duration_seconds
         if at_measure_start is not None:
             await at_measure_start()
         await asyncio.sleep(max(0.0, window["end"] - time.monotonic()))
-        cpu.append(_own_cpu_seconds())
         if at_measure_end is not None:
             await at_measure_end()
 
@@ -345,7 +340,6 @@ async def run_load(
         duration_seconds=duration_seconds,
         samples=samples,
         logins=list(logins),
-        generator_cpu_seconds=cpu[1] - cpu[0],
         error_examples=sorted(set(failed))[:10],
     )
 
@@ -360,8 +354,3 @@ async def _timed_login(session: UserSession, gate: asyncio.Semaphore) -> Sample:
             message = f"login of {session.credentials.username}: {error or type(error).__name__}"
             return Sample("Login", started, time.perf_counter() - begin, None, message)
         return Sample("Login", started, time.perf_counter() - begin, 302, "")
-
-
-def _own_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
