@@ -343,12 +343,13 @@ def seed_stock(
     )
 
 
+# As the client names them in the log (amazon_settings/spapi).
 API_OPERATIONS = (
-    ("getReports", "GET", "/reports/2021-06-30/reports"),
-    ("createReport", "POST", "/reports/2021-06-30/reports"),
-    ("getReport", "GET", "/reports/2021-06-30/reports/{id}"),
-    ("getReportDocument", "GET", "/reports/2021-06-30/documents/{id}"),
-    ("lwaToken", "POST", "/auth/o2/token"),
+    ("Reports.getReports", "GET", "/reports/2021-06-30/reports"),
+    ("Reports.createReport", "POST", "/reports/2021-06-30/reports"),
+    ("Reports.getReport", "GET", "/reports/2021-06-30/reports/{id}"),
+    ("Reports.getReportDocument", "GET", "/reports/2021-06-30/documents/{id}"),
+    ("LWA.refreshToken", "POST", "/auth/o2/token"),
 )
 
 

@@ -106,7 +106,7 @@ def test_the_pages_show_the_seeded_rows(seeded, logged_in_client):
         "/orders/stock/": "SKU-9",
         "/reports/": report.amazon_report_id,
         f"/reports/{report.pk}/": "Step 2 of the report",
-        "/settings/log/": "getReports",
+        "/settings/log/": "Reports.getReports",
     }
     for path, shown in pages.items():
         response = logged_in_client.get(path)
