@@ -124,15 +124,12 @@ class Dataset:
     order_ids: list[int]
     amazon_order_ids: list[str]
     report_ids: list[int]
+    first_purchase: datetime
     import_report_ids: list[int] = field(default_factory=list)
-    first_purchase: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 def page_menu(data: Dataset) -> list[PageChoice]:
     """The pages users click, with how often (weights, about per cent of clicks)."""
-
-    def one(values: list) -> Any:
-        return lambda rng: rng.choice(values)
 
     def days(rng: random.Random) -> tuple[str, str]:
         span = (datetime.now(UTC) - data.first_purchase).days
@@ -181,10 +178,10 @@ def page_menu(data: Dataset) -> list[PageChoice]:
         PageChoice(
             "Orders, order ID search",
             4,
-            lambda rng: f"/orders/?q={one(data.amazon_order_ids)(rng)}",
+            lambda rng: f"/orders/?q={rng.choice(data.amazon_order_ids)}",
         ),
         PageChoice("Orders, text search", 2, lambda rng: f"/orders/?q=SKU-{rng.randint(100, 499)}"),
-        PageChoice("Order details", 12, lambda rng: f"/orders/{one(data.order_ids)(rng)}/"),
+        PageChoice("Order details", 12, lambda rng: f"/orders/{rng.choice(data.order_ids)}/"),
         PageChoice("Returns", 4, lambda rng: "/orders/returns/"),
         PageChoice("Stock", 3, lambda rng: "/orders/stock/"),
         PageChoice("Invoices", 4, lambda rng: "/orders/invoices/"),
@@ -244,11 +241,11 @@ class Servers:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     process.wait(timeout=max(0.1, deadline - time.monotonic()))
         finally:
+            # The whole group, also when its leader is gone: a child may outlive it.
             for process in self.processes.values():
-                if process.poll() is None:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
 
 
 def product_environment(
@@ -610,7 +607,7 @@ async def measure(
         # Keeps IMPORTS_AHEAD requested reports unfinished, so the worker always has the next
         # one when it finishes one, until the window closes or the prepared reports run out.
         while not stop_feeding.is_set():
-            progress = await asyncio.to_thread(worker_progress, data.import_report_ids)
+            progress = await asyncio.to_thread(worker_progress, list(data.import_report_ids))
             if progress.unfinished < IMPORTS_AHEAD:
                 ids = await asyncio.to_thread(request_next)
                 if ids is None:
@@ -629,7 +626,7 @@ async def measure(
         # next check would measure pages without it.
         deadline = time.monotonic() + STARTUP_SECONDS
         while time.monotonic() < deadline:
-            progress = await asyncio.to_thread(worker_progress, data.import_report_ids)
+            progress = await asyncio.to_thread(worker_progress, list(data.import_report_ids))
             if progress.failures:
                 raise RuntimeError("the worker failed: " + "; ".join(progress.failures))
             if progress.importing:
