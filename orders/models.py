@@ -381,6 +381,9 @@ class Return(Provenance):
             )
         ]
         indexes = [
+            # The Returns page: newest first. Without it the page joins every order to sort
+            # all returns for its first 50.
+            models.Index(fields=["-returned_at", "-id"], name="return_returned"),
             models.Index(fields=["account", "amazon_order_id"], name="return_acct_order"),
             models.Index(
                 fields=["account", "order_missing"],
@@ -617,6 +620,8 @@ class Invoice(Provenance):
             ),
         ]
         indexes = [
+            # The Invoices page: newest first, read through this index a page at a time.
+            models.Index(fields=["-issued_on", "-id"], name="invoice_issued"),
             models.Index(fields=["account", "amazon_order_id"], name="invoice_acct_order"),
             models.Index(fields=["account", "transaction_id"], name="invoice_acct_txn"),
         ]
