@@ -113,7 +113,6 @@ def seed_orders(
     second item and every twentieth a third. `imported_after_purchase` dates each order's
     import (`created_at`) two hours after its purchase, as a worker importing all along would;
     otherwise every order was imported at `now`, as after one first import of everything."""
-    from django.db import connection
 
     from orders.models import Order, OrderItem
 
@@ -156,22 +155,25 @@ def seed_orders(
     }
     insert_select(Order, expressions, params, source=f"generate_series(1, {int(count)}) AS g")
     items = "1 + (o.id %% 5 = 0)::int + (o.id %% 20 = 0)::int" if extra_items else "1"
-    item_sql = (
-        f"INSERT INTO {OrderItem._meta.db_table} (order_id, order_item_id, sku, asin, "  # noqa: S608
-        "product_name, quantity_ordered, quantity_shipped, item_price, item_tax, "
-        "shipping_price, shipping_tax) "
-        "SELECT o.id, lpad(o.id::text, 12, '0') || lpad(k::text, 2, '0'),"
-        " 'SKU-' || ((o.id + 7 * (k - 1)) %% 500),"
-        " 'B0' || lpad(((o.id + 7 * (k - 1)) %% 500)::text, 8, '0'),"
-        " 'Product ' || ((o.id + 7 * (k - 1)) %% 500), 1, 1,"
-        " CASE WHEN k = 1 THEN o.items_total ELSE 9.99 END,"
-        " CASE WHEN k = 1 THEN o.tax_total ELSE 1.60 END,"
-        " CASE WHEN k = 1 THEN o.shipping_total ELSE 0 END, 0"
-        f" FROM {Order._meta.db_table} AS o"
-        f" CROSS JOIN LATERAL generate_series(1, {items}) AS k"
+    # Every other column (gift wrap, promotions, ...) gets its model default.
+    insert_select(
+        OrderItem,
+        {
+            "order_id": "o.id",
+            "order_item_id": "lpad(o.id::text, 12, '0') || lpad(k::text, 2, '0')",
+            "sku": "'SKU-' || ((o.id + 7 * (k - 1)) %% 500)",
+            "asin": "'B0' || lpad(((o.id + 7 * (k - 1)) %% 500)::text, 8, '0')",
+            "product_name": "'Product ' || ((o.id + 7 * (k - 1)) %% 500)",
+            "quantity_ordered": "1",
+            "quantity_shipped": "1",
+            "item_price": "CASE WHEN k = 1 THEN o.items_total ELSE 9.99 END",
+            "item_tax": "CASE WHEN k = 1 THEN o.tax_total ELSE 1.60 END",
+            "shipping_price": "CASE WHEN k = 1 THEN o.shipping_total ELSE 0 END",
+            "shipping_tax": "0",
+        },
+        {},
+        source=(f"{Order._meta.db_table} AS o CROSS JOIN LATERAL generate_series(1, {items}) AS k"),
     )
-    with connection.cursor() as cursor:
-        cursor.execute(item_sql, [])  # with params, so "%%" means "%"
 
 
 def seed_reports(
