@@ -150,6 +150,23 @@ def apply_amazon_report(report: Report, amazon: AmazonReport) -> None:
         report.amazon_schedule_id = amazon.report_schedule_id
 
 
+def hurry_report(report_id: int, *, message: str) -> bool:
+    """Amazon says it finished the report (its notification): make a WAITING report due now,
+    with `message` in its history, so that the next claim takes it at once instead of at its
+    next check. Returns whether it changed: a report in another state, or one due already (a
+    duplicate notification), is left as it is."""
+    now = timezone.now()
+    with transaction.atomic():
+        changed = (
+            Report.objects.filter(pk=report_id, import_status=Status.WAITING)
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__gt=now))
+            .update(next_attempt_at=now, updated_at=now)
+        )
+        if changed:
+            _event(Report.objects.get(pk=report_id), message)
+    return bool(changed)
+
+
 def _lease_free(now: datetime) -> Q:
     return Q(leased_until__isnull=True) | Q(leased_until__lte=now)
 
