@@ -82,6 +82,9 @@ class Report(models.Model):
     amazon_schedule_id = models.CharField(max_length=64, blank=True)
     amazon_created_at = models.DateTimeField(null=True, blank=True)
     amazon_processing_end_at = models.DateTimeField(null=True, blank=True)
+    # When this product first learnt that Amazon finished the report (our clock, not Amazon's):
+    # push counts as not working when that was long ago and no notification came.
+    amazon_finished_seen_at = models.DateTimeField(null=True, blank=True)
 
     import_status = models.CharField(
         max_length=16, choices=ImportStatus.choices, default=ImportStatus.QUEUED, db_index=True

@@ -1,10 +1,10 @@
 """Push: the worker's push pass. It keeps every connected account subscribed
 (`amazon_settings.push.repair_subscriptions`), and finds out whether notifications really
 arrive: Amazon sends no test message, and a queue whose access policy keeps Amazon out fails
-silently. So the evidence is the reports themselves: a report Amazon finished (as the worker's
-check found) more than PUSH_GRACE_SECONDS ago, after the account's push became active, without
-its notification, means push does not work, and Settings and "Orders missing?" say so with the
-likely cause. The next notification that arrives clears it.
+silently. So the evidence is the reports themselves: a report that the worker's check found
+finished more than PUSH_GRACE_SECONDS ago, which Amazon finished after the account's push became
+active, without its notification, means push does not work, and Settings and "Orders missing?"
+say so with the likely cause. The next notification that arrives clears it.
 """
 
 from __future__ import annotations
@@ -48,8 +48,9 @@ def consumer_running(*, now: datetime) -> bool:
 
 
 def unnotified_reports(*, now: datetime) -> QuerySet[Report]:
-    """Reports of accounts with push active that Amazon finished more than the grace period
-    ago, after push became active, without a notification for them, oldest first."""
+    """Reports of accounts with push active that Amazon finished after push became active (by
+    Amazon's clock) and that this product learnt were finished more than the grace period ago
+    (by ours), without a notification for them; oldest first."""
     grace = timedelta(seconds=settings.PUSH_GRACE_SECONDS)
     notified = ReportNotification.objects.filter(
         selling_partner_id=OuterRef("account__selling_partner_id"),
@@ -60,13 +61,13 @@ def unnotified_reports(*, now: datetime) -> QuerySet[Report]:
             account__push__state=PushSubscription.State.ACTIVE,
             amazon_status__in=[Amazon.DONE, Amazon.CANCELLED, Amazon.FATAL],
             amazon_processing_end_at__gte=F("account__push__active_since"),
-            amazon_processing_end_at__gt=now - grace - LOOK_BACK,
-            amazon_processing_end_at__lte=now - grace,
+            amazon_finished_seen_at__gt=now - grace - LOOK_BACK,
+            amazon_finished_seen_at__lte=now - grace,
         )
         .exclude(amazon_report_id="")
         .exclude(Exists(notified))
         .select_related("account")
-        .order_by("amazon_processing_end_at", "pk")
+        .order_by("amazon_finished_seen_at", "pk")
     )
 
 
@@ -75,7 +76,7 @@ def likely_cause(report: Report, *, consumer_is_running: bool) -> str:
     waited = duration_words(settings.PUSH_GRACE_SECONDS)
     finished = (
         f"Amazon finished report {report.amazon_report_id} at "
-        f"{format_moment(report.amazon_processing_end_at)}"
+        f"{format_moment(report.amazon_processing_end_at or report.amazon_finished_seen_at)}"
     )
     safety_net = (
         " Orders still arrive through the worker's check every "

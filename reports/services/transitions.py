@@ -140,12 +140,19 @@ def poll_interval() -> timedelta:
     return timedelta(seconds=max(1, settings.WORKER_INTERVAL_SECONDS))
 
 
+FINISHED_AT_AMAZON = frozenset(
+    {Report.AmazonStatus.DONE, Report.AmazonStatus.CANCELLED, Report.AmazonStatus.FATAL}
+)
+
+
 def apply_amazon_report(report: Report, amazon: AmazonReport) -> None:
     """Copy what Amazon says about the report (getReport, getReports) onto ours."""
     report.amazon_status = amazon.processing_status
     report.amazon_document_id = amazon.report_document_id or ""
     report.amazon_created_at = amazon.created_time
     report.amazon_processing_end_at = amazon.processing_end_time
+    if amazon.processing_status in FINISHED_AT_AMAZON and report.amazon_finished_seen_at is None:
+        report.amazon_finished_seen_at = timezone.now()
     if amazon.report_schedule_id:
         report.amazon_schedule_id = amazon.report_schedule_id
 

@@ -224,7 +224,7 @@ def test_a_dropped_notification_is_caught_by_the_check_and_push_shows_not_workin
     assert report.import_status == Status.IMPORTED
     assert push_health.run_push_pass().accounts_not_working == 0  # within the grace period
 
-    shared_clock.advance_clock(600 - settings.WORKER_INTERVAL_SECONDS + 60)
+    shared_clock.advance_clock(settings.PUSH_GRACE_SECONDS + 60)
     notifications.consume_notifications(wait_seconds=1)
     assert push_health.run_push_pass().accounts_not_working == 1
     subscription = PushSubscription.objects.get(account=pushed)
@@ -274,9 +274,10 @@ def test_a_late_notification_after_the_check_changes_nothing(
     events = list(ReportEvent.objects.filter(report=report).values_list("message", flat=True))
 
     shared_clock.advance_clock(900)
-    outcomes = consume(handed, until=lambda seen: sum(seen.values()) >= 1)
+    notified = ReportNotification.objects.filter(amazon_report_id=report.amazon_report_id)
+    outcomes = consume(handed, until=lambda seen: notified.exists())
 
-    assert outcomes == Counter({"unchanged": 1})
+    assert outcomes["unchanged"] >= 1
     report.refresh_from_db()
     assert report.import_status == Status.IMPORTED
     assert list(ReportEvent.objects.filter(report=report).values_list("message", flat=True)) == (

@@ -102,7 +102,8 @@ def finished_report(account, *, ended_ago: timedelta, amazon_id: str = "50000000
         report_type="GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING",
         amazon_report_id=amazon_id,
         amazon_status=Report.AmazonStatus.DONE,
-        amazon_processing_end_at=timezone.now() - ended_ago,
+        amazon_processing_end_at=timezone.now() - ended_ago - timedelta(seconds=3),
+        amazon_finished_seen_at=timezone.now() - ended_ago,
         import_status=Report.ImportStatus.IMPORTED,
     )
 
