@@ -180,7 +180,7 @@ def handle_notification(body: str, *, message_id: str) -> Outcome:
             reason=f"No account of seller {finished.seller_id[:32]} is connected here.",
         )
         return Outcome.REJECTED
-    if ReportNotification.objects.filter(notification_id=finished.notification_id).exists():
+    if _seen(finished.notification_id):
         return Outcome.UNCHANGED
     push.note_notification(selling_partner_id=finished.seller_id, at=now)
     pushed = [a for a in accounts if _push_on(a)]
@@ -199,6 +199,11 @@ def handle_notification(body: str, *, message_id: str) -> Outcome:
         },
     )
     return outcome
+
+
+def _seen(notification_id: str) -> bool:
+    """Whether this notification was handled before (SQS delivers at least once)."""
+    return ReportNotification.objects.filter(notification_id=notification_id).exists()
 
 
 def _push_on(account: SellerAccount) -> bool:
