@@ -4,6 +4,7 @@ safety net. Runs on SQLite, and on PostgreSQL with Redis in the scale-out run.""
 
 from __future__ import annotations
 
+import io
 import json
 import time
 import uuid
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
@@ -417,3 +419,15 @@ def test_the_grantless_token_is_cached_and_never_logged(amazon, queue, caplog):
     services.app_client("eu").get_destinations()
     assert first not in caplog.text
     assert json.dumps(first) not in caplog.text
+
+
+def test_the_consumer_command_handles_the_queue_and_needs_one(pushed, sqs, queue, settings):
+    sqs.send(queue[0], "not a notification")
+
+    call_command("consume_notifications", "--once", "--wait-seconds", "1", stdout=io.StringIO())
+
+    assert RejectedNotification.objects.get().body == "not a notification"
+    assert sqs.messages(queue[0]) == 0
+    settings.PUSH_SQS_QUEUE_URL = ""
+    with pytest.raises(CommandError, match="Push is not set up on this installation"):
+        call_command("consume_notifications", "--once")

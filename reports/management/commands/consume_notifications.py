@@ -62,8 +62,18 @@ class Command(BaseCommand):
             if polling.is_set():
                 raise _Stop
 
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            self._consume(wait=wait, once=options["once"], stopping=stopping, polling=polling)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _consume(
+        self, *, wait: int, once: bool, stopping: threading.Event, polling: threading.Event
+    ) -> None:
+        from django.conf import settings
+
         self.stdout.write(f"Consuming notifications from {settings.PUSH_SQS_QUEUE_URL}")
         self.stdout.flush()
         pause = 1.0
@@ -89,5 +99,5 @@ class Command(BaseCommand):
                     f"{n} {outcome}" for outcome, n in sorted(batch.outcomes.items())
                 )
                 logger.info("%d notifications: %s", batch.received, summary or "none handled")
-            if options["once"]:
+            if once:
                 break
