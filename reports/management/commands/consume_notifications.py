@@ -77,7 +77,13 @@ class Command(BaseCommand):
         self.stdout.write(f"Consuming notifications from {settings.PUSH_SQS_QUEUE_URL}")
         self.stdout.flush()
         pause = 1.0
+        first = True
         while not stopping.is_set():
+            if not first:
+                # A long-running process: drop a connection the database closed or that is
+                # older than CONN_MAX_AGE, as Django does around each request.
+                close_old_connections()
+            first = False
             try:
                 polling.set()
                 try:
@@ -91,8 +97,6 @@ class Command(BaseCommand):
                 stopping.wait(pause)
                 pause = min(PAUSE_MOST, pause * 2)
                 continue
-            finally:
-                close_old_connections()
             pause = 1.0
             if batch.received:
                 summary = ", ".join(
