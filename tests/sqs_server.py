@@ -15,7 +15,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError
 
-from tests.sandbox_server import REPO_ROOT, _free_port
+from tests.conftest import free_port
+from tests.sandbox_server import REPO_ROOT
 
 REGION = "eu-west-1"
 # moto's account: every queue it makes belongs to it.
@@ -42,7 +43,7 @@ class SqsServer:
     @classmethod
     def start(cls, log_dir: Path, *, timeout: float = 60) -> SqsServer:
         """Start moto's server and wait until it answers SQS calls; RuntimeError otherwise."""
-        port = _free_port()
+        port = free_port()
         log_dir.mkdir(parents=True, exist_ok=True)
         log_path = log_dir / f"moto-{port}.log"
         with log_path.open("ab") as log:
