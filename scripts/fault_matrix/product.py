@@ -157,6 +157,7 @@ class Product:
         self.client = Client(SERVER_NAME="127.0.0.1")
         self.client.force_login(self.operator)
         self.account = self._connect()
+        self._invoice_with_vcs_lite()
 
     # Pages
 
@@ -177,6 +178,38 @@ class Product:
         started = self.client.post("/settings/connect/", {"region": REGION})
         self.client.get(consent_in_browser(started["Location"]))
         return SellerAccount.objects.get(selling_partner_id=SELLER, region=REGION)
+
+    # The seller's legal data per marketplace country (VAT IDs in each country's format).
+    LEGAL_DATA = {
+        "DE": "DE123456789",
+        "FR": "FR12345678901",
+        "IT": "IT12345678901",
+        "ES": "ESX1234567X",
+        "GB": "GB123456789",
+    }
+
+    def _invoice_with_vcs_lite(self) -> None:
+        """Settings » Invoicing: every marketplace in VCS Lite mode with the seller's legal data,
+        so that VCS Lite data is invoiced here and the tally can count the invoices."""
+        for marketplace in self.account.marketplaces.all():
+            country = "GB" if marketplace.country_code == "UK" else marketplace.country_code
+            prefix = f"mp{marketplace.pk}"
+            self._post(
+                f"/orders/invoicing/{self.account.pk}/",
+                {
+                    "marketplace": marketplace.pk,
+                    f"{prefix}-invoicing_mode": "vcs_lite",
+                    f"{prefix}-seller_legal_name": "Müller Haushaltswaren GmbH",
+                    f"{prefix}-seller_street": "Hauptstraße 5",
+                    f"{prefix}-seller_postal_code": "10115",
+                    f"{prefix}-seller_city": "Berlin",
+                    f"{prefix}-seller_country": "DE",
+                    f"{prefix}-seller_vat_id": self.LEGAL_DATA.get(country, "DE123456789"),
+                },
+            )
+            marketplace.refresh_from_db()
+            if marketplace.invoicing_mode != "vcs_lite":
+                raise RuntimeError(f"Settings » Invoicing refused {marketplace.name}")
 
     def renew_access(self) -> None:
         """Settings » Renew access, then Confirm on Amazon's consent page."""
