@@ -13,6 +13,7 @@ from amazon_settings.models import AccountMarketplace, SellerAccount
 from core.forms import FIRST_YEAR, LAST_YEAR, BoundedDateField
 from orders.importers.cells import AMAZON_ORDER_ID
 from orders.models import Invoice, Order
+from orders.selectors import searches_inside
 
 
 def _select(**kwargs: Any) -> forms.Select:
@@ -117,6 +118,21 @@ class OrderFilterForm(forms.Form):
             "until": until + timedelta(days=1) if until else None,
             "search": data["q"],
         }
+
+    @property
+    def search_notice(self) -> str:
+        """What the page says when the term is matched against whole values only, else ""."""
+        if not self.is_bound or not self.is_valid():
+            return ""
+        term = self.cleaned_data["q"]
+        if not term or AMAZON_ORDER_ID.match(term) or searches_inside(term):
+            return ""
+        # Looked for inside values, a shorter term would read every order and item
+        # (orders/selectors.py); a whole SKU such as "AB-1" is still found.
+        return (
+            "Matched against whole order IDs, SKUs and e-mail addresses only: to search inside"
+            " them, enter at least 3 letters or digits in a row."
+        )
 
     @property
     def searched_order_id(self) -> str:

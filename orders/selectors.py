@@ -3,6 +3,7 @@ invoices from being issued."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -25,6 +26,17 @@ from orders.models import (
     VatTransaction,
 )
 
+# A term is looked for inside order IDs, SKUs and names only when it holds three letters or
+# digits in a row: a shorter one has no trigram (three characters) for an index to look up, so
+# finding it anywhere in a value would read every row. Shorter terms match whole values only.
+SUBSTRING_SEARCH = re.compile(r"[^\W_]{3}")
+
+
+def searches_inside(term: str) -> bool:
+    """Whether `order_list` looks for `term` inside values (three letters or digits in a row),
+    rather than only as a whole value."""
+    return bool(SUBSTRING_SEARCH.search(term))
+
 
 def order_list(
     *,
@@ -41,10 +53,11 @@ def order_list(
     (the buyer only with `search_buyers`: who may not see buyers may not probe for them).
 
     A search that is a whole Amazon order ID (`123-1234567-1234567`) matches that order ID
-    only, through its index; any other term is looked for inside the order ID, SKU and buyer
-    name, which reads the whole table. Items are prefetched and the account joined, so
-    rendering a page costs the same number of queries however many orders and items there are.
-    `until` is exclusive.
+    only, through its index. Any other term with three letters or digits in a row
+    (`searches_inside`) is looked for inside the order ID, SKU and buyer name, and matches a
+    whole buyer e-mail address; a shorter term matches a whole order ID, SKU or buyer e-mail
+    only. Items are prefetched and the account joined, so rendering a page costs the same
+    number of queries however many orders and items there are. `until` is exclusive.
     """
     orders = Order.objects.select_related("account").prefetch_related(
         Prefetch("items", queryset=OrderItem.objects.order_by("pk"))
@@ -64,12 +77,18 @@ def order_list(
     term = search.strip()
     if AMAZON_ORDER_ID.match(term):
         orders = orders.filter(amazon_order_id=term)
-    elif term:
+    elif term and searches_inside(term):
         # Items are searched through a subquery, so an order matching twice is listed once.
         by_sku = OrderItem.objects.filter(sku__icontains=term).values("order_id")
         matches = Q(amazon_order_id__icontains=term) | Q(pk__in=by_sku)
         if search_buyers:
             matches |= Q(buyer_name__icontains=term) | Q(buyer_email__iexact=term)
+        orders = orders.filter(matches)
+    elif term:
+        by_sku = OrderItem.objects.filter(sku=term).values("order_id")
+        matches = Q(amazon_order_id=term) | Q(pk__in=by_sku)
+        if search_buyers:
+            matches |= Q(buyer_email__iexact=term)
         orders = orders.filter(matches)
     return orders.order_by("-purchased_at", "-pk")
 
