@@ -136,8 +136,8 @@ class Order(Provenance):
             # The home page's "orders imported per day": each day counted up to a limit
             # through this index (reports.diagnosis.orders_per_day).
             models.Index(fields=["created_at"], name="order_created"),
-            # "Where is order X?": an order id without the account. (Search by buyer or part of
-            # an id is a substring match, which no B-tree index serves.)
+            # "Where is order X?": an order id without the account. (The search's substring
+            # matches use trigram indexes, PostgreSQL only: migration 0010.)
             models.Index(fields=["amazon_order_id"], name="order_amazon_id"),
         ]
         ordering = ["-purchased_at", "-pk"]

@@ -12,6 +12,7 @@ from django.db import connections, router
 from django.db.models import Case, Max, Prefetch, Q, QuerySet, Sum, Value, When
 
 from amazon_settings.models import AccountMarketplace, InvoicingMode, SellerAccount
+from core.pagination import COUNT_LIMIT
 from orders.importers.cells import AMAZON_ORDER_ID
 from orders.models import (
     Invoice,
@@ -30,6 +31,12 @@ from orders.models import (
 # digits in a row: a shorter one has no trigram (three characters) for an index to look up, so
 # finding it anywhere in a value would read every row. Shorter terms match whole values only.
 SUBSTRING_SEARCH = re.compile(r"[^\W_]{3}")
+
+# A search lists its newest 1,000 matches, as many as a list counts (core/pagination.py); the
+# Orders page ends a search's pages there. Older matches are reached through the filters.
+SEARCH_REACH = COUNT_LIMIT
+
+NEWEST_FIRST = ("-purchased_at", "-pk")
 
 
 def searches_inside(term: str) -> bool:
@@ -56,12 +63,11 @@ def order_list(
     only, through its index. Any other term with three letters or digits in a row
     (`searches_inside`) is looked for inside the order ID, SKU and buyer name, and matches a
     whole buyer e-mail address; a shorter term matches a whole order ID, SKU or buyer e-mail
-    only. Items are prefetched and the account joined, so rendering a page costs the same
-    number of queries however many orders and items there are. `until` is exclusive.
+    only. A search's first `SEARCH_REACH` orders are its newest matches; beyond them the list
+    may stop early. Items are prefetched and the account joined, so rendering a page costs the
+    same number of queries however many orders and items there are. `until` is exclusive.
     """
-    orders = Order.objects.select_related("account").prefetch_related(
-        Prefetch("items", queryset=OrderItem.objects.order_by("pk"))
-    )
+    orders = Order.objects.all()
     if account is not None:
         orders = orders.filter(account=account)
     if marketplace_id:
@@ -77,20 +83,47 @@ def order_list(
     term = search.strip()
     if AMAZON_ORDER_ID.match(term):
         orders = orders.filter(amazon_order_id=term)
-    elif term and searches_inside(term):
-        # Items are searched through a subquery, so an order matching twice is listed once.
-        by_sku = OrderItem.objects.filter(sku__icontains=term).values("order_id")
-        matches = Q(amazon_order_id__icontains=term) | Q(pk__in=by_sku)
-        if search_buyers:
-            matches |= Q(buyer_name__icontains=term) | Q(buyer_email__iexact=term)
-        orders = orders.filter(matches)
     elif term:
-        by_sku = OrderItem.objects.filter(sku=term).values("order_id")
-        matches = Q(amazon_order_id=term) | Q(pk__in=by_sku)
-        if search_buyers:
-            matches |= Q(buyer_email__iexact=term)
-        orders = orders.filter(matches)
-    return orders.order_by("-purchased_at", "-pk")
+        orders = orders.filter(pk__in=_newest_matches(orders, term, search_buyers=search_buyers))
+    return (
+        orders.select_related("account")
+        .prefetch_related(Prefetch("items", queryset=OrderItem.objects.order_by("pk")))
+        .order_by(*NEWEST_FIRST)
+    )
+
+
+def _newest_matches(orders: QuerySet[Order], term: str, *, search_buyers: bool) -> QuerySet:
+    """A subquery of the ids of `orders` that match `term`: for each way to match, its newest
+    `SEARCH_REACH` + 1 matches, in a UNION (an order may be in it more than once).
+
+    Each way to match is a query of its own, one the database answers from an index (migration
+    0010: trigrams for the substrings, a B-tree for whole values), or, for a term most rows
+    hold, by walking the newest orders until it has enough. Written as one WHERE that ORs them,
+    the SKU's subquery kept PostgreSQL from using any index: it read every item and every
+    order. The newest `SEARCH_REACH` + 1 of each way are enough for the list's first
+    `SEARCH_REACH` + 1 orders, for its pages and its capped count.
+    """
+    if searches_inside(term):
+        by_sku = OrderItem.objects.filter(sku__icontains=term)
+        ways = [Q(amazon_order_id__icontains=term), Q(pk__in=by_sku.values("order_id"))]
+        buyer_ways = [Q(buyer_name__icontains=term), Q(buyer_email__iexact=term)]
+    else:
+        by_sku = OrderItem.objects.filter(sku=term)
+        ways = [Q(amazon_order_id=term), Q(pk__in=by_sku.values("order_id"))]
+        buyer_ways = [Q(buyer_email__iexact=term)]
+    if search_buyers:
+        ways += buyer_ways
+    connection = connections[router.db_for_read(Order)]
+    parts = []
+    for way in ways:
+        part = orders.filter(way).values("pk")
+        if connection.features.supports_slicing_ordering_in_compound:
+            parts.append(part.order_by(*NEWEST_FIRST)[: SEARCH_REACH + 1])
+        else:
+            # SQLite cannot limit the parts of a UNION: every match is read, the pages are the
+            # same.
+            parts.append(part.order_by())
+    return parts[0].union(*parts[1:], all=True)
 
 
 def order_detail(order_id: int) -> Order:

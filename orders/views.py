@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from amazon_settings.forms import MarketplaceInvoicingForm
 from amazon_settings.models import InvoicingMode, SellerAccount
-from core.pagination import LimitedCountPaginator
+from core.pagination import MAX_PAGES, LimitedCountPaginator
 from core.roles import can_view_buyer_data
 from orders import selectors
 from orders.forms import InvoiceFilterForm, OrderFilterForm, ReturnFilterForm, StockFilterForm
@@ -53,12 +53,14 @@ def order_list(request: HttpRequest) -> HttpResponse:
     """The Orders table. A searched Amazon order ID that is not imported gets the "where is"
     panel, which links to the reports app's explanation."""
     form = OrderFilterForm(request.GET or None)
-    # A million orders: no full COUNT(*) per page (orders/pagination.py).
+    filters = form.selector_filters()
+    # A million orders: no full COUNT(*) per page (core/pagination.py). A search lists its
+    # newest matches only, so its pages end with them.
+    max_pages = selectors.SEARCH_REACH // PAGE_SIZE if filters.get("search") else MAX_PAGES
     page = LimitedCountPaginator(
-        selectors.order_list(
-            **form.selector_filters(), search_buyers=can_view_buyer_data(request.user)
-        ),
+        selectors.order_list(**filters, search_buyers=can_view_buyer_data(request.user)),
         PAGE_SIZE,
+        max_pages=max_pages,
     ).get_page(request.GET.get("page"))
     # The count is exact at zero, so "nothing found" needs no full count either.
     missing_order_id = form.searched_order_id if not page.paginator.count else ""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from amazon_settings.models import SellerAccount
@@ -79,3 +81,152 @@ def test_a_short_term_matches_whole_values_only(account):
     assert numbers(selectors.order_list(search="a1")) == []
     assert numbers(selectors.order_list(search="A@B")) == [3]
     assert numbers(selectors.order_list(search="A@B", search_buyers=False)) == []
+
+
+# Orders whose IDs, SKUs, names and e-mail addresses overlap in many ways: an order found by
+# several ways, or through several items, is listed once.
+CATALOGUE = [
+    # n, SKUs, buyer name, buyer e-mail, account ("other" for the second)
+    (1, ("MUG-RED", "MUG-BLUE"), "Anna Becker", "anna@example.com", ""),
+    (2, ("PLATE-9",), "Mugdha Rao", "m.rao@example.com", "other"),
+    (3, ("CUP-1", "CUP-2", "CUP-3"), "Carl Mugler", "cup@example.com", ""),
+    (4, (), "Dora Plate", "dora@example.com", ""),
+    (5, ("BOWL-0000005",), "Eve Bowl", "0000005@example.com", "other"),
+    (6, ("mug-small",), "Frank Stein", "mug@example.com", ""),
+    (7, ("TEAPOT",), "Anna Teapot", "ANNA@EXAMPLE.COM", ""),
+]
+TERMS = ["mug", "MUG", "plate", "0000005", "302-000", "anna", "anna@example.com", "cup-", "xyz"]
+
+
+@pytest.fixture
+def catalogue(account) -> dict[int, Order]:
+    other = SellerAccount.objects.create(
+        selling_partner_id="A3CEDARRIDGE9K", region="na", display_name="Cedar Ridge"
+    )
+    return {
+        n: make_order(
+            other if which == "other" else account,
+            n,
+            skus=skus,
+            buyer_name=name,
+            buyer_email=email,
+            status=Order.Status.UNSHIPPED if n % 2 else Order.Status.SHIPPED,
+        )
+        for n, skus, name, email, which in CATALOGUE
+    }
+
+
+def expected(term: str, *, search_buyers: bool, keep=lambda n: True) -> list[int]:
+    """What the search should list, worked out here without a database: newest (lowest n)
+    first."""
+    wanted = term.upper()
+    found = []
+    for n, skus, name, email, _ in CATALOGUE:
+        matches = wanted in f"302-{n:07d}-{n:07d}" or any(wanted in s.upper() for s in skus)
+        if search_buyers:
+            matches = matches or wanted in name.upper() or wanted == email.upper()
+        if matches and keep(n):
+            found.append(n)
+    return found
+
+
+@pytest.mark.parametrize("search_buyers", [True, False])
+@pytest.mark.parametrize("term", TERMS)
+def test_a_search_lists_each_matching_order_once_newest_first(catalogue, term, search_buyers):
+    found = selectors.order_list(search=term, search_buyers=search_buyers)
+    assert numbers(found) == expected(term, search_buyers=search_buyers)
+
+
+@pytest.mark.parametrize("term", TERMS)
+def test_a_search_keeps_the_other_filters(catalogue, account, term):
+    found = selectors.order_list(
+        search=term, account=account, status=Order.Status.UNSHIPPED, search_buyers=True
+    )
+    # Unshipped: odd n; the other account holds 2 and 5.
+    keep = lambda n: n % 2 and n not in (2, 5)  # noqa: E731
+    assert numbers(found) == expected(term, search_buyers=True, keep=keep)
+
+
+def test_a_search_finds_what_the_catalogue_promises(catalogue):
+    # The expectations above, spelled out once for a few terms, so they cannot drift together.
+    assert expected("mug", search_buyers=True) == [1, 2, 3, 6]
+    assert expected("mug", search_buyers=False) == [1, 6]
+    assert expected("anna@example.com", search_buyers=True) == [1, 7]
+    assert expected("0000005", search_buyers=False) == [5]
+
+
+def test_buyers_are_searched_only_with_search_buyers(catalogue, logged_in_client, viewer_client):
+    url = reverse("orders:list")
+    assert numbers(logged_in_client.get(url, {"q": "Mugler"}).context["page"]) == [3]
+    assert numbers(viewer_client.get(url, {"q": "Mugler"}).context["page"]) == []
+    assert numbers(viewer_client.get(url, {"q": "cup@example.com"}).context["page"]) == []
+    assert numbers(viewer_client.get(url, {"q": "CUP-2"}).context["page"]) == [3]
+
+
+def test_a_search_lists_its_newest_matches_up_to_its_reach(account, monkeypatch):
+    """On PostgreSQL each way to match contributes its newest matches only, as many as the
+    reach; the list's first orders are still the newest of all matches, each once."""
+    monkeypatch.setattr(selectors, "SEARCH_REACH", 4)
+    # The ways take turns at being newest: the order ID, the buyer, the SKU; 8 and 9 match
+    # twice, the buyer being the second way.
+    for n in range(1, 13):
+        way = n % 3
+        make_order(
+            account,
+            n,
+            amazon_order_id=f"TEA-{n:07d}-{n:07d}" if way == 0 else f"302-{n:07d}-{n:07d}",
+            buyer_name="Tea Drinker" if way == 1 or n in (8, 9) else "Someone",
+            skus=("TEA-SET", "TEA-CUP") if way == 2 else ("SAUCER",),
+        )
+
+    found = numbers(selectors.order_list(search="tea"))
+
+    assert found[:5] == [1, 2, 3, 4, 5]
+    assert found == sorted(set(found)) and set(found) <= set(range(1, 13))
+
+
+def test_a_search_s_pages_end_at_its_reach(logged_in_client, account, monkeypatch):
+    monkeypatch.setattr(selectors, "SEARCH_REACH", 100)
+    for n in range(1, 131):
+        make_order(account, n, skus=("TEA-SET",))
+    url = reverse("orders:list")
+
+    second = logged_in_client.get(url, {"q": "tea", "page": 2})
+    body = second.content.decode()
+    assert numbers(second.context["page"]) == list(range(51, 101))
+    assert 'id="deepest-page"' in body and ">Next<" not in body
+    assert logged_in_client.get(url, {"q": "tea", "page": 3}).context["page"].number == 2
+    # Without a search the pages go on.
+    assert 'id="deepest-page"' not in logged_in_client.get(url, {"page": 2}).content.decode()
+
+
+@pytest.mark.postgres
+def test_a_search_reads_orders_and_items_through_indexes(account):
+    """With few matches among many orders, the search's page and its count read the matches
+    through the trigram indexes: the OR of the ways to match read every order and item."""
+    from bench import seeding
+
+    if connection.vendor != "postgresql":
+        pytest.fail("the query plan is PostgreSQL's: run with TEST_DATABASE_URL")
+    seeded = [seeding.SeededAccount(account.pk, seeding.EU_MARKETPLACES)]
+    seeding.seed_orders(seeded, 30_000, now=datetime(2026, 6, 1, tzinfo=UTC), extra_items=True)
+    with connection.cursor() as cursor:
+        # What autovacuum does after a big import: new entries of a GIN index wait in a list
+        # the planner counts as extra cost until they are merged in.
+        for index in ("order_amazon_id_trgm", "order_buyer_name_trgm", "orderitem_sku_trgm"):
+            cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [index])
+    seeding.analyze()
+    seeded_id = Order.objects.get(amazon_order_id__startswith="345-0012345-").amazon_order_id
+
+    # A SKU (one in 500 items), a part of an order ID, a buyer's name.
+    for term, index in [
+        ("SKU-123", "orderitem_sku_trgm"),
+        (seeded_id[4:11], "order_amazon_id_trgm"),
+        ("Buyer 12345", "order_buyer_name_trgm"),
+    ]:
+        found = selectors.order_list(search=term)
+        for query in (found[:51], found.order_by().values("pk")[:1001]):
+            plan = query.explain()
+            assert not re.search(r"Seq Scan on orders_order(item)?\b", plan), plan
+            assert index in plan, plan
+        assert found.exists()
