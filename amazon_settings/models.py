@@ -289,7 +289,12 @@ class ApiCall(models.Model):
     attempt = models.PositiveSmallIntegerField(default=1)
 
     class Meta:
-        indexes = [models.Index(fields=["account", "-at"], name="apicall_account_at")]
+        indexes = [
+            models.Index(fields=["account", "-at"], name="apicall_account_at"),
+            # The log's operation filter: its choices, one index lookup per operation
+            # (selectors.logged_operations), and the calls of one operation, newest first.
+            models.Index(fields=["operation", "-at"], name="apicall_operation_at"),
+        ]
         ordering = ["-at", "-pk"]
 
     def __str__(self) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.db import connections, router
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -177,6 +178,33 @@ def api_call_list(
     if until is not None:
         calls = calls.filter(at__lt=until)
     return calls
+
+
+def logged_operations() -> list[str]:
+    """The operations the log holds calls of, each once, sorted: the log filter's choices.
+
+    One index lookup per operation: each step asks the `apicall_operation_at` index for the
+    first operation after the one before, where `DISTINCT` read every logged call (200,000
+    calls: a parallel scan on every view of the log).
+    """
+    connection = connections[router.db_for_read(ApiCall)]
+    quote = connection.ops.quote_name
+    table, column = (
+        quote(ApiCall._meta.db_table),
+        quote(ApiCall._meta.get_field("operation").column),
+    )
+    # Only quoted names go into the text. A recursive query, because neither database skips
+    # through an index from one value to the next on its own.
+    sql = (
+        "WITH RECURSIVE found (operation) AS ("  # noqa: S608
+        f" SELECT MIN({column}) FROM {table}"
+        f" UNION ALL SELECT (SELECT MIN({column}) FROM {table} WHERE {column} > found.operation)"
+        " FROM found WHERE found.operation IS NOT NULL"
+        ") SELECT operation FROM found WHERE operation IS NOT NULL"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return [operation for (operation,) in cursor.fetchall()]
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ import logging
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -25,7 +24,8 @@ from amazon_settings.forms import (
     PushSwitchForm,
     SelfAuthorizationForm,
 )
-from amazon_settings.models import ApiCall, SellerAccount
+from amazon_settings.models import SellerAccount
+from core.pagination import LimitedCountPaginator
 
 logger = logging.getLogger(__name__)
 
@@ -261,7 +261,10 @@ def log(request: HttpRequest) -> HttpResponse:
             since=data.get("since"),
             until=data.get("until"),
         )
-    page = Paginator(selectors.api_call_list(**filters), 50).get_page(request.GET.get("page"))
+    # Some 200,000 calls in 90 days: no COUNT(*) over all of them per view (core/pagination.py).
+    page = LimitedCountPaginator(selectors.api_call_list(**filters), 50).get_page(
+        request.GET.get("page")
+    )
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -271,9 +274,7 @@ def log(request: HttpRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "query": query.urlencode(),
-            "operations": ApiCall.objects.order_by("operation")
-            .values_list("operation", flat=True)
-            .distinct(),
+            "operations": selectors.logged_operations(),
             "now": timezone.now(),
         },
     )
