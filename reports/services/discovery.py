@@ -12,15 +12,20 @@ from amazon_settings import services as account_services
 from amazon_settings.models import SellerAccount
 from reports.catalog import kinds_for_region
 from reports.models import DiscoveryCursor, Report
+from reports.services.pipeline import NO_DATA_MESSAGE
 from reports.services.transitions import apply_amazon_report, poll_interval, register_report
 
 Status = Report.ImportStatus
+Amazon = Report.AmazonStatus
 
 
 def discover_reports(account: SellerAccount, *, force: bool = False) -> list[Report]:
     """Register finished catalogue reports on Amazon that we have not seen: Amazon-scheduled
-    ones, and those requested in Seller Central or by other tools. Idempotent (unique
-    account + Amazon report ID); runs at most once per worker interval per account."""
+    ones, and those requested in Seller Central or by other tools. A scheduled report Amazon
+    cancelled for want of data is registered too, as finished without data: it is the
+    schedule's answer for its range, so the worker does not request that range again.
+    Idempotent (unique account + Amazon report ID); runs at most once per worker interval per
+    account."""
     now = timezone.now()
     cursor = DiscoveryCursor.objects.filter(account=account).first()
     if cursor is not None and cursor.next_check_at > now and not force:
@@ -33,7 +38,7 @@ def discover_reports(account: SellerAccount, *, force: bool = False) -> list[Rep
         lambda client: list(
             client.iter_reports(
                 report_types=report_types[:10],
-                processing_statuses=["DONE"],
+                processing_statuses=[Amazon.DONE, Amazon.CANCELLED],
                 created_since=since,
             )
         ),
@@ -47,6 +52,9 @@ def discover_reports(account: SellerAccount, *, force: bool = False) -> list[Rep
     for amazon in found:
         if amazon.report_id in known:
             continue
+        empty = amazon.processing_status == Amazon.CANCELLED
+        if empty and not amazon.report_schedule_id:
+            continue  # someone else's request that found nothing: not ours to keep
         report = Report(
             account=account,
             report_type=amazon.report_type,
@@ -57,11 +65,17 @@ def discover_reports(account: SellerAccount, *, force: bool = False) -> list[Rep
             if amazon.report_schedule_id
             else Report.Source.DISCOVERED,
             amazon_report_id=amazon.report_id,
-            import_status=Status.DOWNLOADING,
-            next_attempt_at=now,
+            import_status=Status.NO_DATA if empty else Status.DOWNLOADING,
+            last_error=NO_DATA_MESSAGE if empty else "",
+            next_attempt_at=None if empty else now,
         )
         apply_amazon_report(report, amazon)
-        register_report(report, message="Found on Amazon; the worker downloads and imports it.")
+        register_report(
+            report,
+            message=NO_DATA_MESSAGE
+            if empty
+            else "Found on Amazon; the worker downloads and imports it.",
+        )
         registered.append(report)
     DiscoveryCursor.objects.update_or_create(
         account=account,
