@@ -140,7 +140,11 @@ def connect_callback(request: HttpRequest) -> HttpResponse:
         f"{account.display_name} is {verb}: Amazon granted access to "
         f"{account.marketplaces.count()} marketplaces.",
     )
-    return redirect("amazon_settings:settings")
+    if pending.renew_account_id or account.order_import_active:
+        return redirect("amazon_settings:settings")
+    # A new connection goes on to the one question before its orders are imported: from which
+    # day (the reports app asks it, and starts the import).
+    return redirect("reports:start_import", account_pk=account.pk)
 
 
 @sensitive_post_parameters("refresh_token")

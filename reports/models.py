@@ -266,6 +266,7 @@ class ReportCadence(models.Model):
     amazon_schedule_id = models.CharField(max_length=64, blank=True)
     amazon_schedule_period = models.CharField(max_length=8, blank=True)
     amazon_schedule_marketplaces = models.JSONField(default=list, blank=True)
+    amazon_schedule_created_at = models.DateTimeField(null=True, blank=True)
     # Why the Amazon-side schedule could not be set up (shown in Settings); the worker then
     # requests the type itself.
     schedule_error = models.CharField(max_length=500, blank=True)

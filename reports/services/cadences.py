@@ -60,6 +60,13 @@ PERIOD_BY_INTERVAL: dict[timedelta, str] = {interval: period for period, interva
 # How long a worker pass holds a cadence it claimed; should it die meanwhile, another pass
 # takes the type over after this.
 CLAIM = timedelta(minutes=10)
+# What a ReportCadence knows of the Amazon-side schedule it made.
+SCHEDULE_FIELDS = [
+    "amazon_schedule_id",
+    "amazon_schedule_period",
+    "amazon_schedule_marketplaces",
+    "amazon_schedule_created_at",
+]
 # The audit log's action for a change of cadence (page actions are named by their URL name).
 AUDIT_ACTION = "reports:cadence_changed"
 
@@ -336,23 +343,18 @@ def sync_amazon_schedule(
             )
             cadence.amazon_schedule_period = period
             cadence.amazon_schedule_marketplaces = marketplace_ids
+            cadence.amazon_schedule_created_at = timezone.now()
         else:
             cadence.amazon_schedule_period = ""
             cadence.amazon_schedule_marketplaces = []
+            cadence.amazon_schedule_created_at = None
         cadence.schedule_error = ""
     except SpApiError as error:
         cadence.schedule_error = (
             f"Amazon refused the schedule, so the worker requests this report itself: {error}"
         )[:500]
         logger.warning("Schedule of %s for %s: %s", kind.report_type, account, error)
-    cadence.save(
-        update_fields=[
-            "amazon_schedule_id",
-            "amazon_schedule_period",
-            "amazon_schedule_marketplaces",
-            "schedule_error",
-        ]
-    )
+    cadence.save(update_fields=[*SCHEDULE_FIELDS, "schedule_error"])
     return bool(cadence.amazon_schedule_id) and wanted is not None
 
 

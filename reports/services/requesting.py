@@ -8,6 +8,7 @@ Requests only create reports in QUEUED; the worker sends them (`reports.services
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 from datetime import datetime, timedelta
 
@@ -213,13 +214,16 @@ def request_due_types(*, now: datetime | None = None) -> list[Report]:
             continue
         kind = BY_KEY.get(cadence.kind)
         try:
+            at = now
             if kind is not None and kind.schedulable:
                 cadences.sync_amazon_schedule(
                     cadence,
                     kind=kind,
                     marketplaces=cadences.marketplaces_for(cadence.account, kind),
                 )
-            created += _request_claimed(cadence, now=now)
+                # A request now ends after the schedule began, so nothing falls between them.
+                at = timezone.now()
+            created += _request_claimed(cadence, now=at)
         except (SpApiError, AccountNotConnected, InvalidReportRequest) as error:
             logger.warning(
                 "Automatic request of %s for %s stopped: %s", cadence.kind, cadence.account, error
@@ -247,14 +251,15 @@ def _request_claimed(cadence: ReportCadence, *, now: datetime) -> list[Report]:
         wanted: tuple[datetime, datetime] | None = (now - interval, now)
         next_at = now + interval
     else:
-        scheduled = bool(cadence.amazon_schedule_id)
+        since = cadence.amazon_schedule_created_at if cadence.amazon_schedule_id else None
         # A type Amazon makes on our schedule: the schedule brings the time since the last
         # report; after two periods without one (and two passes to find it), it is requested.
-        min_tail = 2 * interval + 2 * poll_interval() if scheduled else interval
-        wanted, is_tail, next_at = _next_range(account, kind=kind, min_tail=min_tail, now=now)
-        if scheduled and is_tail:
-            # The schedule stopped (cancelled in Seller Central, or replaced by another tool's):
-            # the next pass creates it again (Amazon replaces one of the same marketplaces).
+        min_tail = 2 * interval + 2 * poll_interval() if since else interval
+        wanted, gap, next_at = _next_range(account, kind=kind, min_tail=min_tail, now=now)
+        if since is not None and gap is not None and gap[1] >= now and gap[0] >= since:
+            # Nothing came since the schedule was made: it stopped (cancelled in Seller
+            # Central, or replaced by another tool's), so the next pass makes it again (Amazon
+            # replaces a schedule of the same type and marketplaces).
             cadences.forget_amazon_schedule(cadence)
     created: list[Report] = []
     with transaction.atomic():
@@ -285,8 +290,9 @@ def _on_its_way(account: SellerAccount, *, kind: ReportKind, marketplaces: list[
 
 def _next_range(
     account: SellerAccount, *, kind: ReportKind, min_tail: timedelta, now: datetime
-) -> tuple[tuple[datetime, datetime] | None, bool, datetime]:
-    """The one range to request now (or None), whether it is the tail, and when to look again.
+) -> tuple[tuple[datetime, datetime] | None, tuple[datetime, datetime] | None, datetime]:
+    """The range to request now (or None), the unclaimed range it is taken from, and when to
+    look again.
 
     The tail (time since the last report) comes first once it is `min_tail` long; otherwise the
     newest part of the newest older gap, no longer than one request may cover. A range starts
@@ -299,17 +305,20 @@ def _next_range(
     tail = missing[-1] if missing and missing[-1][1] >= now else None
     older = [r for r in missing if r is not tail]
     if tail is not None and tail[1] - tail[0] >= min_tail:
-        wanted = tail
+        gap = tail
     elif older:
-        wanted = older[-1]
+        gap = older[-1]
     else:
         # Nothing due: look again when the tail will be as long as the cadence.
-        return None, False, (tail[0] if tail else now) + min_tail
-    start, end = max(wanted[0] - overlap, floor), wanted[1]
-    if kind.max_range is not None:
-        start = max(start, end - kind.max_range)
+        return None, None, (tail[0] if tail else now) + min_tail
+    start, end = max(gap[0] - overlap, floor), gap[1]
+    if kind.max_range is not None and end - start > kind.max_range:
+        # The newest of equal parts that one request each may cover (equal, so that no
+        # sliver of a few seconds is left for a request of its own).
+        parts = math.ceil((end - start) / kind.max_range)
+        start = end - (end - start) / parts
     # More history may be missing: looked at again at the next pass, once this one is in.
-    return (start, end), wanted is tail, now + poll_interval()
+    return (start, end), gap, now + poll_interval()
 
 
 def automatic_start(account: SellerAccount, *, kind: ReportKind, now: datetime) -> datetime:

@@ -460,10 +460,12 @@ def test_automatic_requests_reach_back_to_the_import_start_date_newest_first(acc
     assert all(r.source == Report.Source.AUTOMATIC for r in created)
     (mfn,) = [r for r in created if r.report_type == MFN_TYPE]
     (fba,) = [r for r in created if r.report_type == FBA.report_type]
-    # The newest month first (today's orders come first), as long as one request may be.
-    assert mfn.data_start == mfn.data_end - MFN.max_range
-    assert fba.data_start == fba.data_end - FBA.max_range
+    # The newest first (today's orders come first): 40 days in two equal requests, neither
+    # longer than one request may cover.
     assert mfn.data_end >= account.import_orders_from + 40 * D - timedelta(seconds=5)
+    assert mfn.data_end - mfn.data_start == (mfn.data_end - account.import_orders_from) / 2
+    assert fba.data_end - fba.data_start == (fba.data_end - account.import_orders_from) / 2
+    assert mfn.data_end - mfn.data_start <= MFN.max_range
     # Twice: the requested reports are pending, nothing more is requested meanwhile.
     look_again()
     assert requesting.request_automatic_reports(account) == []
