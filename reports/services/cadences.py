@@ -218,11 +218,14 @@ class CadenceView:
 
     @property
     def how(self) -> str:
+        """How the type comes, in a few words ("" when it is off)."""
         if self.interval is None:
-            return "Off"
+            return ""
         if not self.marketplaces:
-            return "Not used: no marketplace needs it"
-        return "Amazon schedule" if self.via_schedule else "Requested by the worker"
+            if self.kind.invoicing_modes:
+                return "not used: no marketplace's invoicing uses it"
+            return "not used: no marketplace is selected"
+        return "on an Amazon schedule" if self.via_schedule else "requested by the worker"
 
     @property
     def schedule_error(self) -> str:
