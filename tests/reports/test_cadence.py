@@ -290,7 +290,10 @@ def test_a_new_connection_asks_from_when_and_imports_without_further_clicks(
     assert expected and set(expected) <= stored
 
 
-def test_a_renewal_goes_back_to_settings(logged_in_client, amazon):
+def test_a_renewal_goes_back_to_settings_and_the_question_is_asked_until_answered(
+    logged_in_client, amazon, settings
+):
+    settings.WORKER_INTERVAL_SECONDS = 60
     connect(logged_in_client)
     account = SellerAccount.objects.get()
     renewed = logged_in_client.post(reverse("amazon_settings:renew", args=[account.pk]))
@@ -298,6 +301,23 @@ def test_a_renewal_goes_back_to_settings(logged_in_client, amazon):
         callback_path(consent_on_amazon(renewed["Location"], seller=EU_SELLER))
     )
     assert answer["Location"] == reverse("amazon_settings:settings")
+    # Not answered yet ("Not now"): connecting again asks again; once answered, never.
+    logged_in_client.post(reverse("amazon_settings:disconnect", args=[account.pk]))
+    again = connect(logged_in_client)
+    assert again["Location"] == reverse("reports:start_import", args=[account.pk])
+    requesting.start_order_import(account, start=timezone.now() - 10 * D, acting_user=None)
+    logged_in_client.post(reverse("amazon_settings:disconnect", args=[account.pk]))
+    assert connect(logged_in_client)["Location"] == reverse("amazon_settings:settings")
+
+
+def test_a_self_authorized_account_is_asked_too(logged_in_client, amazon):
+    token = amazon.refresh_token("A3CEDARRIDGE9K", "na")
+    response = logged_in_client.post(
+        reverse("amazon_settings:self_authorize"),
+        {"selling_partner_id": "A3CEDARRIDGE9K", "region": "na", "refresh_token": token},
+    )
+    account = SellerAccount.objects.get()
+    assert response["Location"] == reverse("reports:start_import", args=[account.pk])
 
 
 def make_report(account, **fields) -> Report:
