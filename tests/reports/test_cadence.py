@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import html
 import re
+import threading
+from collections import Counter
 from datetime import timedelta
 
 import pytest
+from django import db
 from django.urls import reverse
 from django.utils import timezone
 
@@ -373,3 +376,50 @@ def eu_account(db) -> SellerAccount:
     from tests.reports.test_views import DE, FR, make_account
 
     return make_account("EU Shop", marketplaces=[(DE, "DE", True), (FR, "FR", True)])
+
+
+# Two connections writing at once: SQLite's shared in-memory test database answers "table is
+# locked" instead of waiting, so this one runs in the PostgreSQL run (the interleaved test
+# above covers the same guard on both).
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_worker_passes_in_two_threads_request_each_type_once(settings, monkeypatch):
+    from tests.reports.test_views import DE, FR, make_account
+
+    settings.WORKER_INTERVAL_SECONDS = 60
+    account = make_account("Race Shop", marketplaces=[(DE, "DE", True), (FR, "FR", True)])
+    now = timezone.now()
+    cadences.ensure_cadences(account, now=now)
+    # Both passes have read the due types before either claims one: the worst moment.
+    both_read = threading.Barrier(2, timeout=30)
+    claim = cadences.claim_cadence
+    waited: set[int] = set()
+
+    def claim_when_both_read(cadence, *, now):
+        if threading.get_ident() not in waited:
+            waited.add(threading.get_ident())
+            both_read.wait()
+        return claim(cadence, now=now)
+
+    monkeypatch.setattr(cadences, "claim_cadence", claim_when_both_read)
+    errors: list[BaseException] = []
+
+    def worker_pass() -> None:
+        try:
+            requesting.request_automatic_reports(account, now=now)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            db.connection.close()
+
+    passes = [threading.Thread(target=worker_pass) for _ in range(2)]
+    for thread in passes:
+        thread.start()
+    for thread in passes:
+        thread.join(timeout=60)
+    assert not errors, errors
+    per_type = Counter(
+        Report.objects.filter(source=Source.AUTOMATIC).values_list("report_type", flat=True)
+    )
+    assert set(per_type) >= {MFN.report_type, FBA.report_type, STOCK.report_type}
+    assert set(per_type.values()) == {1}, per_type
