@@ -72,7 +72,7 @@ AUDIT_ACTION = "reports:cadence_changed"
 
 
 def interval_label(interval: timedelta | None) -> str:
-    """ "every 15 minutes", "every day", or "off"."""
+    """The cadence in words: "every 15 minutes", "every day", or "off"."""
     if interval is None:
         return "off"
     period = PERIOD_BY_INTERVAL.get(interval)
@@ -399,9 +399,7 @@ def cancel_paused_schedules() -> int:
         kind = BY_KEY.get(cadence.kind)
         if kind is None:
             continue
-        try:
-            sync_amazon_schedule(cadence, kind=kind, marketplaces=[])
-        except SpApiError:
-            continue  # recorded on the account; tried again at the next pass
+        # A refusal stays in schedule_error; the next pass tries again.
+        sync_amazon_schedule(cadence, kind=kind, marketplaces=[])
         cancelled += not cadence.amazon_schedule_id
     return cancelled

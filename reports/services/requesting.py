@@ -190,7 +190,8 @@ def request_automatic_reports(
       discovery.
 
     The status report (the catalogue's `tracks_statuses` type) is one of these types, so its
-    ranges are chained one at a time. Idempotent: a second call finds the requested reports pending.
+    ranges are chained one at a time. Idempotent: a second call finds the requested reports
+    pending.
     """
     now = now or timezone.now()
     cadences.ensure_cadences(account, now=now)
