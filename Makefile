@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: demo test install lint clean-demo bench bench-upload reliability
+.PHONY: demo test install lint clean-demo bench bench-load bench-upload reliability
 
 demo: install ## Set up and run the product, the worker and the Amazon sandbox (Ctrl-C stops all)
 	@$(PY) scripts/demo.py
@@ -14,7 +14,7 @@ demo: install ## Set up and run the product, the worker and the Amazon sandbox (
 # The scale-out run: the integration suite again on PostgreSQL, with Redis as cache and broker.
 SCALEOUT_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/aoi
 SCALEOUT_REDIS_URL ?= redis://127.0.0.1:6379/14
-SCALEOUT_TESTS ?= tests/amazon_settings tests/reports tests/orders tests/deployment --ignore=tests/reports/test_concurrency.py
+SCALEOUT_TESTS ?= tests/amazon_settings tests/reports tests/orders tests/deployment tests/bench --ignore=tests/reports/test_concurrency.py
 
 test: install ## Lint and run the whole test suite (and the scale-out run when PostgreSQL and Redis answer)
 	$(VENV)/bin/ruff check .
@@ -48,6 +48,9 @@ $(NODE_STAMP): package.json package-lock.json
 
 bench: install ## Import speed and memory vs a csv+executemany floor, page times (BENCHMARKS.md)
 	$(PY) -m bench.run
+
+bench-load: install ## 50 users on the main pages, 1,000,000 orders, the worker importing (BENCHMARKS.md)
+	$(PY) -m bench.load
 
 bench-upload: install ## A 199 MiB upload through gunicorn while the worker imports it: web memory, page times, no "database is locked"
 	$(PY) -m bench.upload

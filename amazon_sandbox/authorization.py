@@ -242,3 +242,23 @@ def authenticate(token_value: str, *, region: str, method: str, path: str, now: 
     if seller is None:
         raise Unauthorized("")
     return Caller(seller=seller, token=token)
+
+
+NOTIFICATIONS_SCOPE = "sellingpartnerapi::notifications"
+
+
+def authenticate_grantless(token_value: str, *, scope: str, now: datetime) -> AccessToken:
+    """The grantless token of a request to a grantless operation, or Unauthorized.
+
+    A seller's token, an RDT or a grantless token of the other scope gives 403 with empty
+    details, as Amazon answers a call its token does not cover.
+    """
+    token_value = _SEPARATORS.sub("", token_value or "")
+    if not token_value:
+        raise Unauthorized(MISSING)
+    token = AccessToken.objects.filter(token=token_value).first()
+    if token is None or token.revoked_at is not None or now >= token.expires_at:
+        raise Unauthorized(INVALID)
+    if token.kind != AccessToken.Kind.GRANTLESS or token.scope != scope:
+        raise Unauthorized("")
+    return token

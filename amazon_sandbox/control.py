@@ -26,6 +26,9 @@ from amazon_sandbox.models import (
     AddedOrderBatch,
     CallRecord,
     Fault,
+    Notification,
+    NotificationDestination,
+    NotificationSubscription,
     RefreshToken,
     Report,
     ReportDocument,
@@ -166,19 +169,22 @@ def arm_fault(
     report_type: str = "",
     hold_seconds: float = 0,
 ) -> Fault:
-    """Make the next `count` matching calls fail (or reports end) the way `kind` says.
+    """Make the next `count` matching calls fail (or reports end, or notifications go astray)
+    the way `kind` says.
 
     HTTP kinds (throttle, error500, error503, timeout) need an operation; report kinds
     (report_stuck, report_fatal, report_cancelled) apply to the next reports created, by any
-    route, optionally only of one report type.
+    route, optionally only of one report type; notification kinds (notification_drop,
+    notification_duplicate, notification_delay) to the next notifications decided, optionally
+    only for reports of one type.
     """
     if kind not in Fault.Kind.values:
         raise ControlError(f"kind must be one of {Fault.Kind.values}")
-    is_report_kind = kind.startswith("report_")
+    is_report_kind = kind.startswith(("report_", "notification_"))
     if not is_report_kind and operation not in OPERATIONS:
         raise ControlError(f"operation must be one of {list(OPERATIONS)}")
-    if kind == Fault.Kind.TIMEOUT and not float(hold_seconds) > 0:
-        raise ControlError("a timeout fault needs hold_seconds > 0")
+    if kind in (Fault.Kind.TIMEOUT, Fault.Kind.NOTIFICATION_DELAY) and not float(hold_seconds) > 0:
+        raise ControlError(f"a {kind} fault needs hold_seconds > 0")
     try:
         count = int(count)
     except (TypeError, ValueError) as e:
@@ -484,3 +490,53 @@ def calls(*, operation: str = "", selling_partner_id: str = "", since_id: int = 
         }
         for r in rows
     ]
+
+
+def notifications_state(*, selling_partner_id: str = "") -> dict:
+    """The app's destinations, every subscription (deleted ones too) and the notifications
+    decided, oldest first, with what became of each: sent (and when), dropped, held back
+    until `due_at`, or undeliverable (`delivery_error`)."""
+    subscriptions = NotificationSubscription.objects.select_related("destination").order_by("pk")
+    rows = Notification.objects.select_related("subscription", "report").order_by("pk")
+    if selling_partner_id:
+        subscriptions = subscriptions.filter(selling_partner_id=selling_partner_id)
+        rows = rows.filter(subscription__selling_partner_id=selling_partner_id)
+    return {
+        "destinations": [
+            {
+                "destinationId": d.destination_id,
+                "region": d.region,
+                "name": d.name,
+                "arn": d.sqs_arn,
+            }
+            for d in NotificationDestination.objects.order_by("pk")
+        ],
+        "subscriptions": [
+            {
+                "subscriptionId": s.subscription_id,
+                "selling_partner_id": s.selling_partner_id,
+                "region": s.region,
+                "notificationType": s.notification_type,
+                "payloadVersion": s.payload_version,
+                "destinationId": s.destination.destination_id,
+                "created_at": reporting.iso(s.created_at),
+                "deleted_at": reporting.iso(s.deleted_at) if s.deleted_at else None,
+            }
+            for s in subscriptions
+        ],
+        "notifications": [
+            {
+                "notificationId": n.notification_id,
+                "reportId": n.report.report_id,
+                "selling_partner_id": n.subscription.selling_partner_id,
+                "region": n.subscription.region,
+                "due_at": reporting.iso(n.due_at),
+                "copies": n.copies,
+                "dropped": n.dropped,
+                "sent_at": reporting.iso(n.sent_at) if n.sent_at else None,
+                "delivery_error": n.delivery_error,
+                "body": n.body,
+            }
+            for n in rows
+        ],
+    }

@@ -37,6 +37,11 @@ def not_found(message: str) -> ApiError:
     return ApiError(404, "NotFound", message)
 
 
+def conflict(message: str) -> ApiError:
+    """409 Conflict: the resource exists already (a second destination or subscription)."""
+    return ApiError(409, "Conflict", message)
+
+
 def unsupported_media_type() -> ApiError:
     """415: a JSON body was sent without `Content-Type: application/json`."""
     return ApiError(415, "UnsupportedMediaType", "The request's Content-Type header is invalid.")

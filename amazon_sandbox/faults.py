@@ -20,6 +20,11 @@ HTTP_KINDS = (
     Fault.Kind.DENY,
     Fault.Kind.EXPIRE_URL,
 )
+NOTIFICATION_KINDS = (
+    Fault.Kind.NOTIFICATION_DROP,
+    Fault.Kind.NOTIFICATION_DUPLICATE,
+    Fault.Kind.NOTIFICATION_DELAY,
+)
 REPORT_KINDS = {
     Fault.Kind.REPORT_STUCK: Report.Outcome.STUCK,
     Fault.Kind.REPORT_FATAL: Report.Outcome.FATAL,
@@ -65,3 +70,11 @@ def take_report_outcome(*, seller: str, region: str, report_type: str) -> str:
         report_type=report_type,
     )
     return REPORT_KINDS[fault.kind] if fault else Report.Outcome.NATURAL
+
+
+def take_notification_fault(*, seller: str, region: str, report_type: str) -> Fault | None:
+    """The armed notification fault (drop, duplicate, delay) for the notification of a report
+    of this seller and type being decided now, if any; consumes it."""
+    return _take(
+        NOTIFICATION_KINDS, operation="", seller=seller, region=region, report_type=report_type
+    )

@@ -94,9 +94,10 @@ class AddedOrders:
 class OrderItem:
     """One order line. Amounts are totals for the line, as report files carry them.
 
-    EU: ``item_price`` and ``shipping_price`` include VAT, ``item_tax``/``shipping_tax`` are the
-    VAT inside them. NA: prices are before sales tax and the tax comes on top (``vat_rate`` is
-    then the sales-tax rate).
+    EU: ``item_price``, ``shipping_price`` and ``gift_wrap_price`` include VAT, the taxes are
+    the VAT inside them. NA: prices are before sales tax and the tax comes on top (``vat_rate``
+    is then the sales-tax rate). Promotion discounts are negative, as Amazon writes them, and
+    include VAT like the prices they discount (EU).
     """
 
     order_item_id: str
@@ -110,6 +111,14 @@ class OrderItem:
     shipping_price: Decimal
     shipping_tax: Decimal
     vat_rate: Decimal
+    gift_wrap_price: Decimal = _ZERO
+    gift_wrap_tax: Decimal = _ZERO
+    item_promotion_discount: Decimal = _ZERO
+    item_promotion_tax: Decimal = _ZERO
+    item_promotion_id: str = ""
+    ship_promotion_discount: Decimal = _ZERO
+    ship_promotion_tax: Decimal = _ZERO
+    ship_promotion_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -200,6 +209,13 @@ class Order:
     # Cancelled by the buyer after payment cleared: Unshipped (and in the MFN order reports)
     # until ``cancelled_at``. Otherwise a cancelled order is cancelled while still pending.
     cancelled_after_payment: bool = False
+    # Where the invoice goes: the ship-to address for most buyers (see _add_extras).
+    billing_name: str = ""
+    bill_address_1: str = ""
+    bill_city: str = ""
+    bill_state: str = ""
+    bill_postal_code: str = ""
+    bill_country_code: str = ""
 
     def item(self, order_item_id: str) -> OrderItem:
         """The line with this id. Raises KeyError."""
@@ -892,7 +908,7 @@ def _make_order(
                 )
             )
 
-    return Order(
+    order = Order(
         amazon_order_id=order_id,
         marketplace_id=marketplace.id,
         sales_channel=marketplace.sales_channel,
@@ -925,6 +941,77 @@ def _make_order(
         cancelled_at=cancelled_at,
         returns=tuple(returns),
         cancelled_after_payment=cancelled_after_payment,
+    )
+    return _add_extras(order, marketplace)
+
+
+# Gift wrap per unit (EUR or USD before conversion) and the shares of item promotions.
+_GIFT_WRAP_BASE = Decimal("3")
+_PROMOTION_SHARES = (Decimal("0.05"), Decimal("0.10"), Decimal("0.15"), Decimal("0.20"))
+
+
+def _add_extras(order: Order, marketplace: Marketplace) -> Order:
+    """Gift wrap, promotions and the billing address of an order.
+
+    Drawn from their own generator, seeded with the order id, so that the rest of the history
+    (every earlier draw, every other order) stays what it was before these existed. Some 6 % of
+    lines are gift wrapped, some 10 % have an item promotion; a third of the MFN orders and
+    15 % of the FBA orders show a shipping charge that a free-shipping promotion takes off again
+    (as the real FBA files do: shipping 0.75, ship-promotion-discount -0.75). One buyer in ten
+    has the invoice sent to another address.
+    """
+    rng = random.Random(f"{order.amazon_order_id}:extras")
+    region, currency = marketplace.region, marketplace.currency
+    free_shipping = rng.random() < (0.33 if order.fulfillment == "MFN" else 0.15)
+    ship_promotion_id = f"FreeShipping-{_digits(rng, 10)}" if free_shipping else ""
+    items = []
+    for position, item in enumerate(order.items):
+        changes: dict[str, object] = {}
+        if rng.random() < 0.06:
+            gift_wrap = _price(_GIFT_WRAP_BASE, currency) * item.quantity
+            changes |= {
+                "gift_wrap_price": gift_wrap,
+                "gift_wrap_tax": _tax_of(gift_wrap, item.vat_rate, region),
+            }
+        if rng.random() < 0.10:
+            discount = _q(item.item_price * rng.choice(_PROMOTION_SHARES))
+            changes |= {
+                "item_promotion_discount": -discount,
+                "item_promotion_tax": -_tax_of(discount, item.vat_rate, region),
+                "item_promotion_id": "A" + _chars(rng, _UPPER_ALNUM, 13),
+            }
+        if free_shipping and position == 0:
+            shipping = item.shipping_price or _price(Decimal("3"), currency)
+            shipping_tax = _tax_of(shipping, item.vat_rate, region)
+            changes |= {
+                "shipping_price": shipping,
+                "shipping_tax": shipping_tax,
+                "ship_promotion_discount": -shipping,
+                "ship_promotion_tax": -shipping_tax,
+                "ship_promotion_id": ship_promotion_id,
+            }
+        items.append(replace(item, **changes) if changes else item)
+    billing = (order.buyer_name, order.address_1, order.city, order.state, order.postal_code)
+    if rng.random() < 0.1:
+        city, postal_code, state = rng.choice(_CITIES.get(order.country_code, _CITIES["DE"]))
+        street = rng.choice(_STREETS.get(order.country_code, _STREETS["DE"]))
+        billing = (
+            order.buyer_company_name or order.buyer_name,
+            street.format(n=rng.randint(1, 180)),
+            city,
+            state,
+            postal_code,
+        )
+    name, address_1, city, state, postal_code = billing
+    return replace(
+        order,
+        items=tuple(items),
+        billing_name=name,
+        bill_address_1=address_1,
+        bill_city=city,
+        bill_state=state,
+        bill_postal_code=postal_code,
+        bill_country_code=order.country_code,
     )
 
 
@@ -1393,7 +1480,9 @@ def _mfn_rows(ctx: _Context, region: str) -> list[dict[str, str]]:
                     "is-amazon-invoiced": "true",
                     "vat-exclusive-item-price": _money(item.item_price - item.item_tax),
                     "vat-exclusive-shipping-price": _money(item.shipping_price - item.shipping_tax),
-                    "vat-exclusive-giftwrap-price": _money(_ZERO),
+                    "vat-exclusive-giftwrap-price": _money(
+                        item.gift_wrap_price - item.gift_wrap_tax
+                    ),
                 }
             rows.append(row)
     return rows
@@ -1413,7 +1502,9 @@ def _render_mfn_xml(ctx: _Context) -> tuple[str, int]:
     Shape based on the MWS OrderReport schema as quoted in public MWS client tests (Header,
     MessageType, Message/OrderReport with BillingData, FulfillmentData/Address and Item with
     ItemPrice components Principal/Shipping/Tax/ShippingTax); not checked against a real file.
-    Same selection as the flat report: MFN orders by purchase date, one message per order.
+    Gift wrap (components GiftWrap/GiftWrapTax), `Promotion` elements and the billing address
+    (BillingData/Address) follow the same schema's names. Same selection as the flat report:
+    MFN orders by purchase date, one message per order.
     """
     region = ctx.seller.region
     messages = []
@@ -1469,7 +1560,23 @@ def _order_xml(order: Order, message_id: int, region: str) -> str:
                 ("Shipping", item.shipping_price),
                 ("Tax", item.item_tax),
                 ("ShippingTax", item.shipping_tax),
+                ("GiftWrap", item.gift_wrap_price),
+                ("GiftWrapTax", item.gift_wrap_tax),
             )
+        )
+        promotions = "".join(
+            "        <Promotion>\n"
+            + _el(5, "MerchantPromotionID", promotion_id)
+            + "          <Component>\n"
+            + _el(6, "Type", kind)
+            + f"            <Amount currency={currency}>{_money(amount)}</Amount>\n"
+            + "          </Component>\n"
+            + "        </Promotion>\n"
+            for kind, amount, promotion_id in (
+                ("Principal", item.item_promotion_discount, item.item_promotion_id),
+                ("Shipping", item.ship_promotion_discount, item.ship_promotion_id),
+            )
+            if promotion_id
         )
         items.append(
             "      <Item>\n"
@@ -1481,6 +1588,7 @@ def _order_xml(order: Order, message_id: int, region: str) -> str:
             + "        <ItemPrice>\n"
             + components
             + "        </ItemPrice>\n"
+            + promotions
             + "      </Item>\n"
         )
     return (
@@ -1495,6 +1603,14 @@ def _order_xml(order: Order, message_id: int, region: str) -> str:
         + _el(4, "BuyerEmailAddress", order.buyer_email)
         + _el(4, "BuyerName", order.buyer_name)
         + _el(4, "BuyerPhoneNumber", order.buyer_phone)
+        + "        <Address>\n"
+        + _el(5, "Name", order.billing_name)
+        + _el(5, "AddressFieldOne", order.bill_address_1)
+        + _el(5, "City", order.bill_city)
+        + _el(5, "StateOrRegion", order.bill_state)
+        + _el(5, "PostalCode", order.bill_postal_code)
+        + _el(5, "CountryCode", order.bill_country_code)
+        + "        </Address>\n"
         + "      </BillingData>\n"
         + "      <FulfillmentData>\n"
         + _el(4, "FulfillmentMethod", "Ship")
@@ -1538,7 +1654,8 @@ def _render_fba_shipments(ctx: _Context) -> tuple[str, int]:
     """FBA shipments, one row per shipment item.
 
     Buyer and address PII columns are empty, as in the real SP-API-era US 2020 file (these
-    reports are not restricted); city, state, postal code and country are filled.
+    reports are not restricted); city, state, postal code and country are filled, for the
+    ship-to and the bill-to address alike.
     """
     region = ctx.seller.region
     rows = []
@@ -1564,15 +1681,23 @@ def _render_fba_shipments(ctx: _Context) -> tuple[str, int]:
                 "item-tax": _money(_split(item.item_tax, share, item.quantity)),
                 "shipping-price": _money(_split(item.shipping_price, share, item.quantity)),
                 "shipping-tax": _money(_split(item.shipping_tax, share, item.quantity)),
-                "gift-wrap-price": _money(_ZERO),
-                "gift-wrap-tax": _money(_ZERO),
+                "gift-wrap-price": _money(_split(item.gift_wrap_price, share, item.quantity)),
+                "gift-wrap-tax": _money(_split(item.gift_wrap_tax, share, item.quantity)),
                 "ship-service-level": order.ship_service_level,
                 "ship-city": order.city,
                 "ship-state": order.state,
                 "ship-postal-code": order.postal_code,
                 "ship-country": order.country_code,
-                "item-promotion-discount": _money(_ZERO),
-                "ship-promotion-discount": _money(_ZERO),
+                "bill-city": order.bill_city,
+                "bill-state": order.bill_state,
+                "bill-postal-code": order.bill_postal_code,
+                "bill-country": order.bill_country_code,
+                "item-promotion-discount": _money(
+                    _split(item.item_promotion_discount, share, item.quantity)
+                ),
+                "ship-promotion-discount": _money(
+                    _split(item.ship_promotion_discount, share, item.quantity)
+                ),
                 "carrier": shipment.carrier,
                 "tracking-number": shipment.tracking_number,
                 "estimated-arrival-date": _iso(shipment.estimated_arrival_date, region),
@@ -1722,6 +1847,38 @@ def _ship_from(seller: DemoSeller, shipment: Shipment, country: str) -> tuple[st
     return _SELLER_WAREHOUSES.get(seller.seed, _DEFAULT_WAREHOUSE)
 
 
+@dataclass(frozen=True)
+class _VatAmounts:
+    """One VAT event's amounts (gross, VAT) per component: negative for a refund, which gives
+    back neither shipping nor its promotion."""
+
+    item: tuple[Decimal, Decimal]
+    shipping: tuple[Decimal, Decimal]
+    gift_wrap: tuple[Decimal, Decimal]
+    item_promotion: tuple[Decimal, Decimal]
+    ship_promotion: tuple[Decimal, Decimal]
+
+
+def _vat_amounts(item: OrderItem, quantity: int, ret: Return | None) -> _VatAmounts:
+    sign = Decimal(1) if ret is None else Decimal(-1)
+
+    def part(gross: Decimal, tax: Decimal, *, refunded: bool = True) -> tuple[Decimal, Decimal]:
+        if ret is not None and not refunded:
+            return _ZERO, _ZERO
+        return (
+            sign * _split(gross, quantity, item.quantity),
+            sign * _split(tax, quantity, item.quantity),
+        )
+
+    return _VatAmounts(
+        item=part(item.item_price, item.item_tax),
+        shipping=part(item.shipping_price, item.shipping_tax, refunded=False),
+        gift_wrap=part(item.gift_wrap_price, item.gift_wrap_tax),
+        item_promotion=part(item.item_promotion_discount, item.item_promotion_tax),
+        ship_promotion=part(item.ship_promotion_discount, item.ship_promotion_tax, refunded=False),
+    )
+
+
 def _vat_events(
     ctx: _Context,
 ) -> list[tuple[str, Order, Shipment, OrderItem, int, Return | None]]:
@@ -1752,11 +1909,22 @@ def _render_vidr(ctx: _Context) -> tuple[str, int]:
     for kind, order, shipment, item, quantity, ret in _vat_events(ctx):
         by_amazon = _amazon_invoices(ctx.seller, order)
         amazon_number = shipment.invoice_number if ret is None else ret.credit_note_number
-        sign = Decimal(1) if ret is None else Decimal(-1)
-        gross = sign * _split(item.item_price, quantity, item.quantity)
-        tax = sign * _split(item.item_tax, quantity, item.quantity)
-        ship_gross = _split(item.shipping_price, quantity, item.quantity) if ret is None else _ZERO
-        ship_tax = _split(item.shipping_tax, quantity, item.quantity) if ret is None else _ZERO
+        vat = _vat_amounts(item, quantity, ret)
+        rate = f"{item.vat_rate:.2f}"
+        amounts = {}
+        for prefix, (incl, amount) in (
+            ("item", vat.item),
+            ("shipping", vat.shipping),
+            ("gift-wrap", vat.gift_wrap),
+            ("item-promo", vat.item_promotion),
+            ("shipping-promo", vat.ship_promotion),
+        ):
+            amounts |= {
+                f"{prefix}-vat-incl-amount": _money(incl),
+                f"{prefix}-vat-amount": _money(amount),
+                f"{prefix}-vat-excl-amount": _money(incl - amount),
+                f"{prefix}-vat-rate": rate,
+            }
         from_city, from_postal, from_country = _ship_from(ctx.seller, shipment, order.country_code)
         rows.append(
             {
@@ -1781,14 +1949,9 @@ def _render_vidr(ctx: _Context) -> tuple[str, int]:
                 "product-name": item.product_name,
                 "quantity-purchased": str(quantity),
                 "currency": order.currency,
-                "item-vat-incl-amount": _money(gross),
-                "item-vat-amount": _money(tax),
-                "item-vat-excl-amount": _money(gross - tax),
-                "item-vat-rate": f"{item.vat_rate:.2f}",
-                "shipping-vat-incl-amount": _money(ship_gross),
-                "shipping-vat-amount": _money(ship_tax),
-                "shipping-vat-excl-amount": _money(ship_gross - ship_tax),
-                "shipping-vat-rate": f"{item.vat_rate:.2f}",
+                **amounts,
+                "item-promotion-id": item.item_promotion_id,
+                "ship-promotion-id": item.ship_promotion_id if ret is None else "",
                 "is-business-order": _bool(order.is_business_order),
                 "price-designation": "Business Price" if order.is_business_order else "",
                 "purchase-order-number": order.purchase_order_number,
@@ -1806,13 +1969,12 @@ def _render_vidr(ctx: _Context) -> tuple[str, int]:
                 "ship-from-country": from_country,
                 "ship-from-city": from_city,
                 "ship-from-postal-code": from_postal,
-                "billing-name": order.buyer_name,
-                "bill-address-1": order.address_1,
-                "bill-address-2": order.address_2,
-                "bill-city": order.city,
-                "bill-state": order.state,
-                "bill-postal-code": order.postal_code,
-                "bill-country": order.country_code,
+                "billing-name": order.billing_name,
+                "bill-address-1": order.bill_address_1,
+                "bill-city": order.bill_city,
+                "bill-state": order.bill_state,
+                "bill-postal-code": order.bill_postal_code,
+                "bill-country": order.bill_country_code,
                 "billing-phone-number": order.buyer_phone,
                 "buyer-name": order.buyer_name,
                 "buyer-company-name": order.buyer_company_name,
@@ -1857,25 +2019,21 @@ def _render_vcs(ctx: _Context) -> tuple[str, int]:
     lines = [",".join(_csv_field(c) for c in _VCS_COLUMNS)]
     for kind, order, shipment, item, quantity, ret in _vat_events(ctx):
         by_amazon = _amazon_invoices(ctx.seller, order)
-        sign = Decimal(1) if ret is None else Decimal(-1)
-        gross = sign * _split(item.item_price, quantity, item.quantity)
-        tax = sign * _split(item.item_tax, quantity, item.quantity)
-        ship_gross = _split(item.shipping_price, quantity, item.quantity) if ret is None else _ZERO
-        ship_tax = _split(item.shipping_tax, quantity, item.quantity) if ret is None else _ZERO
+        vat = _vat_amounts(item, quantity, ret)
         from_city, from_postal, from_country = _ship_from(ctx.seller, shipment, order.country_code)
         amounts = {}
-        for component, incl, amount in (
-            ("OUR_PRICE", gross, tax),
-            ("SHIPPING", ship_gross, ship_tax),
-            ("GIFTWRAP", _ZERO, _ZERO),
+        for component, (incl, amount), (promo, promo_tax) in (
+            ("OUR_PRICE", vat.item, vat.item_promotion),
+            ("SHIPPING", vat.shipping, vat.ship_promotion),
+            ("GIFTWRAP", vat.gift_wrap, (_ZERO, _ZERO)),
         ):
             amounts |= {
                 f"{component} Tax Inclusive Selling Price": _money(incl),
                 f"{component} Tax Amount": _money(amount),
                 f"{component} Tax Exclusive Selling Price": _money(incl - amount),
-                f"{component} Tax Inclusive Promo Amount": _money(_ZERO),
-                f"{component} Tax Amount Promo": _money(_ZERO),
-                f"{component} Tax Exclusive Promo Amount": _money(_ZERO),
+                f"{component} Tax Inclusive Promo Amount": _money(promo),
+                f"{component} Tax Amount Promo": _money(promo_tax),
+                f"{component} Tax Exclusive Promo Amount": _money(promo - promo_tax),
             }
         row = {
             "Marketplace ID": order.country_code,

@@ -185,6 +185,10 @@ class Report(models.Model):
     document = models.ForeignKey(
         ReportDocument, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # When the notifications publisher dealt with the finished report (sandbox time): it
+    # queued its REPORT_PROCESSING_FINISHED notification, or found no subscription that wants
+    # it. Empty while the report is unfinished or not yet looked at.
+    notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["selling_partner_id", "region", "created_at"])]
@@ -210,6 +214,12 @@ class Fault(models.Model):
         REPORT_STUCK = "report_stuck", "the next created report stays IN_PROGRESS"
         REPORT_FATAL = "report_fatal", "the next created report ends FATAL"
         REPORT_CANCELLED = "report_cancelled", "the next created report ends CANCELLED"
+        NOTIFICATION_DROP = "notification_drop", "the next notification is never sent"
+        NOTIFICATION_DUPLICATE = "notification_duplicate", "the next notification is sent twice"
+        NOTIFICATION_DELAY = (
+            "notification_delay",
+            "the next notification is sent hold_seconds (sandbox time) late",
+        )
 
     operation = models.CharField(max_length=64, blank=True)
     kind = models.CharField(max_length=32, choices=Kind)
@@ -254,3 +264,61 @@ class CallRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.operation} {self.status}"
+
+
+class NotificationDestination(models.Model):
+    """Where the app asked Amazon to deliver notifications (createDestination): an SQS queue,
+    on one region's endpoint."""
+
+    destination_id = models.CharField(max_length=64, unique=True)
+    region = models.CharField(max_length=2)
+    name = models.CharField(max_length=256)
+    sqs_arn = models.CharField(max_length=1000)
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"destination {self.name} ({self.sqs_arn})"
+
+
+class NotificationSubscription(models.Model):
+    """A seller's subscription to one notification type (createSubscription); deleted ones
+    keep their row with `deleted_at`."""
+
+    subscription_id = models.CharField(max_length=64, unique=True)
+    selling_partner_id = models.CharField(max_length=32)
+    region = models.CharField(max_length=2)
+    notification_type = models.CharField(max_length=64)
+    payload_version = models.CharField(max_length=32)
+    destination = models.ForeignKey(
+        NotificationDestination, on_delete=models.CASCADE, related_name="subscriptions"
+    )
+    created_at = models.DateTimeField()
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["selling_partner_id", "region", "notification_type"])]
+
+    def __str__(self) -> str:
+        return f"{self.notification_type} for {self.selling_partner_id}/{self.region}"
+
+
+class Notification(models.Model):
+    """One notification Amazon decided to send, with what the faults made of it: dropped,
+    sent twice, or held back until `due_at` (sandbox time). `sent_at` is when it went to the
+    queue; `delivery_error` says why it never arrived there (no such queue, as when Amazon
+    may not write to it: Amazon says nothing either)."""
+
+    notification_id = models.CharField(max_length=64, unique=True)
+    subscription = models.ForeignKey(
+        NotificationSubscription, on_delete=models.CASCADE, related_name="notifications"
+    )
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="notifications")
+    body = models.JSONField()
+    due_at = models.DateTimeField()
+    copies = models.PositiveSmallIntegerField(default=1)
+    dropped = models.BooleanField(default=False)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivery_error = models.CharField(max_length=500, blank=True)
+
+    def __str__(self) -> str:
+        return f"notification {self.notification_id} for report {self.report_id}"

@@ -27,8 +27,8 @@ class UsagePlan:
         return float(self.rate)
 
 
-# The usage plans in Amazon's API models: Reports 2021-06-30, Sellers v1 and, for restricted
-# reports, Tokens 2021-03-01.
+# The usage plans in Amazon's API models: Reports 2021-06-30, Sellers v1, for restricted
+# reports Tokens 2021-03-01, and Notifications v1.
 USAGE_PLANS: dict[str, UsagePlan] = {
     "getMarketplaceParticipations": UsagePlan("0.016", 15),
     "getReports": UsagePlan("0.0222", 10),
@@ -41,6 +41,13 @@ USAGE_PLANS: dict[str, UsagePlan] = {
     "cancelReportSchedule": UsagePlan("0.0222", 10),
     "getReportDocument": UsagePlan("0.0167", 15),
     "createRestrictedDataToken": UsagePlan("1.0", 10),
+    # Notifications v1: the grantless operations are metered per app, the others per seller.
+    "getDestinations": UsagePlan("1.0", 5),
+    "createDestination": UsagePlan("1.0", 5),
+    "getSubscription": UsagePlan("1.0", 5),
+    "createSubscription": UsagePlan("1.0", 5),
+    "getSubscriptionById": UsagePlan("1.0", 5),
+    "deleteSubscriptionById": UsagePlan("1.0", 5),
 }
 
 

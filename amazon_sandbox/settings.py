@@ -57,6 +57,14 @@ SANDBOX_TIME_FACTOR = float(os.environ.get("SANDBOX_TIME_FACTOR", "1"))
 SANDBOX_QUEUE_SECONDS = float(os.environ.get("SANDBOX_QUEUE_SECONDS", "30"))
 SANDBOX_PROCESSING_SECONDS = float(os.environ.get("SANDBOX_PROCESSING_SECONDS", "60"))
 
+# Where the sandbox pushes Amazon's notifications: an SQS-compatible server (moto's server mode
+# in the demo and the tests). Empty: notifications are decided, but none can be delivered.
+SANDBOX_SQS_ENDPOINT_URL = os.environ.get("SANDBOX_SQS_ENDPOINT_URL", "").strip()
+# How often (real seconds) the publisher looks for finished reports to notify.
+SANDBOX_NOTIFICATION_INTERVAL_SECONDS = float(
+    os.environ.get("SANDBOX_NOTIFICATION_INTERVAL_SECONDS", "0.25")
+)
+
 # The one registered app. The defaults are the product's built-in sandbox credentials
 # (config/settings.py), so the demo works without configuration.
 SANDBOX_APP_ID = os.environ.get(

@@ -1,8 +1,9 @@
 from django.urls import path
 
-from amazon_sandbox.views import consent, control, documents, index, lwa, spapi
+from amazon_sandbox.views import consent, control, documents, index, lwa, notifications, spapi
 
 _REPORTS = "<str:region>/reports/2021-06-30"
+_NOTIFICATIONS = "<str:region>/notifications/v1"
 
 urlpatterns = [
     path("", index.index, name="index"),
@@ -25,6 +26,17 @@ urlpatterns = [
         spapi.restricted_data_tokens,
         name="restricted-data-token",
     ),
+    path(f"{_NOTIFICATIONS}/destinations", notifications.destinations, name="destinations"),
+    path(
+        f"{_NOTIFICATIONS}/subscriptions/<str:notification_type>",
+        notifications.subscriptions,
+        name="subscriptions",
+    ),
+    path(
+        f"{_NOTIFICATIONS}/subscriptions/<str:notification_type>/<str:subscription_id>",
+        notifications.subscription_item,
+        name="subscription",
+    ),
     # The presigned document URLs (S3's part).
     path("documents/<str:document_id>", documents.download, name="document-download"),
     # The control API (not Amazon's).
@@ -39,5 +51,6 @@ urlpatterns = [
     path("_control/reports/<str:report_id>", control.report),
     path("_control/documents/<str:document_id>", control.document),
     path("_control/faults", control.faults),
+    path("_control/notifications", control.notifications),
     path("_control/calls", control.calls),
 ]

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from amazon_settings.models import AccountMarketplace, ApiCall, SellerAccount
+from amazon_settings.models import AccountMarketplace, ApiCall, PushSubscription, SellerAccount
 
 
 class AccountMarketplaceInline(admin.TabularInline):
@@ -49,6 +49,20 @@ class ApiCallAdmin(admin.ModelAdmin):
     list_filter = ["outcome", "operation", "account"]
     date_hierarchy = "at"
     search_fields = ["request_id", "error_code", "error_message"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(PushSubscription)
+class PushSubscriptionAdmin(admin.ModelAdmin):
+    """Read-only: push is switched on Settings; the worker's push pass writes the rest."""
+
+    list_display = ["account", "state", "cause", "last_notification_at", "next_attempt_at"]
+    list_filter = ["state", "cause"]
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -28,3 +28,11 @@ class AccountNotConnected(AmazonSettingsError):
 
 class TokenDecryptionFailed(AmazonSettingsError):
     """A stored token cannot be decrypted with the configured keys: an operator must fix keys."""
+
+
+class PushNotConfigured(AmazonSettingsError):
+    """This installation has no notification queue (PUSH_SQS_QUEUE_URL): push cannot be used."""
+
+
+class NotificationQueueUnavailable(AmazonSettingsError):
+    """The notification queue (SQS) did not answer or refused the call: try again later."""

@@ -64,6 +64,10 @@ class OrderImportForm(forms.Form):
     active = forms.BooleanField(required=False)
 
 
+class PushSwitchForm(forms.Form):
+    active = forms.BooleanField(required=False)
+
+
 class MarketplaceSelectionForm(forms.Form):
     marketplace_ids = forms.MultipleChoiceField(required=False, choices=())
 

@@ -313,3 +313,64 @@ class RateLimitBucket(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class NotificationDestination(models.Model):
+    """Amazon's destination for this installation's SQS queue in one region (createDestination):
+    made once, shared by every subscription of the region."""
+
+    region = models.CharField(max_length=2, choices=Region.choices)
+    sqs_arn = models.CharField(max_length=1000)
+    destination_id = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["region", "sqs_arn"], name="uniq_notification_destination"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_region_display()}: {self.sqs_arn}"
+
+
+class PushSubscription(models.Model):
+    """Whether Amazon pushes the account's REPORT_PROCESSING_FINISHED notifications to our
+    queue, and whether they arrive: Settings and "Orders missing?" show it.
+
+    Only `amazon_settings.push` changes these fields. `next_attempt_at` is when the worker's
+    push pass looks at the row again (subscribe, retry, verify, or delete a switched-off
+    subscription at Amazon); None when nothing is due.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Subscribing"
+        ACTIVE = "active", "Active"
+        FAILING = "failing", "Not working"
+        OFF = "off", "Off"
+
+    class Cause(models.TextChoices):
+        NONE = "", "—"
+        REFUSED = "refused", "Amazon refused the subscription"
+        SILENT = "silent", "No notification arrived"
+
+    account = models.OneToOneField(SellerAccount, on_delete=models.CASCADE, related_name="push")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    cause = models.CharField(max_length=16, choices=Cause.choices, default=Cause.NONE, blank=True)
+    reason = models.CharField(max_length=1000, blank=True)
+    subscription_id = models.CharField(max_length=100, blank=True)
+    destination_id = models.CharField(max_length=100, blank=True)
+    # Since when notifications count: a report Amazon finished before is not expected to have one.
+    active_since = models.DateTimeField(null=True, blank=True)
+    last_notification_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    changed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"push for {self.account}: {self.get_state_display()}"
+
+    @property
+    def is_working(self) -> bool:
+        return self.state == self.State.ACTIVE

@@ -1,15 +1,22 @@
-"""Reads about seller accounts: the connection status computed from evidence, the call log."""
+"""Reads about seller accounts: the connection status computed from evidence, the push
+status, the call log."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from amazon_settings.models import AUTHORIZATION_WARNING, ApiCall, SellerAccount
+from amazon_settings.models import (
+    AUTHORIZATION_WARNING,
+    ApiCall,
+    PushSubscription,
+    SellerAccount,
+)
 
 Status = SellerAccount.Status
 
@@ -170,3 +177,82 @@ def api_call_list(
     if until is not None:
         calls = calls.filter(at__lt=until)
     return calls
+
+
+@dataclass(frozen=True)
+class PushStatus:
+    """What Settings says about an account's push notifications, and which way its switch
+    turns ("on", "off", or "" when there is nothing to switch)."""
+
+    key: str
+    label: str
+    tone: str
+    explanation: str
+    last_notification_at: datetime | None = None
+    switch: str = ""
+
+
+def duration_words(seconds: int) -> str:
+    """`seconds` in words for a sentence: "5 minutes", "1 minute", "90 seconds"."""
+    if seconds % 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = seconds // 60
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def push_status(account: SellerAccount) -> PushStatus:
+    """The account's push state for Settings, from its `PushSubscription` (read as
+    `account.push`, so select it with the account)."""
+    check = f"the worker's check every {duration_words(settings.WORKER_INTERVAL_SECONDS)}"
+    if not settings.PUSH_SQS_QUEUE_URL:
+        return PushStatus(
+            "unconfigured",
+            "Push not set up",
+            "secondary",
+            f"This installation has no notification queue: finished reports are found by {check}. "
+            "An operator can set one up (PUSH_SQS_QUEUE_URL, see the README).",
+        )
+    try:
+        subscription = account.push
+    except PushSubscription.DoesNotExist:
+        subscription = None
+    state = subscription.state if subscription is not None else PushSubscription.State.PENDING
+    last = subscription.last_notification_at if subscription is not None else None
+    reason = subscription.reason if subscription is not None else ""
+    if state == PushSubscription.State.OFF:
+        return PushStatus(
+            "off",
+            "Push off",
+            "secondary",
+            f"Switched off: finished reports are found by {check}."
+            + (f" {reason}" if reason else ""),
+            last,
+            "on",
+        )
+    if state == PushSubscription.State.ACTIVE:
+        return PushStatus(
+            "active",
+            "Push active",
+            "success",
+            "Amazon tells this dashboard as soon as a report is finished, and it is imported at "
+            f"once; {check} stays as the safety net.",
+            last,
+            "off",
+        )
+    if state == PushSubscription.State.FAILING:
+        return PushStatus(
+            "failing",
+            "Push is not working",
+            "warning",
+            reason or f"Finished reports are found by {check}.",
+            last,
+            "off",
+        )
+    return PushStatus(
+        "pending",
+        "Push: subscribing",
+        "info",
+        reason or f"Subscribing to Amazon's notifications; until then {check} finds reports.",
+        last,
+        "off",
+    )

@@ -26,6 +26,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
+from django_q.tasks import async_task
 
 from amazon_settings import crypto
 from amazon_settings.exceptions import (
@@ -35,7 +36,7 @@ from amazon_settings.exceptions import (
     ConsentMismatch,
     TokenDecryptionFailed,
 )
-from amazon_settings.models import AccountMarketplace, ApiCall, SellerAccount
+from amazon_settings.models import AccountMarketplace, ApiCall, PushSubscription, SellerAccount
 from amazon_settings.ratelimit import DatabaseTokenBucket
 from amazon_settings.spapi import (
     AppCredentials,
@@ -112,6 +113,52 @@ def access_token_provider(account: SellerAccount) -> Callable[..., str]:
         return token.value
 
     return provide
+
+
+NOTIFICATIONS_SCOPE = "sellingpartnerapi::notifications"
+
+
+def grantless_token_provider(scope: str = NOTIFICATIONS_SCOPE) -> Callable[..., str]:
+    """A token provider for the grantless operations: an LWA `client_credentials` token for
+    `scope`, which speaks for the app rather than a seller. Cached (encrypted) across
+    processes until a minute before it expires, like the sellers' access tokens."""
+    key = f"spapi:grantless-token:{scope}"
+
+    @sensitive_variables("cached", "token")
+    def provide(*, force_refresh: bool = False) -> str:
+        if not force_refresh:
+            cached = cache.get(key)
+            if cached:
+                return crypto.decrypt_secret(cached)
+        token = lwa_client().client_credentials(scope)
+        lifetime = (token.expires_at - timezone.now()).total_seconds() - 60
+        if lifetime > 0:
+            cache.set(key, crypto.encrypt_secret(token.value), timeout=int(lifetime))
+        return token.value
+
+    return provide
+
+
+def _no_seller(*, force_refresh: bool = False) -> str:
+    raise ValueError("this client speaks for the app only: it makes grantless calls")
+
+
+def app_client(region: str, *, retries: int = 0) -> SpApiClient:
+    """The SP-API client for the app's own (grantless) calls in a region: Notifications'
+    destinations and `deleteSubscriptionById`. Its calls are logged without an account."""
+    return SpApiClient(
+        settings.SPAPI_ENDPOINTS[region],
+        token_provider=_no_seller,
+        grantless_token_provider=grantless_token_provider(),
+        session=_session(),
+        timeout=settings.SPAPI_TIMEOUT_SECONDS,
+        user_agent=settings.SPAPI_USER_AGENT,
+        rate_limiter=DatabaseTokenBucket(),
+        grantless_limiter_key=f"app:{region}:",
+        max_retries=retries,
+        max_wait=settings.SPAPI_MAX_WAIT_SECONDS,
+        on_call=lambda record: record_api_call(record, account=None),
+    )
 
 
 def client_for(account: SellerAccount, *, retries: int = 0) -> SpApiClient:
@@ -376,6 +423,7 @@ def _authorize(
         account.save()
         _store_marketplaces(account, participations)
     forget_access_token(account)
+    start_push(account)
     logger.info(
         "Seller %s (%s) %s by %s",
         selling_partner_id,
@@ -384,6 +432,19 @@ def _authorize(
         getattr(acting_user, "pk", None),
     )
     return account
+
+
+def start_push(account: SellerAccount) -> None:
+    """After a connection or renewal: subscribe the account to Amazon's notifications in the
+    background (`amazon_settings.push.subscribe_account`), unless this installation has no
+    queue or the seller switched push off. The worker's push pass retries what fails."""
+    if not settings.PUSH_SQS_QUEUE_URL:
+        return
+    subscription, _ = PushSubscription.objects.get_or_create(account=account)
+    if subscription.state == PushSubscription.State.OFF:
+        return
+    PushSubscription.objects.filter(pk=subscription.pk).update(next_attempt_at=timezone.now())
+    async_task("amazon_settings.tasks.subscribe_to_notifications", account.pk, group="push")
 
 
 def _unsaved_token_provider(refresh_token: str) -> Callable[..., str]:

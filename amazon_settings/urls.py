@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/<int:pk>/disconnect/", views.disconnect, name="disconnect"),
     path("accounts/<int:pk>/test/", views.check_connection, name="test_connection"),
     path("accounts/<int:pk>/order-import/", views.order_import, name="order_import"),
+    path("accounts/<int:pk>/push/", views.push_switch, name="push"),
     path("accounts/<int:pk>/marketplaces/", views.marketplaces, name="marketplaces"),
     path("log/", views.log, name="log"),
 ]

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_POST
 
-from amazon_settings import consent, selectors, services
+from amazon_settings import consent, push, selectors, services
 from amazon_settings.exceptions import AmazonSettingsError, ConsentStateInvalid
 from amazon_settings.forms import (
     ApiCallFilterForm,
@@ -22,6 +22,7 @@ from amazon_settings.forms import (
     ConsentCallbackForm,
     MarketplaceSelectionForm,
     OrderImportForm,
+    PushSwitchForm,
     SelfAuthorizationForm,
 )
 from amazon_settings.models import ApiCall, SellerAccount
@@ -44,7 +45,7 @@ def _to_consent_page(url: str) -> HttpResponseRedirect:
 
 @require_GET
 def settings_page(request: HttpRequest) -> HttpResponse:
-    accounts = list(SellerAccount.objects.prefetch_related("marketplaces"))
+    accounts = list(SellerAccount.objects.select_related("push").prefetch_related("marketplaces"))
     rows = [(account, selectors.connection_status(account)) for account in accounts]
     return render(
         request,
@@ -218,6 +219,28 @@ def order_import(request: HttpRequest, pk: int) -> HttpResponse:
             state = "on" if account.order_import_active else "off"
             messages.success(request, f"Order import for {account.display_name} is {state}.")
     return redirect("amazon_settings:settings")
+
+
+@require_POST
+def push_switch(request: HttpRequest, pk: int) -> HttpResponse:
+    """Settings' push switch: on subscribes now (the answer is shown), off stops Amazon's
+    notifications for the account."""
+    account = get_object_or_404(SellerAccount, pk=pk)
+    form = PushSwitchForm(request.POST)
+    if form.is_valid():
+        try:
+            subscription = push.set_push(
+                account, active=form.cleaned_data["active"], acting_user=request.user
+            )
+        except AmazonSettingsError as error:
+            messages.error(request, str(error))
+        else:
+            status = selectors.push_status(account)
+            text = f"{status.label} for {account.display_name}."
+            if subscription.reason:
+                text = f"{text} {subscription.reason}"
+            (messages.success if status.tone == "success" else messages.warning)(request, text)
+    return redirect(f"{reverse('amazon_settings:settings')}#account-{account.pk}")
 
 
 @require_POST

@@ -24,7 +24,7 @@ NOW = datetime(2025, 3, 15, 12, 0, tzinfo=UTC)
 FIRST_DAY = NOW - timedelta(days=700)  # inside the generator's 730-day history
 WINDOW = timedelta(days=20)
 # Bump when the generator or the cutting changes, so stale cached files are not reused.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 def bench_seller() -> DemoSeller:

@@ -29,7 +29,6 @@ import csv
 import gc
 import json
 import os
-import platform
 import resource
 import shutil
 import signal
@@ -40,14 +39,22 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from bench.results import (
+    BENCHMARKS_MD,
+    database_url,
+    machine,
+    postgres_admin,
+    postgres_version,
+    write_section,
+)
+
 ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = ROOT / "var" / "bench"
-BENCHMARKS_MD = ROOT / "BENCHMARKS.md"
 SIZES = (10_000, 100_000)
 QUICK_SIZES = (10_000,)
 PAGE_ORDERS = 1_000_000
@@ -118,25 +125,13 @@ class Backend:
             import sqlite3
 
             return sqlite3.sqlite_version
-        import psycopg
-
-        with psycopg.connect(_libpq_url(self.admin_url), autocommit=True) as conn:
-            row = conn.execute("SHOW server_version").fetchone()
-        return row[0].split()[0] if row else "?"
+        return postgres_version(self.admin_url)
 
     def _admin(self, sql: str) -> None:
-        import psycopg
-
-        with psycopg.connect(_libpq_url(self.admin_url), autocommit=True) as conn:
-            conn.execute(sql)  # type: ignore[arg-type]  # names are ours, not user input
+        postgres_admin(self.admin_url, sql)
 
     def _url(self, database: str) -> str:
-        base, _, _ = self.admin_url.rpartition("/")
-        return f"{base}/{database}"
-
-
-def _libpq_url(url: str) -> str:
-    return url.replace("postgres://", "postgresql://", 1)
+        return database_url(self.admin_url, database)
 
 
 def postgres_backend() -> Backend | None:
@@ -358,18 +353,23 @@ def child_pages(args: argparse.Namespace) -> dict:
     from django.urls import Resolver404, resolve
 
     from amazon_settings.models import SellerAccount
+    from bench import seeding
+    from core.roles import OPERATORS, setup_roles
     from orders.selectors import order_list
 
     setup_test_environment()
     account = SellerAccount.objects.get(selling_partner_id=ACCOUNT_ID)
     started = time.perf_counter()
-    _seed_orders(account, args.orders)
-    _seed_reports(account, args.reports)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+    seeded = [seeding.SeededAccount(account.pk, seeding.EU_MARKETPLACES)]
+    now = datetime.now(UTC)
+    seeding.seed_orders(seeded, args.orders, now=now)
+    seeding.seed_reports(seeded, args.reports, now=now)
+    seeding.analyze()
     seed_seconds = time.perf_counter() - started
 
     user = get_user_model().objects.create_user(username="bench", password="bench-password-1")  # noqa: S106
+    # Every page needs a role (core/roles.py); an Operator sees them all, buyers' data included.
+    user.groups.add(setup_roles()[OPERATORS])
     client = Client()
     client.force_login(user)
 
@@ -423,119 +423,6 @@ def child_pages(args: argparse.Namespace) -> dict:
     results.append(timed("Processing page `/reports/`", get("/reports/")))
     results.append(timed("Home page `/`", get("/")))
     return {"seed_seconds": seed_seconds, "orders_page": orders_page, "pages": results}
-
-
-def _seed_orders(account, count: int) -> None:
-    """Insert `count` orders with one item each, straight in SQL (generate_series)."""
-    from django.db import connection
-
-    from orders.models import Order, OrderItem
-
-    now = datetime.now(UTC)
-    first = now - timedelta(days=730)
-    step = (now - first) / count
-    expressions = {
-        "account_id": "%(account)s",
-        "amazon_order_id": "lpad((g %% 1000)::text, 3, '0') || '-' || lpad(g::text, 7, '0')"
-        " || '-' || lpad(((g::bigint * 7919) %% 10000000)::text, 7, '0')",
-        "marketplace_id": "(ARRAY['A1PA6795UKMFR9','A13V1IB3VIYZZH','APJ6JRA9NG5V4',"
-        "'A1RKKUPIHCS9HS','A1F83G8C2ARO7P'])[1 + g %% 5]",
-        "sales_channel": "(ARRAY['Amazon.de','Amazon.fr','Amazon.it','Amazon.es',"
-        "'Amazon.co.uk'])[1 + g %% 5]",
-        "fulfillment_channel": "CASE WHEN g %% 3 = 0 THEN 'AFN' ELSE 'MFN' END",
-        "purchased_at": "%(first)s::timestamptz + (g * %(step)s::interval)",
-        "last_updated_at": "%(first)s::timestamptz + (g * %(step)s::interval)",
-        "status": "(ARRAY['Shipped','Shipped','Shipped','Unshipped','Canceled'])[1 + g %% 5]",
-        "currency": "'EUR'",
-        "items_total": "((g %% 9000) / 100.0 + 5)::numeric(14, 2)",
-        "tax_total": "((g %% 9000) / 600.0)::numeric(14, 2)",
-        "shipping_total": "((g %% 4) * 1.99)::numeric(14, 2)",
-        "buyer_name": "'Buyer ' || (g %% 50000)",
-        "buyer_email": "'b' || (g %% 50000) || '@marketplace.amazon.de'",
-        "recipient_name": "'Buyer ' || (g %% 50000)",
-        "ship_city": "'Berlin'",
-        "ship_postal_code": "lpad((g %% 99999)::text, 5, '0')",
-        "ship_country": "'DE'",
-        "ship_service_level": "'Standard'",
-        "created_at": "%(now)s",
-        "changed_at": "%(now)s",
-    }
-    params = {"account": account.pk, "first": first, "step": step, "now": now}
-    _insert_select(Order, expressions, count, params)
-    items, orders = OrderItem._meta.db_table, Order._meta.db_table
-    item_sql = (
-        "INSERT INTO " + items + " (order_id, order_item_id, sku, asin, "
-        "product_name, quantity_ordered, quantity_shipped, item_price, item_tax, "
-        "shipping_price, shipping_tax) "
-        "SELECT id, lpad(id::text, 14, '0'), 'SKU-' || (id %% 500), 'B0' || lpad((id %% 500)::text,"
-        " 8, '0'), 'Product ' || (id %% 500), 1, 1, items_total, tax_total, shipping_total, 0 "
-        "FROM " + orders
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(item_sql, [])  # with params, so "%%" means "%"
-
-
-def _insert_select(model, expressions: dict[str, str], count: int, params: dict) -> None:
-    """INSERT INTO model SELECT ... FROM generate_series(1, count): one statement, no Python
-    per row. Fields without an expression get their Python default (or NULL)."""
-    from django.db import connection
-
-    columns, values = [], []
-    for f in model._meta.concrete_fields:
-        if f.primary_key:
-            continue
-        columns.append(f.column)
-        if f.column in expressions:
-            values.append(expressions[f.column])
-        else:
-            key = f"default_{f.column}"
-            params[key] = (
-                f.get_db_prep_save(f.get_default(), connection)
-                if f.has_default()
-                else ("" if f.empty_strings_allowed and not f.null else None)
-            )
-            values.append(f"%({key})s")
-    sql = (
-        f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) "  # noqa: S608
-        f"SELECT {', '.join(values)} FROM generate_series(1, {int(count)}) AS g"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-
-
-def _seed_reports(account, count: int) -> None:
-    from reports.models import Report
-
-    statuses = [s for s, _ in Report.ImportStatus.choices]
-    types = [
-        "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING",
-        "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_INVOICING",
-        "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA",
-        "GET_AFN_INVENTORY_DATA",
-    ]
-    now = datetime.now(UTC)
-    batch = []
-    for n in range(count):
-        status = statuses[n % len(statuses)]
-        batch.append(
-            Report(
-                account=account,
-                report_type=types[n % len(types)],
-                marketplace_ids=["A1PA6795UKMFR9"],
-                data_start=now - timedelta(days=n % 700 + 1),
-                data_end=now - timedelta(days=n % 700),
-                amazon_report_id=str(50_000_000 + n),
-                amazon_status="DONE",
-                import_status=status,
-                rows_total=1000,
-                rows_done=1000 if status == "imported" else 0,
-                rows_created=n % 1000,
-            )
-        )
-        if len(batch) == 2000:
-            Report.objects.bulk_create(batch)
-            batch = []
-    Report.objects.bulk_create(batch)
 
 
 def child_document(args: argparse.Namespace) -> dict:
@@ -597,31 +484,6 @@ def measure_imports(backend: Backend, sizes: tuple[int, ...], files: dict) -> li
     return rows
 
 
-def machine() -> dict[str, str]:
-    import django
-
-    cpu = "unknown"
-    with open("/proc/cpuinfo") as info:
-        for line in info:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    ram = "unknown"
-    with open("/proc/meminfo") as info:
-        for line in info:
-            if line.startswith("MemTotal:"):
-                ram = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-                break
-    return {
-        "CPUs (nproc)": str(os.cpu_count()),
-        "CPU model": cpu,
-        "RAM": ram,
-        "OS": platform.platform(),
-        "Python": platform.python_version(),
-        "Django": django.get_version(),
-    }
-
-
 def render_markdown(
     info: dict[str, str], imports: list[ImportRow], pages: dict | None, quick: bool
 ) -> str:
@@ -670,19 +532,6 @@ def render_markdown(
     elif not quick:
         out += ["", "Pages: not measured (no PostgreSQL server reachable)."]
     return "\n".join(out) + "\n"
-
-
-def write_benchmarks(section: str) -> None:
-    """Replace the generated part of BENCHMARKS.md (between the markers) with `section`."""
-    text = BENCHMARKS_MD.read_text() if BENCHMARKS_MD.exists() else "# Benchmarks\n"
-    block = f"{START_MARK}\n{section}{END_MARK}"
-    if START_MARK in text and END_MARK in text:
-        head, _, rest = text.partition(START_MARK)
-        _, _, tail = rest.partition(END_MARK)
-        text = head + block + tail
-    else:
-        text = text.rstrip("\n") + "\n\n## Latest `make bench`\n\n" + block + "\n"
-    BENCHMARKS_MD.write_text(text)
 
 
 def main() -> None:
@@ -734,7 +583,9 @@ def main() -> None:
     section = render_markdown(info, imports, pages, quick)
     print()
     print(section)
-    write_benchmarks(section)
+    write_section(
+        section, start_mark=START_MARK, end_mark=END_MARK, heading="## Latest `make bench`"
+    )
     print(f"Written to {BENCHMARKS_MD.name} ({time.perf_counter() - started:.0f} s in all).")
 
 

@@ -183,6 +183,26 @@ SPAPI_INTERACTIVE_RETRIES = int(os.environ.get("SPAPI_INTERACTIVE_RETRIES", "1")
 # call's retries) before it hands the error on.
 SPAPI_MAX_WAIT_SECONDS = float(os.environ.get("SPAPI_MAX_WAIT_SECONDS", "60"))
 
+# Push: Amazon's REPORT_PROCESSING_FINISHED notifications through an Amazon SQS queue (README,
+# "Push notifications"), so that a finished report is imported at once instead of at the next
+# check. Empty PUSH_SQS_QUEUE_URL: push is off and the worker's check alone finds reports.
+# boto3 finds credentials and region the standard way (AWS_ACCESS_KEY_ID and
+# AWS_SECRET_ACCESS_KEY, or an instance role; AWS_DEFAULT_REGION); AWS_ENDPOINT_URL_SQS points
+# it at an SQS-compatible server instead of AWS (the demo's).
+PUSH_SQS_QUEUE_URL = os.environ.get("PUSH_SQS_QUEUE_URL", "").strip()
+# The queue's ARN for Amazon's destination; empty: read from SQS (needs sqs:GetQueueAttributes).
+PUSH_SQS_QUEUE_ARN = os.environ.get("PUSH_SQS_QUEUE_ARN", "").strip()
+PUSH_SQS_ENDPOINT_URL = os.environ.get("AWS_ENDPOINT_URL_SQS", "").strip()
+# The name of the destination this installation registers with Amazon for its queue.
+PUSH_DESTINATION_NAME = os.environ.get("PUSH_DESTINATION_NAME", "amazon-order-import").strip()
+# How long after Amazon finished a report its notification may take before push counts as not
+# working (Amazon sends no test message; a queue policy that keeps it out fails silently).
+PUSH_GRACE_SECONDS = int(os.environ.get("PUSH_GRACE_SECONDS", "600"))
+# The consumer's SQS long poll, and how long a message it took stays hidden from the others
+# (a message whose handling failed comes back after that).
+PUSH_SQS_WAIT_SECONDS = int(os.environ.get("PUSH_SQS_WAIT_SECONDS", "20"))
+PUSH_SQS_VISIBILITY_SECONDS = int(os.environ.get("PUSH_SQS_VISIBILITY_SECONDS", "300"))
+
 # How often the worker checks Amazon (every five minutes by default).
 WORKER_INTERVAL_SECONDS = int(os.environ.get("WORKER_INTERVAL_SECONDS", "300"))
 # A report Amazon keeps processing longer than this is flagged as stuck on Processing.

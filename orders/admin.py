@@ -36,6 +36,10 @@ class OrderItemInline(admin.TabularInline):
         "item_tax",
         "shipping_price",
         "shipping_tax",
+        "gift_wrap_price",
+        "gift_wrap_tax",
+        "item_promotion_discount",
+        "ship_promotion_discount",
         *PROVENANCE,
     )
     readonly_fields = PROVENANCE
@@ -60,7 +64,7 @@ class OrderAdmin(admin.ModelAdmin):
         "fulfillment_channel",
         "status",
         "purchased_at",
-        "items_total",
+        "total",
         "currency",
     )
     list_filter = ("fulfillment_channel", "status", "marketplace_id", "account")

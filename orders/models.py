@@ -73,10 +73,14 @@ class Order(Provenance):
     status = models.CharField(max_length=20, choices=Status.choices, blank=True)
     is_business_order = models.BooleanField(default=False)
     currency = models.CharField(max_length=3, blank=True)
-    # Sums over the items: item prices, all tax (item + shipping), shipping prices.
+    # Sums over the items (see OrderItem): item prices, all tax (item, shipping and gift wrap),
+    # shipping prices, gift wrap prices, and the item and shipping promotion discounts (negative,
+    # as Amazon writes them). What the order comes to is `total`.
     items_total = _money()
     tax_total = _money()
     shipping_total = _money()
+    gift_wrap_total = _money()
+    promotion_total = _money()
     buyer_name = models.CharField(max_length=200, blank=True)
     buyer_email = models.CharField(max_length=200, blank=True)
     buyer_phone = models.CharField(max_length=60, blank=True)
@@ -92,6 +96,16 @@ class Order(Provenance):
     ship_country = models.CharField(max_length=10, blank=True)
     ship_phone = models.CharField(max_length=60, blank=True)
     ship_service_level = models.CharField(max_length=60, blank=True)
+    # The billing address, where a report carries one (the FBA shipments report's bill-*
+    # columns, the XML order report's BillingData); buyer data like the ship-to address.
+    billing_name = models.CharField(max_length=200, blank=True)
+    bill_address_1 = models.CharField(max_length=300, blank=True)
+    bill_address_2 = models.CharField(max_length=300, blank=True)
+    bill_address_3 = models.CharField(max_length=300, blank=True)
+    bill_city = models.CharField(max_length=120, blank=True)
+    bill_state = models.CharField(max_length=120, blank=True)
+    bill_postal_code = models.CharField(max_length=30, blank=True)
+    bill_country = models.CharField(max_length=10, blank=True)
     buyer_vat_number = models.CharField(max_length=40, blank=True)
     seller_vat_number = models.CharField(max_length=40, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -130,6 +144,33 @@ class Order(Provenance):
 
     def __str__(self) -> str:
         return self.amazon_order_id
+
+    @property
+    def total(self) -> Decimal:
+        """What the order comes to: items + shipping + gift wrap - promotion discounts.
+
+        The one definition of an order's total, for every page, export and invoice. Tax is
+        not added: EU prices include their VAT, and in NA the sales tax (`tax_total`) is
+        shown beside the total. Promotion discounts are stored negative, as Amazon's reports
+        write them, so adding `promotion_total` takes them off.
+        """
+        return sum((getattr(self, name) for name in ORDER_TOTAL_FIELDS), _ZERO)
+
+
+# The stored sums `Order.total` adds up.
+ORDER_TOTAL_FIELDS = ("items_total", "shipping_total", "gift_wrap_total", "promotion_total")
+
+# The amounts of an order line (OrderItem, ShipmentLine), in the order the reports list them.
+LINE_AMOUNT_FIELDS = (
+    "item_price",
+    "item_tax",
+    "shipping_price",
+    "shipping_tax",
+    "gift_wrap_price",
+    "gift_wrap_tax",
+    "item_promotion_discount",
+    "ship_promotion_discount",
+)
 
 
 class OrderStatusChange(Provenance):
@@ -214,11 +255,21 @@ class OrderItem(Provenance):
     product_name = models.CharField(max_length=500, blank=True)
     quantity_ordered = models.PositiveIntegerField(default=0)
     quantity_shipped = models.PositiveIntegerField(default=0)
-    # Totals for the line, as the reports carry them.
+    # Totals for the line, as the reports carry them. Promotion discounts are negative, as
+    # Amazon writes them (the FBA shipments report, the XML order report); a report that writes
+    # one otherwise is imported as it stands, with a row warning (orders.importers.amounts).
     item_price = _money()
     item_tax = _money()
     shipping_price = _money()
     shipping_tax = _money()
+    gift_wrap_price = _money()
+    gift_wrap_tax = _money()
+    item_promotion_discount = _money()
+    ship_promotion_discount = _money()
+    # The promotions' ids, comma-separated when several apply (MFN reports only: the FBA
+    # shipments report has the discounts without ids).
+    item_promotion_id = models.CharField(max_length=200, blank=True)
+    ship_promotion_id = models.CharField(max_length=200, blank=True)
 
     class Meta:
         constraints = [
@@ -237,6 +288,15 @@ class ShipmentLine(Provenance):
     An order shipped in two parcels is one Order with two shipment ids here. Money columns are
     the shipment's share of the item, as the FBA shipments report carries them; the item's
     totals are the sums over its lines.
+
+    Key: (account, shipment_id, shipment_item_id). A row without a `shipment-item-id` (Amazon
+    ships such rows) is keyed by a fallback made of what identifies the line within its
+    shipment, so re-imports and overlapping reports find it again: "~" and the row's
+    `amazon-order-item-id`; for the n-th such row (n > 1) of the same order item and shipment
+    in a document, "~<order item id>~<n>". Amazon's own shipment item ids are letters and
+    digits, so a fallback never equals one. A fallback longer than the column is replaced by
+    "~" and the hex blake2b digest (16 bytes) of it. Should a later report give that line its
+    real shipment item id, it becomes a second line: the rule cannot know the two are one.
     """
 
     # Indexed by the unique key (account, shipment_id, shipment_item_id), which starts with it.
@@ -254,6 +314,10 @@ class ShipmentLine(Provenance):
     item_tax = _money()
     shipping_price = _money()
     shipping_tax = _money()
+    gift_wrap_price = _money()
+    gift_wrap_tax = _money()
+    item_promotion_discount = _money()
+    ship_promotion_discount = _money()
     carrier = models.CharField(max_length=60, blank=True)
     tracking_number = models.CharField(max_length=80, blank=True)
     fulfillment_center_id = models.CharField(max_length=20, blank=True)
@@ -317,6 +381,9 @@ class Return(Provenance):
             )
         ]
         indexes = [
+            # The Returns page: newest first. Without it the page joins every order to sort
+            # all returns for its first 50.
+            models.Index(fields=["-returned_at", "-id"], name="return_returned"),
             models.Index(fields=["account", "amazon_order_id"], name="return_acct_order"),
             models.Index(
                 fields=["account", "order_missing"],
@@ -553,6 +620,8 @@ class Invoice(Provenance):
             ),
         ]
         indexes = [
+            # The Invoices page: newest first, read through this index a page at a time.
+            models.Index(fields=["-issued_on", "-id"], name="invoice_issued"),
             models.Index(fields=["account", "amazon_order_id"], name="invoice_acct_order"),
             models.Index(fields=["account", "transaction_id"], name="invoice_acct_txn"),
         ]

@@ -6,10 +6,10 @@ and the free-text comments on old returns; the order itself, its items, amounts 
 stay, so the dashboard's figures do not change. `reports.privacy` calls it together with the
 deletion of the raw documents.
 
-What is kept, on purpose: the ship-to country (VAT and marketplace figures need it, and alone it
-identifies no one), the buyer's VAT number and company name (a business's tax identity, which
-VAT invoices must show and tax law makes us keep), and tracking numbers (a carrier reference,
-needed for claims and returns).
+What is kept, on purpose: the ship-to and bill-to countries (VAT and marketplace figures need
+them, and alone they identify no one), the buyer's VAT number and company name (a business's
+tax identity, which VAT invoices must show and tax law makes us keep), and tracking numbers (a
+carrier reference, needed for claims and returns).
 
 Invoices and credit notes issued here are left intact: each keeps the buyer's name and address
 it was issued with (its snapshot), because tax law makes the seller keep its invoices as
@@ -31,7 +31,7 @@ from django.utils import timezone
 from amazon_settings.models import AccountMarketplace, InvoicingMode
 from orders.models import Invoice, Order, Return, ShipmentLine, VatTransaction
 
-# Order fields that name, reach or locate a buyer.
+# Order fields that name, reach or locate a buyer (the billing address as much as the ship-to).
 ORDER_PII_FIELDS = (
     "buyer_name",
     "buyer_email",
@@ -44,6 +44,13 @@ ORDER_PII_FIELDS = (
     "ship_state",
     "ship_postal_code",
     "ship_phone",
+    "billing_name",
+    "bill_address_1",
+    "bill_address_2",
+    "bill_address_3",
+    "bill_city",
+    "bill_state",
+    "bill_postal_code",
 )
 # A buyer's own words about a return can hold anything, names and addresses included.
 RETURN_PII_FIELDS = ("customer_comments",)
@@ -95,7 +102,8 @@ def orders_past_retention(cutoff: datetime) -> QuerySet[Order]:
 
 
 def remove_buyer_data(*, older_than_days: int, now: datetime | None = None) -> int:
-    """Blank buyer names, e-mails, phones and addresses of orders older than the retention.
+    """Blank buyer names, e-mails, phones, ship-to and billing addresses of orders older than
+    the retention.
 
     Also blanks the customer comments of returns received before the cutoff. Idempotent: only
     records that still hold such data are touched, so a second run returns 0. Returns the number

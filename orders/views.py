@@ -42,6 +42,12 @@ def _page(request: HttpRequest, items: Any) -> Any:
     return Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
+def _limited_page(request: HttpRequest, items: Any) -> Any:
+    """A page of a list that grows with every import: no COUNT(*) over all of it
+    (core/pagination.py)."""
+    return LimitedCountPaginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
 @require_GET
 def order_list(request: HttpRequest) -> HttpResponse:
     """The Orders table. A searched Amazon order ID that is not imported gets the "where is"
@@ -97,7 +103,7 @@ def return_list(request: HttpRequest) -> HttpResponse:
         "orders/returns.html",
         {
             "form": form,
-            "page": _page(request, selectors.return_list(**form.selector_filters())),
+            "page": _limited_page(request, selectors.return_list(**form.selector_filters())),
             "query": _query_without_page(request),
         },
     )
@@ -131,7 +137,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
         "orders/invoices.html",
         {
             "form": form,
-            "page": _page(request, selectors.invoice_list(**form.selector_filters())),
+            "page": _limited_page(request, selectors.invoice_list(**form.selector_filters())),
             "query": _query_without_page(request),
         },
     )

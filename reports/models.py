@@ -82,6 +82,9 @@ class Report(models.Model):
     amazon_schedule_id = models.CharField(max_length=64, blank=True)
     amazon_created_at = models.DateTimeField(null=True, blank=True)
     amazon_processing_end_at = models.DateTimeField(null=True, blank=True)
+    # When this product first learnt that Amazon finished the report (our clock, not Amazon's):
+    # push counts as not working when that was long ago and no notification came.
+    amazon_finished_seen_at = models.DateTimeField(null=True, blank=True)
 
     import_status = models.CharField(
         max_length=16, choices=ImportStatus.choices, default=ImportStatus.QUEUED, db_index=True
@@ -175,11 +178,21 @@ class ReportEvent(models.Model):
 
 
 class ReportRowError(models.Model):
-    """A row the importer could not take, with its line number in the document and the reason."""
+    """A note on one line of the report's document, with its line number and the reason.
+
+    An error: the importer could not take the row (counted in `rows_failed`). A warning: the
+    row was imported as it stands, but something in it looks wrong (amounts that do not add
+    up); it is not counted as failed.
+    """
+
+    class Kind(models.TextChoices):
+        ERROR = "error", "Error"
+        WARNING = "warning", "Warning"
 
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="row_errors")
     line_number = models.PositiveIntegerField()
     reason = models.CharField(max_length=500)
+    kind = models.CharField(max_length=7, choices=Kind.choices, default=Kind.ERROR)
 
     class Meta:
         ordering = ["line_number", "pk"]
@@ -206,6 +219,9 @@ class WorkerHeartbeat(models.Model):
 
     # The name the worker's pass writes on every run (reports.services.worker).
     WORKER = "worker"
+    # The name the notification consumer writes after every poll of the queue
+    # (reports.services.notifications).
+    NOTIFICATIONS = "notifications"
 
     name = models.CharField(max_length=100, unique=True)
     last_seen_at = models.DateTimeField()
@@ -242,6 +258,46 @@ class ConnectionTest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account}: connection test {self.get_state_display().lower()}"
+
+
+class ReportNotification(models.Model):
+    """A REPORT_PROCESSING_FINISHED notification received for a report type this product
+    imports (push): it tells a duplicate from a new message, and which finished reports had
+    their notification (`reports.services.push_health`). Notifications of other types are
+    dropped without a row. Kept 30 days."""
+
+    notification_id = models.CharField(max_length=100, unique=True)
+    selling_partner_id = models.CharField(max_length=32)
+    amazon_report_id = models.CharField(max_length=32)
+    report_type = models.CharField(max_length=80)
+    processing_status = models.CharField(max_length=16)
+    event_time = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["selling_partner_id", "amazon_report_id"], name="notified_report")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.processing_status} for report {self.amazon_report_id}"
+
+
+class RejectedNotification(models.Model):
+    """A message of the notification queue that could not be handled (not Amazon's JSON, a
+    seller nobody connected, handling that kept failing): kept here with why, and deleted from
+    the queue, so that it never comes back. Kept 90 days."""
+
+    message_id = models.CharField(max_length=100)
+    received_at = models.DateTimeField(db_index=True)
+    reason = models.CharField(max_length=500)
+    body = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.received_at:%Y-%m-%d %H:%M} {self.reason}"
 
 
 class ReportCadence(models.Model):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from reports.services import connection_tests, pipeline, privacy, worker
+from reports.services import connection_tests, pipeline, privacy, push_health, worker
 
 
 def heartbeat() -> None:
@@ -18,6 +18,10 @@ def heartbeat() -> None:
 
 def tick() -> int:
     return worker.run_worker_pass()
+
+
+def push_pass() -> push_health.PushPass:
+    return push_health.run_push_pass()
 
 
 def advance_report(report_id: int, lease_id: str = "") -> None:

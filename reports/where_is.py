@@ -194,7 +194,9 @@ def _with_sightings(result: WhereIs) -> WhereIs:
             continue
         reasons = dict(
             ReportRowError.objects.filter(
-                report=report, line_number__in=[row for _, row in found]
+                report=report,
+                kind=ReportRowError.Kind.ERROR,
+                line_number__in=[row for _, row in found],
             ).values_list("line_number", "reason")
         )
         sightings += [

@@ -1,8 +1,10 @@
 """Set up and run the whole product on embedded defaults: `make demo`.
 
-SQLite, the django-q2 ORM broker and the Amazon sandbox; the web server, the worker and the
-sandbox run in the foreground until Ctrl-C, which stops all of them. Running it again reuses the
-database, the secrets and the demo login in VAR_DIR.
+SQLite, the django-q2 ORM broker, the Amazon sandbox and a local SQS (moto's server mode) that
+the sandbox pushes Amazon's notifications to; the web server, the worker, the notification
+consumer, the sandbox and the SQS server run in the foreground until Ctrl-C, which stops all of
+them. Running it again reuses the database, the secrets and the demo login in VAR_DIR (the SQS
+server keeps nothing: its queue is made anew, empty, on every start).
 """
 
 from __future__ import annotations
@@ -32,12 +34,36 @@ def port_is_free(port: int) -> bool:
     return True
 
 
-def demo_environment(port: int, sandbox_port: int, var_dir: Path) -> dict[str, str]:
+# moto's account id: the queue's URL and ARN are the same on every start.
+SQS_ACCOUNT = "123456789012"
+SQS_REGION = "eu-west-1"
+QUEUE_NAME = "amazon-order-import"
+
+
+def queue_url(sqs_port: int) -> str:
+    return f"http://{HOST}:{sqs_port}/{SQS_ACCOUNT}/{QUEUE_NAME}"
+
+
+def demo_environment(
+    port: int, sandbox_port: int, var_dir: Path, *, sqs_port: int
+) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("DEMO_MODE", "1")
     env.setdefault("VAR_DIR", str(var_dir))
     env.setdefault("AMAZON_SANDBOX_URL", f"http://{HOST}:{sandbox_port}")
     env.setdefault("SANDBOX_DATA_DIR", str(var_dir / "sandbox"))
+    # Push: the sandbox sends its notifications to the local SQS, the product's consumer reads
+    # them there. boto3 takes the endpoint, region and (any) credentials from the environment,
+    # as it takes AWS's in production.
+    sqs = f"http://{HOST}:{sqs_port}"
+    env.setdefault("SANDBOX_SQS_ENDPOINT_URL", sqs)
+    env.setdefault("AWS_ENDPOINT_URL_SQS", sqs)
+    env.setdefault("PUSH_SQS_QUEUE_URL", queue_url(sqs_port))
+    env.setdefault("AWS_DEFAULT_REGION", SQS_REGION)
+    env.setdefault("AWS_ACCESS_KEY_ID", "demo")
+    env.setdefault("AWS_SECRET_ACCESS_KEY", "demo")
+    # A lost notification shows on Settings within a minute instead of ten.
+    env.setdefault("PUSH_GRACE_SECONDS", "60")
     # The demo shows the worker at work within seconds rather than minutes.
     env.setdefault("WORKER_INTERVAL_SECONDS", "10")
     # One worker process runs the sub-minute tick loop; the others do the reports.
@@ -77,6 +103,33 @@ def prepare_database(env: dict[str, str], password: str) -> None:
     user.save()
 
 
+def make_queue(env: dict[str, str], processes: dict[str, subprocess.Popen]) -> bool:
+    """Wait for the SQS server and make the notification queue (moto keeps nothing between
+    starts). False when the server did not come up."""
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    client = boto3.client(
+        "sqs",
+        endpoint_url=env["AWS_ENDPOINT_URL_SQS"],
+        region_name=env["AWS_DEFAULT_REGION"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        config=Config(connect_timeout=2, read_timeout=10, retries={"max_attempts": 1}),
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if processes["sqs"].poll() is not None:
+            return False
+        try:
+            client.create_queue(QueueName=env["PUSH_SQS_QUEUE_URL"].rsplit("/", 1)[1])
+            return True
+        except (BotoCoreError, ClientError):
+            time.sleep(0.3)
+    return False
+
+
 def wait_for(url: str, processes: dict[str, subprocess.Popen], seconds: float = 60) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -107,9 +160,10 @@ def stop_all(processes: dict[str, subprocess.Popen]) -> None:
 def main() -> int:
     port = int(os.environ.get("PORT", "8000"))
     sandbox_port = int(os.environ.get("SANDBOX_PORT", str(port + 1)))
+    sqs_port = int(os.environ.get("SQS_PORT", str(port + 2)))
     var_dir = Path(os.environ.get("VAR_DIR", BASE_DIR / "var")).resolve()
     var_dir.mkdir(parents=True, exist_ok=True)
-    for name, value in (("PORT", port), ("SANDBOX_PORT", sandbox_port)):
+    for name, value in (("PORT", port), ("SANDBOX_PORT", sandbox_port), ("SQS_PORT", sqs_port)):
         if not port_is_free(value):
             print(
                 f"Port {value} on {HOST} is already in use. Stop what runs there, "
@@ -118,13 +172,15 @@ def main() -> int:
             )
             return 2
 
-    env = demo_environment(port, sandbox_port, var_dir)
+    env = demo_environment(port, sandbox_port, var_dir, sqs_port=sqs_port)
     password = demo_password(var_dir)
     print("Preparing the database…", flush=True)
     prepare_database(env, password)
 
     python = sys.executable
     commands = {
+        # First: the queue must exist before the sandbox sends and the consumer reads.
+        "sqs": [python, "-m", "moto.server", "-H", HOST, "-p", str(sqs_port)],
         "sandbox": [
             python,
             "-m",
@@ -150,6 +206,8 @@ def main() -> int:
             "config.wsgi:application",
         ],
         "worker": [python, "manage.py", "qcluster"],
+        # Started with the worker: takes Amazon's notifications from the queue.
+        "notifications": [python, "manage.py", "consume_notifications"],
     }
     processes: dict[str, subprocess.Popen] = {}
     # Ctrl-C reaches the whole foreground process group; we stop the children ourselves, in
@@ -164,9 +222,23 @@ def main() -> int:
     signal.signal(signal.SIGTERM, request_stop)
     try:
         for name, command in commands.items():
+            # moto's server logs every request it answers: to a file, not between our lines.
+            log = (var_dir / "sqs.log").open("ab") if name == "sqs" else None
             processes[name] = subprocess.Popen(  # noqa: S603 (our own commands)
-                command, cwd=BASE_DIR, env=env, start_new_session=True
+                command,
+                cwd=BASE_DIR,
+                env=env,
+                start_new_session=True,
+                stdout=log,
+                stderr=subprocess.STDOUT if log else None,
             )
+            if log:
+                log.close()
+            if name == "sqs" and not make_queue(env, processes):
+                print(
+                    "The demo did not start: the local SQS server did not answer.", file=sys.stderr
+                )
+                return 1
         dashboard = f"http://{HOST}:{port}/"
         if not wait_for(f"{dashboard}login/", processes) or not wait_for(
             f"http://{HOST}:{sandbox_port}/", processes
@@ -178,7 +250,12 @@ def main() -> int:
         print(f"Dashboard: {dashboard}", flush=True)
         print(f"Login: {DEMO_USERNAME} / {password}  (demo only)", flush=True)
         print(f"Amazon sandbox: http://{HOST}:{sandbox_port}/", flush=True)
-        print("Press Ctrl-C to stop the web server, the worker and the sandbox.", flush=True)
+        print(f"SQS: {env['PUSH_SQS_QUEUE_URL']}", flush=True)
+        print(
+            "Press Ctrl-C to stop the web server, the worker, the notification consumer, "
+            "the sandbox and the SQS server.",
+            flush=True,
+        )
         while not stopping:
             exited = [name for name, proc in processes.items() if proc.poll() is not None]
             if exited:

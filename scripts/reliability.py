@@ -6,9 +6,11 @@ ground truth: lines, units, amounts and invoices lost, doubled or wrong. Prints 
 fault with a legend of the columns; exits non-zero when any row fails. The rows, the tally
 and the deliberately broken handlers are in scripts/fault_matrix/.
 
-Runs on its own SQLite database and sandbox in a temporary folder; nothing of `var/` is touched.
+Runs on its own SQLite database, sandbox and local SQS server (moto) in a temporary folder;
+nothing of `var/` is touched.
 
-    --only KEY          run only these rows (repeatable; keys: kill, 429, 500, …, twice)
+    --only KEY          run only these rows (repeatable; keys: kill, 429, 500, …, twice,
+                        push-dropped, push-twice, push-late)
     --break-handlers    run every row with the product's handler of its fault broken on
                         purpose: every row must then fail (the matrix's own test)
     --json PATH         also write the rows as JSON
@@ -53,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     finally:
         product.sandbox.stop()
+        product.sqs.stop()
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
     print(table.render(rows))

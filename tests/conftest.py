@@ -50,14 +50,33 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def sandbox(tmp_path_factory):
-    """A running Amazon sandbox (tests/sandbox_server.py) on a free loopback port.
+def sqs(tmp_path_factory):
+    """A local SQS-compatible server (moto's server mode, tests/sqs_server.py) on a free
+    loopback port: where the sandbox pushes Amazon's notifications."""
+    from tests.sqs_server import SqsServer
+
+    server = SqsServer.start(tmp_path_factory.mktemp("sqs"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory, sqs):
+    """A running Amazon sandbox (tests/sandbox_server.py) on a free loopback port, publishing
+    its notifications to the `sqs` server.
 
     Session-scoped: tests that need a clean sandbox call `sandbox.reset()` first. The time
     factor makes a report finish about a second after it is requested.
     """
     from tests.sandbox_server import SandboxServer
 
-    server = SandboxServer.start(tmp_path_factory.mktemp("amazon-sandbox"), time_factor=120)
+    server = SandboxServer.start(
+        tmp_path_factory.mktemp("amazon-sandbox"),
+        time_factor=120,
+        env={
+            "SANDBOX_SQS_ENDPOINT_URL": sqs.endpoint_url,
+            "SANDBOX_NOTIFICATION_INTERVAL_SECONDS": "0.1",
+        },
+    )
     yield server
     server.stop()

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 
+import boto3
 import pytest
 import requests
 from django.conf import settings
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.slow
 
 
 class DemoRun:
-    def __init__(self, var_dir, port: int, sandbox_port: int):
+    def __init__(self, var_dir, port: int, sandbox_port: int, sqs_port: int):
         env = {
             key: value
             for key, value in os.environ.items()
@@ -33,7 +34,15 @@ class DemoRun:
                 "DEMO_MODE",
             }
         }
-        env.update({"VAR_DIR": str(var_dir), "PORT": str(port), "SANDBOX_PORT": str(sandbox_port)})
+        env = {k: v for k, v in env.items() if not k.startswith(("PUSH_", "AWS_"))}
+        env.update(
+            {
+                "VAR_DIR": str(var_dir),
+                "PORT": str(port),
+                "SANDBOX_PORT": str(sandbox_port),
+                "SQS_PORT": str(sqs_port),
+            }
+        )
         self.process = subprocess.Popen(
             [sys.executable, "scripts/demo.py"],
             cwd=settings.BASE_DIR,
@@ -91,14 +100,28 @@ def children_of(pid: int) -> list[int]:
 
 
 def test_demo_runs_everything_and_stops_on_ctrl_c(tmp_path):
-    port, sandbox_port = free_port(), free_port()
-    demo = DemoRun(tmp_path, port, sandbox_port)
+    port, sandbox_port, sqs_port = free_port(), free_port(), free_port()
+    demo = DemoRun(tmp_path, port, sandbox_port, sqs_port)
     try:
         dashboard = demo.wait_for_line("Dashboard: ").split(": ", 1)[1]
         login = demo.wait_for_line("Login: ")
         sandbox = demo.wait_for_line("Amazon sandbox: ").split(": ", 1)[1]
+        queue = demo.wait_for_line("SQS: ").split(": ", 1)[1]
         assert dashboard == f"http://127.0.0.1:{port}/"
         assert sandbox == f"http://127.0.0.1:{sandbox_port}/"
+        assert queue == f"http://127.0.0.1:{sqs_port}/123456789012/amazon-order-import"
+        # The queue exists, and the sandbox publishes to its server.
+        sqs = boto3.client(
+            "sqs",
+            endpoint_url=f"http://127.0.0.1:{sqs_port}",
+            region_name="eu-west-1",
+            aws_access_key_id="demo",
+            aws_secret_access_key="demo",
+        )
+        assert sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
+        assert requests.get(sandbox, timeout=10).json()["paths"]["sqs_endpoint"] == (
+            f"http://127.0.0.1:{sqs_port}"
+        )
         username, password = re.match(r"Login: (\S+) / (\S+)", login).groups()
 
         anonymous = requests.get(dashboard, allow_redirects=False, timeout=10)
@@ -123,7 +146,8 @@ def test_demo_runs_everything_and_stops_on_ctrl_c(tmp_path):
             assert time.monotonic() < deadline, "the worker never ran its heartbeat"
             time.sleep(2)
         pids = children_of(demo.process.pid)
-        assert len(pids) == 3
+        # The SQS server, the sandbox, the web server, the worker and the notification consumer.
+        assert len(pids) == 5
     finally:
         assert demo.stop() == 0
     for pid in pids:
@@ -132,7 +156,7 @@ def test_demo_runs_everything_and_stops_on_ctrl_c(tmp_path):
         )
 
     # A second run reuses the database and the login.
-    again = DemoRun(tmp_path, port, sandbox_port)
+    again = DemoRun(tmp_path, port, sandbox_port, sqs_port)
     try:
         assert again.wait_for_line("Login: ") == login
         session = log_in(dashboard, username, password)

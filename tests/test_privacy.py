@@ -80,6 +80,34 @@ def test_buyer_data_of_old_orders_is_removed_and_the_order_stays(account):
     )
 
 
+def test_the_billing_address_goes_with_the_other_buyer_data(account):
+    billing = {
+        "billing_name": "Mustermann Rechnungsstelle",
+        "bill_address_1": "Rechnungsweg 5",
+        "bill_address_2": "Postfach 12",
+        "bill_address_3": "Gebäude B",
+        "bill_city": "Bonn",
+        "bill_state": "NRW",
+        "bill_postal_code": "53111",
+        "bill_country": "DE",
+    }
+    old = make_order(account, "302-0000001-0000001", days_ago=45, **billing)
+    # An order whose only buyer data is its billing address is found too.
+    only_billing = make_order(
+        account,
+        "302-0000002-0000002",
+        days_ago=45,
+        **(dict.fromkeys(ORDER_PII_FIELDS, "") | {"bill_address_1": "Rechnungsweg 7"}),
+    )
+
+    assert remove_buyer_data(older_than_days=30, now=NOW) == 2
+
+    old.refresh_from_db()
+    only_billing.refresh_from_db()
+    assert [getattr(old, name) for name in billing] == [""] * 7 + ["DE"]
+    assert only_billing.bill_address_1 == ""
+
+
 def test_the_clock_starts_at_the_last_shipment(account):
     order = make_order(account, "302-0000003-0000003", days_ago=60)
     for days_ago, number in ((50, "1"), (10, "2")):

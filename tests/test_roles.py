@@ -312,14 +312,21 @@ def test_buyers_data_is_shown_only_to_roles_that_include_it():
         ship_city="Berlin",
         ship_postal_code="10115",
         ship_country="DE",
+        billing_name="Mustermann Rechnungsstelle",
+        bill_address_1="Rechnungsweg 5",
+        bill_city="Bonn",
+        bill_postal_code="53111",
     )
     viewer, operator = role_client(VIEWERS), role_client(OPERATORS)
     for path in ("/orders/", f"/orders/{order.pk}/"):
         hidden = viewer.get(path).content.decode()
         assert "Erika" not in hidden and "Hauptstraße" not in hidden and "erika@" not in hidden
+        assert "Rechnung" not in hidden and "53111" not in hidden
         assert "hidden: not part of your role" in hidden
         shown = html.unescape(operator.get(path).content.decode())
         assert "Erika Mustermann" in shown and "erika@marketplace.amazon.de" in shown
+    shown = html.unescape(operator.get(f"/orders/{order.pk}/").content.decode())
+    assert "Mustermann Rechnungsstelle" in shown and "Rechnungsweg 5" in shown
     # Searching for a buyer is looking at buyers: a Viewer's search does not match them.
     assert "302-1234567-1234567" not in viewer.get("/orders/?q=Mustermann").content.decode()
     assert "302-1234567-1234567" in operator.get("/orders/?q=Mustermann").content.decode()

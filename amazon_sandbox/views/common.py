@@ -12,7 +12,14 @@ from functools import wraps
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from amazon_sandbox import clock, faults
-from amazon_sandbox.authorization import REGIONS, Caller, Unauthorized, authenticate
+from amazon_sandbox.authorization import (
+    NOTIFICATIONS_SCOPE,
+    REGIONS,
+    Caller,
+    Unauthorized,
+    authenticate,
+    authenticate_grantless,
+)
 from amazon_sandbox.errors import (
     ApiError,
     internal_failure,
@@ -86,12 +93,18 @@ def amazon_path(request: HttpRequest, region: str) -> str:
 View = Callable[..., HttpResponse]
 
 
-def spapi_operation(operation: str) -> Callable[[View], View]:
+# The rate-limit bucket of grantless operations: Amazon meters them per app.
+APP = "app"
+
+
+def spapi_operation(operation: str, *, grantless: bool = False) -> Callable[[View], View]:
     """Wrap a view as the SP-API operation `operation`.
 
     In order: the region must exist; the access token must be valid for it (403 otherwise);
     an armed fault for this operation and seller answers instead (or delays the answer); the
     seller's token bucket must not be empty (429); then the view runs with `caller` and `now`.
+    A `grantless` operation wants the app's grantless notifications token instead of a
+    seller's, meters the app's bucket, and runs with `caller` None.
     Every answer carries `x-amzn-RateLimit-Limit`; ApiError becomes an ErrorList answer and any
     other exception a 500 InternalFailure.
     """
@@ -103,7 +116,7 @@ def spapi_operation(operation: str) -> Callable[[View], View]:
             request.sandbox_operation = operation
             request.sandbox_region = region
             try:
-                response = _run(view, request, region, operation, kwargs)
+                response = _run(view, request, region, operation, kwargs, grantless=grantless)
             except ApiError as e:
                 response = error_response(e)
             except Exception:
@@ -117,26 +130,36 @@ def spapi_operation(operation: str) -> Callable[[View], View]:
     return decorator
 
 
-def _run(view: View, request: HttpRequest, region: str, operation: str, kwargs) -> HttpResponse:
+def _run(
+    view: View, request: HttpRequest, region: str, operation: str, kwargs, *, grantless: bool
+) -> HttpResponse:
     if region not in REGIONS:
         raise not_found("The requested resource was not found.")
+    token = request.headers.get("x-amz-access-token", "")
+    caller: Caller | None = None
     try:
-        caller: Caller = authenticate(
-            request.headers.get("x-amz-access-token", ""),
-            region=region,
-            method=request.method or "",
-            path=amazon_path(request, region),
-            now=clock.now(),
-        )
+        if grantless:
+            authenticate_grantless(token, scope=NOTIFICATIONS_SCOPE, now=clock.now())
+        else:
+            caller = authenticate(
+                token,
+                region=region,
+                method=request.method or "",
+                path=amazon_path(request, region),
+                now=clock.now(),
+            )
     except Unauthorized as e:
         raise unauthorized(e.details) from e
-    seller_id = caller.seller.selling_partner_id
+    seller_id = caller.seller.selling_partner_id if caller is not None else ""
     request.sandbox_seller = seller_id
     fault = faults.take_http_fault(operation=operation, seller=seller_id, region=region)
     if fault is not None:
         apply_http_fault(fault)
     if not limiter.take(
-        seller=seller_id, region=region, operation=operation, offset_seconds=clock.offset_seconds()
+        seller=seller_id or APP,
+        region=region,
+        operation=operation,
+        offset_seconds=clock.offset_seconds(),
     ):
         raise quota_exceeded()
     return view(request, caller=caller, now=clock.now(), **kwargs)

@@ -159,3 +159,9 @@ def calls(request: HttpRequest, body: dict) -> dict:
             since_id=since_id,
         )
     }
+
+
+@require_GET
+@_endpoint
+def notifications(request: HttpRequest, body: dict) -> dict:
+    return control.notifications_state(selling_partner_id=request.GET.get("selling_partner_id", ""))

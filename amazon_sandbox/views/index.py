@@ -34,6 +34,7 @@ def index(request: HttpRequest) -> JsonResponse:
                 "lwa_token": f"{base}/auth/o2/token",
                 "spapi_endpoint": f"{base}/{{region}}",
                 "documents": f"{base}/documents/{{reportDocumentId}}",
+                "sqs_endpoint": settings.SANDBOX_SQS_ENDPOINT_URL or None,
                 "regions": ["eu", "na"],
             },
             "control": {
@@ -49,6 +50,7 @@ def index(request: HttpRequest) -> JsonResponse:
                     "GET|POST /_control/reports/{reportId}",
                     "POST /_control/documents/{reportDocumentId}",
                     "GET|POST|DELETE /_control/faults",
+                    "GET /_control/notifications",
                     "GET /_control/calls",
                 ],
             },

@@ -5,7 +5,11 @@ Build one ``SpApiClient`` per seller authorisation and region; give it a token p
 """
 
 from .auth import AppCredentials, CachingTokenProvider, LwaClient, TokenProvider
-from .client import DEFAULT_MAX_DOCUMENT_BYTES, SpApiClient
+from .client import (
+    DEFAULT_MAX_DOCUMENT_BYTES,
+    DEFAULT_PAYLOAD_VERSION,
+    SpApiClient,
+)
 from .documents import (
     CharsetChoice,
     CharsetFacts,
@@ -39,6 +43,7 @@ from .ratelimit import (
 from .types import (
     AccessToken,
     CallRecord,
+    Destination,
     DownloadedDocument,
     MarketplaceParticipation,
     Report,
@@ -46,11 +51,13 @@ from .types import (
     ReportPage,
     ReportSchedule,
     RestrictedDataToken,
+    Subscription,
     TokenGrant,
 )
 
 __all__ = [
     "DEFAULT_MAX_DOCUMENT_BYTES",
+    "DEFAULT_PAYLOAD_VERSION",
     "OPERATION_LIMITS",
     "AccessToken",
     "AppCredentials",
@@ -59,6 +66,7 @@ __all__ = [
     "CallRecord",
     "CharsetChoice",
     "CharsetFacts",
+    "Destination",
     "DocumentCorrupt",
     "DocumentError",
     "DocumentTooLarge",
@@ -81,6 +89,7 @@ __all__ = [
     "SpApiRequestError",
     "SpApiThrottled",
     "SpApiTransientError",
+    "Subscription",
     "TokenGrant",
     "TokenProvider",
     "charset_facts",

@@ -31,12 +31,14 @@ from .errors import (
     DocumentUrlExpired,
     SpApiAuthError,
     SpApiError,
+    SpApiRequestError,
     SpApiThrottled,
     SpApiTransientError,
     error_from_response,
 )
 from .ratelimit import OPERATION_LIMITS, RateLimit, RateLimiter
 from .types import (
+    Destination,
     DownloadedDocument,
     MarketplaceParticipation,
     Report,
@@ -44,10 +46,14 @@ from .types import (
     ReportPage,
     ReportSchedule,
     RestrictedDataToken,
+    Subscription,
     format_datetime,
 )
 
 REPORTS = "/reports/2021-06-30"
+NOTIFICATIONS = "/notifications/v1"
+# The payload version Amazon's own clients subscribe with for every notification type.
+DEFAULT_PAYLOAD_VERSION = "1.0"
 DOWNLOAD_DOCUMENT = "Reports.downloadDocument"
 DEFAULT_MAX_DOCUMENT_BYTES = 1024**3  # 1 GiB, compressed and uncompressed alike
 _CHUNK = 64 * 1024
@@ -66,8 +72,14 @@ class SpApiClient:
       ``token_provider()`` before each attempt and, once per call at most, as
       ``token_provider(force_refresh=True)`` after Amazon answered 403 "The access token you
       provided is revoked, malformed or invalid." (see ``auth.TokenProvider``).
+    - ``grantless_token_provider``: the same for the grantless operations (Notifications'
+      destinations and ``deleteSubscriptionById``): an LWA ``client_credentials`` token with
+      the notifications scope, which speaks for the app, not for a seller. Without one, those
+      operations raise ``ValueError``.
     - ``rate_limiter``/``limiter_key``: client-side buckets keyed ``limiter_key + operation``;
-      use a key per seller and region, since Amazon meters per seller and app.
+      use a key per seller and region, since Amazon meters per seller and app. Grantless
+      operations are metered per app: their buckets are keyed ``grantless_limiter_key +
+      operation``.
     - ``max_retries``: retries after the first attempt for transient errors; ``max_wait``:
       the most this client sleeps in one call (backoff plus rate-limiter waits), after which
       it raises the last error.
@@ -82,11 +94,13 @@ class SpApiClient:
         endpoint: str,
         *,
         token_provider: TokenProvider,
+        grantless_token_provider: TokenProvider | None = None,
         session: requests.Session,
         timeout: float = 30,
         user_agent: str,
         rate_limiter: RateLimiter | None = None,
         limiter_key: str = "",
+        grantless_limiter_key: str = "grantless:",
         max_retries: int = 3,
         max_wait: float = 60,
         on_call: OnCall | None = None,
@@ -98,11 +112,13 @@ class SpApiClient:
     ) -> None:
         self._endpoint = endpoint.rstrip("/")
         self._token_provider = token_provider
+        self._grantless_token_provider = grantless_token_provider
         self._session = session
         self._timeout = timeout
         self._user_agent = user_agent
         self._rate_limiter = rate_limiter
         self._limiter_key = limiter_key
+        self._grantless_limiter_key = grantless_limiter_key
         self._max_retries = max_retries
         self._max_wait = max_wait
         self._on_call = on_call
@@ -398,6 +414,89 @@ class SpApiClient:
             ),
         )
 
+    # Notifications API v1
+
+    def get_destinations(self) -> list[Destination]:
+        """Notifications API ``getDestinations``: every destination of the app. Grantless.
+
+        Read-only.
+        Reference: https://developer-docs.amazon.com/sp-api/docs/notifications-api-v1-reference#getdestinations
+        """
+        operation = "Notifications.getDestinations"
+        body = self._json(operation, "GET", f"{NOTIFICATIONS}/destinations", grantless=True)
+        return _parse(operation, lambda: [Destination.from_api(d) for d in body["payload"]])
+
+    def create_destination(self, *, name: str, sqs_arn: str) -> Destination:
+        """Notifications API ``createDestination`` for an SQS queue. Grantless.
+
+        Not idempotent: Amazon refuses a second destination for the same queue (409
+        ``SpApiRequestError``), so a caller that lost the answer looks the destination up with
+        ``get_destinations`` instead of calling again.
+        Reference: https://developer-docs.amazon.com/sp-api/docs/notifications-api-v1-reference#createdestination
+        """
+        if not sqs_arn.startswith("arn:aws:sqs:"):
+            raise ValueError("sqs_arn must be an SQS queue ARN (arn:aws:sqs:<region>:<id>:<name>)")
+        operation = "Notifications.createDestination"
+        answer = self._json(
+            operation,
+            "POST",
+            f"{NOTIFICATIONS}/destinations",
+            json={"name": name, "resourceSpecification": {"sqs": {"arn": sqs_arn}}},
+            idempotent=False,
+            grantless=True,
+        )
+        return _parse(operation, lambda: Destination.from_api(answer["payload"]))
+
+    def get_subscription(self, notification_type: str) -> Subscription | None:
+        """Notifications API ``getSubscription``: the seller's subscription to the type, or
+        None when there is none (Amazon answers 404). Read-only.
+        Reference: https://developer-docs.amazon.com/sp-api/docs/notifications-api-v1-reference#getsubscription
+        """
+        operation = "Notifications.getSubscription"
+        path = f"{NOTIFICATIONS}/subscriptions/{_segment(notification_type)}"
+        try:
+            body = self._json(operation, "GET", path)
+        except SpApiRequestError as error:
+            if error.status == 404:
+                return None
+            raise
+        return _parse(operation, lambda: Subscription.from_api(body["payload"]))
+
+    def create_subscription(
+        self,
+        notification_type: str,
+        *,
+        destination_id: str,
+        payload_version: str = DEFAULT_PAYLOAD_VERSION,
+    ) -> Subscription:
+        """Notifications API ``createSubscription``: deliver the seller's notifications of the
+        type to the destination. With the seller's authorization.
+
+        Not idempotent: a second call for the same type answers 409 (``SpApiRequestError``);
+        ``get_subscription`` tells what exists.
+        Reference: https://developer-docs.amazon.com/sp-api/docs/notifications-api-v1-reference#createsubscription
+        """
+        operation = "Notifications.createSubscription"
+        answer = self._json(
+            operation,
+            "POST",
+            f"{NOTIFICATIONS}/subscriptions/{_segment(notification_type)}",
+            json={"payloadVersion": payload_version, "destinationId": destination_id},
+            idempotent=False,
+        )
+        return _parse(operation, lambda: Subscription.from_api(answer["payload"]))
+
+    def delete_subscription_by_id(self, notification_type: str, subscription_id: str) -> None:
+        """Notifications API ``deleteSubscriptionById``: Amazon stops sending the
+        subscription's notifications. Grantless.
+        Reference: https://developer-docs.amazon.com/sp-api/docs/notifications-api-v1-reference#deletesubscriptionbyid
+        """
+        path = (
+            f"{NOTIFICATIONS}/subscriptions/{_segment(notification_type)}/"
+            f"{_segment(subscription_id)}"
+        )
+        self._request("Notifications.deleteSubscriptionById", "DELETE", path, grantless=True)
+
     # The single choke point
 
     def _json(
@@ -410,9 +509,17 @@ class SpApiClient:
         json: Any = None,
         token: str | None = None,
         idempotent: bool = True,
+        grantless: bool = False,
     ) -> dict[str, Any]:
         response = self._request(
-            operation, method, path, params=params, json=json, token=token, idempotent=idempotent
+            operation,
+            method,
+            path,
+            params=params,
+            json=json,
+            token=token,
+            idempotent=idempotent,
+            grantless=grantless,
         )
         try:
             body = response.json()
@@ -433,14 +540,23 @@ class SpApiClient:
         token: str | None = None,
         idempotent: bool = True,
         presigned_url: str | None = None,
+        grantless: bool = False,
     ) -> requests.Response:
         """Send one logical call, with retries; return the 2xx response or raise.
 
         ``token`` replaces the access token (an RDT). ``presigned_url`` sends a plain GET to
         that URL instead (document downloads): no access token, no rate limiter, streamed,
         and a 403 means ``DocumentUrlExpired``. ``idempotent=False`` limits retries to
-        failures that prove Amazon did nothing.
+        failures that prove Amazon did nothing. ``grantless`` sends the app's grantless token
+        instead of the seller's, and meters the call in the app's bucket.
         """
+        token_provider = self._token_provider
+        limiter_key = self._limiter_key
+        if grantless:
+            if self._grantless_token_provider is None:
+                raise ValueError(f"{operation} is grantless: give the client a grantless token")
+            token_provider = self._grantless_token_provider
+            limiter_key = self._grantless_limiter_key
         limit = OPERATION_LIMITS.get(operation) if presigned_url is None else None
         waited = 0.0
         attempt = 0
@@ -453,16 +569,18 @@ class SpApiClient:
             # token, and waiting for our own bucket there (or failing with a local rate limit)
             # would hide that the authorization is gone behind a rate-limit error.
             if self._rate_limiter is not None and limit is not None and not force_refresh:
-                waited += self._acquire(operation, limit, max_wait=self._max_wait - waited)
+                waited += self._acquire(
+                    limiter_key, operation, limit, max_wait=self._max_wait - waited
+                )
             if presigned_url is None:
                 url = self._endpoint + path
                 if token is not None:
                     access_token = token
                 elif force_refresh:
-                    access_token = self._token_provider(force_refresh=True)
+                    access_token = token_provider(force_refresh=True)
                     force_refresh = False
                 else:
-                    access_token = self._token_provider()
+                    access_token = token_provider()
                 headers = self._api_headers(access_token, has_body=json is not None)
             else:
                 url = presigned_url
@@ -588,12 +706,10 @@ class SpApiClient:
         default = 1.0 / limit.rate if limit is not None else DEFAULT_RETRY_AFTER
         return error_from_response(response, operation=operation, default_retry_after=default)
 
-    def _acquire(self, operation: str, limit: RateLimit, *, max_wait: float) -> float:
+    def _acquire(self, key: str, operation: str, limit: RateLimit, *, max_wait: float) -> float:
         assert self._rate_limiter is not None
         try:
-            return self._rate_limiter.acquire(
-                self._limiter_key + operation, limit, max_wait=max(0.0, max_wait)
-            )
+            return self._rate_limiter.acquire(key + operation, limit, max_wait=max(0.0, max_wait))
         except SpApiThrottled as exc:
             # Re-raise under the operation's name: the limiter only knows its key.
             raise SpApiThrottled(

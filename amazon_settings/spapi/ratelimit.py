@@ -26,8 +26,8 @@ class RateLimit:
 
 
 # Default usage plans from the operations' "Usage Plan" tables in Amazon's models (Reports
-# 2021-06-30, Sellers v1, Tokens 2021-03-01: 1 rps / burst 10); see also Amazon's "Usage Plans
-# and Rate Limits" page. Amazon may grant a seller more; never less.
+# 2021-06-30, Sellers v1, Tokens 2021-03-01: 1 rps / burst 10, Notifications v1); see also
+# Amazon's "Usage Plans and Rate Limits" page. Amazon may grant a seller more; never less.
 OPERATION_LIMITS: dict[str, RateLimit] = {
     "Sellers.getMarketplaceParticipations": RateLimit(rate=0.016, burst=15),
     "Reports.getReports": RateLimit(rate=0.0222, burst=10),
@@ -40,6 +40,13 @@ OPERATION_LIMITS: dict[str, RateLimit] = {
     "Reports.cancelReportSchedule": RateLimit(rate=0.0222, burst=10),
     "Reports.getReportDocument": RateLimit(rate=0.0167, burst=15),
     "Tokens.createRestrictedDataToken": RateLimit(rate=1.0, burst=10),
+    # Notifications v1: every operation 1 rps / burst 5 (the model's usage plans). The
+    # grantless ones are metered per app, the others per seller.
+    "Notifications.getDestinations": RateLimit(rate=1.0, burst=5),
+    "Notifications.createDestination": RateLimit(rate=1.0, burst=5),
+    "Notifications.getSubscription": RateLimit(rate=1.0, burst=5),
+    "Notifications.createSubscription": RateLimit(rate=1.0, burst=5),
+    "Notifications.deleteSubscriptionById": RateLimit(rate=1.0, burst=5),
 }
 
 

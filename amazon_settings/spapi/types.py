@@ -177,6 +177,48 @@ class ReportDocument:
         )
 
 
+@dataclass(frozen=True)
+class Destination:
+    """Where Amazon delivers notifications (Notifications API v1 ``Destination``).
+
+    ``sqs_arn`` is the queue's ARN; None for a destination of another kind (EventBridge).
+    """
+
+    destination_id: str
+    name: str
+    sqs_arn: str | None = None
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> Destination:
+        resource = data["resource"]
+        if not isinstance(resource, dict):
+            raise TypeError("resource must be an object")
+        sqs = resource.get("sqs")
+        return cls(
+            destination_id=data["destinationId"],
+            name=data["name"],
+            sqs_arn=sqs["arn"] if isinstance(sqs, dict) else None,
+        )
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A seller's subscription to one notification type (Notifications API v1
+    ``Subscription``)."""
+
+    subscription_id: str
+    payload_version: str
+    destination_id: str
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> Subscription:
+        return cls(
+            subscription_id=data["subscriptionId"],
+            payload_version=data["payloadVersion"],
+            destination_id=data["destinationId"],
+        )
+
+
 @dataclass(frozen=True, repr=False)
 class DownloadedDocument:
     """A downloaded report document: ``raw`` as sent, ``content`` after gunzip.

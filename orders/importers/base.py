@@ -22,6 +22,16 @@ class DocumentRejected(Exception):
 
 @dataclass(frozen=True)
 class RowError:
+    """A row the importer could not take: none of its order is imported."""
+
+    line_number: int  # 1-based line in the document (the header is line 1)
+    reason: str
+
+
+@dataclass(frozen=True)
+class RowWarning:
+    """A row imported as it stands whose values look wrong (amounts that do not add up)."""
+
     line_number: int  # 1-based line in the document (the header is line 1)
     reason: str
 
@@ -53,6 +63,8 @@ class ImportResult:
     unchanged: int = 0
     failed: int = 0
     errors: list[RowError] = field(default_factory=list)
+    # Not counted anywhere: a warned row is counted as created, updated or unchanged.
+    warnings: list[RowWarning] = field(default_factory=list)
     # Set when an importer holds the data for the seller to confirm (stock guard).
     held_reason: str = ""
 
@@ -61,11 +73,11 @@ class ImportResult:
         """A result that starts from an interrupted import's committed counts (or from zero)."""
         if resume is None:
             return cls()
-        return dataclasses.replace(resume.counts, errors=[])
+        return dataclasses.replace(resume.counts, errors=[], warnings=[])
 
     def counts(self) -> ImportResult:
         """The counters alone, as a checkpoint keeps them."""
-        return dataclasses.replace(self, errors=[])
+        return dataclasses.replace(self, errors=[], warnings=[])
 
 
 @dataclass(frozen=True)
@@ -74,13 +86,15 @@ class Checkpoint:
 
     `after_line` is the document's last line (1-based, the header is line 1) whose import is
     committed: an interrupted import resumes after it. `counts` holds the running totals of the
-    whole document so far (its `errors` are left empty); `new_errors` are the row errors found
-    since the previous checkpoint, so every error is handed over exactly once.
+    whole document so far (its `errors` and `warnings` are left empty); `new_errors` and
+    `new_warnings` are those found since the previous checkpoint, so each is handed over
+    exactly once.
     """
 
     after_line: int
     counts: ImportResult
     new_errors: tuple[RowError, ...] = ()
+    new_warnings: tuple[RowWarning, ...] = ()
 
 
 class Importer(Protocol):

@@ -1,5 +1,5 @@
-"""Column rules the report importers share: buyer and ship-to columns, marketplaces, required
-values and the length of the columns that hold ids."""
+"""Column rules the report importers share: buyer, ship-to and bill-to columns, marketplaces,
+required values and the length of the columns that hold ids."""
 
 from __future__ import annotations
 
@@ -17,7 +17,12 @@ from orders.marketplaces import marketplace_for_sales_channel
 
 
 class BuyerColumns(NamedTuple):
-    """The buyer and ship-to columns that the MFN and FBA order reports share."""
+    """The buyer, ship-to and bill-to columns that the MFN and FBA order reports share.
+
+    The FBA shipments report always has the bill-to columns (often empty); some MFN order
+    report layouts have them too, most do not: a column the file lacks reads as empty, which
+    erases nothing.
+    """
 
     buyer_email: str
     buyer_name: str
@@ -32,6 +37,13 @@ class BuyerColumns(NamedTuple):
     ship_country: str
     ship_phone_number: str
     ship_service_level: str
+    bill_address_1: str
+    bill_address_2: str
+    bill_address_3: str
+    bill_city: str
+    bill_state: str
+    bill_postal_code: str
+    bill_country: str
 
 
 # The Order field of each of BuyerColumns, in their order.
@@ -48,7 +60,7 @@ class OrderRowsState(DocumentState):
     read_buyer: Callable[[list[str]], BuyerColumns]
 
     def buyer(self, row: Row) -> dict[str, str]:
-        """The Order fields of the row's buyer and ship-to columns."""
+        """The Order fields of the row's buyer, ship-to and bill-to columns."""
         return dict(zip(_BUYER_FIELDS, self.read_buyer(row.fields), strict=True))
 
     def marketplace(self, sales_channel: str) -> str:

@@ -11,8 +11,11 @@ interrupted import goes on after the last committed batch, counting every line o
 Order importers first drop the orders whose rows were imported before exactly as they are
 (`already_imported`, by a digest of the rows). A row with a bad value becomes a `RowError` and
 takes its whole order out of the document: all of its rows are counted as failed, so a report
-never half-imports an order. Limitation: Amazon lists an order's rows together; if a file did
-not, rows of a bad order written in an earlier batch would stay.
+never half-imports an order. A row imported as it stands but looking wrong (amounts that do not
+add up) gets a `RowWarning` from the import that reads it; a later import that skips its order
+as already imported does not read it, so does not warn again. Limitation: Amazon lists an
+order's rows together; if a file did not, rows of a bad order written in an earlier batch would
+stay.
 """
 
 from __future__ import annotations
@@ -20,13 +23,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, TextIO, TypeVar
 
 from django.db import transaction
 
 from amazon_settings.models import SellerAccount
-from orders.importers.base import Checkpoint, ImportContext, ImportResult, RowError
+from orders.importers.base import Checkpoint, ImportContext, ImportResult, RowError, RowWarning
 from orders.importers.cells import RowProblem, parse_order_id
 from orders.importers.parsing import Row, Table, column_key, read_tsv
 from orders.models import Order
@@ -43,7 +46,7 @@ ORDER_ID_MAX_LENGTH = Order._meta.get_field("amazon_order_id").max_length
 # Part of every order digest (Order.import_digest): bump it when an importer reads the same
 # lines differently (a new column, a fixed parser), so that stored orders are compared again
 # on the next import instead of being skipped as unchanged.
-DIGEST_VERSION = 2
+DIGEST_VERSION = 3
 
 
 @contextmanager
@@ -60,20 +63,30 @@ def write_transaction(context: ImportContext) -> Iterator[None]:
         yield
 
 
+@dataclass
+class Handed:
+    """How many of a result's errors and warnings the checkpoints have handed over so far:
+    where the next checkpoint's new ones start."""
+
+    errors: int = 0
+    warnings: int = 0
+
+
 def commit_checkpoint(
-    context: ImportContext, *, after_line: int, result: ImportResult, errors_from: int
-) -> int:
-    """Hand the caller where the import stands (inside the write's transaction). Returns the
-    number of errors handed over so far, where the next checkpoint's new errors start."""
+    context: ImportContext, *, after_line: int, result: ImportResult, handed: Handed
+) -> None:
+    """Hand the caller where the import stands (inside the write's transaction), with the
+    errors and warnings found since the last checkpoint; `handed` moves on past them."""
     if context.checkpoint is not None:
         context.checkpoint(
             Checkpoint(
                 after_line=after_line,
                 counts=result.counts(),
-                new_errors=tuple(result.errors[errors_from:]),
+                new_errors=tuple(result.errors[handed.errors :]),
+                new_warnings=tuple(result.warnings[handed.warnings :]),
             )
         )
-    return len(result.errors)
+    handed.errors, handed.warnings = len(result.errors), len(result.warnings)
 
 
 def run_document(context: ImportContext, work: Callable[[], ImportResult]) -> ImportResult:
@@ -93,7 +106,7 @@ def run_document(context: ImportContext, work: Callable[[], ImportResult]) -> Im
             transaction.set_rollback(True)
         else:
             # The header is line 1: a document of n rows ends on line n + 1 at the least.
-            commit_checkpoint(context, after_line=result.rows + 1, result=result, errors_from=0)
+            commit_checkpoint(context, after_line=result.rows + 1, result=result, handed=Handed())
     return result
 
 
@@ -106,9 +119,14 @@ def count_outcomes(outcomes: Outcomes, result: ImportResult) -> None:
 @dataclass
 class DocumentState:
     """What a row importer keeps while it reads one document; importers that keep more (the
-    columns they read, digests of the current batch) extend it."""
+    columns they read, digests of the current batch) extend it.
+
+    `warnings`: what `add_row` found wrong in rows it takes as they stand; the driver moves
+    them into the result, or drops those of an order that a later row makes fail.
+    """
 
     context: ImportContext
+    warnings: list[RowWarning] = field(default_factory=list, kw_only=True)
 
 
 Group = TypeVar("Group")
@@ -195,7 +213,7 @@ class GroupedRowImporter(Generic[Group, State]):
         digester = Digester(self._digest_seed(table, context)) if self.digests else None
         previous = None
         last_line = skip_through
-        errors_from = 0
+        handed = Handed()
         # The sentinel "" at the end of every row when the column is missing (see _padded).
         order_position = table.index.get(column_key(self.order_column), -1)
         for row in table.rows:
@@ -216,9 +234,7 @@ class GroupedRowImporter(Generic[Group, State]):
             if order_id != previous and len(pending) >= BATCH_ORDERS:
                 # Every line up to `last_line` is handled (written in this batch, or counted
                 # as failed) and counted; this row is not yet: it goes after the checkpoint.
-                errors_from = self._flush(
-                    pending, context, result, state, digester, bad, last_line, errors_from
-                )
+                self._flush(pending, context, result, state, digester, bad, last_line, handed)
                 pending = {}
             result.rows += 1
             last_line = row.line
@@ -227,8 +243,9 @@ class GroupedRowImporter(Generic[Group, State]):
                 result.failed += 1
                 continue
             pending.setdefault(order_id, []).append(row)
-        self._flush(pending, context, result, state, digester, bad, last_line, errors_from)
+        self._flush(pending, context, result, state, digester, bad, last_line, handed)
         result.errors.sort(key=lambda error: error.line_number)
+        result.warnings.sort(key=lambda warning: warning.line_number)
         return result
 
     def _flush(
@@ -240,11 +257,10 @@ class GroupedRowImporter(Generic[Group, State]):
         digester: Digester | None,
         bad: set[str],
         after_line: int,
-        errors_from: int,
-    ) -> int:
+        handed: Handed,
+    ) -> None:
         """Parse and write one batch of orders' rows in one transaction, with its checkpoint
-        (every line up to `after_line` handled). Returns where the next checkpoint's new errors
-        start.
+        (every line up to `after_line` handled).
 
         Orders whose rows were imported before as they are (same digest) are counted unchanged
         without being parsed: re-imports and overlapping reports cost little more than reading.
@@ -256,11 +272,14 @@ class GroupedRowImporter(Generic[Group, State]):
             batch: dict[str, Group] = {}
             for order_id, rows in pending.items():
                 group: Group | None = None
+                warned = len(state.warnings)
                 try:
                     for row in rows:
                         group = self.add_row(group, row, order_id, state)
                 except RowProblem as problem:
-                    # The whole order stays out of the document: its rows before and after too.
+                    # The whole order stays out of the document: its rows before and after too,
+                    # and what its rows were warned of.
+                    del state.warnings[warned:]
                     result.errors.append(
                         RowError(row.line, f"{problem} (order {order_id} skipped)")
                     )
@@ -279,9 +298,9 @@ class GroupedRowImporter(Generic[Group, State]):
                     for line in self.lines_of(group):
                         outcomes.by_line.setdefault(line, UNCHANGED)
                 count_outcomes(outcomes, result)
-            return commit_checkpoint(
-                context, after_line=after_line, result=result, errors_from=errors_from
-            )
+            result.warnings.extend(state.warnings)
+            state.warnings.clear()
+            commit_checkpoint(context, after_line=after_line, result=result, handed=handed)
 
 
 class Digester:

@@ -2,8 +2,11 @@
 
 Shipments: one row per shipment item. Each row upserts the AFN order, its item (keyed by
 `amazon-order-item-id`, which these files always carry) and the shipment line (keyed by
-shipment-id + shipment-item-id). An order shipped in two parcels is one order
-with two shipment ids. Buyer columns are often empty here (no PII access): empty never erases.
+shipment-id + shipment-item-id, or a fallback when a row has no shipment-item-id: see
+`ShipmentLine`). An order shipped in two parcels is one order with two shipment ids. Buyer and
+bill-to columns are often empty here (no PII access): empty never erases. Every amount column
+(prices, taxes, gift wrap, promotion discounts) is stored on the line as the row gives it;
+amounts that do not add up get a row warning (`orders.importers.amounts`).
 
 Returns: one row per returned unit batch; linked to the order when it is imported, otherwise
 kept and flagged `order_missing` until the order arrives.
@@ -11,10 +14,12 @@ kept and flagged `order_missing` until the order arrives.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from orders.importers.amounts import amount_warnings
 from orders.importers.base import ImportContext
 from orders.importers.cells import (
     RowProblem,
@@ -61,6 +66,10 @@ class _ShipmentColumns(NamedTuple):
     item_tax: str
     shipping_price: str
     shipping_tax: str
+    gift_wrap_price: str
+    gift_wrap_tax: str
+    item_promotion_discount: str
+    ship_promotion_discount: str
     carrier: str
     tracking_number: str
     fulfillment_center_id: str
@@ -73,21 +82,51 @@ class _ShipmentColumns(NamedTuple):
     currency: str
 
 
-class _LineKey(NamedTuple):
+class _LineColumns(NamedTuple):
+    """The columns a shipment line's key is made of (see ShipmentLine)."""
+
     shipment_id: str
     shipment_item_id: str
+    amazon_order_item_id: str
 
 
 @dataclass
 class _ShipmentsState(OrderRowsState):
     read: Callable[[list[str]], _ShipmentColumns]
-    read_line_key: Callable[[list[str]], _LineKey]
+    read_line_key: Callable[[list[str]], _LineColumns]
     # Digests of the current batch's orders and shipment lines (`already_imported`).
     order_digests: dict[str, str] = field(default_factory=dict)
     line_digests: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 _TRACKING_NUMBER_LENGTH = column_length(ShipmentLine, "tracking_number")
+_SHIPMENT_ITEM_ID_LENGTH = column_length(ShipmentLine, "shipment_item_id")
+
+
+def fallback_shipment_item_id(order_item_id: str, occurrence: int) -> str:
+    """The key of the `occurrence`-th row (from 1) without a shipment-item-id of one order item
+    in one shipment of a document: the rule documented on ShipmentLine."""
+    key = f"~{order_item_id}" if occurrence == 1 else f"~{order_item_id}~{occurrence}"
+    if len(key) > _SHIPMENT_ITEM_ID_LENGTH:
+        key = "~" + hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
+    return key
+
+
+def _line_key(
+    shipment_id: str, shipment_item_id: str, order_item_id: str, taken: set[tuple[str, str]]
+) -> tuple[str, str]:
+    """A row's shipment line key, its fallback when it has no shipment item id: the first not
+    `taken` by an earlier row of its order in the document. The key is added to `taken`."""
+    if shipment_item_id:
+        taken.add((shipment_id, shipment_item_id))
+        return shipment_id, shipment_item_id
+    occurrence = 1
+    key = (shipment_id, fallback_shipment_item_id(order_item_id, occurrence))
+    while key in taken:
+        occurrence += 1
+        key = (shipment_id, fallback_shipment_item_id(order_item_id, occurrence))
+    taken.add(key)
+    return key
 
 
 class FbaShipmentsImporter(GroupedRowImporter[OrderRecord, _ShipmentsState]):
@@ -111,7 +150,7 @@ class FbaShipmentsImporter(GroupedRowImporter[OrderRecord, _ShipmentsState]):
             context=context,
             read=table.columns(_ShipmentColumns),
             read_buyer=table.columns(BuyerColumns),
-            read_line_key=table.columns(_LineKey),
+            read_line_key=table.columns(_LineColumns),
         )
 
     def add_row(
@@ -120,7 +159,16 @@ class FbaShipmentsImporter(GroupedRowImporter[OrderRecord, _ShipmentsState]):
         columns = state.read(row.fields)
         item_id = parse_id(columns.amazon_order_item_id, column="amazon-order-item-id")
         shipment_id = parse_id(columns.shipment_id, column="shipment-id")
-        shipment_item_id = parse_id(columns.shipment_item_id, column="shipment-item-id")
+        shipment_item_id = parse_id(
+            columns.shipment_item_id, column="shipment-item-id", required=False
+        )
+        if not shipment_item_id:
+            taken = (
+                {(line.shipment_id, line.shipment_item_id) for line in group.shipment_lines}
+                if group is not None
+                else set()
+            )
+            shipment_item_id = _line_key(shipment_id, "", item_id, taken)[1]
         purchased_at = parse_datetime(
             required(columns.purchase_date, "purchase-date"), column="purchase-date"
         )
@@ -130,6 +178,14 @@ class FbaShipmentsImporter(GroupedRowImporter[OrderRecord, _ShipmentsState]):
             "item_tax": parse_money(columns.item_tax, column="item-tax"),
             "shipping_price": parse_money(columns.shipping_price, column="shipping-price"),
             "shipping_tax": parse_money(columns.shipping_tax, column="shipping-tax"),
+            "gift_wrap_price": parse_money(columns.gift_wrap_price, column="gift-wrap-price"),
+            "gift_wrap_tax": parse_money(columns.gift_wrap_tax, column="gift-wrap-tax"),
+            "item_promotion_discount": parse_money(
+                columns.item_promotion_discount, column="item-promotion-discount"
+            ),
+            "ship_promotion_discount": parse_money(
+                columns.ship_promotion_discount, column="ship-promotion-discount"
+            ),
             "carrier": columns.carrier,
             "tracking_number": parse_id(
                 columns.tracking_number,
@@ -155,6 +211,7 @@ class FbaShipmentsImporter(GroupedRowImporter[OrderRecord, _ShipmentsState]):
             "currency": columns.currency,
             **state.buyer(row),
         }
+        state.warnings.extend(amount_warnings(row.line, line_values))
         if group is None:
             group = OrderRecord(amazon_order_id=order_id, line=row.line)
         group.values.update({k: v for k, v in values.items() if v != "" and v is not None})
@@ -203,7 +260,7 @@ class FbaShipmentsImporter(GroupedRowImporter[OrderRecord, _ShipmentsState]):
         }
         unchanged = orders_with_digests(account=account, digests=state.order_digests)
         keys = {
-            order_id: [tuple(state.read_line_key(row.fields)) for row in rows]
+            order_id: self._line_keys(rows, state)
             for order_id, rows in pending.items()
             if order_id not in unchanged
         }
@@ -219,6 +276,14 @@ class FbaShipmentsImporter(GroupedRowImporter[OrderRecord, _ShipmentsState]):
             if all(key in stored for key in order_keys)
         )
         return unchanged
+
+    def _line_keys(self, rows: list[Row], state: _ShipmentsState) -> list[tuple[str, str]]:
+        """The shipment line key of each of one order's rows, as `add_row` makes them."""
+        found = [state.read_line_key(row.fields) for row in rows]
+        if all(columns.shipment_item_id for columns in found):  # the usual case
+            return [(columns.shipment_id, columns.shipment_item_id) for columns in found]
+        taken: set[tuple[str, str]] = set()
+        return [_line_key(*columns, taken) for columns in found]
 
     def write(self, groups: list[OrderRecord], context: ImportContext) -> Outcomes:
         return upsert_orders(

@@ -11,15 +11,25 @@ An order is in these reports once its payment cleared, so its `payments-date` (X
 `OrderPostedDate`) is when Amazon last updated it as far as the report knows: a status report
 that knows the order from before (still Pending) cannot take it back, and one that knows a later
 change (a cancellation) replaces what the MFN report implies (orders.services.statuses).
+
+Amounts: the flat layouts we know carry item and shipping prices and taxes; gift wrap,
+promotion discounts with their ids and the bill-to address are read where a file has those
+columns (some layouts do), and a column the file lacks changes nothing stored. The XML report
+carries them all: `ItemPrice` components (Principal, Shipping, GiftWrap and their taxes),
+`Promotion` elements (their Principal and Shipping components, `MerchantPromotionID`) and
+`BillingData/Address`. Amounts that do not add up are imported with a row warning
+(`orders.importers.amounts`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, NamedTuple, TextIO
 
-from orders.importers.base import ImportContext, ImportResult, RowError
+from orders.importers.amounts import FLAT_COLUMNS, amount_warnings
+from orders.importers.base import ImportContext, ImportResult, RowError, RowWarning
 from orders.importers.cells import (
     RowProblem,
     parse_bool,
@@ -61,6 +71,33 @@ _STATUS_BY_TEXT = {s.value.lower(): s.value for s in Order.Status if s.value}
 _STATUS_BY_TEXT["cancelled"] = Order.Status.CANCELED
 
 
+_ZERO = Decimal("0.00")
+
+# The XML report's name of each amount: `ItemPrice` component types, and the types of a
+# `Promotion`'s components.
+_PRICE_COMPONENTS = {
+    "Principal": "item_price",
+    "Tax": "item_tax",
+    "Shipping": "shipping_price",
+    "ShippingTax": "shipping_tax",
+    "GiftWrap": "gift_wrap_price",
+    "GiftWrapTax": "gift_wrap_tax",
+}
+_PROMOTION_COMPONENTS = {
+    "Principal": "item_promotion_discount",
+    "Shipping": "ship_promotion_discount",
+}
+_PROMOTION_ID_FIELDS = {
+    "item_promotion_discount": "item_promotion_id",
+    "ship_promotion_discount": "ship_promotion_id",
+}
+# How row warnings and errors name each amount of the XML report.
+_XML_COLUMNS = {
+    **{name: kind for kind, name in _PRICE_COMPONENTS.items()},
+    **{name: f"Promotion {kind}" for kind, name in _PROMOTION_COMPONENTS.items()},
+}
+
+
 def _status(text: str) -> str:
     return _STATUS_BY_TEXT.get(text.strip().lower().replace(" ", ""), "")
 
@@ -85,6 +122,12 @@ class _FlatColumns(NamedTuple):
     item_tax: str
     shipping_price: str
     shipping_tax: str
+    gift_wrap_price: str
+    gift_wrap_tax: str
+    item_promotion_discount: str
+    ship_promotion_discount: str
+    item_promotion_id: str
+    ship_promotion_id: str
     sales_channel: str
     currency: str
     buyer_company_name: str
@@ -96,10 +139,21 @@ class _FlatColumns(NamedTuple):
     payments_date: str
 
 
+# Amount columns that only some flat layouts have: read only where the file has them.
+_OPTIONAL_AMOUNTS = (
+    "gift_wrap_price",
+    "gift_wrap_tax",
+    "item_promotion_discount",
+    "ship_promotion_discount",
+)
+
+
 @dataclass
 class _FlatState(OrderRowsState):
     read: Callable[[list[str]], _FlatColumns]
     has_business_column: bool
+    # Those of _OPTIONAL_AMOUNTS the file has.
+    optional_amounts: tuple[str, ...]
     # The digest of each order of the current batch (`already_imported`, `set_digest`).
     digests: dict[str, str] = field(default_factory=dict)
 
@@ -118,6 +172,9 @@ class MfnFlatImporter(GroupedRowImporter[OrderRecord, _FlatState]):
             read=table.columns(_FlatColumns),
             read_buyer=table.columns(BuyerColumns),
             has_business_column=table.has("is-business-order"),
+            optional_amounts=tuple(
+                name for name in _OPTIONAL_AMOUNTS if table.has(FLAT_COLUMNS[name])
+            ),
         )
 
     def add_row(
@@ -139,7 +196,11 @@ class MfnFlatImporter(GroupedRowImporter[OrderRecord, _FlatState]):
             "item_tax": parse_money(columns.item_tax, column="item-tax"),
             "shipping_price": parse_money(columns.shipping_price, column="shipping-price"),
             "shipping_tax": parse_money(columns.shipping_tax, column="shipping-tax"),
+            "item_promotion_id": columns.item_promotion_id,
+            "ship_promotion_id": columns.ship_promotion_id,
         }
+        for name in state.optional_amounts:
+            item_values[name] = parse_money(getattr(columns, name), column=FLAT_COLUMNS[name])
         values: dict[str, Any] = {
             "fulfillment_channel": Order.FulfillmentChannel.MFN,
             "purchased_at": purchased_at,
@@ -164,6 +225,7 @@ class MfnFlatImporter(GroupedRowImporter[OrderRecord, _FlatState]):
             )
         paid_at = parse_datetime(columns.payments_date, column="payments-date")
         # Everything parsed: only now touch the group, so a bad row leaves it as it was.
+        state.warnings.extend(amount_warnings(row.line, item_values))
         if group is None:
             group = OrderRecord(
                 amazon_order_id=order_id,
@@ -220,13 +282,16 @@ class MfnXmlImporter:
         for message in iter_xml_messages(stream):
             result.rows += 1
             report = message.element.find("OrderReport")
+            warnings: list[RowWarning] = []
             try:
                 if report is None:
                     raise RowProblem("the message has no OrderReport")
-                batch.append(self._record(report, message.line, context))
+                batch.append(self._record(report, message.line, context, warnings))
             except RowProblem as problem:
                 result.errors.append(RowError(message.line, str(problem)))
                 result.failed += 1
+            else:
+                result.warnings.extend(warnings)
             if len(batch) >= BATCH_ORDERS:
                 self._flush(batch, context, result)
                 batch = []
@@ -244,7 +309,11 @@ class MfnXmlImporter:
                 outcomes.by_line.setdefault(record.line, UNCHANGED)
             count_outcomes(outcomes, result)
 
-    def _record(self, report, line: int, context: ImportContext) -> OrderRecord:
+    def _record(
+        self, report, line: int, context: ImportContext, warnings: list[RowWarning]
+    ) -> OrderRecord:
+        """The order of one `OrderReport`; what does not add up in its amounts goes to
+        `warnings`. Raises RowProblem."""
         order_id = parse_order_id(
             xml_text(report, "AmazonOrderID"),
             column="AmazonOrderID",
@@ -254,6 +323,7 @@ class MfnXmlImporter:
         if purchased_at is None:
             raise RowProblem("OrderDate is empty")
         address = "FulfillmentData/Address/"
+        billing = "BillingData/Address/"
         sales_channel = xml_text(report, "SalesChannel")
         record = OrderRecord(
             amazon_order_id=order_id,
@@ -263,30 +333,44 @@ class MfnXmlImporter:
             status_at=parse_datetime(xml_text(report, "OrderPostedDate"), column="OrderPostedDate"),
         )
         currency = ""
+        item_warnings: list[RowWarning] = []
         for item in report.findall("Item"):
             item_id = parse_id(xml_text(item, "AmazonOrderItemCode"), column="AmazonOrderItemCode")
-            amounts = {"Principal": "", "Shipping": "", "Tax": "", "ShippingTax": ""}
+            values: dict[str, Any] = {
+                "sku": parse_id(xml_text(item, "SKU"), column="SKU", max_length=_SKU_LENGTH),
+                "product_name": xml_text(item, "Title"),
+                "quantity_ordered": parse_quantity(xml_text(item, "Quantity"), column="Quantity"),
+            }
             for component in item.findall("ItemPrice/Component"):
-                kind = xml_text(component, "Type")
+                field_name = _PRICE_COMPONENTS.get(xml_text(component, "Type"))
                 amount = component.find("Amount")
-                if kind in amounts and amount is not None:
-                    amounts[kind] = (amount.text or "").strip()
+                if field_name is not None and amount is not None:
+                    values[field_name] = parse_money(
+                        amount.text or "", column=_XML_COLUMNS[field_name]
+                    )
                     currency = currency or amount.get("currency", "")
-            record.items[item_id] = ItemRecord(
-                order_item_id=item_id,
-                line=line,
-                values={
-                    "sku": parse_id(xml_text(item, "SKU"), column="SKU", max_length=_SKU_LENGTH),
-                    "product_name": xml_text(item, "Title"),
-                    "quantity_ordered": parse_quantity(
-                        xml_text(item, "Quantity"), column="Quantity"
-                    ),
-                    "item_price": parse_money(amounts["Principal"], column="Principal"),
-                    "item_tax": parse_money(amounts["Tax"], column="Tax"),
-                    "shipping_price": parse_money(amounts["Shipping"], column="Shipping"),
-                    "shipping_tax": parse_money(amounts["ShippingTax"], column="ShippingTax"),
-                },
+            promotion_ids: dict[str, list[str]] = {}
+            for promotion in item.findall("Promotion"):
+                promotion_id = xml_text(promotion, "MerchantPromotionID")
+                for component in promotion.findall("Component"):
+                    field_name = _PROMOTION_COMPONENTS.get(xml_text(component, "Type"))
+                    if field_name is None:
+                        continue
+                    amount = parse_money(
+                        xml_text(component, "Amount"), column=_XML_COLUMNS[field_name]
+                    )
+                    values[field_name] = values.get(field_name, _ZERO) + amount
+                    if promotion_id:
+                        promotion_ids.setdefault(field_name, []).append(promotion_id)
+            for field_name, ids in promotion_ids.items():
+                values[_PROMOTION_ID_FIELDS[field_name]] = ",".join(dict.fromkeys(ids))
+            # An item without some component has none of it: zero, as in the flat files.
+            for field_name in _XML_COLUMNS:
+                values.setdefault(field_name, _ZERO)
+            item_warnings += amount_warnings(
+                line, values, _XML_COLUMNS, prefix=f"AmazonOrderItemCode {item_id}: "
             )
+            record.items[item_id] = ItemRecord(order_item_id=item_id, line=line, values=values)
         values = {
             "fulfillment_channel": Order.FulfillmentChannel.MFN,
             "purchased_at": purchased_at,
@@ -306,6 +390,15 @@ class MfnXmlImporter:
             "ship_postal_code": xml_text(report, address + "PostalCode"),
             "ship_country": xml_text(report, address + "CountryCode"),
             "ship_phone": xml_text(report, address + "PhoneNumber"),
+            "billing_name": xml_text(report, billing + "Name"),
+            "bill_address_1": xml_text(report, billing + "AddressFieldOne"),
+            "bill_address_2": xml_text(report, billing + "AddressFieldTwo"),
+            "bill_address_3": xml_text(report, billing + "AddressFieldThree"),
+            "bill_city": xml_text(report, billing + "City"),
+            "bill_state": xml_text(report, billing + "StateOrRegion"),
+            "bill_postal_code": xml_text(report, billing + "PostalCode"),
+            "bill_country": xml_text(report, billing + "CountryCode"),
         }
         record.values = {k: v for k, v in values.items() if v not in ("", None)}
+        warnings += item_warnings
         return _finish(record)

@@ -9,9 +9,9 @@ model's defaults). There is one merge, whatever the order's past:
   are: every line is unchanged, nothing is compared;
 - otherwise the record's values merge into the order's row, its items and its shipment lines
   (`merge_values`: empty never erases); an FBA item's quantities and amounts become the sums
-  over its shipment lines, and the order's totals the sums over its items. The status and
-  Amazon's last update time merge by `statuses.merge_status`: a record that knows an older
-  state of the order than the row changes neither, and a changed status of an order that
+  over its shipment lines, and the order's sums those over its items (`order_sums`). The
+  status and Amazon's last update time merge by `statuses.merge_status`: a record that knows an
+  older state of the order than the row changes neither, and a changed status of an order that
   existed before the record is planned as an `OrderStatusChange`.
 
 A line is `created` when its order, item or shipment line did not exist before its record,
@@ -26,7 +26,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from orders.models import Order, OrderItem, OrderStatusChange, ShipmentLine
+from orders.models import LINE_AMOUNT_FIELDS, Order, OrderItem, OrderStatusChange, ShipmentLine
 from orders.services.outcomes import CREATED, UNCHANGED, UPDATED, Outcomes
 from orders.services.statuses import STATUS_FIELDS, StatusMerge, merge_status, status_change
 from orders.services.values import blank_row, merge_values, stamp, text_limits
@@ -287,9 +287,7 @@ class _Planner:
                 stamp(item, report_id=self.report_id, line=line)
                 order.items_to_write[item_id] = None
 
-        totals = _order_totals(order.items.values())
-        totals_changed = totals != (row["items_total"], row["tax_total"], row["shipping_total"])
-        row["items_total"], row["tax_total"], row["shipping_total"] = totals
+        totals_changed = merge_values(row, order_sums(order.items.values()), {})
         if order_new or order_changed or totals_changed or time_derived:
             stamp(row, report_id=self.report_id, line=record.line)
             row["changed_at"] = self.now
@@ -389,29 +387,37 @@ class _Planner:
 
 def _item_sums(lines: list[Row], quantity_ordered: int) -> dict[str, Any]:
     """An FBA item's quantities and amounts: the sums over its shipment lines."""
-    shipped = 0
-    item_price = item_tax = shipping_price = shipping_tax = _ZERO
-    for line in lines:
-        shipped += line["quantity"]
-        item_price += line["item_price"]
-        item_tax += line["item_tax"]
-        shipping_price += line["shipping_price"]
-        shipping_tax += line["shipping_tax"]
-    return {
-        "item_price": item_price,
-        "item_tax": item_tax,
-        "shipping_price": shipping_price,
-        "shipping_tax": shipping_tax,
-        "quantity_shipped": shipped,
-        "quantity_ordered": max(quantity_ordered, shipped),
-    }
+    if len(lines) == 1:  # the usual case: the line's own values, nothing to add
+        (line,) = lines
+        sums = {name: line[name] for name in LINE_AMOUNT_FIELDS}
+        shipped = line["quantity"]
+    else:
+        shipped = 0
+        sums = dict.fromkeys(LINE_AMOUNT_FIELDS, _ZERO)
+        for line in lines:
+            shipped += line["quantity"]
+            for name in LINE_AMOUNT_FIELDS:
+                sums[name] += line[name]
+    sums["quantity_shipped"] = shipped
+    sums["quantity_ordered"] = max(quantity_ordered, shipped)
+    return sums
 
 
-def _order_totals(items: Iterable[Row]) -> tuple[Decimal, Decimal, Decimal]:
-    """An order's sums over its items: item prices, all tax (item + shipping), shipping."""
-    items_total = tax_total = shipping_total = _ZERO
+def order_sums(items: Iterable[Mapping[str, Any]]) -> dict[str, Decimal]:
+    """An order's stored sums over its items (rows, or model instances' `vars()`): item
+    prices, all tax (item, shipping and gift wrap), shipping prices, gift wrap prices and the
+    promotion discounts (item and shipping). `Order.total` adds them up."""
+    items_total = tax_total = shipping_total = gift_wrap_total = promotion_total = _ZERO
     for item in items:
         items_total += item["item_price"]
-        tax_total += item["item_tax"] + item["shipping_tax"]
+        tax_total += item["item_tax"] + item["shipping_tax"] + item["gift_wrap_tax"]
         shipping_total += item["shipping_price"]
-    return items_total, tax_total, shipping_total
+        gift_wrap_total += item["gift_wrap_price"]
+        promotion_total += item["item_promotion_discount"] + item["ship_promotion_discount"]
+    return {
+        "items_total": items_total,
+        "tax_total": tax_total,
+        "shipping_total": shipping_total,
+        "gift_wrap_total": gift_wrap_total,
+        "promotion_total": promotion_total,
+    }

@@ -14,7 +14,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from django.db import connection
@@ -22,7 +21,13 @@ from django.utils import timezone
 
 from amazon_settings.models import SellerAccount
 from orders.models import Invoice, Order, OrderItem, OrderStatusChange, Return, ShipmentLine
-from orders.services.order_plan import OrderPlan, OrderRecord, StoredOrder, plan_orders
+from orders.services.order_plan import (
+    OrderPlan,
+    OrderRecord,
+    StoredOrder,
+    order_sums,
+    plan_orders,
+)
 from orders.services.outcomes import Outcomes
 from orders.services.sql import rows_by_key, rows_of_orders
 from orders.services.statuses import apply_waiting_statuses
@@ -250,9 +255,9 @@ def correct_orders(
                     stamp(vars(item), report_id=source_report_id, line=correction.line)
                     changed_items.append(item)
                     changed = True
-            tax = sum((i.item_tax + i.shipping_tax for i in items[order.pk]), Decimal("0.00"))
-            if items[order.pk] and order.tax_total != tax:
-                order.tax_total = tax
+            if items[order.pk] and merge_values(
+                vars(order), order_sums(vars(i) for i in items[order.pk]), {}
+            ):
                 changed = True
         if changed:
             stamp(vars(order), report_id=source_report_id, line=correction.line)

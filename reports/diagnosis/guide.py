@@ -29,6 +29,7 @@ from reports.diagnosis.access import (
 )
 from reports.diagnosis.imports import check_gaps, check_last_imports, check_reports, check_worker
 from reports.diagnosis.invoicing import check_invoicing
+from reports.diagnosis.push import check_push
 from reports.diagnosis.results import TONES, Check, worst
 
 
@@ -73,6 +74,7 @@ def diagnose_account(
         check_gaps(account, coverages=coverages, now=now),
         check_reports(account, coverages=coverages, now=now),
         check_throttling(account, now=now),
+        check_push(account, now=now),
         check_invoicing(account),
     ]
     return Diagnosis(

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from amazon_settings import services as account_services
 from amazon_settings.models import SellerAccount
+from amazon_settings.spapi.types import Report as AmazonReport
 from reports.catalog import kinds_for_region
 from reports.models import DiscoveryCursor, Report
 from reports.services.pipeline import NO_DATA_MESSAGE
@@ -55,30 +56,38 @@ def discover_reports(account: SellerAccount, *, force: bool = False) -> list[Rep
         empty = amazon.processing_status == Amazon.CANCELLED
         if empty and not amazon.report_schedule_id:
             continue  # someone else's request that found nothing: not ours to keep
-        report = Report(
-            account=account,
-            report_type=amazon.report_type,
-            marketplace_ids=sorted(amazon.marketplace_ids),
-            data_start=amazon.data_start_time,
-            data_end=amazon.data_end_time,
-            source=Report.Source.SCHEDULE
-            if amazon.report_schedule_id
-            else Report.Source.DISCOVERED,
-            amazon_report_id=amazon.report_id,
-            import_status=Status.NO_DATA if empty else Status.DOWNLOADING,
-            last_error=NO_DATA_MESSAGE if empty else "",
-            next_attempt_at=None if empty else now,
+        registered.append(
+            register_found_report(
+                account, amazon, message="Found on Amazon; the worker downloads and imports it."
+            )
         )
-        apply_amazon_report(report, amazon)
-        register_report(
-            report,
-            message=NO_DATA_MESSAGE
-            if empty
-            else "Found on Amazon; the worker downloads and imports it.",
-        )
-        registered.append(report)
     DiscoveryCursor.objects.update_or_create(
         account=account,
         defaults={"checked_until": now, "next_check_at": now + poll_interval()},
     )
     return registered
+
+
+def register_found_report(account: SellerAccount, amazon: AmazonReport, *, message: str) -> Report:
+    """Enter a finished report Amazon made for the account (found by getReports, or named by
+    a notification) into the state machine, due for download at once, with `message` as its
+    first history line; one Amazon cancelled for want of data enters finished without data
+    (and Amazon's reason as its history). Amazon's reports carry their range and marketplaces;
+    one made by an Amazon schedule counts as the schedule's. Raises IntegrityError when the
+    account has the report already (the caller looked first; only a concurrent registration
+    can get there)."""
+    empty = amazon.processing_status == Amazon.CANCELLED
+    report = Report(
+        account=account,
+        report_type=amazon.report_type,
+        marketplace_ids=sorted(amazon.marketplace_ids),
+        data_start=amazon.data_start_time,
+        data_end=amazon.data_end_time,
+        source=Report.Source.SCHEDULE if amazon.report_schedule_id else Report.Source.DISCOVERED,
+        amazon_report_id=amazon.report_id,
+        import_status=Status.NO_DATA if empty else Status.DOWNLOADING,
+        last_error=NO_DATA_MESSAGE if empty else "",
+        next_attempt_at=None if empty else timezone.now(),
+    )
+    apply_amazon_report(report, amazon)
+    return register_report(report, message=NO_DATA_MESSAGE if empty else message)

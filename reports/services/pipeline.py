@@ -33,6 +33,7 @@ from orders.importers.base import (
     ImportContext,
     ImportResult,
     RowError,
+    RowWarning,
 )
 from orders.importers.registry import get_importer
 from reports import documents
@@ -299,15 +300,17 @@ def _download(report: Report) -> None:
     report.attempts = 0
     report.last_error = ""
     report.rows_total = max(0, content.count(b"\n") - 1)
-    # A new document: its import starts at its first line.
+    # A new document: its import starts at its first line, and the old one's row notes go.
     for name in COUNTER_FIELDS:
         setattr(report, name, 0)
-    transition(
-        report,
-        expected_status=Status.DOWNLOADING,
-        message=f"Downloaded {len(content):,} bytes. {choice.reason}",
-        keep_lease=True,
-    )
+    with transaction.atomic():
+        ReportRowError.objects.filter(report=report).delete()
+        transition(
+            report,
+            expected_status=Status.DOWNLOADING,
+            message=f"Downloaded {len(content):,} bytes. {choice.reason}",
+            keep_lease=True,
+        )
 
 
 def import_stored_document(report: Report, *, accept_drop: bool = False) -> None:
@@ -357,7 +360,7 @@ def import_stored_document(report: Report, *, accept_drop: bool = False) -> None
         )
         if not written:
             raise StaleState(report.pk)
-        _store_row_errors(report, point.new_errors)
+        _store_row_notes(report, point.new_errors, point.new_warnings)
 
     context = ImportContext(
         account=report.account,
@@ -399,12 +402,14 @@ def import_stored_document(report: Report, *, accept_drop: bool = False) -> None
     report.last_error = (
         f"{result.failed} lines could not be imported; see the details." if result.failed else ""
     )
+    warned = ReportRowError.objects.filter(report=report, kind=ReportRowError.Kind.WARNING).count()
     transition(
         report,
         expected_status=Status.IMPORTING,
         message=(
             f"Imported {result.rows} rows: {result.created} created, {result.updated} updated, "
             f"{result.unchanged} unchanged, {result.failed} with errors."
+            + (f" {warned} row warnings: imported as they stand." if warned else "")
         ),
     )
 
@@ -412,8 +417,11 @@ def import_stored_document(report: Report, *, accept_drop: bool = False) -> None
 def _begin_import(report: Report, *, lease: timedelta) -> Checkpoint | None:
     """Start (or resume) the import under the report's lease, now `lease` long: it is renewed
     with every checkpoint from now on. A fresh import clears the counters and row errors
-    of an earlier one. Returns the checkpoint to resume after, or None for a fresh start.
-    Raises StaleState when the report left IMPORTING or its lease is gone."""
+    of an earlier one. It keeps the row warnings: they are about the same document's lines (a
+    new document clears them), and the orders an earlier import stored as they are, which
+    this one skips without reading, would not be warned of again. Returns the checkpoint to
+    resume after, or None for a fresh start. Raises StaleState when the report left IMPORTING
+    or its lease is gone."""
     report.leased_until = timezone.now() + lease
     # Due at once: should this worker stop, the next one takes the report up as soon as the
     # lease runs out, not at a retry time set earlier.
@@ -431,7 +439,7 @@ def _begin_import(report: Report, *, lease: timedelta) -> Checkpoint | None:
         if not written:
             raise StaleState(report.pk)
         if fresh:
-            ReportRowError.objects.filter(report=report).delete()
+            ReportRowError.objects.filter(report=report, kind=ReportRowError.Kind.ERROR).delete()
         else:
             record_event(
                 report,
@@ -465,12 +473,33 @@ COUNTER_FIELDS = (
 )
 
 
-def _store_row_errors(report: Report, errors: tuple[RowError, ...]) -> None:
-    ReportRowError.objects.bulk_create(
-        ReportRowError(
-            report=report,
-            line_number=e.line_number,
-            reason=e.reason.replace("\x00", "")[:500],
+def _store_row_notes(
+    report: Report, errors: tuple[RowError, ...], warnings: tuple[RowWarning, ...]
+) -> None:
+    """Store a checkpoint's row errors and warnings. A warning already stored for the same
+    line of this report (an import of the same document again, after a reset) is not
+    stored twice."""
+    Kind = ReportRowError.Kind
+    stored: set[tuple[int, str]] = set()
+    if warnings:
+        stored = set(
+            ReportRowError.objects.filter(
+                report=report,
+                kind=Kind.WARNING,
+                line_number__in={w.line_number for w in warnings},
+            ).values_list("line_number", "reason")
         )
-        for e in errors
+    notes = [(Kind.ERROR, e.line_number, e.reason) for e in errors]
+    for warning in warnings:
+        reason = _storable(warning.reason)
+        if (warning.line_number, reason) not in stored:
+            stored.add((warning.line_number, reason))
+            notes.append((Kind.WARNING, warning.line_number, reason))
+    ReportRowError.objects.bulk_create(
+        ReportRowError(report=report, kind=kind, line_number=line, reason=_storable(reason))
+        for kind, line, reason in notes
     )
+
+
+def _storable(reason: str) -> str:
+    return reason.replace("\x00", "")[:500]

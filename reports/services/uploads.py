@@ -30,7 +30,13 @@ from django.utils import timezone
 
 from amazon_settings.models import SellerAccount
 from amazon_settings.spapi import CharsetFacts, DocumentError, choose_charset
-from orders.importers.base import DocumentRejected, ImportContext, ImportResult, RowError
+from orders.importers.base import (
+    DocumentRejected,
+    ImportContext,
+    ImportResult,
+    RowError,
+    RowWarning,
+)
 from orders.importers.registry import get_importer
 from reports import documents
 from reports.catalog import kind_for_report_type
@@ -84,6 +90,9 @@ class UploadResult:
     failed: int = 0
     errors: tuple[RowError, ...] = field(default_factory=tuple)  # the first RESULT_ERRORS
     error_count: int = 0
+    # Lines imported as they stand whose amounts do not add up (the first RESULT_ERRORS).
+    warnings: tuple[RowWarning, ...] = field(default_factory=tuple)
+    warning_count: int = 0
     rejected: str = ""  # the whole document was refused: nothing imported
     held_reason: str = ""  # the stock guard held it for confirmation
     partial: bool = False  # a preview that counted the first PREVIEW_LINES lines only
@@ -297,6 +306,8 @@ def _dry_run(*, account: SellerAccount, report_type: str, received: _Received) -
         failed=result.failed,
         errors=tuple(result.errors[:RESULT_ERRORS]),
         error_count=len(result.errors),
+        warnings=tuple(result.warnings[:RESULT_ERRORS]),
+        warning_count=len(result.warnings),
         held_reason=result.held_reason,
         partial=partial,
     )
@@ -339,10 +350,8 @@ def _store(
 
 def _result_of(report: Report) -> UploadResult:
     Status = Report.ImportStatus
-    errors = tuple(
-        RowError(line_number=e.line_number, reason=e.reason)
-        for e in ReportRowError.objects.filter(report=report)[:RESULT_ERRORS]
-    )
+    errors = ReportRowError.objects.filter(report=report, kind=ReportRowError.Kind.ERROR)
+    warnings = ReportRowError.objects.filter(report=report, kind=ReportRowError.Kind.WARNING)
     return UploadResult(
         dry_run=False,
         report=report,
@@ -351,8 +360,10 @@ def _result_of(report: Report) -> UploadResult:
         updated=report.rows_updated,
         unchanged=report.rows_unchanged,
         failed=report.rows_failed,
-        errors=errors,
-        error_count=report.row_errors.count(),
+        errors=tuple(RowError(e.line_number, e.reason) for e in errors[:RESULT_ERRORS]),
+        error_count=errors.count(),
+        warnings=tuple(RowWarning(w.line_number, w.reason) for w in warnings[:RESULT_ERRORS]),
+        warning_count=warnings.count(),
         rejected=report.last_error if report.import_status == Status.FAILED else "",
         held_reason=report.last_error if report.import_status == Status.HELD else "",
     )

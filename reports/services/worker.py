@@ -129,6 +129,8 @@ def worker_schedules() -> list[ScheduleSpec]:
         # Invoices that waited (for the seller's legal data, for the invoice a credit note
         # corrects) are issued within a pass of the worker; imports issue the rest at once.
         ScheduleSpec("invoices.issue", "orders.tasks.issue_waiting_invoices", interval),
+        # Push: subscriptions made, retried and verified, and whether notifications arrive.
+        ScheduleSpec("push.check", "reports.tasks.push_pass", interval),
         # Data exchange » Log keeps 90 days; pruning once a day keeps the table small.
         ScheduleSpec("log.prune", "amazon_settings.tasks.prune_api_calls", 24 * 60 * 60),
         # Amazon's Data Protection Policy: buyer data and raw documents holding it go after

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET
 
 from core.roles import can_view_buyer_data
 from reports import documents, selectors
-from reports.models import Report
+from reports.models import Report, ReportRowError
 from reports.views.processing import ReportRow
 
 PREVIEW_ROWS = 200
@@ -26,6 +26,8 @@ PREVIEW_CELL_CHARS = 300
 def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
     report = get_object_or_404(selectors.report_list(), pk=pk)
     names = {m.marketplace_id: m.name for m in report.account.marketplaces.all()}
+    errors = report.row_errors.filter(kind=ReportRowError.Kind.ERROR)
+    warnings = report.row_errors.filter(kind=ReportRowError.Kind.WARNING)
     if request.htmx:
         # The page's poll while the report is unfinished: its state, counters and progress.
         return render(
@@ -46,8 +48,10 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "on_detail": True,
             "marketplaces": [names.get(m, m) for m in report.marketplace_ids],
             "events": report.events.all(),
-            "row_errors": report.row_errors.all()[:500],
-            "row_error_count": report.row_errors.count(),
+            "row_errors": errors[:500],
+            "row_error_count": errors.count(),
+            "row_warnings": warnings[:500],
+            "row_warning_count": warnings.count(),
             # Not even read for who may not see buyers' data.
             "document": _document_preview(report) if can_view_buyer_data(request.user) else None,
             "next": request.get_full_path(),

@@ -22,8 +22,9 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from unittest import mock
 
-from django.db import connections
+from django.db import connections, transaction
 from django.test import override_settings
+from django.utils import timezone
 
 ENV_VARIABLE = "FAULT_MATRIX_BREAK"
 
@@ -168,6 +169,47 @@ def _keys_per_import(stack: ExitStack) -> None:
     stack.enter_context(mock.patch.object(VcsLiteImporter, "write", invoices_keyed_per_run))
 
 
+def _check_leaves_waiting_to_push(stack: ExitStack) -> None:
+    from reports.models import Report, ReportNotification
+    from reports.services import pipeline
+    from reports.services.transitions import poll_interval, transition
+
+    poll = pipeline._poll
+
+    def only_when_notified(report) -> None:
+        if ReportNotification.objects.filter(amazon_report_id=report.amazon_report_id).exists():
+            return poll(report)
+        report.next_attempt_at = timezone.now() + poll_interval()
+        transition(report, expected_status=Report.ImportStatus.WAITING)
+        return None
+
+    stack.enter_context(mock.patch.object(pipeline, "_poll", only_when_notified))
+
+
+def _notification_reimports(stack: ExitStack) -> None:
+    from reports.exceptions import ReportActionNotAllowed
+    from reports.models import Report
+    from reports.services import actions, notifications
+
+    act = notifications._act
+
+    def reimport_whatever_its_state(finished, accounts):
+        report = Report.objects.filter(
+            account__in=accounts, amazon_report_id=finished.report_id
+        ).first()
+        if report is None or report.import_status == Report.ImportStatus.WAITING:
+            return act(finished, accounts)
+        try:
+            with transaction.atomic():
+                actions.reset_report(report, acting_user=None)
+        except ReportActionNotAllowed:
+            return notifications.Outcome.UNCHANGED
+        return notifications.Outcome.HURRIED
+
+    stack.enter_context(mock.patch.object(notifications, "_seen", lambda notification_id: False))
+    stack.enter_context(mock.patch.object(notifications, "_act", reimport_whatever_its_state))
+
+
 _LONG_LEASES = {"REPORT_LEASE_SECONDS": "86400", "REPORT_IMPORT_LEASE_SECONDS": "86400"}
 
 BREAKS = {
@@ -223,6 +265,16 @@ BREAKS = {
             "keys_per_import",
             "order lines and generated invoices are keyed anew on every import",
             _keys_per_import,
+        ),
+        Break(
+            "check_leaves_waiting_to_push",
+            "the worker's check never asks Amazon about a report whose notification did not come",
+            _check_leaves_waiting_to_push,
+        ),
+        Break(
+            "notification_reimports",
+            "a notification imports its report again whatever its state, duplicates included",
+            _notification_reimports,
         ),
     )
 }

@@ -31,7 +31,8 @@ from scripts.fault_matrix.truth import (
 
 MFN = "mfn_orders_eu"
 VCS_LITE = "vcs_lite"
-RANGE = timedelta(days=3)
+# Every row's range lies within the 60 days Amazon keeps order reports for.
+RANGE = timedelta(days=2)
 # Rounds of "the seller does what the page says" before a row gives up.
 ROUNDS = 3
 
@@ -84,13 +85,13 @@ class Matrix:
     def arm(self, **fault) -> None:
         self.sandbox.control("faults", fault)
 
-    def follow(self, report) -> tuple[object, str, list[str]]:
-        """Drive `report` and do what the pages say until it needs nobody. Returns the report
-        finally followed, the path ("failed (bad_document) → request again → imported") and
-        the actions taken."""
+    def follow(self, report, *, push: bool = False) -> tuple[object, str, list[str]]:
+        """Drive `report` (with the notification consumer running, with `push`) and do what
+        the pages say until it needs nobody. Returns the report finally followed, the path
+        ("failed (bad_document) → request again → imported") and the actions taken."""
         path, actions = [], []
         for _ in range(ROUNDS):
-            self.product.drive([report])
+            self.product.drive([report], push=push)
             action = self.product.seller_action(report)
             if action is None:
                 break
@@ -98,7 +99,7 @@ class Matrix:
             actions.append(action)
             report = self.product.act(action, report)
         else:
-            self.product.drive([report])
+            self.product.drive([report], push=push)
         path.append(describe(report))
         return report, " → ".join(path), actions
 
@@ -422,6 +423,117 @@ def imported_twice(m: Matrix, start: datetime, end: datetime) -> Row:
     return Row("same reports imported twice (Reset)", "; ".join(paths), tally, actions, ())
 
 
+def _handled(product: p.Product) -> str:
+    outcomes = product.notification_outcomes
+    return ", ".join(f"{n} {outcome}" for outcome, n in sorted(outcomes.items())) or "none"
+
+
+def _imports_of(report) -> int:
+    from reports.models import ReportEvent
+
+    return ReportEvent.objects.filter(report=report, message__startswith="Imported ").count()
+
+
+def _imported_once(report) -> str:
+    """The row's check for a notification that came twice or late: one import, not more."""
+    imports = _imports_of(report)
+    return "" if imports == 1 else f"the report was imported {imports} times"
+
+
+def notification_dropped(m: Matrix, start: datetime, end: datetime) -> Row:
+    """Amazon's notification never reaches the queue (a queue policy that keeps Amazon out
+    fails silently): the worker's check must import the report all the same, and Settings
+    must say that push is not working, with the likely cause, once the grace period is over."""
+    product = m.product
+    product.drain_notifications()  # the notifications of the rows before: push works
+    product.notification_outcomes.clear()
+    m.arm(kind="notification_drop")
+    report = product.request(MFN, start, end)
+    report, path, actions = m.follow(report, push=True)
+    problem = m.unused_faults()
+    said_after = None
+    began = time.monotonic()
+    while not problem and time.monotonic() < began + p.PUSH_GRACE_SECONDS + 10:
+        product.consume(wait_seconds=0)  # the consumer is running: the cause is the queue's
+        product.push_pass()
+        if "Push is not working" in product.page("/settings/"):
+            said_after = time.monotonic() - began
+            break
+        time.sleep(0.2)
+    if not problem and said_after is None:
+        problem = "Settings never said that push is not working"
+    return Row(
+        "notification dropped",
+        f"{path} (notifications handled: {_handled(product)})",
+        m.orders_tally(start, end),
+        actions,
+        (),
+        recovery=(
+            f"Settings said push is not working {said_after:.1f} s after the import "
+            f"(grace {p.PUSH_GRACE_SECONDS} s)"
+            if said_after is not None
+            else ""
+        ),
+        problem=problem,
+    )
+
+
+def notification_duplicated(m: Matrix, start: datetime, end: datetime) -> Row:
+    """Amazon's notification arrives twice (SQS delivers at least once): the report must be
+    imported once, and both copies must leave the queue."""
+    from django.conf import settings
+
+    product = m.product
+    product.drain_notifications()
+    product.notification_outcomes.clear()
+    m.arm(kind="notification_duplicate")
+    report = product.request(MFN, start, end)
+    report, path, actions = m.follow(report, push=True)
+    product.drain_notifications()
+    left = product.sqs.messages(settings.PUSH_SQS_QUEUE_URL)
+    problem = m.unused_faults() or _imported_once(report)
+    if not problem and left:
+        problem = f"{left} notifications stayed in the queue"
+    return Row(
+        "notification twice",
+        f"{path} (notifications handled: {_handled(product)})",
+        m.orders_tally(start, end),
+        actions,
+        (),
+        problem=problem,
+    )
+
+
+def notification_delayed(m: Matrix, start: datetime, end: datetime) -> Row:
+    """Amazon's notification comes ten minutes late, after the worker's check imported the
+    report (so after the notifications of later reports): it must change nothing."""
+    from reports.models import ReportNotification
+
+    product = m.product
+    product.drain_notifications()
+    product.notification_outcomes.clear()
+    m.arm(kind="notification_delay", hold_seconds=600)
+    report = product.request(MFN, start, end)
+    report, path, actions = m.follow(report, push=True)
+    m.sandbox.advance_clock(600)  # the notification is sent now
+    late = ReportNotification.objects.filter(amazon_report_id=report.amazon_report_id)
+    deadline = time.monotonic() + 15
+    while not late.exists() and time.monotonic() < deadline:
+        product.consume()
+    problem = m.unused_faults() or ("" if late.exists() else "the late notification never came")
+    problem = problem or _imported_once(report)
+    report.refresh_from_db()
+    return Row(
+        "notification 10 min late",
+        f"{path} → late notification → {describe(report)} "
+        f"(notifications handled: {_handled(product)})",
+        m.orders_tally(start, end),
+        actions,
+        (),
+        problem=problem,
+    )
+
+
 @dataclass(frozen=True)
 class Fault:
     key: str  # for --only
@@ -458,6 +570,9 @@ FAULTS: tuple[Fault, ...] = (
     Fault("secret", client_secret_rejected, "auth_unnoticed"),
     Fault("database", database_locked, "database_lock_unhandled"),
     Fault("twice", imported_twice, "keys_per_import"),
+    Fault("push-dropped", notification_dropped, "check_leaves_waiting_to_push"),
+    Fault("push-twice", notification_duplicated, "notification_reimports"),
+    Fault("push-late", notification_delayed, "notification_reimports"),
 )
 
 

@@ -1,8 +1,11 @@
 """The product under test, driven the way the fault matrix needs it.
 
-`start` gives the product its own SQLite database and Amazon sandbox in a folder, with the
-settings that turn Amazon's and the worker's minutes into seconds (below), and connects the EU
-demo seller through Settings and the sandbox's consent page, as an operator does.
+`start` gives the product its own SQLite database, Amazon sandbox and local SQS server (the
+sandbox pushes its notifications there) in a folder, with the settings that turn Amazon's and
+the worker's minutes into seconds (below), and connects the EU demo seller through Settings and
+the sandbox's consent page, as an operator does (which subscribes it to the notifications). The
+notification consumer runs only in the rows about push (`drive(push=True)`): the other rows see
+the worker's check alone, as before.
 
 Time: the sandbox's time factor makes Amazon's processing take about a second; the product's
 own delays are its settings, shortened here: the worker's interval, the two leases and the
@@ -27,6 +30,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -45,6 +49,8 @@ REPORT_LEASE_SECONDS = 45  # 900: 15 times the import's, as in the product
 IMPORT_LEASE_SECONDS = 3  # 60: a killed import is resumed after this
 STUCK_AFTER_SECONDS = 8  # 3 hours
 SPAPI_TIMEOUT_SECONDS = 2  # 30
+PUSH_GRACE_SECONDS = 3  # 600: a finished report's notification is overdue after this
+NOTIFICATION_QUEUE = "fault-matrix-notifications"
 
 # How long one drive waits for a report to finish or to need the seller. Reports the sandbox
 # makes finish in a few seconds even through a fault; the stuck row needs STUCK_AFTER_SECONDS.
@@ -54,11 +60,20 @@ STEP_PAUSE_SECONDS = 0.2
 logger = logging.getLogger("fault_matrix")
 
 
-def product_environment(workdir: Path, sandbox_url: str) -> dict[str, str]:
+def product_environment(
+    workdir: Path, sandbox_url: str, *, sqs_endpoint: str, queue_url: str
+) -> dict[str, str]:
     """The environment of the product's processes (this one and its worker processes): on
     SQLite and its ORM broker, whatever the caller's environment names (the database row takes
-    SQLite's lock)."""
+    SQLite's lock), with push through the local SQS server's queue."""
     return {
+        "PUSH_SQS_QUEUE_URL": queue_url,
+        "AWS_ENDPOINT_URL_SQS": sqs_endpoint,
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_ACCESS_KEY_ID": "fault-matrix",
+        "AWS_SECRET_ACCESS_KEY": "fault-matrix",
+        "PUSH_SQS_WAIT_SECONDS": "1",
+        "PUSH_GRACE_SECONDS": str(PUSH_GRACE_SECONDS),
         "DJANGO_SETTINGS_MODULE": "scripts.fault_matrix.settings",
         "DATABASE_URL": "",
         "REDIS_URL": "",
@@ -126,14 +141,17 @@ class WorkerProcess:
 
 
 class Product:
-    def __init__(self, sandbox, workdir: Path) -> None:
+    def __init__(self, sandbox, workdir: Path, *, sqs=None) -> None:
         from django.contrib.auth import get_user_model
         from django.test import Client
 
         from core.roles import OPERATORS, setup_roles
 
         self.sandbox = sandbox
+        self.sqs = sqs
         self.workdir = workdir
+        # What handling the notifications did, since a row last emptied it.
+        self.notification_outcomes: Counter = Counter()
         self.operator = get_user_model().objects.create_user(username="operator")
         self.operator.groups.add(setup_roles()[OPERATORS])
         self.client = Client(SERVER_NAME="127.0.0.1")
@@ -218,18 +236,43 @@ class Product:
         except DatabaseError as error:  # the database is locked (a fault): time passes anyway
             logger.info("time_passes: %s", error)
 
-    def drive(self, reports: list, *, seconds: float = DRIVE_SECONDS) -> None:
+    def drive(self, reports: list, *, seconds: float = DRIVE_SECONDS, push: bool = False) -> None:
         """Worker passes until every report is finished, the seller has something to do, or
-        `seconds` are over."""
+        `seconds` are over. With `push`, the notification consumer runs too (a poll of the
+        queue before each pass)."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             for report in reports:
                 report.refresh_from_db()
             if all(r.is_finished for r in reports) or any(self.seller_action(r) for r in reports):
                 return
+            if push:
+                self.consume(wait_seconds=0)
             self.time_passes(reports)
             worker_pass()
             time.sleep(STEP_PAUSE_SECONDS)
+
+    # Push
+
+    def consume(self, *, wait_seconds: int = 1) -> Counter:
+        """One poll of the notification queue by the consumer; what handling did."""
+        from reports.services.notifications import consume_notifications
+
+        outcomes = consume_notifications(wait_seconds=wait_seconds).outcomes
+        self.notification_outcomes.update(outcomes)
+        return outcomes
+
+    def drain_notifications(self) -> None:
+        """The consumer polls until the queue is empty: what the rows before pushed, or the
+        rest of a row's own."""
+        while self.consume():
+            pass
+
+    def push_pass(self) -> None:
+        """What the worker's push schedule runs."""
+        from reports import tasks
+
+        tasks.push_pass()
 
     def drive_to_download(self, report, *, seconds: float = DRIVE_SECONDS) -> None:
         """The worker's steps until Amazon has finished the report and the download is next
@@ -338,13 +381,32 @@ def _kind_key(report) -> str:
 
 
 def start(workdir: Path) -> Product:
-    """Start the sandbox, give the product a fresh database pointed at it, set up an operator
-    and connect the EU demo seller through Settings."""
+    """Start a local SQS server and the sandbox publishing to it, give the product a fresh
+    database pointed at both, set up an operator and connect the EU demo seller through
+    Settings (which subscribes it to Amazon's notifications)."""
     sys.path.insert(0, str(BASE_DIR))
     from tests.sandbox_server import SandboxServer
+    from tests.sqs_server import SqsServer
 
-    sandbox = SandboxServer.start(workdir / "sandbox", time_factor=120)
-    os.environ.update(product_environment(workdir, sandbox.base_url))
+    sqs = SqsServer.start(workdir / "sqs")
+    queue_url, _ = sqs.create_queue(NOTIFICATION_QUEUE)
+    try:
+        sandbox = SandboxServer.start(
+            workdir / "sandbox",
+            time_factor=120,
+            env={
+                "SANDBOX_SQS_ENDPOINT_URL": sqs.endpoint_url,
+                "SANDBOX_NOTIFICATION_INTERVAL_SECONDS": "0.1",
+            },
+        )
+    except Exception:
+        sqs.stop()
+        raise
+    os.environ.update(
+        product_environment(
+            workdir, sandbox.base_url, sqs_endpoint=sqs.endpoint_url, queue_url=queue_url
+        )
+    )
     (workdir / "var").mkdir(parents=True, exist_ok=True)
     import django
 
@@ -352,4 +414,4 @@ def start(workdir: Path) -> Product:
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
-    return Product(sandbox, workdir)
+    return Product(sandbox, workdir, sqs=sqs)

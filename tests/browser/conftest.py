@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,23 +92,26 @@ def _wait_for_line(process: subprocess.Popen, lines: list[str], prefix: str) -> 
     raise AssertionError(f"the demo printed no {prefix!r} line:\n" + "\n".join(lines[-60:]))
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Iterator[Demo]:
-    var_dir = tmp_path_factory.mktemp("browser-demo")
+@contextmanager
+def running_demo(var_dir: Path, **overrides: str) -> Iterator[Demo]:
+    """`scripts/demo.py` on free ports with its own VAR_DIR, the sandbox at a high time factor
+    and the worker every 5 s (`overrides` change the environment), stopped at the end."""
     port, sandbox_port = free_port(), free_port()
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in DROPPED_ENV and not key.startswith("SANDBOX_")
+        if key not in DROPPED_ENV and not key.startswith(("SANDBOX_", "PUSH_", "AWS_"))
     }
     env.update(
         {
             "PORT": str(port),
             "SANDBOX_PORT": str(sandbox_port),
+            "SQS_PORT": str(free_port()),
             "VAR_DIR": str(var_dir),
             # Amazon's queueing and processing in a fraction of a second, the worker every 5 s.
             "SANDBOX_TIME_FACTOR": "120",
             "WORKER_INTERVAL_SECONDS": "5",
+            **overrides,
         }
     )
     process = subprocess.Popen(
@@ -145,6 +149,12 @@ def demo(tmp_path_factory) -> Iterator[Demo]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Iterator[Demo]:
+    with running_demo(tmp_path_factory.mktemp("browser-demo")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,7 @@ from tests.scaleout import empty_redis, fresh_postgres_database
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 SECTION = "### PostgreSQL and Redis instead of the embedded defaults"
-SERVERS = ("gunicorn", "qcluster")
+SERVERS = ("gunicorn", "qcluster", "consume_notifications")
 
 
 def readme_commands() -> list[list[str]]:
@@ -64,7 +64,15 @@ def required_settings(sandbox, tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def run_readme(commands, env: dict[str, str], *, with_redis: bool, database_url: str, tmp_path):
+def run_readme(
+    commands,
+    env: dict[str, str],
+    *,
+    with_redis: bool,
+    database_url: str,
+    queue_url: str,
+    tmp_path,
+):
     """Run the block; answers the background servers by name and the web server's port."""
     servers: dict[str, subprocess.Popen] = {}
     port = free_port()
@@ -77,6 +85,8 @@ def run_readme(commands, env: dict[str, str], *, with_redis: bool, database_url:
                 if not with_redis:
                     continue
                 value = empty_redis()
+            elif name == "PUSH_SQS_QUEUE_URL":
+                value = queue_url
             env[name] = value
             continue
         # The variables the block exported, as the shell would expand them.
@@ -134,18 +144,34 @@ def wait_for_health(port: int, servers, tmp_path: Path, seconds: float = 60) -> 
 
 
 @pytest.mark.parametrize("with_redis", [True, False], ids=["with-redis", "without-redis"])
-def test_the_readme_postgres_section_works_as_written(sandbox, tmp_path, with_redis):
+def test_the_readme_postgres_section_works_as_written(sandbox, sqs, tmp_path, with_redis):
     sandbox.reset()
     commands = readme_commands()
     assert [c[1] for c in commands if c[0] == "export"] == [
         "DATABASE_URL=postgres://orders:secret@127.0.0.1:5432/orders",
         "REDIS_URL=redis://127.0.0.1:6379/0",
         "TRUSTED_PROXY_IPS=127.0.0.1",
+        "PUSH_SQS_QUEUE_URL=https://sqs.eu-west-1.amazonaws.com/123456789012/amazon-order-import",
     ]
     env = required_settings(sandbox, tmp_path)
+    # The queue is the local SQS server's; boto3's standard configuration points at it.
+    queue_url, _ = sqs.create_queue(f"readme-{tmp_path.name[-20:]}")
+    env.update(
+        {
+            "AWS_ENDPOINT_URL_SQS": sqs.endpoint_url,
+            "AWS_DEFAULT_REGION": "eu-west-1",
+            "AWS_ACCESS_KEY_ID": "readme",
+            "AWS_SECRET_ACCESS_KEY": "readme",
+        }
+    )
     with fresh_postgres_database() as database_url:
         servers, port, env = run_readme(
-            commands, env, with_redis=with_redis, database_url=database_url, tmp_path=tmp_path
+            commands,
+            env,
+            with_redis=with_redis,
+            database_url=database_url,
+            queue_url=queue_url,
+            tmp_path=tmp_path,
         )
         try:
             assert set(servers) == set(SERVERS)
@@ -171,7 +197,8 @@ def test_the_readme_postgres_section_works_as_written(sandbox, tmp_path, with_re
                 timeout=120,
             )
             assert connect.returncode == 0, connect.stderr
-            assert servers["qcluster"].poll() is None, (tmp_path / "qcluster.log").read_text()
+            for server in ("qcluster", "consume_notifications"):
+                assert servers[server].poll() is None, (tmp_path / f"{server}.log").read_text()
         finally:
             for process in servers.values():
                 os.killpg(process.pid, signal.SIGKILL)

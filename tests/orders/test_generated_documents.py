@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -222,3 +223,60 @@ def test_fba_order_shipped_in_two_shipments_is_one_order(account):
     }
     assert order.items.count() == len(split[0].items)
     assert order.items_total == sum(i.item_price for i in split[0].items)
+
+
+@pytest.mark.parametrize(
+    "report_type",
+    ["GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL", "GET_ORDER_REPORT_DATA_INVOICING"],
+)
+def test_gift_wrap_promotions_and_billing_reach_the_orders_as_the_sandbox_made_them(
+    account, report_type
+):
+    result = run_import(account, report_type, render(report_type, START, END))
+    assert (result.errors, result.warnings) == ([], [])
+    seller = seller_for(report_type)
+    truth = {
+        order.amazon_order_id: order
+        for order in orders_between(seller, START - timedelta(days=40), END, now=NOW)
+    }
+    items = list(OrderItem.objects.select_related("order"))
+    amounts = (
+        "item_price",
+        "shipping_price",
+        "gift_wrap_price",
+        "gift_wrap_tax",
+        "item_promotion_discount",
+        "ship_promotion_discount",
+    )
+    # The demo shows them: the range has gift wrap and both kinds of promotion.
+    for name in amounts:
+        assert any(getattr(item, name) for item in items), name
+    for item in items:
+        order = truth[item.order.amazon_order_id]
+        made = order.item(item.order_item_id)
+        assert [getattr(item, n) for n in amounts] == [getattr(made, n) for n in amounts]
+        if report_type.startswith("GET_ORDER_REPORT"):  # the FBA report has no promotion ids
+            assert (item.item_promotion_id, item.ship_promotion_id) == (
+                made.item_promotion_id,
+                made.ship_promotion_id,
+            )
+        assert (item.order.bill_city, item.order.bill_country) == (
+            order.bill_city,
+            order.bill_country_code,
+        )
+    # Each order comes to what its lines in the report add up to (an FBA order may have
+    # shipped only part of its lines in the range).
+    for order in Order.objects.prefetch_related("items"):
+        made = truth[order.amazon_order_id]
+        lines = [made.item(item.order_item_id) for item in order.items.all()]
+        assert order.total == sum(
+            (
+                line.item_price
+                + line.shipping_price
+                + line.gift_wrap_price
+                + line.item_promotion_discount
+                + line.ship_promotion_discount
+                for line in lines
+            ),
+            Decimal("0.00"),
+        )

@@ -26,6 +26,7 @@ from orders.models import (
 )
 from tests.orders.conftest import NOW, render, run_import
 from tests.reports.test_uploads import URLCONF
+from tests.testdata import report_headers
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls(URLCONF)]
 
@@ -568,3 +569,95 @@ def test_credit_note_without_imported_order_prints(logged_in_client, account):
     page = logged_in_client.get(reverse("orders:invoice_print", args=[credit.pk])).content.decode()
     assert "Credit note" in page and "CN-9" in page
     assert "The order is not imported yet" in page
+
+
+MFN_EU = "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING"
+# Columns some MFN layouts add to the known one: gift wrap, promotions and the bill-to address.
+MFN_EXTRA_COLUMNS = [
+    "gift-wrap-price",
+    "gift-wrap-tax",
+    "item-promotion-discount",
+    "item-promotion-id",
+    "ship-promotion-discount",
+    "ship-promotion-id",
+    "bill-address-1",
+    "bill-city",
+    "bill-postal-code",
+    "bill-country",
+]
+
+
+def mfn_order_document(**cells: str) -> str:
+    """An MFN flat file of one order of one item: 9.99 and 2.99 shipping, VAT included, and
+    `cells` (column names with `_` for `-`) over that."""
+    values = {
+        "order-id": "302-1234567-7654321",
+        "order-item-id": "12345678901234",
+        "purchase-date": "2025-03-01T10:00:00+00:00",
+        "sku": "MUG-1",
+        "quantity-purchased": "1",
+        "currency": "EUR",
+        "item-price": "9.99",
+        "item-tax": "1.60",
+        "shipping-price": "2.99",
+        "shipping-tax": "0.48",
+        "sales-channel": "Amazon.de",
+        "buyer-name": "Erika Mustermann",
+    } | {name.replace("_", "-"): value for name, value in cells.items()}
+    header = [*report_headers()[MFN_EU], *MFN_EXTRA_COLUMNS]
+    return "\t".join(header) + "\r\n" + "\t".join(values.get(c, "") for c in header) + "\r\n"
+
+
+def test_the_list_total_is_the_order_total_with_shipping(logged_in_client, account):
+    """An order of 9.99 and 2.99 shipping comes to 12.98, on the list as on its page."""
+    run_import(account, MFN_EU, mfn_order_document())
+    order = Order.objects.get()
+
+    listing = logged_in_client.get(reverse("orders:list")).content.decode()
+    page = logged_in_client.get(reverse("orders:detail", args=[order.pk])).content.decode()
+
+    assert re.findall(r'class="text-end text-nowrap order-total">([^<]*)<', listing) == [
+        "12.98 EUR"
+    ]
+    assert re.search(r'class="text-end fw-bold order-total">([^<]*)<', page).group(1) == (
+        "12.98 EUR"
+    )
+
+
+def test_the_order_page_shows_every_amount_and_the_billing_address(logged_in_client, account):
+    run_import(
+        account,
+        MFN_EU,
+        mfn_order_document(
+            gift_wrap_price="3.00",
+            gift_wrap_tax="0.48",
+            item_promotion_discount="-1.00",
+            item_promotion_id="SPRING-10",
+            ship_promotion_discount="-2.99",
+            ship_promotion_id="FreeShipping-7",
+            bill_address_1="Rechnungsweg 5",
+            bill_city="Bonn",
+            bill_postal_code="53111",
+            bill_country="DE",
+        ),
+    )
+    order = Order.objects.get()
+    # 9.99 + 2.99 shipping + 3.00 gift wrap - 1.00 - 2.99 promotions.
+    assert order.total == Decimal("11.99")
+
+    page = logged_in_client.get(reverse("orders:detail", args=[order.pk])).content.decode()
+
+    amounts = re.search(r'id="order-amounts">(.*?)</table>', page, re.S).group(1)
+    for css, value in (
+        ("items-total", "9.99"),
+        ("shipping-total", "2.99"),
+        ("gift-wrap-total", "3.00"),
+        ("promotion-total", "-3.99"),
+        ("order-total", "11.99 EUR"),
+        ("tax-total", "2.56"),
+    ):
+        assert re.search(rf'class="[^"]*\b{css}">{re.escape(value)}<', amounts), css
+    items = re.search(r'id="order-items">(.*?)</table>', page, re.S).group(1)
+    assert "3.00" in items and "SPRING-10" in items and "FreeShipping-7" in items
+    bill_to = re.search(r'id="bill-to">(.*?)</dd>', page, re.S).group(1)
+    assert "Rechnungsweg 5" in bill_to and "53111 Bonn" in bill_to

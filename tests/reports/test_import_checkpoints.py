@@ -9,6 +9,7 @@ another process would read.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from html import escape as html_escape
 
 import pytest
 from django.urls import reverse
@@ -331,3 +332,72 @@ def test_a_whole_document_import_keeps_the_long_lease(account, monkeypatch, sett
     assert report.import_status == Report.ImportStatus.IMPORTED
     long_lease = timedelta(seconds=settings.REPORT_LEASE_SECONDS)
     assert seen["lease_end"] > seen["now"] + long_lease - timedelta(seconds=5)
+
+
+def with_taxes_above_their_price(text: str, *, lines: int) -> str:
+    """`text` with the item tax of `lines` data lines (spread over the document) raised above
+    the item's price: rows imported as they stand, each with a warning."""
+    rows = text.split("\n")
+    header = rows[0].rstrip("\r").split("\t")
+    tax, price = header.index("item-tax"), header.index("item-price")
+    data = [i for i in range(1, len(rows)) if rows[i]]
+    step = (len(data) - 2) // lines
+    for n in range(lines):
+        cells = rows[data[2 + n * step]].split("\t")
+        cells[tax] = f"{float(cells[price]) + 100:.2f}"
+        rows[data[2 + n * step]] = "\t".join(cells)
+    return "\n".join(rows)
+
+
+def test_row_warnings_are_stored_once_shown_apart_from_errors_and_kept_by_a_reset(
+    account, monkeypatch, clock, client, user, no_broker
+):
+    from reports.services import actions
+
+    text = with_taxes_above_their_price(mfn_document(), lines=3)
+    clean = clean_import_counts(account, text)
+    assert (len(clean.warnings), clean.failed) == (3, 0)
+    report = stored_report(account, text)
+    with monkeypatch.context() as patch:
+        kill_during_batch(patch, KILLED_AT_BATCH + 2)
+        with pytest.raises(WorkerKilled):
+            pipeline.import_stored_document(claimed(report))
+    clock.advance(61)
+    pipeline.import_stored_document(claimed(report))
+
+    def stored_warnings() -> list[tuple[int, str]]:
+        return list(
+            ReportRowError.objects.filter(
+                report=report, kind=ReportRowError.Kind.WARNING
+            ).values_list("line_number", "reason")
+        )
+
+    report.refresh_from_db()
+    assert report.import_status == Report.ImportStatus.IMPORTED
+    expected = [(w.line_number, w.reason) for w in clean.warnings]
+    assert stored_warnings() == expected
+    assert not ReportRowError.objects.filter(report=report, kind=ReportRowError.Kind.ERROR)
+    assert (report.rows_failed, report.rows_created) == (0, clean.created)
+    assert report.last_error == ""
+    assert report.events.last().message.endswith("3 row warnings: imported as they stand.")
+    client.force_login(user)
+    page = client.get(reverse("reports:detail", args=[report.pk])).content.decode()
+    errors_part, warnings_part = page.split("Rows with warnings")
+    assert 'id="row-errors"' not in errors_part
+    assert 'id="row-warnings"' in warnings_part
+    assert all(html_escape(reason) in warnings_part for _, reason in expected)
+
+    # A reset imports the same document again: its orders are unchanged and skipped unread,
+    # and the warnings about their lines stay, once each.
+    actions.reset_report(report, acting_user=user)
+    [(pk, lease_id)] = no_broker[-1:]
+    pipeline.advance_report(pk, lease_id)
+    report.refresh_from_db()
+    assert report.rows_unchanged == report.rows_total
+    assert stored_warnings() == expected
+    # Read again (their digests gone), the same lines give the same warnings: not stored twice.
+    Order.objects.update(import_digest="")
+    actions.reset_report(report, acting_user=user)
+    [(pk, lease_id)] = no_broker[-1:]
+    pipeline.advance_report(pk, lease_id)
+    assert stored_warnings() == expected

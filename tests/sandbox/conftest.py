@@ -52,6 +52,17 @@ def _validate(model: str, schema: dict, body: object) -> None:
 MODEL_OF = {
     "getMarketplaceParticipations": "sellers.json",
     "createRestrictedDataToken": "tokens_2021-03-01.json",
+    **dict.fromkeys(
+        (
+            "getDestinations",
+            "createDestination",
+            "getSubscription",
+            "createSubscription",
+            "getSubscriptionById",
+            "deleteSubscriptionById",
+        ),
+        "notifications.json",
+    ),
 }
 
 

@@ -29,6 +29,11 @@ def tokens_model() -> dict[str, Any]:
     return load_model("tokens_2021-03-01.json")
 
 
+@pytest.fixture(scope="session")
+def notifications_model() -> dict[str, Any]:
+    return load_model("notifications.json")
+
+
 @pytest.fixture
 def mocked() -> Iterator[responses.RequestsMock]:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:

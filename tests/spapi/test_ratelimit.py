@@ -162,16 +162,19 @@ def _usage_plan(operation: dict) -> RateLimit:
     return RateLimit(rate=float(match.group(1)), burst=int(match.group(2)))
 
 
-def test_operation_limits_match_the_models_usage_plans(reports_model, sellers_model, tokens_model):
+def test_operation_limits_match_the_models_usage_plans(
+    reports_model, sellers_model, tokens_model, notifications_model
+):
     expected = {}
     for prefix, model in (
         ("Reports", reports_model),
         ("Sellers", sellers_model),
         ("Tokens", tokens_model),
+        ("Notifications", notifications_model),
     ):
         for operations in model["paths"].values():
-            for method, operation in operations.items():
-                if method != "parameters":
+            for operation in operations.values():
+                if isinstance(operation, dict) and "operationId" in operation:
                     expected[f"{prefix}.{operation['operationId']}"] = _usage_plan(operation)
 
     for name, limit in OPERATION_LIMITS.items():

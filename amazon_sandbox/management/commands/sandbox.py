@@ -77,6 +77,10 @@ class Command(BaseCommand):
         history.add_argument("number", nargs="?", type=int, help="0 is the demo's history")
         clock = sub.add_parser("clock", help="show or advance the sandbox clock")
         clock.add_argument("--advance-seconds", type=float)
+        notes = sub.add_parser(
+            "notifications", help="destinations, subscriptions and the notifications sent"
+        )
+        notes.add_argument("--seller", default="")
         calls = sub.add_parser("calls", help="the calls the sandbox answered")
         calls.add_argument("--operation", default="")
         calls.add_argument("--seller", default="")
@@ -165,6 +169,8 @@ class Command(BaseCommand):
             if o["advance_seconds"] is not None:
                 control.advance_clock(seconds=o["advance_seconds"])
             return control.clock_state()
+        if subcommand == "notifications":
+            return control.notifications_state(selling_partner_id=o["seller"])
         if subcommand == "calls":
             return control.calls(operation=o["operation"], selling_partner_id=o["seller"])
         control.reset()

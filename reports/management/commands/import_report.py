@@ -79,6 +79,11 @@ class Command(BaseCommand):
             self.stdout.write(f"line {error.line_number}: {error.reason}")
         if result.error_count > len(result.errors):
             self.stdout.write(f"… and {result.error_count - len(result.errors)} more line errors")
+        for warning in result.warnings:
+            self.stdout.write(f"line {warning.line_number} (warning): {warning.reason}")
+        if result.warning_count > len(result.warnings):
+            more = result.warning_count - len(result.warnings)
+            self.stdout.write(f"… and {more} more line warnings")
 
 
 def _account(value: str) -> SellerAccount:

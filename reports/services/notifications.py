@@ -1,0 +1,311 @@
+"""Push: the consumer of Amazon's REPORT_PROCESSING_FINISHED notifications.
+
+`consume_notifications` takes a batch of messages from the queue (SQS long polling), handles
+each and deletes it once handled: every message is handled at least once (one whose handling
+failed comes back after its visibility timeout, and after MAX_RECEIVES tries it is kept as
+rejected and deleted). `handle_notification` decides what a message means:
+
+- a report we track, still waiting for Amazon: made due now and handed out to a worker, through
+  the state machine (`transitions.hurry_report`, then a claim under the report's lease), so it
+  is downloaded and imported at once instead of at the next check;
+- a finished report of a type we import that we do not know: registered (getReport, then as
+  discovery registers it) and handed out;
+- a type we do not import (Amazon sends one for every report of the seller, by the thousand):
+  dropped without a write, beyond noting that push works;
+- a duplicate, or a report that is past waiting (imported by the check already, out of order):
+  nothing changes;
+- a message that is not Amazon's notification, or names a seller nobody connected: kept as a
+  `RejectedNotification` with the reason, and deleted from the queue, so it never loops.
+
+The worker's check every interval stays: it finds what a lost message missed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from django.db import IntegrityError
+from django.utils import timezone
+
+from amazon_settings import notification_queue, push
+from amazon_settings import services as account_services
+from amazon_settings.exceptions import AccountNotConnected
+from amazon_settings.models import PushSubscription, SellerAccount
+from amazon_settings.notification_queue import QueueMessage
+from amazon_settings.spapi import SpApiRequestError
+from amazon_settings.spapi.types import parse_datetime
+from reports.catalog import BY_REPORT_TYPE
+from reports.models import RejectedNotification, Report, ReportNotification, WorkerHeartbeat
+from reports.services.discovery import register_found_report
+from reports.services.transitions import enqueue_reports, hurry_report
+from reports.services.worker import record_worker_heartbeat
+
+logger = logging.getLogger(__name__)
+
+NOTIFICATION_TYPE = "REPORT_PROCESSING_FINISHED"
+FINISHED_STATUSES = frozenset({"DONE", "CANCELLED", "FATAL"})
+# A message whose handling failed this many times is kept as rejected and deleted.
+MAX_RECEIVES = 5
+# Kept for the operator to see; longer bodies are cut (they are not Amazon's anyway).
+MAX_KEPT_BODY = 10_000
+_MERCHANT_ACCOUNT = "amzn1.merchant.o."
+
+
+class Outcome(StrEnum):
+    """What handling a message did."""
+
+    HURRIED = "hurried"  # a waiting report was made due and handed out
+    REGISTERED = "registered"  # an unknown report of a type we import was registered
+    UNCHANGED = "unchanged"  # a duplicate, or a report past waiting: nothing to do
+    DROPPED = "dropped"  # a type or report we do not import, or an account with push off
+    REJECTED = "rejected"  # kept as a RejectedNotification
+
+
+class NotificationUnreadable(Exception):
+    """The message is not a REPORT_PROCESSING_FINISHED notification we can read."""
+
+
+@dataclass(frozen=True)
+class FinishedReport:
+    """What a REPORT_PROCESSING_FINISHED notification says."""
+
+    notification_id: str
+    seller_id: str
+    report_id: str
+    report_type: str
+    processing_status: str
+    document_id: str
+    event_time: datetime | None
+
+
+def _text(data: dict[str, Any], key: str, *, required: bool = True) -> str:
+    value = data.get(key)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or not value:
+        raise NotificationUnreadable(f"{key} is missing or not a string")
+    return value
+
+
+def parse_notification(body: str) -> FinishedReport | None:
+    """The notification in the message, or None for another notification type. Raises
+    NotificationUnreadable for anything else. Pure."""
+    try:
+        message = json.loads(body)
+    except ValueError:
+        raise NotificationUnreadable("the message is not JSON") from None
+    if not isinstance(message, dict):
+        raise NotificationUnreadable("the message is not a JSON object")
+    notification_type = message.get("notificationType")
+    if not isinstance(notification_type, str):
+        raise NotificationUnreadable("notificationType is missing")
+    if notification_type != NOTIFICATION_TYPE:
+        return None
+    payload = message.get("payload")
+    metadata = message.get("notificationMetadata")
+    finished = (
+        payload.get("reportProcessingFinishedNotification") if isinstance(payload, dict) else None
+    )
+    if not isinstance(finished, dict) or not isinstance(metadata, dict):
+        raise NotificationUnreadable("payload or notificationMetadata is missing")
+    # Newer messages name the seller in accountId only ("amzn1.merchant.o.<sellerId>").
+    seller_id = _text(finished, "sellerId", required=False)
+    if not seller_id:
+        account_id = _text(finished, "accountId")
+        if not account_id.startswith(_MERCHANT_ACCOUNT):
+            raise NotificationUnreadable(f"accountId {account_id[:80]} is not a seller's")
+        seller_id = account_id.removeprefix(_MERCHANT_ACCOUNT)
+    status = _text(finished, "processingStatus")
+    if status not in FINISHED_STATUSES:
+        raise NotificationUnreadable(f"processingStatus {status[:40]} is not a final status")
+    event_time = message.get("eventTime")
+    try:
+        moment = parse_datetime(event_time) if isinstance(event_time, str) else None
+    except ValueError:
+        moment = None
+    return FinishedReport(
+        notification_id=_text(metadata, "notificationId"),
+        seller_id=seller_id,
+        report_id=_text(finished, "reportId"),
+        report_type=_text(finished, "reportType"),
+        processing_status=status,
+        document_id=_text(finished, "reportDocumentId", required=False),
+        event_time=moment,
+    )
+
+
+def reject_message(message_id: str, body: str, *, reason: str) -> RejectedNotification:
+    """Keep a message that cannot be handled, with why; the caller deletes it from the queue."""
+    logger.warning("Notification %s rejected: %s", message_id, reason)
+    return RejectedNotification.objects.create(
+        message_id=message_id[:100],
+        received_at=timezone.now(),
+        reason=reason[:500],
+        body=body[:MAX_KEPT_BODY],
+    )
+
+
+def handle_notification(body: str, *, message_id: str) -> Outcome:
+    """Act on one message of the notification queue (see the module docstring). Safe to call
+    again with the same message, and with messages in any order: a notification only ever
+    hurries a waiting report or registers a missing one. Raises for failures worth another
+    try (Amazon or the database not answering), which leave the message in the queue."""
+    try:
+        finished = parse_notification(body)
+    except NotificationUnreadable as error:
+        reject_message(message_id, body, reason=f"Not an Amazon notification we can read: {error}.")
+        return Outcome.REJECTED
+    if finished is None:
+        return Outcome.DROPPED
+    now = timezone.now()
+    if finished.report_type not in BY_REPORT_TYPE:
+        push.note_notification(selling_partner_id=finished.seller_id, at=now)
+        return Outcome.DROPPED
+    accounts = list(
+        SellerAccount.objects.filter(selling_partner_id=finished.seller_id)
+        .select_related("push")
+        .order_by("pk")
+    )
+    if not accounts:
+        reject_message(
+            message_id,
+            body,
+            reason=f"No account of seller {finished.seller_id[:32]} is connected here.",
+        )
+        return Outcome.REJECTED
+    if _seen(finished.notification_id):
+        return Outcome.UNCHANGED
+    push.note_notification(selling_partner_id=finished.seller_id, at=now)
+    pushed = [a for a in accounts if _push_on(a)]
+    if not pushed:
+        return Outcome.DROPPED
+    outcome = _act(finished, pushed)
+    ReportNotification.objects.get_or_create(
+        notification_id=finished.notification_id,
+        defaults={
+            "selling_partner_id": finished.seller_id,
+            "amazon_report_id": finished.report_id,
+            "report_type": finished.report_type,
+            "processing_status": finished.processing_status,
+            "event_time": finished.event_time,
+            "received_at": now,
+        },
+    )
+    return outcome
+
+
+def _seen(notification_id: str) -> bool:
+    """Whether this notification was handled before (SQS delivers at least once)."""
+    return ReportNotification.objects.filter(notification_id=notification_id).exists()
+
+
+def _push_on(account: SellerAccount) -> bool:
+    try:
+        return account.push.state != PushSubscription.State.OFF
+    except PushSubscription.DoesNotExist:
+        return True
+
+
+def _act(finished: FinishedReport, accounts: list[SellerAccount]) -> Outcome:
+    report = (
+        Report.objects.filter(account__in=accounts, amazon_report_id=finished.report_id)
+        .only("pk", "import_status")
+        .first()
+    )
+    if report is not None:
+        hurried = hurry_report(
+            report.pk,
+            message=(
+                f"Amazon's notification: the report is {finished.processing_status}; "
+                "fetched at once."
+            ),
+        )
+        if not hurried:
+            return Outcome.UNCHANGED
+        enqueue_reports([report.pk])
+        return Outcome.HURRIED
+    if finished.processing_status != "DONE":
+        return Outcome.DROPPED  # nothing to import from an unknown empty or failed report
+    for account in accounts:
+        if not (account.is_usable and account.order_import_active):
+            continue  # discovery would not import it either
+        registered = _register(account, finished)
+        if registered is not None:
+            enqueue_reports([registered.pk])
+            return Outcome.REGISTERED
+    return Outcome.DROPPED
+
+
+def _register(account: SellerAccount, finished: FinishedReport) -> Report | None:
+    """getReport for the details the notification lacks (range, marketplaces, schedule), then
+    register it; None when this account's region does not know the report (a seller with
+    accounts in two regions has one seller ID)."""
+    try:
+        amazon = account_services.call_amazon(
+            account, lambda client: client.get_report(finished.report_id)
+        )
+    except SpApiRequestError as error:
+        if error.status in (400, 404):
+            return None
+        raise
+    except AccountNotConnected:
+        return None
+    try:
+        return register_found_report(
+            account,
+            amazon,
+            message="Amazon's notification named this report; the worker downloads and imports it.",
+        )
+    except IntegrityError:
+        # Registered meanwhile (the check, or a copy of this message): nothing to do.
+        return None
+
+
+@dataclass(frozen=True)
+class ConsumedBatch:
+    """One poll of the queue: how many messages, and what handling them did."""
+
+    received: int
+    outcomes: Counter[str]
+    left_in_queue: int  # their handling failed; they come back after the visibility timeout
+
+
+def consume_notifications(
+    *, wait_seconds: int, on_received: Callable[[], None] | None = None
+) -> ConsumedBatch:
+    """Take a batch of messages (waiting up to `wait_seconds` for the first), handle each and
+    delete the handled ones; note the consumer's heartbeat. A message whose handling raised is
+    left in the queue (it comes back after the visibility timeout), unless it has come back
+    MAX_RECEIVES times: then it is kept as rejected and deleted. `on_received` is called once
+    the poll has returned, before the handling. Raises NotificationQueueUnavailable when the
+    queue does not answer."""
+    messages = notification_queue.receive_messages(wait_seconds=wait_seconds)
+    if on_received is not None:
+        on_received()
+    handled: list[QueueMessage] = []
+    outcomes: Counter[str] = Counter()
+    for message in messages:
+        try:
+            outcome = handle_notification(message.body, message_id=message.message_id)
+        except Exception as error:
+            logger.exception("Notification %s could not be handled", message.message_id)
+            if message.receive_count < MAX_RECEIVES:
+                continue
+            reject_message(
+                message.message_id,
+                message.body,
+                reason=f"Handling failed {message.receive_count} times; the last error: {error}",
+            )
+            outcome = Outcome.REJECTED
+        handled.append(message)
+        outcomes[outcome] += 1
+    notification_queue.delete_messages(handled)
+    record_worker_heartbeat(name=WorkerHeartbeat.NOTIFICATIONS)
+    return ConsumedBatch(len(messages), outcomes, len(messages) - len(handled))

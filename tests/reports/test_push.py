@@ -1,0 +1,433 @@
+"""Push end to end: the sandbox publishes REPORT_PROCESSING_FINISHED to a real SQS-compatible
+queue (moto's server), the consumer takes it from there, and the worker's check stays the
+safety net. Runs on SQLite, and on PostgreSQL with Redis in the scale-out run."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+from django.utils import timezone
+
+from amazon_settings import push, services
+from amazon_settings.models import NotificationDestination, PushSubscription
+from orders.models import Order
+from reports.models import RejectedNotification, Report, ReportEvent, ReportNotification
+from reports.services import notifications, pipeline, push_health, requesting, transitions, worker
+from tests.amazon_fixtures import EU_SELLER, mfn_report_orders
+
+pytestmark = pytest.mark.django_db
+
+Status = Report.ImportStatus
+State = PushSubscription.State
+MFN_EU = "mfn_orders_eu"
+MFN_TYPE = "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING"
+
+
+@pytest.fixture
+def handed(monkeypatch) -> list[tuple]:
+    """Tasks the product hands out, run by the test itself instead of a django-q2 cluster."""
+    tasks: list[tuple] = []
+    monkeypatch.setattr(
+        "reports.services.transitions.async_task", lambda func, *args, **kwargs: tasks.append(args)
+    )
+    monkeypatch.setattr(
+        "amazon_settings.services.async_task", lambda func, *args, **kwargs: tasks.append(args)
+    )
+    return tasks
+
+
+@pytest.fixture
+def queue(sqs, settings, monkeypatch) -> tuple[str, str]:
+    """A queue of the test's own, configured as the product's notification queue."""
+    url, arn = sqs.create_queue(f"push-{uuid.uuid4().hex[:12]}")
+    settings.PUSH_SQS_QUEUE_URL = url
+    settings.PUSH_SQS_QUEUE_ARN = ""
+    settings.PUSH_SQS_ENDPOINT_URL = sqs.endpoint_url
+    settings.PUSH_SQS_WAIT_SECONDS = 1
+    # boto3's standard configuration, as production sets it in the environment.
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    return url, arn
+
+
+@pytest.fixture
+def pushed(amazon, queue, eu_account):
+    """The EU demo seller, connected, with push active."""
+    subscription = push.subscribe_account(eu_account)
+    assert subscription.state == State.ACTIVE, subscription.reason
+    return eu_account
+
+
+def run_handed(tasks: list[tuple]) -> None:
+    while tasks:
+        args = tasks.pop(0)
+        if len(args) == 2:
+            pipeline.advance_report(*args)
+
+
+def consume(
+    tasks: list[tuple], *, until: Callable[[Counter], bool], timeout: float = 30
+) -> Counter:
+    """Poll the queue (and run what the consumer hands out) until `until(outcomes so far)`."""
+    outcomes: Counter = Counter()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        outcomes.update(notifications.consume_notifications(wait_seconds=1).outcomes)
+        run_handed(tasks)
+        if until(outcomes):
+            return outcomes
+    raise AssertionError(f"not reached within {timeout} s; outcomes so far: {dict(outcomes)}")
+
+
+def sent_and_waiting(account, *, days: int = 2) -> Report:
+    """Request an MFN report and send it, as Reports » Request and the worker's first step do:
+    it then waits for Amazon, its next check WORKER_INTERVAL_SECONDS away."""
+    end = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(days=1)
+    (report,) = requesting.request_reports(
+        account,
+        kind_key=MFN_EU,
+        marketplace_ids=list(account.marketplaces.values_list("marketplace_id", flat=True)),
+        start=end - timedelta(days=days),
+        end=end,
+        acting_user=None,
+    )
+    (claimed,) = transitions.claim_reports(ids=[report.pk])
+    pipeline.advance_report(*claimed)
+    report.refresh_from_db()
+    assert report.import_status == Status.WAITING
+    assert report.next_attempt_at > timezone.now() + timedelta(seconds=60)
+    return report
+
+
+def notification_of(sandbox, report: Report, *, timeout: float = 30) -> dict:
+    """The sandbox's record of the report's notification, once decided."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for note in sandbox.control("notifications")["notifications"]:
+            if note["reportId"] == report.amazon_report_id:
+                return note
+        time.sleep(0.1)
+    raise AssertionError(f"the sandbox decided no notification for {report.amazon_report_id}")
+
+
+def calls(sandbox, operation: str) -> int:
+    return len(sandbox.calls(operation=operation, selling_partner_id=EU_SELLER))
+
+
+def imported(report: Report) -> Callable[[Counter], bool]:
+    def check(outcomes: Counter) -> bool:
+        report.refresh_from_db()
+        return report.import_status == Status.IMPORTED
+
+    return check
+
+
+def finished_message(report_id: str, *, report_type: str = MFN_TYPE, **changes) -> dict:
+    """A REPORT_PROCESSING_FINISHED message as Amazon sends it (its schema's example)."""
+    finished = {
+        "sellerId": EU_SELLER,
+        "accountId": f"amzn1.merchant.o.{EU_SELLER}",
+        "reportId": report_id,
+        "reportType": report_type,
+        "processingStatus": "DONE",
+        **changes,
+    }
+    return {
+        "notificationVersion": "2020-09-04",
+        "notificationType": "REPORT_PROCESSING_FINISHED",
+        "payloadVersion": "2020-09-04",
+        "eventTime": "2025-03-01T10:00:00.000Z",
+        "payload": {"reportProcessingFinishedNotification": finished},
+        "notificationMetadata": {
+            "applicationId": "amzn1.sellerapps.app.x",
+            "subscriptionId": "s",
+            "publishTime": "2025-03-01T10:00:01.000Z",
+            "notificationId": str(uuid.uuid4()),
+        },
+    }
+
+
+def test_connecting_subscribes_the_account_once_however_often_it_runs(
+    amazon, queue, handed, settings
+):
+    account = services.self_authorize(
+        selling_partner_id=EU_SELLER,
+        region="eu",
+        refresh_token=amazon.refresh_token(EU_SELLER, "eu"),
+        acting_user=None,
+    )
+    # The consent callback does not wait for Amazon's notifications: a task subscribes.
+    assert handed == [(account.pk,)]
+    assert PushSubscription.objects.get(account=account).state == State.PENDING
+
+    for _ in range(2):  # run twice: nothing is made twice
+        subscription = push.subscribe_account(account)
+
+    assert subscription.state == State.ACTIVE
+    state = amazon.control("notifications")
+    [destination] = state["destinations"]
+    assert destination["arn"] == queue[1]
+    assert destination["name"] == settings.PUSH_DESTINATION_NAME
+    [live] = [s for s in state["subscriptions"] if s["deleted_at"] is None]
+    assert live["subscriptionId"] == subscription.subscription_id
+    assert live["destinationId"] == destination["destinationId"] == subscription.destination_id
+    assert NotificationDestination.objects.count() == 1
+    assert len(amazon.calls(operation="createDestination")) == 1
+    assert len(amazon.calls(operation="createSubscription")) == 1
+
+
+def test_a_notification_imports_a_report_without_waiting_for_the_check(pushed, amazon, handed):
+    report = sent_and_waiting(pushed)
+
+    outcomes = consume(handed, until=imported(report))
+
+    assert outcomes["hurried"] == 1
+    expected = mfn_report_orders(amazon, report.data_start, report.data_end)
+    assert report.rows_created == sum(expected.values())
+    assert set(Order.objects.filter(account=pushed).values_list("amazon_order_id", flat=True)) == (
+        expected.keys()
+    )
+    assert ReportEvent.objects.filter(
+        report=report, message__startswith="Amazon's notification: the report is DONE"
+    ).exists()
+    # One getReport: the one the notification asked for, not a check's.
+    assert calls(amazon, "getReport") == 1
+    pushed.push.refresh_from_db()
+    assert pushed.push.last_notification_at is not None
+
+
+def test_a_dropped_notification_is_caught_by_the_check_and_push_shows_not_working(
+    pushed, shared_clock, handed, settings, logged_in_client
+):
+    settings.PUSH_GRACE_SECONDS = 600
+    shared_clock.control("faults", {"kind": "notification_drop"})
+    # Amazon gives times in whole seconds: the report ends in a second after push began.
+    shared_clock.advance_clock(2)
+    report = sent_and_waiting(pushed)
+    assert notification_of(shared_clock, report)["dropped"] is True
+    notifications.consume_notifications(wait_seconds=1)  # nothing comes: the consumer is alive
+    report.refresh_from_db()
+    assert report.import_status == Status.WAITING
+
+    # The check comes round: it finds Amazon finished and imports the report.
+    shared_clock.advance_clock(settings.WORKER_INTERVAL_SECONDS)
+    worker.tick(inline=True)
+    report.refresh_from_db()
+    assert report.import_status == Status.IMPORTED
+    assert push_health.run_push_pass().accounts_not_working == 0  # within the grace period
+
+    shared_clock.advance_clock(settings.PUSH_GRACE_SECONDS + 60)
+    notifications.consume_notifications(wait_seconds=1)
+    assert push_health.run_push_pass().accounts_not_working == 1
+    subscription = PushSubscription.objects.get(account=pushed)
+    assert subscription.state == State.FAILING
+    assert f"Amazon finished report {report.amazon_report_id}" in subscription.reason
+    assert "access policy" in subscription.reason
+    assert push_health.run_push_pass().accounts_not_working == 0  # run twice: marked once
+
+    page = logged_in_client.get(reverse("amazon_settings:settings")).content.decode()
+    assert "Push is not working" in page and "access policy" in page
+    missing = logged_in_client.get(reverse("reports:diagnosis", args=[pushed.pk]))
+    assert "Push is not working: Amazon finished report" in missing.content.decode()
+
+    # The next notification that arrives proves push works again.
+    later = sent_and_waiting(pushed, days=1)
+    consume(handed, until=imported(later))
+    subscription.refresh_from_db()
+    assert subscription.state == State.ACTIVE and subscription.reason == ""
+
+
+def test_a_duplicated_notification_imports_once(pushed, amazon, handed, sqs, queue):
+    amazon.control("faults", {"kind": "notification_duplicate"})
+    report = sent_and_waiting(pushed)
+    assert notification_of(amazon, report)["copies"] == 2
+
+    outcomes = consume(
+        handed, until=lambda seen: imported(report)(seen) and sqs.messages(queue[0]) == 0
+    )
+
+    assert outcomes["hurried"] == 1
+    assert outcomes["unchanged"] == 1
+    assert ReportEvent.objects.filter(report=report, message__startswith="Imported").count() == 1
+    assert ReportNotification.objects.filter(amazon_report_id=report.amazon_report_id).count() == 1
+    assert calls(amazon, "getReportDocument") == 1
+
+
+def test_a_late_notification_after_the_check_changes_nothing(
+    pushed, shared_clock, handed, sqs, queue, settings
+):
+    shared_clock.control("faults", {"kind": "notification_delay", "hold_seconds": 900})
+    report = sent_and_waiting(pushed)
+    assert notification_of(shared_clock, report)["sent_at"] is None
+    shared_clock.advance_clock(settings.WORKER_INTERVAL_SECONDS)
+    worker.tick(inline=True)
+    report.refresh_from_db()
+    assert report.import_status == Status.IMPORTED
+    events = list(ReportEvent.objects.filter(report=report).values_list("message", flat=True))
+
+    shared_clock.advance_clock(900)
+    notified = ReportNotification.objects.filter(amazon_report_id=report.amazon_report_id)
+    outcomes = consume(handed, until=lambda seen: notified.exists())
+
+    assert outcomes["unchanged"] >= 1
+    report.refresh_from_db()
+    assert report.import_status == Status.IMPORTED
+    assert list(ReportEvent.objects.filter(report=report).values_list("message", flat=True)) == (
+        events
+    )
+
+
+def test_a_notification_for_an_unknown_report_of_an_imported_type_registers_it(
+    pushed, amazon, handed
+):
+    end = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(days=1)
+    made = amazon.control(
+        "reports",
+        {
+            "selling_partner_id": EU_SELLER,
+            "region": "eu",
+            "report_type": MFN_TYPE,
+            "data_start": (end - timedelta(days=2)).isoformat(),
+            "data_end": end.isoformat(),
+        },
+    )
+
+    def registered_and_imported(outcomes: Counter) -> bool:
+        report = Report.objects.filter(amazon_report_id=made["reportId"]).first()
+        return report is not None and report.import_status == Status.IMPORTED
+
+    outcomes = consume(handed, until=registered_and_imported)
+
+    assert outcomes["registered"] == 1
+    report = Report.objects.get(amazon_report_id=made["reportId"])
+    assert report.source == Report.Source.DISCOVERED
+    assert (report.data_start, report.data_end) == (end - timedelta(days=2), end)
+    assert report.rows_created == sum(mfn_report_orders(amazon, *(report.data_start, end)).values())
+
+
+def test_types_we_do_not_import_are_acknowledged_and_dropped(pushed, sqs, queue, handed):
+    for _ in range(3):
+        sqs.send(
+            queue[0], finished_message("70000000001", report_type="GET_MERCHANT_LISTINGS_ALL_DATA")
+        )
+
+    outcomes = consume(handed, until=lambda seen: sqs.messages(queue[0]) == 0)
+
+    assert outcomes == Counter({"dropped": 3})
+    assert not Report.objects.exists()
+    assert not ReportNotification.objects.exists() and not RejectedNotification.objects.exists()
+    pushed.push.refresh_from_db()
+    assert pushed.push.last_notification_at is not None  # they prove push works all the same
+
+
+def test_poison_messages_are_kept_with_their_reason_and_never_come_back(pushed, sqs, queue, handed):
+    sqs.send(queue[0], "{not json")
+    sqs.send(queue[0], {"notificationType": "REPORT_PROCESSING_FINISHED", "payload": {}})
+    sqs.send(queue[0], finished_message("70000000002", sellerId="A9NOBODYHERE00"))
+
+    outcomes = consume(handed, until=lambda seen: sqs.messages(queue[0]) == 0)
+    again = notifications.consume_notifications(wait_seconds=1)
+
+    assert outcomes == Counter({"rejected": 3})
+    assert again.received == 0
+    reasons = sorted(RejectedNotification.objects.values_list("reason", flat=True))
+    assert reasons == [
+        "No account of seller A9NOBODYHERE00 is connected here.",
+        "Not an Amazon notification we can read: payload or notificationMetadata is missing.",
+        "Not an Amazon notification we can read: the message is not JSON.",
+    ]
+    assert RejectedNotification.objects.filter(body="{not json").exists()
+
+
+def test_a_message_whose_handling_keeps_failing_is_rejected_after_max_receives(
+    pushed, sqs, queue, handed, settings, monkeypatch
+):
+    settings.PUSH_SQS_VISIBILITY_SECONDS = 0  # a failed message is visible again at once
+
+    def broken(body: str, *, message_id: str):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(notifications, "handle_notification", broken)
+    sqs.send(queue[0], finished_message("70000000003"))
+
+    consume(handed, until=lambda seen: RejectedNotification.objects.exists(), timeout=60)
+
+    rejected = RejectedNotification.objects.get()
+    assert rejected.reason == (
+        f"Handling failed {notifications.MAX_RECEIVES} times; the last error: the database "
+        "went away"
+    )
+    assert sqs.messages(queue[0]) == 0
+
+
+def test_switching_push_off_stops_amazons_notifications_and_on_again_restarts_them(
+    pushed, amazon, handed, logged_in_client
+):
+    subscription_id = pushed.push.subscription_id
+
+    response = logged_in_client.post(reverse("amazon_settings:push", args=[pushed.pk]), {})
+
+    assert response.status_code == 302
+    pushed.push.refresh_from_db()
+    assert (pushed.push.state, pushed.push.subscription_id) == (State.OFF, "")
+    [deleted] = amazon.control("notifications")["subscriptions"]
+    assert deleted["subscriptionId"] == subscription_id and deleted["deleted_at"]
+    page = logged_in_client.get(reverse("amazon_settings:settings")).content.decode()
+    assert "Push off" in page and "Switch push on" in page
+
+    logged_in_client.post(reverse("amazon_settings:push", args=[pushed.pk]), {"active": "on"})
+
+    pushed.push.refresh_from_db()
+    assert pushed.push.state == State.ACTIVE
+    page = logged_in_client.get(reverse("amazon_settings:settings")).content.decode()
+    assert "Push active" in page and "Last notification: none yet" in page
+
+
+def test_the_push_pass_repairs_a_subscription_amazon_lost(pushed, amazon, queue):
+    # Someone deleted the subscription at Amazon; the daily verification finds out.
+    services.app_client("eu").delete_subscription_by_id(
+        push.NOTIFICATION_TYPE, pushed.push.subscription_id
+    )
+    assert push_health.run_push_pass().subscriptions_looked_at == 0  # not due yet
+    PushSubscription.objects.filter(account=pushed).update(next_attempt_at=timezone.now())
+
+    assert push_health.run_push_pass().subscriptions_looked_at == 1
+
+    pushed.push.refresh_from_db()
+    live = [s for s in amazon.control("notifications")["subscriptions"] if not s["deleted_at"]]
+    assert [s["subscriptionId"] for s in live] == [pushed.push.subscription_id]
+    assert pushed.push.state == State.ACTIVE
+
+
+def test_the_grantless_token_is_cached_and_never_logged(amazon, queue, caplog):
+    provide = services.grantless_token_provider()
+
+    first, second = provide(), provide()
+
+    assert first == second and first.startswith("Atza|")
+    assert len(amazon.calls(operation="lwaToken")) == 1
+    services.app_client("eu").get_destinations()
+    assert first not in caplog.text
+    assert json.dumps(first) not in caplog.text
+
+
+def test_the_consumer_command_handles_the_queue_and_needs_one(pushed, sqs, queue, settings):
+    sqs.send(queue[0], "not a notification")
+
+    call_command("consume_notifications", "--once", "--wait-seconds", "1", stdout=io.StringIO())
+
+    assert RejectedNotification.objects.get().body == "not a notification"
+    assert sqs.messages(queue[0]) == 0
+    settings.PUSH_SQS_QUEUE_URL = ""
+    with pytest.raises(CommandError, match="Push is not set up on this installation"):
+        call_command("consume_notifications", "--once")
