@@ -141,7 +141,17 @@ def connect_callback(request: HttpRequest) -> HttpResponse:
         f"{account.display_name} is {verb}: Amazon granted access to "
         f"{account.marketplaces.count()} marketplaces.",
     )
-    return redirect("amazon_settings:settings")
+    if pending.renew_account_id:
+        return redirect("amazon_settings:settings")
+    return _after_connecting(account)
+
+
+def _after_connecting(account: SellerAccount) -> HttpResponse:
+    """Where a new connection goes on: to the one question before its orders are imported,
+    from which day (the reports app asks it and starts the import), until it is answered."""
+    if account.order_import_active or account.import_orders_from is not None:
+        return redirect("amazon_settings:settings")
+    return redirect("reports:start_import", account_pk=account.pk)
 
 
 @sensitive_post_parameters("refresh_token")
@@ -155,7 +165,7 @@ def self_authorize(request: HttpRequest) -> HttpResponse:
             form.add_error("refresh_token", str(error))
         else:
             messages.success(request, f"{account.display_name} is connected.")
-            return redirect("amazon_settings:settings")
+            return _after_connecting(account)
     accounts = list(SellerAccount.objects.prefetch_related("marketplaces"))
     return render(
         request,

@@ -2,10 +2,17 @@
 worker requests on its own, in one place.
 
 Each entry binds a product name (PlentyONE's) to Amazon report types and a region, and knows how
-Amazon treats it: whether it can be requested or only scheduled, the longest range one request
-may cover, the regeneration window inside which Amazon refuses the same report again, whether
-its documents are restricted (restricted data token), and which importer reads it. The facts
-are those of Amazon's "Report Type Values" pages (the order, FBA, tax and invoice data ones).
+Amazon treats it: whether it can be requested and whether Amazon lets it be scheduled, the
+longest range one request may cover, the regeneration window inside which Amazon refuses the
+same report again, whether its documents are restricted (restricted data token), and which
+importer reads it. The facts are those of Amazon's "Report Type Values" pages (the order, FBA,
+tax and invoice data ones; developer-docs.amazon.com/sp-api/docs/report-type-values and the
+pages it links), each page's "Can be requested" / "Can be requested or scheduled" line for
+`schedulable`.
+
+Each entry also carries the cadence a seller gets by default for the automatic import (how often
+the worker asks Amazon for it, or has Amazon make it on a schedule), with the reason shown beside
+it in Settings; `reports.services.cadences` keeps each account's own choice.
 """
 
 from __future__ import annotations
@@ -39,6 +46,15 @@ class ReportKind:
     # Brings status changes of imported orders: the worker requests it for accounts with
     # order import on, one at a time, each range starting where the last one ended.
     tracks_statuses: bool = False
+    # The automatic import: how often by default (None: never by itself), and why that often.
+    default_cadence: timedelta | None = None
+    cadence_reason: str = ""
+    # How far back the first automatic requests reach at the most; None: to the account's import
+    # start date (`reports.coverage.import_start`).
+    automatic_back: timedelta | None = None
+    # Requested automatically only for marketplaces whose invoicing is in one of these modes
+    # (`amazon_settings.models.InvoicingMode` values); empty: for every selected marketplace.
+    invoicing_modes: frozenset[str] = frozenset()
     all_report_types: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -48,6 +64,12 @@ class ReportKind:
     def ignores_range(self) -> bool:
         return self.max_range is None
 
+    @property
+    def shortest_cadence(self) -> timedelta:
+        """The shortest cadence that makes sense: Amazon makes nothing new inside the
+        regeneration window, so asking more often only makes it refuse."""
+        return self.regeneration_window or timedelta(0)
+
     def label(self) -> str:
         return self.name
 
@@ -55,6 +77,23 @@ class ReportKind:
 EU = frozenset({"eu"})
 NA = frozenset({"na"})
 BOTH = frozenset({"eu", "na"})
+
+# Invoicing modes of a marketplace (amazon_settings.models.InvoicingMode), spelled here so that the
+# catalogue stays a table of facts.
+AMAZON_INVOICES = "amazon"
+VCS_LITE = "vcs_lite"
+
+MFN_REASON = (
+    "You ship these orders yourself, so they should arrive fast. Amazon makes this report on a "
+    "schedule, each one covering the time since the one before (no overlap, no request to "
+    "wait for); its shortest period is 5 minutes, but its orders lag Amazon by up to 30 "
+    "minutes anyway, so every 15 minutes brings a new order as soon as it is useful."
+)
+FBA_ORDERS_REASON = (
+    "Amazon makes this report at most every 4 hours (it refuses a request inside that "
+    "window), and a shipment takes 1 to 3 hours to appear in it: asking more often brings "
+    "nothing."
+)
 
 CATALOG: tuple[ReportKind, ...] = (
     ReportKind(
@@ -64,10 +103,17 @@ CATALOG: tuple[ReportKind, ...] = (
         group="FBA",
         regions=BOTH,
         report_type="GET_AFN_INVENTORY_DATA",
+        # Amazon's FBA inventory reports: "Can be requested." (no schedule).
+        schedulable=False,
         max_range=None,
         # "Near real-time" FBA reports are regenerated at most every 30 minutes.
         regeneration_window=timedelta(minutes=30),
         expected_interval=timedelta(hours=6),
+        default_cadence=timedelta(hours=1),
+        cadence_reason=(
+            "Stock changes with every sale. Amazon refreshes this report at most every 30 "
+            "minutes; hourly keeps the stock current with half the requests."
+        ),
     ),
     ReportKind(
         key="fba_returns",
@@ -76,8 +122,14 @@ CATALOG: tuple[ReportKind, ...] = (
         group="FBA",
         regions=BOTH,
         report_type="GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA",
+        # Amazon's FBA customer concessions reports: "Can be requested." (no schedule).
+        schedulable=False,
         max_range=timedelta(days=31),
         regeneration_window=timedelta(hours=4),  # a "daily" FBA report
+        default_cadence=timedelta(days=1),
+        cadence_reason=(
+            "Amazon updates this report once a day; asking more often brings nothing new."
+        ),
     ),
     ReportKind(
         key="fba_orders_eu",
@@ -86,12 +138,15 @@ CATALOG: tuple[ReportKind, ...] = (
         group="FBA",
         regions=EU,
         report_type="GET_AMAZON_FULFILLED_SHIPMENTS_DATA_INVOICING",
+        # Amazon's FBA sales reports: "This report can only be requested."
         schedulable=False,
         # Seller Central: at most one month (31 days) per request.
         max_range=timedelta(days=31),
         look_back=timedelta(days=548),
         regeneration_window=timedelta(hours=4),
         imports_orders=True,
+        default_cadence=timedelta(hours=4),
+        cadence_reason=FBA_ORDERS_REASON,
     ),
     ReportKind(
         key="fba_orders_na",
@@ -105,6 +160,8 @@ CATALOG: tuple[ReportKind, ...] = (
         look_back=timedelta(days=548),
         regeneration_window=timedelta(hours=4),
         imports_orders=True,
+        default_cadence=timedelta(hours=4),
+        cadence_reason=FBA_ORDERS_REASON,
     ),
     ReportKind(
         key="vcs_lite",
@@ -113,9 +170,21 @@ CATALOG: tuple[ReportKind, ...] = (
         group="VCS",
         regions=EU,
         report_type="GET_FLAT_FILE_VAT_INVOICE_DATA_REPORT",
+        # Amazon's invoice data reports: requested or scheduled, and "Amazon recommends
+        # scheduling this report at least twice a day".
+        schedulable=True,
         max_range=timedelta(days=30),
         restricted=True,
         expected_interval=timedelta(hours=12),
+        default_cadence=timedelta(hours=12),
+        cadence_reason=(
+            "Amazon recommends scheduling this report at least twice a day. Only for "
+            "marketplaces in VCS Lite mode (Invoicing settings)."
+        ),
+        # Sales before the account was connected were invoiced elsewhere: issuing their
+        # invoices here now would double them.
+        automatic_back=timedelta(days=30),
+        invoicing_modes=frozenset({VCS_LITE}),
     ),
     ReportKind(
         key="vcs_invoices",
@@ -124,8 +193,17 @@ CATALOG: tuple[ReportKind, ...] = (
         group="VCS",
         regions=EU,
         report_type="SC_VAT_TAX_REPORT",
+        # Amazon's tax reports: "Can be requested." (no schedule).
         schedulable=False,
         max_range=timedelta(days=31),
+        default_cadence=timedelta(days=1),
+        cadence_reason=(
+            "Amazon adds a shipment to this report about three days after it ships; once a "
+            "day is enough. Only for marketplaces whose invoices Amazon issues (VCS) or in VCS "
+            "Lite mode, where it tells which sales Amazon invoiced."
+        ),
+        automatic_back=timedelta(days=31),
+        invoicing_modes=frozenset({AMAZON_INVOICES, VCS_LITE}),
     ),
     ReportKind(
         key="mfn_orders_eu",
@@ -135,12 +213,17 @@ CATALOG: tuple[ReportKind, ...] = (
         regions=EU,
         report_type="GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING",
         twin_report_types=("GET_ORDER_REPORT_DATA_INVOICING",),
+        # Amazon's order reports: the flat file "can be requested or scheduled" (its XML twin
+        # only scheduled).
+        schedulable=True,
         # Amazon's flat order reports cover the previous 60 days.
         max_range=timedelta(days=30),
         look_back=timedelta(days=60),
         restricted=True,
         expected_interval=timedelta(hours=1),
         imports_orders=True,
+        default_cadence=timedelta(minutes=15),
+        cadence_reason=MFN_REASON,
     ),
     ReportKind(
         key="mfn_orders_na",
@@ -150,11 +233,14 @@ CATALOG: tuple[ReportKind, ...] = (
         regions=NA,
         report_type="GET_FLAT_FILE_ORDER_REPORT_DATA_SHIPPING",
         twin_report_types=("GET_ORDER_REPORT_DATA_SHIPPING",),
+        schedulable=True,
         max_range=timedelta(days=30),
         look_back=timedelta(days=60),
         restricted=True,
         expected_interval=timedelta(hours=1),
         imports_orders=True,
+        default_cadence=timedelta(minutes=15),
+        cadence_reason=MFN_REASON,
     ),
     # Why this type for status changes: Amazon documents it as listing every order updated in
     # the requested range (MFN and FBA, any status, with its last-updated date), so ranges
@@ -162,7 +248,8 @@ CATALOG: tuple[ReportKind, ...] = (
     # the order. Its twin by order date lists orders by purchase date and would have to ask for
     # old ranges again; the XML twins carry order item ids, which a status update does not
     # need. It is not restricted (no buyer data), exists in both regions, may be requested (not
-    # scheduled), and Amazon exempts the all-orders reports from the FBA regeneration windows.
+    # scheduled: "scheduling is not supported", Amazon's order tracking reports), and Amazon
+    # exempts the all-orders reports from the FBA regeneration windows.
     ReportKind(
         key="order_status",
         name="All orders by last update (status changes)",
@@ -176,6 +263,12 @@ CATALOG: tuple[ReportKind, ...] = (
         expected_interval=timedelta(hours=1),
         offered=False,
         tracks_statuses=True,
+        default_cadence=timedelta(minutes=15),
+        cadence_reason=(
+            "A buyer's cancellation must reach you before you ship the order. Each report "
+            "starts where the last one ended, and the next is requested only once the last is "
+            "imported; Amazon exempts it from the FBA regeneration windows."
+        ),
     ),
 )
 
@@ -195,6 +288,15 @@ def kinds_for_region(region: str) -> list[ReportKind]:
     return [kind for kind in CATALOG if region in kind.regions]
 
 
-def status_kind(region: str) -> ReportKind | None:
-    """The report the worker requests for status changes of orders of a region."""
-    return next((k for k in kinds_for_region(region) if k.tracks_statuses), None)
+def automatic_kinds(region: str) -> list[ReportKind]:
+    """The kinds of a region the worker imports by itself, each on its cadence."""
+    return [k for k in kinds_for_region(region) if k.default_cadence is not None]
+
+
+def order_kinds_look_back(region: str) -> timedelta:
+    """How far back Amazon keeps the order reports of a region, at the most (the FBA shipments
+    report reaches 18 months back, the MFN order report 60 days)."""
+    return max(
+        (k.look_back for k in kinds_for_region(region) if k.imports_orders and k.requestable),
+        default=timedelta(0),
+    )

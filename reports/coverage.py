@@ -277,17 +277,18 @@ def accounts_coverage(
     }
 
 
-def ranges_to_request(
-    account: SellerAccount, kind: ReportKind, *, now: datetime, min_tail: timedelta
+def unclaimed_ranges(
+    account: SellerAccount, kind: ReportKind, *, now: datetime, since: datetime | None = None
 ) -> list[Range]:
-    """What the worker should request for `kind`: every requestable gap since the import start
-    date that no imported, pending or recently failed report covers. The tail (time since the
-    last report) only once it is at least `min_tail` long, so the worker does not ask every
-    minute."""
-    since = max(min(import_start(account), now), requestable_since(kind, now=now))
-    if since >= now:
+    """Every requestable range of `kind` since the import start date (or the later `since`)
+    that no imported, pending, held or recently failed report claims, oldest first; the last
+    one runs up to now when time since the last report is unclaimed (the tail)."""
+    floor = max(min(import_start(account), now), requestable_since(kind, now=now))
+    if since is not None:
+        floor = max(floor, since)
+    if floor >= now:
         return []
-    window = (since, now)
+    window = (floor, now)
     rows = _report_ranges(account, kind, window)
     claimed = [
         (s, e)
@@ -297,9 +298,4 @@ def ranges_to_request(
         or status == Status.HELD
         or (status == Status.FAILED and updated_at >= now - AUTOMATIC_RETRY_AFTER)
     ]
-    wanted = []
-    for start, end in missing_ranges(window, claimed):
-        if end >= now and end - start < min_tail:
-            continue
-        wanted.append((start, end))
-    return wanted
+    return missing_ranges(window, claimed)

@@ -298,3 +298,40 @@ class RejectedNotification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.received_at:%Y-%m-%d %H:%M} {self.reason}"
+
+
+class ReportCadence(models.Model):
+    """How often the worker brings one report type of one account, and when it looks next.
+
+    `interval` is the seller's choice (None: the catalogue's default cadence for the type);
+    `active` False turns the type's automatic import off. `next_request_at` is when the worker
+    looks at the type again: it claims the row by moving that moment forward in one guarded
+    UPDATE (`reports.services.cadences.claim_cadence`), so of two worker passes at once only
+    one requests. For a type Amazon lets schedule, the `amazon_schedule_*` fields hold the
+    Amazon-side schedule this account has for it (what was last created there), so the worker
+    changes it only when the seller's choice or the marketplaces change. Only
+    `reports.services.cadences` and the worker change these fields.
+    """
+
+    account = models.ForeignKey(SellerAccount, on_delete=models.CASCADE, related_name="cadences")
+    kind = models.CharField(max_length=40)  # reports.catalog key
+    interval = models.DurationField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+    next_request_at = models.DateTimeField(db_index=True)
+    last_requested_at = models.DateTimeField(null=True, blank=True)
+    amazon_schedule_id = models.CharField(max_length=64, blank=True)
+    amazon_schedule_period = models.CharField(max_length=8, blank=True)
+    amazon_schedule_marketplaces = models.JSONField(default=list, blank=True)
+    amazon_schedule_created_at = models.DateTimeField(null=True, blank=True)
+    # Why the Amazon-side schedule could not be set up (shown in Settings); the worker then
+    # requests the type itself.
+    schedule_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "kind"], name="uniq_cadence_per_kind")
+        ]
+        ordering = ["account", "kind"]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.kind} every {self.interval or 'default'}"

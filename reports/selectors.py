@@ -22,6 +22,11 @@ def worker_last_seen() -> datetime | None:
     return heartbeat.last_seen_at if heartbeat else None
 
 
+# Reports nobody asked for by hand: those the worker requested and those Amazon made on a
+# schedule. Ended without data, they are folded into one line on Processing.
+UNATTENDED_SOURCES = (Report.Source.AUTOMATIC, Report.Source.SCHEDULE)
+
+
 def report_list(
     *,
     account: SellerAccount | None = None,
@@ -29,9 +34,16 @@ def report_list(
     import_status: str = "",
     since: datetime | None = None,
     until: datetime | None = None,
+    fold_empty_automatic: bool = False,
 ) -> QuerySet[Report]:
-    """Reports for the Processing page, newest first, with what each row shows."""
+    """Reports for the Processing page, newest first, with what each row shows. With
+    `fold_empty_automatic`, without the automatic ones that ended without data
+    (`empty_automatic_reports` lists those)."""
     reports = Report.objects.select_related("account", "requested_by")
+    if fold_empty_automatic:
+        reports = reports.exclude(
+            import_status=Report.ImportStatus.NO_DATA, source__in=UNATTENDED_SOURCES
+        )
     if account is not None:
         reports = reports.filter(account=account)
     if report_types:
@@ -45,6 +57,31 @@ def report_list(
     if until is not None:
         reports = reports.filter(created_at__lt=until)
     return reports.order_by("-created_at", "-pk")
+
+
+def empty_automatic_reports(
+    *,
+    account: SellerAccount | None = None,
+    report_types: list[str] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    **ignored: object,
+) -> QuerySet[Report]:
+    """The automatic and scheduled reports that ended without data, newest first, under the
+    Processing filters (their status filter aside)."""
+    return report_list(
+        account=account,
+        report_types=report_types,
+        import_status=Report.ImportStatus.NO_DATA,
+        since=since,
+        until=until,
+    ).filter(source__in=UNATTENDED_SOURCES)
+
+
+def count_up_to(reports: QuerySet[Report], limit: int) -> int:
+    """How many reports there are, counting no further than `limit` + 1 (so a page never
+    counts a table of millions: "1,000+" is answer enough)."""
+    return len(reports.order_by().values_list("pk", flat=True)[: limit + 1])
 
 
 def worker_stale_after() -> timedelta:

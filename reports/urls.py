@@ -1,6 +1,7 @@
 from django.urls import path
 
 from reports.views import (
+    cadences,
     details,
     diagnosis,
     processing,
@@ -27,6 +28,10 @@ urlpatterns = [
         report_schedules.schedule_cancel,
         name="schedule_cancel",
     ),
+    path("empty/", processing.empty_reports, name="empty_reports"),
+    path("start/<int:account_pk>/", cadences.start_import, name="start_import"),
+    path("cadence/<int:account_pk>/", cadences.cadence_page, name="cadence"),
+    path("cadence/<int:account_pk>/summary/", cadences.cadence_summary, name="cadence_summary"),
     path("upload/", uploads.upload, name="upload"),
     path("where-is/", where_is.where_is, name="where_is"),
     path("where-is/request/", where_is.where_is_request, name="where_is_request"),

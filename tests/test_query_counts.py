@@ -120,3 +120,39 @@ def test_home_page_queries_do_not_grow_with_orders_reports_or_accounts(logged_in
     assert f'id="strip-{other.pk}"' in response.content.decode()
     assert f'data-count="{Order.objects.count()}"' in response.content.decode()
     assert query_count(logged_in_client, url) == few
+
+
+def add_idle_accounts(count: int) -> None:
+    """Accounts with order import on whose report types are all looked after: nothing due."""
+    from amazon_settings.crypto import encrypt_secret
+    from reports.models import DiscoveryCursor
+    from reports.services.cadences import ensure_cadences
+
+    later = datetime.now(UTC) + timedelta(hours=1)
+    for n in range(count):
+        idle = SellerAccount.objects.create(
+            selling_partner_id=f"A9IDLE{SellerAccount.objects.count():08d}",
+            region="eu" if n % 2 else "na",
+            display_name=f"Idle {n}",
+            refresh_token_encrypted=encrypt_secret("Atzr|idle"),
+            status=SellerAccount.Status.CONNECTED,
+            order_import_active=True,
+        )
+        ensure_cadences(idle, now=later)
+        DiscoveryCursor.objects.create(account=idle, checked_until=START, next_check_at=later)
+
+
+def test_a_worker_pass_costs_the_same_however_many_accounts_are_idle(db):
+    from reports.services import worker
+
+    def pass_queries() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert worker.tick() == 0
+        return len(queries.captured_queries)
+
+    add_idle_accounts(N)
+    pass_queries()  # the first pass creates the worker's heartbeat row
+    few = pass_queries()
+    add_idle_accounts(5 * N)
+    assert SellerAccount.objects.filter(order_import_active=True).count() == 6 * N
+    assert pass_queries() == few

@@ -32,6 +32,7 @@ from reports.selectors import (
     worker_last_seen,
     worker_stale_after,
 )
+from reports.services.cadences import effective_interval
 
 Status = Report.ImportStatus
 Amazon = Report.AmazonStatus
@@ -104,11 +105,17 @@ def check_worker(account: SellerAccount, *, now: datetime) -> Check:
 def check_last_imports(account: SellerAccount, *, now: datetime) -> Check:
     """How long since each report type was last imported, against how often it should be."""
     imported = last_imports(account)
+    chosen = {row.kind: row for row in account.cadences.all()}
     evidence = []
     statuses = []
     for kind in kinds_for_region(account.region):
         last = imported.get(kind.key)
-        cadence = kind.expected_interval
+        interval = effective_interval(chosen.get(kind.key), kind)
+        if kind.default_cadence is not None and interval is None:
+            evidence.append(Evidence(f"{kind.name}: off in Report cadence."))
+            continue
+        # A seller who asks for a type less often than usual expects it less often.
+        cadence = max(kind.expected_interval, interval or kind.expected_interval)
         if last is None:
             status = PROBLEM if kind.imports_orders and account.order_import_active else ""
             text = f"{kind.name}: never imported."

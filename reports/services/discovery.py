@@ -13,15 +13,20 @@ from amazon_settings.models import SellerAccount
 from amazon_settings.spapi.types import Report as AmazonReport
 from reports.catalog import kinds_for_region
 from reports.models import DiscoveryCursor, Report
+from reports.services.pipeline import NO_DATA_MESSAGE
 from reports.services.transitions import apply_amazon_report, poll_interval, register_report
 
 Status = Report.ImportStatus
+Amazon = Report.AmazonStatus
 
 
 def discover_reports(account: SellerAccount, *, force: bool = False) -> list[Report]:
     """Register finished catalogue reports on Amazon that we have not seen: Amazon-scheduled
-    ones, and those requested in Seller Central or by other tools. Idempotent (unique
-    account + Amazon report ID); runs at most once per worker interval per account."""
+    ones, and those requested in Seller Central or by other tools. A scheduled report Amazon
+    cancelled for want of data is registered too, as finished without data: it is the
+    schedule's answer for its range, so the worker does not request that range again.
+    Idempotent (unique account + Amazon report ID); runs at most once per worker interval per
+    account."""
     now = timezone.now()
     cursor = DiscoveryCursor.objects.filter(account=account).first()
     if cursor is not None and cursor.next_check_at > now and not force:
@@ -34,7 +39,7 @@ def discover_reports(account: SellerAccount, *, force: bool = False) -> list[Rep
         lambda client: list(
             client.iter_reports(
                 report_types=report_types[:10],
-                processing_statuses=["DONE"],
+                processing_statuses=[Amazon.DONE, Amazon.CANCELLED],
                 created_since=since,
             )
         ),
@@ -48,6 +53,9 @@ def discover_reports(account: SellerAccount, *, force: bool = False) -> list[Rep
     for amazon in found:
         if amazon.report_id in known:
             continue
+        empty = amazon.processing_status == Amazon.CANCELLED
+        if empty and not amazon.report_schedule_id:
+            continue  # someone else's request that found nothing: not ours to keep
         registered.append(
             register_found_report(
                 account, amazon, message="Found on Amazon; the worker downloads and imports it."
@@ -63,9 +71,12 @@ def discover_reports(account: SellerAccount, *, force: bool = False) -> list[Rep
 def register_found_report(account: SellerAccount, amazon: AmazonReport, *, message: str) -> Report:
     """Enter a finished report Amazon made for the account (found by getReports, or named by
     a notification) into the state machine, due for download at once, with `message` as its
-    first history line. Amazon's reports carry their range and marketplaces; one made by an
-    Amazon schedule counts as the schedule's. Raises IntegrityError when the account has the
-    report already (the caller looked first; only a concurrent registration can get there)."""
+    first history line; one Amazon cancelled for want of data enters finished without data
+    (and Amazon's reason as its history). Amazon's reports carry their range and marketplaces;
+    one made by an Amazon schedule counts as the schedule's. Raises IntegrityError when the
+    account has the report already (the caller looked first; only a concurrent registration
+    can get there)."""
+    empty = amazon.processing_status == Amazon.CANCELLED
     report = Report(
         account=account,
         report_type=amazon.report_type,
@@ -74,8 +85,9 @@ def register_found_report(account: SellerAccount, amazon: AmazonReport, *, messa
         data_end=amazon.data_end_time,
         source=Report.Source.SCHEDULE if amazon.report_schedule_id else Report.Source.DISCOVERED,
         amazon_report_id=amazon.report_id,
-        import_status=Status.DOWNLOADING,
-        next_attempt_at=timezone.now(),
+        import_status=Status.NO_DATA if empty else Status.DOWNLOADING,
+        last_error=NO_DATA_MESSAGE if empty else "",
+        next_attempt_at=None if empty else timezone.now(),
     )
     apply_amazon_report(report, amazon)
-    return register_report(report, message=message)
+    return register_report(report, message=NO_DATA_MESSAGE if empty else message)

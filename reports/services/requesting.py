@@ -8,6 +8,7 @@ Requests only create reports in QUEUED; the worker sends them (`reports.services
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 from datetime import datetime, timedelta
 
@@ -16,13 +17,15 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from amazon_settings import services as account_services
 from amazon_settings.exceptions import AccountNotConnected
 from amazon_settings.models import SellerAccount
+from amazon_settings.spapi import SpApiError
 from reports import coverage
-from reports.catalog import BY_KEY, ReportKind, status_kind
+from reports.catalog import BY_KEY, ReportKind, automatic_kinds, order_kinds_look_back
 from reports.exceptions import InvalidReportRequest
-from reports.models import Report
-from reports.services import transitions
+from reports.models import Report, ReportCadence
+from reports.services import cadences, transitions
 from reports.services.transitions import poll_interval, register_report
 
 logger = logging.getLogger(__name__)
@@ -32,6 +35,9 @@ Amazon = Report.AmazonStatus
 
 # Amazon lists reports for 90 days; a finished report older than that cannot be reused.
 AMAZON_RETENTION = timedelta(days=90)
+# A type that is off, or needed for no marketplace, is looked at again this often (a change in
+# Settings makes it due at once).
+IDLE_RECHECK = timedelta(hours=1)
 
 
 def split_range(
@@ -159,77 +165,170 @@ def _reusable_report(
     return max(finished, key=lambda r: r.amazon_created_at, default=None)
 
 
-def request_automatic_reports(account: SellerAccount) -> list[Report]:
-    """Keep orders flowing without manual requests, and fill what is missing.
+def request_automatic_reports(
+    account: SellerAccount, *, now: datetime | None = None
+) -> list[Report]:
+    """Keep every report type of the account flowing on its cadence, without manual requests,
+    and fill what is missing. Makes no call to Amazon: the requests are created QUEUED and
+    handed to workers when the transaction commits.
 
-    For each order report of the account's region, every gap since the account's import start
-    date (`reports.coverage.import_start`: its "import orders from" date, by default 30 days
-    before it was connected) is requested: the whole range for a newly connected account, a
-    hole left by a lapsed authorization once it is renewed, and the time since the last covered
-    moment once it is longer than the report's cadence. Imported, pending and recently failed
-    reports count as covering their range. Each range starts an overlap earlier, so nothing
-    falls between two reports (the upserts make the overlap harmless). Idempotent: the requested
-    reports are pending, so a second call finds nothing to request.
+    For each type whose cadence is due (`cadences.due_cadences`, taken with `claim_cadence` so
+    that two worker passes at once never both request it):
 
-    The status report (`catalog.status_kind`) is requested alike, so that cancellations and
-    status changes of imported orders arrive on the same cadence, but only while none of it is
-    on its way (`_request_status_changes`)."""
-    now = timezone.now()
+    - nothing while a report of the same account, type and marketplaces is still on its way
+      (or held for the seller): Amazon may take its time, and requests must not pile up behind
+      it (nor inside an FBA regeneration window);
+    - a type without a range (stock) is requested once per cadence;
+    - a type with a range is requested for what no report claims since the import start date
+      (`coverage.unclaimed_ranges`): the time since the last report once it is as long as the
+      cadence, else the newest older gap (a new account's history, a hole left by a lapsed
+      authorization, an earlier import start date), newest first so that today's orders come
+      first, one request at a time and an overlap earlier (the upserts make it harmless);
+    - a type Amazon makes on our schedule (`cadences.sync_amazon_schedule`, run by the worker)
+      gets the history requested alike, but the time since the last report only when the
+      schedule has not delivered for two periods: the schedule's reports are found by
+      discovery.
+
+    The status report (the catalogue's `tracks_statuses` type) is one of these types, so its
+    ranges are chained one at a time. Idempotent: a second call finds the requested reports
+    pending.
+    """
+    now = now or timezone.now()
+    cadences.ensure_cadences(account, now=now)
     created: list[Report] = []
-    marketplace_ids = account.marketplaces.selected_ids()
-    if not marketplace_ids:
-        return created
-    for kind in coverage.order_kinds(account):
-        created += _request_missing(account, kind=kind, marketplace_ids=marketplace_ids, now=now)
-    status = status_kind(account.region)
-    if status is not None:
-        created += _request_status_changes(
-            account, kind=status, marketplace_ids=marketplace_ids, now=now
-        )
+    for cadence in cadences.due_cadences(now=now, account=account):
+        if cadences.claim_cadence(cadence, now=now):
+            created += _request_claimed(cadence, now=now)
     return created
 
 
-def _request_missing(
-    account: SellerAccount, *, kind: ReportKind, marketplace_ids: list[str], now: datetime
-) -> list[Report]:
-    """The automatic requests of one report type: each range `ranges_to_request` finds, an
-    overlap earlier."""
-    overlap = timedelta(seconds=settings.AUTOMATIC_IMPORT_OVERLAP_SECONDS)
-    floor = max(coverage.import_start(account), coverage.requestable_since(kind, now=now))
-    min_tail = min(kind.expected_interval, _automatic_interval())
-    created = []
-    for start, end in coverage.ranges_to_request(account, kind, now=now, min_tail=min_tail):
-        created += request_reports(
-            account,
-            kind_key=kind.key,
-            marketplace_ids=marketplace_ids,
-            start=max(start - overlap, floor),
-            end=end,
-            acting_user=None,
-            source=Report.Source.AUTOMATIC,
-        )
+def request_due_types(*, now: datetime | None = None) -> list[Report]:
+    """The worker's part of `request_automatic_reports`, for every account with order import on
+    that it may call Amazon for, and only for the types that are due: a pass over idle
+    accounts costs one query. For a type Amazon lets schedule, the Amazon-side schedule is
+    first made to match the cadence (`cadences.sync_amazon_schedule`, a call to Amazon when it
+    changed). Errors of one account are logged and leave the others alone."""
+    now = now or timezone.now()
+    created: list[Report] = []
+    for cadence in cadences.due_cadences(now=now):
+        if not cadences.claim_cadence(cadence, now=now):
+            continue
+        kind = BY_KEY.get(cadence.kind)
+        try:
+            at = now
+            if kind is not None and kind.schedulable:
+                cadences.sync_amazon_schedule(
+                    cadence,
+                    kind=kind,
+                    marketplaces=cadences.marketplaces_for(cadence.account, kind),
+                )
+                # A request now ends after the schedule began, so nothing falls between them.
+                at = timezone.now()
+            created += _request_claimed(cadence, now=at)
+        except (SpApiError, AccountNotConnected, InvalidReportRequest) as error:
+            logger.warning(
+                "Automatic request of %s for %s stopped: %s", cadence.kind, cadence.account, error
+            )
+            cadences.reschedule(cadence, next_request_at=now + poll_interval())
     return created
 
 
-def _request_status_changes(
-    account: SellerAccount, *, kind: ReportKind, marketplace_ids: list[str], now: datetime
-) -> list[Report]:
-    """The next status reports: the first covers the time since the import start date, each
-    later one starts where the last one ended (an overlap earlier) and ends now, once that is
-    longer than the cadence. Nothing while a status report is on its way: Amazon may take its
-    time, and ranges must not pile up behind it (the next one then starts where it ended)."""
-    on_its_way = Report.objects.filter(
+def _request_claimed(cadence: ReportCadence, *, now: datetime) -> list[Report]:
+    """The automatic request of one due type this pass has claimed (see
+    `request_automatic_reports`). Returns the reports created."""
+    account = cadence.account
+    kind = BY_KEY.get(cadence.kind)
+    interval = cadences.effective_interval(cadence, kind) if kind is not None else None
+    marketplaces = cadences.marketplaces_for(account, kind) if interval is not None else []
+    if kind is None or account.region not in kind.regions or interval is None or not marketplaces:
+        # Off, or nothing to import it for: looked at again when the seller changes that.
+        cadences.reschedule(cadence, next_request_at=now + IDLE_RECHECK)
+        return []
+    if _on_its_way(account, kind=kind, marketplaces=marketplaces):
+        cadences.reschedule(cadence, next_request_at=now + poll_interval())
+        return []
+    if kind.ignores_range:
+        # A snapshot: Amazon ignores the range, the request needs one all the same.
+        wanted: tuple[datetime, datetime] | None = (now - interval, now)
+        next_at = now + interval
+    else:
+        since = cadence.amazon_schedule_created_at if cadence.amazon_schedule_id else None
+        # A type Amazon makes on our schedule: the schedule brings the time since the last
+        # report; after two periods without one (and two passes to find it), it is requested.
+        min_tail = 2 * interval + 2 * poll_interval() if since else interval
+        wanted, gap, next_at = _next_range(account, kind=kind, min_tail=min_tail, now=now)
+        if since is not None and gap is not None and gap[1] >= now and gap[0] >= since:
+            # Nothing came since the schedule was made: it stopped (cancelled in Seller
+            # Central, or replaced by another tool's), so the next pass makes it again (Amazon
+            # replaces a schedule of the same type and marketplaces).
+            cadences.forget_amazon_schedule(cadence)
+    created: list[Report] = []
+    with transaction.atomic():
+        if wanted is not None:
+            created = request_reports(
+                account,
+                kind_key=kind.key,
+                marketplace_ids=marketplaces,
+                start=wanted[0],
+                end=wanted[1],
+                acting_user=None,
+                source=Report.Source.AUTOMATIC,
+            )
+        cadences.reschedule(cadence, next_request_at=next_at, requested_at=now if created else None)
+    return created
+
+
+def _on_its_way(account: SellerAccount, *, kind: ReportKind, marketplaces: list[str]) -> bool:
+    """Whether a report of the type and marketplaces is on its way, or held for the seller."""
+    waiting = Report.objects.filter(
         account=account,
         report_type__in=kind.all_report_types,
-        import_status__in=Report.UNFINISHED,
-    ).exists()
-    if on_its_way:
-        return []
-    return _request_missing(account, kind=kind, marketplace_ids=marketplace_ids, now=now)
+        import_status__in=(*Report.UNFINISHED, Status.HELD),
+    ).values_list("marketplace_ids", flat=True)
+    # JSON equality is not portable across databases; the candidates are few, compare here.
+    return any(sorted(ids) == marketplaces for ids in waiting)
 
 
-def _automatic_interval() -> timedelta:
-    return max(poll_interval(), timedelta(seconds=60))
+def _next_range(
+    account: SellerAccount, *, kind: ReportKind, min_tail: timedelta, now: datetime
+) -> tuple[tuple[datetime, datetime] | None, tuple[datetime, datetime] | None, datetime]:
+    """The range to request now (or None), the unclaimed range it is taken from, and when to
+    look again.
+
+    The tail (time since the last report) comes first once it is `min_tail` long; otherwise the
+    newest part of the newest older gap, no longer than one request may cover. A range starts
+    an overlap before its gap, never before the type's automatic start.
+    """
+    overlap = timedelta(seconds=settings.AUTOMATIC_IMPORT_OVERLAP_SECONDS)
+    since = automatic_start(account, kind=kind, now=now)
+    floor = max(since, coverage.requestable_since(kind, now=now))
+    missing = coverage.unclaimed_ranges(account, kind, now=now, since=since)
+    tail = missing[-1] if missing and missing[-1][1] >= now else None
+    older = [r for r in missing if r is not tail]
+    if tail is not None and tail[1] - tail[0] >= min_tail:
+        gap = tail
+    elif older:
+        gap = older[-1]
+    else:
+        # Nothing due: look again when the tail will be as long as the cadence.
+        return None, None, (tail[0] if tail else now) + min_tail
+    start, end = max(gap[0] - overlap, floor), gap[1]
+    if kind.max_range is not None and end - start > kind.max_range:
+        # The newest of equal parts that one request each may cover (equal, so that no
+        # sliver of a few seconds is left for a request of its own).
+        parts = math.ceil((end - start) / kind.max_range)
+        start = end - (end - start) / parts
+    # More history may be missing: looked at again at the next pass, once this one is in.
+    return (start, end), gap, now + poll_interval()
+
+
+def automatic_start(account: SellerAccount, *, kind: ReportKind, now: datetime) -> datetime:
+    """Since when the worker imports the type by itself: the account's import start date, for
+    the invoice reports at most `automatic_back` before now."""
+    start = coverage.import_start(account)
+    if kind.automatic_back is not None:
+        start = max(start, now - kind.automatic_back)
+    return start
 
 
 def request_missing_range(
@@ -274,12 +373,16 @@ def set_import_start(
     account: SellerAccount, *, start: datetime, acting_user: AbstractBaseUser | None
 ) -> SellerAccount:
     """Set since when the account's orders are imported. An earlier date opens a gap that the
-    worker fills (with order import on) or that the diagnosis page offers to request."""
+    worker fills at its next pass (with order import on) or that the diagnosis page offers to
+    request."""
     now = timezone.now()
     if start > now:
         raise InvalidReportRequest("The import start date cannot be in the future.")
     account.import_orders_from = start
     account.save(update_fields=["import_orders_from"])
+    # The types with a range look for the new gap at once rather than at their next cadence.
+    ranged = [k.key for k in automatic_kinds(account.region) if not k.ignores_range]
+    ReportCadence.objects.filter(account=account, kind__in=ranged).update(next_request_at=now)
     logger.info(
         "Orders of %s are imported from %s, set by %s",
         account,
@@ -287,3 +390,35 @@ def set_import_start(
         getattr(acting_user, "pk", None),
     )
     return account
+
+
+def earliest_import_start(account: SellerAccount, *, now: datetime | None = None) -> datetime:
+    """The earliest moment whose orders Amazon still gives in a report of the account's region:
+    as far back as its order report that reaches furthest (the FBA shipments report, 18 months
+    in Seller Central's help on it; the MFN order report only 60 days, Amazon's report type
+    values)."""
+    now = now or timezone.now()
+    return now - order_kinds_look_back(account.region) + coverage.LOOK_BACK_MARGIN
+
+
+def start_order_import(
+    account: SellerAccount, *, start: datetime, acting_user: AbstractBaseUser | None
+) -> list[Report]:
+    """What connecting an account ends with: import its orders since `start` from now on,
+    without further clicks. Sets the import start date, switches order import on, and requests
+    at once what every report type's cadence makes due (the newest range first), handing the
+    requests to workers when the transaction commits. Returns the reports requested.
+
+    Raises InvalidReportRequest (a start in the future) or AccountNotConnected.
+    """
+    now = timezone.now()
+    if start > now:
+        raise InvalidReportRequest(
+            "The import start date cannot be in the future.", field="import_orders_from"
+        )
+    with transaction.atomic():
+        set_import_start(account, start=start, acting_user=acting_user)
+        account_services.set_order_import(account, active=True)
+        cadences.ensure_cadences(account, now=now)
+        ReportCadence.objects.filter(account=account).update(next_request_at=now)
+        return request_automatic_reports(account, now=now)

@@ -17,9 +17,10 @@ from amazon_settings.exceptions import AccountNotConnected
 from amazon_settings.models import SellerAccount
 from amazon_settings.spapi import SpApiError
 from reports.models import Report, WorkerHeartbeat
+from reports.services import cadences
 from reports.services.discovery import discover_reports
 from reports.services.pipeline import advance_report
-from reports.services.requesting import request_automatic_reports
+from reports.services.requesting import request_due_types
 from reports.services.transitions import claim_reports, enqueue_reports, hand_out
 
 logger = logging.getLogger(__name__)
@@ -44,20 +45,28 @@ def resume_interrupted_imports() -> int:
 
 
 def tick(*, inline: bool = False) -> int:
-    """One pass of the worker: discover, request automatically, fan out due reports.
+    """One pass of the worker: discover, request what is due, fan out due reports.
 
-    Idempotent and cheap when nothing is due. With `inline`, the due reports are advanced here
-    instead of by separate tasks. Returns the number of reports handed out.
+    Idempotent and cheap when nothing is due: discovery looks only at accounts whose discovery
+    cursor is due, the automatic requests only at the report types whose cadence is due
+    (`requesting.request_due_types`). With `inline`, the due reports are advanced here instead
+    of by separate tasks. Returns the number of reports handed out.
     """
     record_worker_heartbeat()
-    for account in SellerAccount.objects.filter(order_import_active=True):
-        if not account.is_usable:
-            continue
+    now = timezone.now()
+    cadences.ensure_cadences_of_active_accounts(now=now)
+    due_for_discovery = (
+        SellerAccount.objects.usable()
+        .filter(order_import_active=True)
+        .exclude(discovery_cursor__next_check_at__gt=now)
+    )
+    for account in due_for_discovery:
         try:
             discover_reports(account)
-            request_automatic_reports(account)
         except (SpApiError, AccountNotConnected) as error:
-            logger.warning("Worker pass for %s stopped: %s", account, error)
+            logger.warning("Discovery for %s stopped: %s", account, error)
+    request_due_types(now=now)
+    cadences.cancel_paused_schedules()
     handed_out = 0
     for pk, lease_id in claim_reports():
         if inline:
@@ -114,7 +123,8 @@ def worker_schedules() -> list[ScheduleSpec]:
     return [
         # The heartbeat runs every minute at most, so "worker alive" is never older than that.
         ScheduleSpec("worker.heartbeat", "reports.tasks.heartbeat", min(interval, 60)),
-        # The worker's pass, every 5 minutes by default: discover, request, poll, import.
+        # The worker's pass, every 5 minutes by default: discover, request what each report
+        # type's cadence makes due, poll, import.
         ScheduleSpec("reports.tick", "reports.tasks.tick", interval),
         # Invoices that waited (for the seller's legal data, for the invoice a credit note
         # corrects) are issued within a pass of the worker; imports issue the rest at once.

@@ -23,6 +23,10 @@ from reports.models import Report
 from reports.services import actions
 
 PAGE_SIZE = 50
+# The folded line of empty automatic reports counts up to this many, and lists the newest
+# this many when opened (the rest are one filter away).
+EMPTY_COUNT_LIMIT = 1000
+EMPTY_LIST_SIZE = 50
 
 Status = Report.ImportStatus
 Amazon = Report.AmazonStatus
@@ -144,12 +148,21 @@ def processing(request: HttpRequest) -> HttpResponse:
     form = ProcessingFilterForm(request.GET or None)
     filters = form.selector_filters() if form.is_bound else {}
     batch = form.cleaned_data.get("batch", "") if form.is_bound and form.is_valid() else ""
+    # Automatic reports that ended without data are one line, unless asked for by status.
+    fold = filters.get("import_status", "") in ("", "unfinished")
     # No COUNT(*) over every report per page (core/pagination.py).
-    page = LimitedCountPaginator(selectors.report_list(**filters), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    page = LimitedCountPaginator(
+        selectors.report_list(**filters, fold_empty_automatic=fold), PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    empty = 0
+    if fold and filters.get("import_status", "") == "":
+        empty = selectors.count_up_to(
+            selectors.empty_automatic_reports(**filters), EMPTY_COUNT_LIMIT
+        )
     query = request.GET.copy()
     query.pop("page", None)
+    empty_query = query.copy()
+    empty_query["status"] = Status.NO_DATA
     urls = ReportUrls()
     return render(
         request,
@@ -161,9 +174,30 @@ def processing(request: HttpRequest) -> HttpResponse:
                 ReportRow.of(r, highlighted=bool(batch) and r.batch == batch, urls=urls)
                 for r in page
             ],
+            "empty_count": empty,
+            "empty_more": empty > EMPTY_COUNT_LIMIT,
+            "empty_query": empty_query.urlencode(),
             "query": query.urlencode(),
             "next": request.get_full_path(),
         },
+    )
+
+
+@require_GET
+def empty_reports(request: HttpRequest) -> HttpResponse:
+    """htmx: the folded line's content, the newest automatic reports that ended without data
+    under the page's filters. Without htmx, the Processing list filtered to them."""
+    form = ProcessingFilterForm(request.GET or None)
+    filters = form.selector_filters() if form.is_bound else {}
+    if not request.htmx:
+        query = request.GET.copy()
+        query["status"] = Status.NO_DATA
+        return redirect(f"{reverse('reports:processing')}?{query.urlencode()}")
+    reports = list(selectors.empty_automatic_reports(**filters)[:EMPTY_LIST_SIZE])
+    return render(
+        request,
+        "reports/processing.html#empty-reports",
+        {"empty_reports": reports, "empty_list_size": EMPTY_LIST_SIZE},
     )
 
 

@@ -1,7 +1,8 @@
 """The seller's flows in a real browser against `make demo` (web server, worker, sandbox).
 
 The tests build on each other, in order: connect, request and import, lose and renew access,
-find and fill the gap the lapse left, and bad input. Each step leaves a screenshot in
+find and fill the gap the lapse left, bad input, and a second account that imports from the
+moment it is connected. Each step leaves a screenshot in
 test-artifacts/screenshots/.
 """
 
@@ -21,11 +22,19 @@ pytestmark = pytest.mark.slow
 
 SELLER = "A2MUELLERHW7QX"  # Müller Haushaltswaren, EU: DE, FR, IT, ES, UK
 OTHER_SELLER = "A1KERZENWERK5D"
+NA_SELLER = "A3CEDARRIDGE9K"  # US, CA
 LOCAL = ZoneInfo("Europe/Berlin")
 IMPORT_TIMEOUT = 120_000
 
 # What one flow leaves for the next.
 state: dict = {}
+
+
+def earliest_import_day() -> str:
+    """The first whole day of the 18 months Amazon keeps the EU FBA shipments report."""
+    return (datetime.now(LOCAL) - timedelta(days=548, hours=-1) + timedelta(days=1)).strftime(
+        "%Y-%m-%d"
+    )
 
 
 def local_input(moment: datetime) -> str:
@@ -86,17 +95,28 @@ def test_1_a_new_user_connects_an_eu_account(page, demo):
     screenshot(page, "1-3-consent-page")
     page.get_by_role("button", name="Confirm").click()
 
+    # The consent returns to one question: from which day to import, by default as far back as
+    # Amazon keeps the order reports. This flow requests by hand (test 7 starts importing).
+    expect(page).to_have_url(re.compile(r"/reports/start/\d+/"))
+    expect(page.locator(".alert")).to_contain_text("is connected")
+    expect(page.locator("#start-import")).to_contain_text(
+        "From which day should its orders be imported?"
+    )
+    assert page.locator("#id_import_orders_from").input_value() == earliest_import_day()
+    screenshot(page, "1-4-start-import-question")
+    page.get_by_role("link", name="Not now").click()
+
     expect(page).to_have_url(re.compile(r"/settings/"))
     card = page.locator(".card[data-status]").filter(has_text=SELLER)
     expect(card).to_have_count(1)
-    expect(page.locator(".alert")).to_contain_text("is connected")
     expect(card.locator(".status-badge")).to_have_text("Connected")
     expect(card.locator(".marketplaces")).to_contain_text("Amazon.de (DE)")
     expect(card.locator(".marketplaces")).to_contain_text("(FR)")
     expiry = card.locator(".expiry").inner_text()
     assert str(datetime.now(LOCAL).year + 1) in expiry, expiry
     state["account_pk"] = card.get_attribute("id").removeprefix("account-")
-    screenshot(page, "1-4-connected")
+    expect(card).to_contain_text("Order import off")
+    screenshot(page, "1-5-connected")
 
 
 def test_2_requests_an_mfn_report_and_finds_its_orders(page, demo):
@@ -304,3 +324,58 @@ def test_6_page_scripts_run_under_the_policy_and_disconnect_asks_first(page, dem
     screenshot(page, "6-1-disconnected-after-confirm")
     assert len(asked) == 2 and all("Its token is deleted" in text for text in asked)
     assert blocked == []
+
+
+def test_7_a_new_connection_imports_without_further_clicks(page, demo):
+    page.goto(demo.url("/settings/"))
+    page.select_option("#id_region", "na")
+    page.get_by_role("button", name="Connect Amazon account").click()
+    consent(page, NA_SELLER)
+    page.get_by_role("button", name="Confirm").click()
+    expect(page).to_have_url(re.compile(r"/reports/start/\d+/"))
+    question = page.locator("#start-import")
+    expect(question).to_contain_text("Amazon Fulfillment Network - Order report - NA 548 days")
+    expect(question).to_contain_text("Merchant Fulfilled Network - Order report - NA 60 days")
+    page.get_by_role("button", name="Start importing").click()
+
+    # Processing of the new account: its first reports, imported with no request by hand.
+    expect(page).to_have_url(re.compile(r"/reports/\?account=\d+"))
+    expect(page.locator(".alert-success")).to_contain_text("Importing the orders of")
+    screenshot(page, "7-1-import-started")
+    mfn = page.locator("tr.report-row").filter(has_text="GET_FLAT_FILE_ORDER_REPORT_DATA_SHIPPING")
+    expect(mfn).to_have_count(1)
+    expect(mfn).to_have_attribute("data-import-status", "imported", timeout=IMPORT_TIMEOUT)
+    screenshot(page, "7-2-first-orders-imported")
+    (order_id,) = demo.query(
+        "SELECT o.amazon_order_id FROM orders_order o JOIN amazon_settings_selleraccount a "
+        "ON o.account_id = a.id WHERE a.selling_partner_id = ? AND o.fulfillment_channel = "
+        "'MFN' LIMIT 1",
+        NA_SELLER,
+    )[0]
+    find_order(page, demo, order_id)
+
+    # Settings: the import is on (the switch pauses it), each type on its cadence.
+    page.goto(demo.url("/settings/"))
+    card = page.locator(".card[data-status]").filter(has_text=NA_SELLER)
+    expect(card).to_contain_text("Order import on")
+    expect(card.locator(".cadence-summary")).to_contain_text(
+        "Merchant Fulfilled Network - Order report - NA: every 15 minutes · on an Amazon schedule"
+    )
+    screenshot(page, "7-3-settings-cadence")
+
+    # Report cadence: a period Amazon cannot keep is refused beside its field.
+    card.get_by_role("link", name="Report cadence").click()
+    page.select_option("#id_fba_orders_na", "PT1H")
+    page.get_by_role("button", name="Save cadence").click()
+    expect(page.locator("#cadence-fba_orders_na .field-error")).to_have_text(
+        "Amazon makes this report at most every 4 hours: choose that or longer."
+    )
+    screenshot(page, "7-4-cadence-field-error")
+    page.select_option("#id_fba_orders_na", "PT4H")
+    page.select_option("#id_fba_stock", "PT2H")
+    page.get_by_role("button", name="Save cadence").click()
+    expect(page.locator(".alert-success")).to_contain_text(
+        "Amazon Fulfillment Network - Stock report: every hour → every 2 hours"
+    )
+    expect(page.locator("#cadence-fba_stock")).to_have_attribute("data-interval", "every 2 hours")
+    screenshot(page, "7-5-cadence-saved")

@@ -23,7 +23,7 @@ from reports import coverage, dashboard, selectors
 from reports.catalog import BY_KEY
 from reports.diagnosis import access, connection_test, imports, results
 from reports.exceptions import InvalidReportRequest
-from reports.models import ConnectionTest, Report, WorkerHeartbeat
+from reports.models import ConnectionTest, Report, ReportCadence, WorkerHeartbeat
 from reports.services import connection_tests, requesting
 from tests.amazon_fixtures import connect_demo_seller
 
@@ -442,22 +442,47 @@ def test_requesting_a_gap_older_than_amazon_keeps(account, now):
         )
 
 
-def test_automatic_requests_start_at_the_import_start_date(account, settings):
+def automatic(account, *types: str) -> list[Report]:
+    """The worker's automatic requests of one pass for the account, of `types` only."""
+    return [r for r in requesting.request_automatic_reports(account) if r.report_type in types]
+
+
+def look_again() -> None:
+    """Make every report type due, as when the worker comes round to it again."""
+    ReportCadence.objects.update(next_request_at=timezone.now())
+
+
+def test_automatic_requests_reach_back_to_the_import_start_date_newest_first(account, settings):
     settings.WORKER_INTERVAL_SECONDS = 60
     account.import_orders_from = timezone.now() - 40 * D
     account.save()
     created = requesting.request_automatic_reports(account)
-    by_type: dict[str, list] = {}
-    for report in created:
-        by_type.setdefault(report.report_type, []).append(report)
-    mfn = sorted(by_type[MFN_TYPE], key=lambda r: r.data_start)
-    assert mfn[0].data_start == account.import_orders_from
-    assert len(mfn) == 2 and mfn[0].data_end == mfn[1].data_start  # 40 days in 30-day parts
-    fba = sorted(by_type[FBA.report_type], key=lambda r: r.data_start)
-    assert fba[0].data_start == account.import_orders_from and len(fba) == 2
     assert all(r.source == Report.Source.AUTOMATIC for r in created)
-    # Twice: the requested reports are pending, nothing is missing.
+    (mfn,) = [r for r in created if r.report_type == MFN_TYPE]
+    (fba,) = [r for r in created if r.report_type == FBA.report_type]
+    # The newest first (today's orders come first): 40 days in two equal requests, neither
+    # longer than one request may cover.
+    assert mfn.data_end >= account.import_orders_from + 40 * D - timedelta(seconds=5)
+    assert mfn.data_end - mfn.data_start == (mfn.data_end - account.import_orders_from) / 2
+    assert fba.data_end - fba.data_start == (fba.data_end - account.import_orders_from) / 2
+    assert mfn.data_end - mfn.data_start <= MFN.max_range
+    # Twice: the requested reports are pending, nothing more is requested meanwhile.
+    look_again()
     assert requesting.request_automatic_reports(account) == []
+    # Once they are in, the rest of the history, back to the import start date.
+    Report.objects.filter(pk__in=[mfn.pk, fba.pk]).update(import_status=Status.IMPORTED)
+    look_again()
+    (older_fba, older_mfn) = sorted(
+        automatic(account, MFN_TYPE, FBA.report_type), key=lambda r: r.report_type
+    )
+    assert (older_mfn.data_start, older_mfn.data_end) == (
+        account.import_orders_from,
+        mfn.data_start,
+    )
+    assert (older_fba.data_start, older_fba.data_end) == (
+        account.import_orders_from,
+        fba.data_start,
+    )
 
 
 def test_automatic_requests_fill_a_gap_left_by_a_lapse(account, settings):
@@ -469,11 +494,12 @@ def test_automatic_requests_fill_a_gap_left_by_a_lapse(account, settings):
         make_report(account, start, now - 5 * D, report_type=report_type)
         make_report(account, now - 2 * D, now - timedelta(seconds=10), report_type=report_type)
     make_report(account, start, now - timedelta(seconds=10), report_type=STATUS_TYPE)
-    created = requesting.request_automatic_reports(account)
+    created = automatic(account, MFN_TYPE, FBA.report_type, STATUS_TYPE)
     assert sorted((r.report_type, r.data_start, r.data_end) for r in created) == sorted(
         (t, now - 5 * D - H, now - 2 * D) for t in (MFN_TYPE, FBA.report_type)
     )
-    assert requesting.request_automatic_reports(account) == []
+    look_again()
+    assert automatic(account, MFN_TYPE, FBA.report_type, STATUS_TYPE) == []
 
 
 def test_the_status_report_chains_its_ranges_one_at_a_time(account, settings):
@@ -484,25 +510,30 @@ def test_the_status_report_chains_its_ranges_one_at_a_time(account, settings):
     # The order reports cover everything (up to a moment ahead): only statuses are due.
     for report_type in (MFN_TYPE, FBA.report_type):
         make_report(account, start, now + H, report_type=report_type)
+    order_and_status = (MFN_TYPE, FBA.report_type, STATUS_TYPE)
 
-    (first,) = requesting.request_automatic_reports(account)
+    (first,) = automatic(account, *order_and_status)
     assert (first.report_type, first.data_start) == (STATUS_TYPE, start)
     assert first.data_end >= now and first.source == Report.Source.AUTOMATIC
 
     # However long Amazon takes, no second one while the first is on its way.
     Report.objects.filter(pk=first.pk).update(data_end=now - 2 * D)
-    assert requesting.request_automatic_reports(account) == []
+    look_again()
+    assert automatic(account, *order_and_status) == []
 
     # Once it is imported, the next one starts where it ended, an overlap earlier.
     Report.objects.filter(pk=first.pk).update(import_status=Status.IMPORTED)
-    (second,) = requesting.request_automatic_reports(account)
+    look_again()
+    (second,) = automatic(account, *order_and_status)
     assert (second.report_type, second.data_start) == (STATUS_TYPE, now - 2 * D - H)
     assert second.data_end >= now
-    assert requesting.request_automatic_reports(account) == []
+    look_again()
+    assert automatic(account, *order_and_status) == []
 
     # Nothing before the cadence comes round again.
     Report.objects.filter(pk=second.pk).update(import_status=Status.IMPORTED, data_end=now + H)
-    assert requesting.request_automatic_reports(account) == []
+    look_again()
+    assert automatic(account, *order_and_status) == []
 
 
 def test_the_status_report_is_not_offered_to_request_by_hand(operator, account):
@@ -538,9 +569,11 @@ def test_a_recently_failed_range_is_not_requested_again_at_once(account, setting
         data_end=now - 3 * D
     )
     make_report(account, now - 2 * D, now - timedelta(seconds=10))
-    assert requesting.request_automatic_reports(account) == []
+    order_and_status = (MFN_TYPE, FBA.report_type, STATUS_TYPE)
+    assert automatic(account, *order_and_status) == []
     Report.objects.filter(pk=failed.pk).update(updated_at=now - 7 * H)
-    (again,) = requesting.request_automatic_reports(account)
+    look_again()
+    (again,) = automatic(account, *order_and_status)
     assert again.report_type == MFN_TYPE
     assert again.data_end == now - 2 * D
 

@@ -288,11 +288,13 @@ def test_processing_explains_problems_in_plain_words(logged_in_client, eu_accoun
         failure_reason=Report.FailureReason.AUTH,
         last_error=f"{pipeline.DENIED_MESSAGE} (403 Unauthorized)",
     )
+    # Requested by hand: one row of its own (automatic ones without data are folded).
     make_report(
         eu_account,
         import_status=Status.NO_DATA,
         amazon_status=Amazon.CANCELLED,
         last_error=pipeline.NO_DATA_MESSAGE,
+        source=Report.Source.REQUESTED,
     )
     make_report(
         eu_account,
@@ -689,8 +691,6 @@ def test_schedules_page_lists_amazon_schedules(logged_in_client, eu_account, fak
         (
             "list",
             (
-                "GET_AFN_INVENTORY_DATA",
-                "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA",
                 "GET_FLAT_FILE_VAT_INVOICE_DATA_REPORT",
                 "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING",
                 "GET_ORDER_REPORT_DATA_INVOICING",
@@ -703,6 +703,9 @@ def test_schedules_page_lists_amazon_schedules(logged_in_client, eu_account, fak
     # The create form: only the region's schedulable types (with the XML twin), all periods.
     assert 'value="GET_ORDER_REPORT_DATA_INVOICING"' in body
     assert 'value="GET_AMAZON_FULFILLED_SHIPMENTS_DATA_INVOICING"' not in body
+    # Amazon's report type values: stock and returns "can be requested", not scheduled.
+    assert 'value="GET_AFN_INVENTORY_DATA"' not in body
+    assert 'value="GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA"' not in body
     assert 'value="GET_FLAT_FILE_ORDER_REPORT_DATA_SHIPPING"' not in body
     assert 'value="PT5M"' in body and 'value="P1M"' in body and 'value="PT84H"' in body
     eu_account.refresh_from_db()

@@ -1,0 +1,95 @@
+"""Settings » Report cadence, and the question the consent page returns to: from when to import."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from core.forms import BoundedDateField
+from reports.catalog import ReportKind
+from reports.services.cadences import PERIODS, CadenceView, cadence_problem, interval_label
+
+OFF = "off"
+INTERVALS = dict(PERIODS)
+
+
+class StartImportForm(forms.Form):
+    """From which day to import the orders of a newly connected account (a local calendar day,
+    no earlier than Amazon keeps the region's order reports)."""
+
+    import_orders_from = BoundedDateField(
+        label="Import orders from",
+        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
+    )
+
+    def __init__(self, *args: Any, earliest: date, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.earliest = earliest
+        self.fields["import_orders_from"].widget.attrs.update(
+            min=earliest.isoformat(), max=timezone.localdate().isoformat()
+        )
+
+    def clean_import_orders_from(self) -> date:
+        day = self.cleaned_data["import_orders_from"]
+        if day > timezone.localdate():
+            raise forms.ValidationError("The date cannot be in the future.")
+        if day < self.earliest:
+            raise forms.ValidationError(
+                f"Amazon keeps these order reports back to {self.earliest:%Y-%m-%d}: choose that "
+                "day or a later one."
+            )
+        return day
+
+    def start(self) -> datetime:
+        return timezone.make_aware(
+            datetime.combine(self.cleaned_data["import_orders_from"], time())
+        )
+
+
+class CadenceForm(forms.Form):
+    """One select per report type the account imports by itself: off, or one of Amazon's
+    schedule periods. A period Amazon or the worker cannot keep for a type is a field error."""
+
+    def __init__(self, *args: Any, cadences: list[CadenceView], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.kinds: dict[str, ReportKind] = {}
+        for view in cadences:
+            kind = view.kind
+            self.kinds[kind.key] = kind
+            choices = [(OFF, "Off")]
+            for period, interval in PERIODS:
+                label = interval_label(interval).capitalize()
+                if interval == kind.default_cadence:
+                    label += " (default)"
+                choices.append((period, label))
+            self.fields[kind.key] = forms.ChoiceField(
+                label=kind.name,
+                choices=choices,
+                initial=_value(view.interval),
+                widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+            )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        for key, kind in self.kinds.items():
+            if key not in data:
+                continue
+            interval = None if data[key] == OFF else INTERVALS[data[key]]
+            if problem := cadence_problem(kind, interval):
+                self.add_error(key, problem)
+            else:
+                data[key] = interval
+        return data
+
+    def intervals(self) -> dict[str, timedelta | None]:
+        """The chosen cadence per kind key (None: off), once the form is valid."""
+        return {key: self.cleaned_data[key] for key in self.kinds}
+
+
+def _value(interval: timedelta | None) -> str:
+    if interval is None:
+        return OFF
+    return next((period for period, value in PERIODS if value == interval), OFF)
