@@ -33,6 +33,10 @@ MFN = "mfn_orders_eu"
 VCS_LITE = "vcs_lite"
 # Every row's range lies within the 60 days Amazon keeps order reports for.
 RANGE = timedelta(days=2)
+# A row's range holds at least this many reported orders (see Matrix.next_range).
+MIN_ORDERS_PER_RANGE = 2
+RANGE_SEARCH_STEP = timedelta(hours=12)
+RANGE_SEARCH_STEPS = 20
 # Rounds of "the seller does what the page says" before a row gives up.
 ROUNDS = 3
 
@@ -78,9 +82,20 @@ class Matrix:
         # Each row gets a range of its own, further back for each row, so ranges never overlap.
         self.anchor = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(days=1)
 
-    def range_of(self, index: int) -> tuple[datetime, datetime]:
-        end = self.anchor - index * RANGE
-        return end - RANGE, end
+    def next_range(self) -> tuple[datetime, datetime]:
+        """The row's range: the next one back from the previous row's that holds orders an MFN
+        report lists. Which days hold orders depends on today's date; a range without any
+        would end "no data" and test nothing (a row that needs a document could not even
+        run), so an empty stretch is skipped, half a day at a time."""
+        end = self.anchor
+        for _ in range(RANGE_SEARCH_STEPS):
+            start = end - RANGE
+            sold = mfn_report_orders(ground_truth(self.sandbox, p.SELLER, p.REGION, start, end))
+            if len(sold) >= MIN_ORDERS_PER_RANGE:
+                self.anchor = start
+                return start, end
+            end -= RANGE_SEARCH_STEP
+        raise RuntimeError(f"no {RANGE} with orders in the sandbox's history before {end}")
 
     def arm(self, **fault) -> None:
         self.sandbox.control("faults", fault)
@@ -585,10 +600,10 @@ def run(
 
     matrix = Matrix(product)
     rows = []
-    for index, fault in enumerate(FAULTS):
+    for fault in FAULTS:
         if only is not None and fault.key not in only:
             continue
-        start, end = matrix.range_of(index)
+        start, end = matrix.next_range()
         product.minutes_pass()
         before = set(Report.objects.values_list("pk", flat=True))
         name = fault.defeated_by if break_handlers else None
