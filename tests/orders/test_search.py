@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from amazon_settings.models import SellerAccount
 from orders import selectors
-from orders.models import Order
+from orders.models import Order, OrderItem
 from tests.orders.conftest import NOW
 from tests.reports.test_uploads import URLCONF
 
@@ -218,15 +218,47 @@ def test_a_search_reads_orders_and_items_through_indexes(account):
     seeding.analyze()
     seeded_id = Order.objects.get(amazon_order_id__startswith="345-0012345-").amazon_order_id
 
-    # A SKU (one in 500 items), a part of an order ID, a buyer's name.
+    # A SKU (one in 500 items): its items are read through their index, then its orders by id.
+    sku_items = OrderItem.objects.filter(sku__icontains="SKU-123").values_list("order_id")
+    assert "orderitem_sku_trgm" in sku_items[: selectors.SKU_MATCH_REACH + 1].explain()
+    # A part of an order ID, a buyer's name, and the SKU.
     for term, index in [
-        ("SKU-123", "orderitem_sku_trgm"),
         (seeded_id[4:11], "order_amazon_id_trgm"),
         ("Buyer 12345", "order_buyer_name_trgm"),
+        ("SKU-123", "orders_order_pkey"),
     ]:
         found = selectors.order_list(search=term)
         for query in (found[:51], found.order_by().values("pk")[:1001]):
             plan = query.explain()
             assert not re.search(r"Seq Scan on orders_order(item)?\b", plan), plan
             assert index in plan, plan
+            # Walking the newest orders and probing each one's items: what PostgreSQL chose
+            # for the SKU's subquery at a million orders.
+            assert term != "SKU-123" or "Nested Loop Semi Join" not in plan, plan
         assert found.exists()
+
+
+@pytest.mark.parametrize("reach", [1, 2, 50])
+def test_a_sku_s_orders_are_the_same_read_first_or_walked(account, monkeypatch, reach):
+    """Up to `SKU_MATCH_REACH` matching items, a SKU's orders are read from the items first;
+    beyond it, from a subquery. Either way the list is the same."""
+    for n in range(1, 7):
+        make_order(account, n, skus=("MUG-RED", "MUG-BLUE") if n % 2 else ("PLATE",))
+    monkeypatch.setattr(selectors, "SKU_MATCH_REACH", reach)
+
+    assert numbers(selectors.order_list(search="mug")) == [1, 3, 5]
+    assert numbers(selectors.order_list(search="MUG-RED")) == [1, 3, 5]
+    assert numbers(selectors.order_list(search="nothing-here")) == []
+
+
+def test_a_rare_sku_s_orders_are_found_from_its_items_not_by_walking_the_orders(account):
+    """With its matching items below the reach, the orders' query holds their ids and no
+    subquery on the items: PostgreSQL walked the newest orders for such a subquery, probing
+    each one's items (a quarter of a million orders for a SKU in one item of 500)."""
+    make_order(account, 1, skus=("MUG-RED",))
+    make_order(account, 2, skus=("PLATE",))
+
+    found = selectors.order_list(search="mug-red")
+
+    assert "orders_orderitem" not in str(found.query)
+    assert numbers(found) == [1]
