@@ -400,3 +400,24 @@ def test_the_worker_sends_them_on_its_schedule_and_by_command(operator):
     call_command("send_notifications", stdout=out)
     assert out.getvalue().strip() == "0 notification(s) sent, 0 failed."
     assert len(mail.outbox) == 1
+
+
+def test_the_demo_prints_the_mails_with_links_to_itself(operator, settings, capsys, tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "demo_script", settings.BASE_DIR / "scripts/demo.py"
+    )
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    env = demo.demo_environment(9100, 9101, tmp_path, sqs_port=9102)
+    assert env["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend"
+    assert env["SITE_URL"] == "http://127.0.0.1:9100"
+
+    settings.EMAIL_BACKEND = env["EMAIL_BACKEND"]
+    settings.SITE_URL = env["SITE_URL"]
+    make_account(status=SellerAccount.Status.AUTHORIZATION_REVOKED, status_changed_at=NOW)
+    send_due_notifications(now=NOW)
+    printed = capsys.readouterr().out
+    assert "Subject: Amazon refused access to Mail Shop 1" in printed
+    assert "http://127.0.0.1:9100/settings/" in printed
