@@ -33,6 +33,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from amazon_settings.models import SellerAccount
 from reports.catalog import kind_for_report_type
@@ -73,7 +74,7 @@ class Occurrence:
 
     def subject_line(self) -> str:
         """The subject in the active language, on one line."""
-        return " ".join(str(self.subject).format(**self.context).split())
+        return " ".join((self.subject % self.context).split())
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def account_occurrences(*, now: datetime) -> list[Occurrence]:
                         f"{_stamp(account.status_changed_at)}"
                     ),
                     template="authorization_refused",
-                    subject=_("Amazon refused access to {account}"),
+                    subject=_("Amazon refused access to %(account)s"),
                     url_name="amazon_settings:settings",
                     context={
                         **context,
@@ -130,15 +131,23 @@ def account_occurrences(*, now: datetime) -> list[Occurrence]:
                         condition=EmailCondition.AUTHORIZATION_EXPIRING,
                         key=f"auth-expiring-{days}:{account.pk}:{expires.date().isoformat()}",
                         template="authorization_expiring",
-                        subject=_("The authorization of {account} expires in {days} days")
-                        if days > 1
-                        else _("The authorization of {account} expires within a day"),
+                        subject=_expiry_subject(left),
                         url_name="amazon_settings:settings",
-                        context={**context, "days": days, "expires_at": expires},
+                        context={**context, "days": left.days, "expires_at": expires},
                     )
                 )
                 break
     return found
+
+
+def _expiry_subject(left: timedelta) -> Promise:
+    if left < timedelta(days=1):
+        return _("The authorization of %(account)s expires within a day")
+    return ngettext_lazy(
+        "The authorization of %(account)s expires in %(days)d day",
+        "The authorization of %(account)s expires in %(days)d days",
+        "days",
+    )
 
 
 def report_occurrences(*, now: datetime) -> list[Occurrence]:
@@ -157,9 +166,9 @@ def report_occurrences(*, now: datetime) -> list[Occurrence]:
                 # A report that is reset and fails again is a new occurrence: it left the state.
                 key=f"report-{report.import_status}:{report.pk}:{_stamp(report.updated_at)}",
                 template="report_held" if held else "report_failed",
-                subject=_("A report of {account} is held for your confirmation")
+                subject=_("A report of %(account)s is held for your confirmation")
                 if held
-                else _("A report of {account} failed"),
+                else _("A report of %(account)s failed"),
                 url_name="reports:detail",
                 url_args=(report.pk,),
                 context={

@@ -100,8 +100,8 @@ def test_authorization_expiring_is_mailed_at_30_7_and_1_days_once_each(operator)
     send_due_notifications(now=NOW + timedelta(days=21))  # expired: nothing more
 
     assert [message.subject for message in mail.outbox] == [
-        "The authorization of Mail Shop 1 expires in 30 days",
-        "The authorization of Mail Shop 1 expires in 7 days",
+        "The authorization of Mail Shop 1 expires in 20 days",
+        "The authorization of Mail Shop 1 expires in 6 days",
         "The authorization of Mail Shop 1 expires within a day",
     ]
     assert set(SentNotification.objects.values_list("key", flat=True)) == {
@@ -421,3 +421,11 @@ def test_the_demo_prints_the_mails_with_links_to_itself(operator, settings, caps
     printed = capsys.readouterr().out
     assert "Subject: Amazon refused access to Mail Shop 1" in printed
     assert "http://127.0.0.1:9100/settings/" in printed
+
+
+def test_the_subject_counts_the_days_left_in_words(operator):
+    make_account(authorized_at=expiring_in(timedelta(days=1, hours=12)))
+    send_due_notifications(now=NOW)
+    assert [message.subject for message in mail.outbox] == [
+        "The authorization of Mail Shop 1 expires in 1 day"
+    ]
