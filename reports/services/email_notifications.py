@@ -35,7 +35,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
-from amazon_settings.models import SellerAccount
+from amazon_settings.models import AUTHORIZATION_LIFETIME, SellerAccount
 from reports.catalog import kind_for_report_type
 from reports.models import (
     EmailCondition,
@@ -95,8 +95,13 @@ def _stamp(moment: datetime | None) -> str:
 def account_occurrences(*, now: datetime) -> list[Occurrence]:
     """The accounts whose authorization expires soon, or was revoked or denied (one query)."""
     found = []
+    # Only the authorizations inside the widest warning, so the rows read stay few.
+    expiring = Q(
+        authorized_at__gt=now - AUTHORIZATION_LIFETIME,
+        authorized_at__lte=now + timedelta(days=max(EXPIRY_WARNING_DAYS)) - AUTHORIZATION_LIFETIME,
+    )
     for account in SellerAccount.objects.connected().filter(
-        Q(status__in=REFUSED_STATUSES) | Q(authorized_at__isnull=False)
+        Q(status__in=REFUSED_STATUSES) | expiring
     ):
         context = {"account": account.display_name, "account_id": account.selling_partner_id}
         if account.status in REFUSED_STATUSES:

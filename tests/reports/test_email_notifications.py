@@ -89,6 +89,7 @@ def mails_to(address: str) -> list[mail.EmailMultiAlternatives]:
 def test_authorization_expiring_is_mailed_at_30_7_and_1_days_once_each(operator):
     account = make_account(authorized_at=expiring_in(timedelta(days=20)))
     expires = account.authorization_expires_at.date().isoformat()
+    make_account(2, authorized_at=NOW - timedelta(days=300))  # 65 days left: not yet
 
     assert send_due_notifications(now=NOW).sent == 1
     assert send_due_notifications(now=NOW).sent == 0  # run twice: mailed once
