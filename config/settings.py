@@ -216,6 +216,40 @@ REPORT_IMPORT_LEASE_SECONDS = int(os.environ.get("REPORT_IMPORT_LEASE_SECONDS", 
 # Automatic import: the overlap with the previous order report, so that nothing falls between.
 AUTOMATIC_IMPORT_OVERLAP_SECONDS = int(os.environ.get("AUTOMATIC_IMPORT_OVERLAP_SECONDS", "3600"))
 
+# E-mail notifications (reports.services.email_notifications): SMTP when EMAIL_HOST is set;
+# without it, the console in demo and debug mode (the demo prints the mails) and a mail server
+# on this machine (localhost:25) otherwise. EMAIL_BACKEND overrides the choice.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "").strip()
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "").strip() or (
+    "django.core.mail.backends.console.EmailBackend"
+    if RELAXED_SECRETS and not EMAIL_HOST
+    else "django.core.mail.backends.smtp.EmailBackend"
+)
+EMAIL_HOST = EMAIL_HOST or "localhost"
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "").strip()
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL")
+# Seconds a mail server may take to answer: a slow one never holds up the worker for long.
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "").strip() or (
+    "Amazon order import <noreply@localhost>"
+)
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where this site is reached, for the links in e-mails (they are read outside any request).
+# Empty: https:// and the first of ALLOWED_HOSTS (http://127.0.0.1:8000 in demo/debug mode).
+SITE_URL = (
+    os.environ.get("SITE_URL", "").strip()
+    or (
+        "http://127.0.0.1:8000"
+        if RELAXED_SECRETS
+        else f"https://{ALLOWED_HOSTS[0]}"
+        if ALLOWED_HOSTS
+        else ""
+    )
+).rstrip("/")
+
 if _missing:
     raise ImproperlyConfigured(
         "Missing required setting(s): "

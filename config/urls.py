@@ -3,10 +3,11 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from config import views
-from reports.views import home
+from reports.views import home, profile
 
 urlpatterns = [
     path("", home.home, name="home"),
+    path("profile/", profile.profile, name="profile"),
     path("health/", views.health, name="health"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -63,6 +63,9 @@ OPEN_NAMESPACES = frozenset({"admin"})
 # POSTs that only compute an answer and write nothing (the request form's htmx preview): a
 # Viewer may use them, and they are not worth an audit row.
 READ_ONLY_POSTS = frozenset({"reports:request_preview"})
+# Pages where users change their own settings only (the profile: e-mail address and
+# notifications): every logged-in user may post them, whatever the role; they are audited.
+OWN_SETTINGS = frozenset({"profile"})
 
 FORBIDDEN_MESSAGE = "Your role can look but not change: ask an operator."
 BUYER_DATA_TITLE = "Buyers' personal data is not part of your role"
@@ -209,7 +212,9 @@ class RoleMiddleware:
             return render(
                 request, "roles/no_role.html", {"administrators": _administrators()}, status=403
             )
-        changes = request.method in UNSAFE_METHODS and match.view_name not in READ_ONLY_POSTS
+        changes = request.method in UNSAFE_METHODS and match.view_name not in (
+            READ_ONLY_POSTS | OWN_SETTINGS
+        )
         if changes and not can_operate(user):
             return render(
                 request, "roles/forbidden.html", {"message": FORBIDDEN_MESSAGE}, status=403

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from amazon_settings.models import SellerAccount
 
@@ -335,3 +336,79 @@ class ReportCadence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} {self.kind} every {self.interval or 'default'}"
+
+
+class EmailCondition(models.TextChoices):
+    """What the product e-mails about (`reports.services.email_notifications`): each user opts
+    in to each one on their profile page."""
+
+    AUTHORIZATION_EXPIRING = (
+        "authorization_expiring",
+        _("An account's authorization expires in 30, 7 or 1 days"),
+    )
+    AUTHORIZATION_REFUSED = (
+        "authorization_refused",
+        _("An account's authorization was revoked or access was denied"),
+    )
+    REPORT_FAILED = "report_failed", _("A report failed or was held for confirmation")
+    WORKER_SILENT = "worker_silent", _("The background worker has been silent for an hour")
+
+
+class NotificationPreference(models.Model):
+    """Which e-mail notifications a user receives.
+
+    It lives in `reports`, not in `core` beside the user's language, because the conditions are
+    the pipeline's and the accounts' (`EmailCondition`), and only `reports` sees both
+    `amazon_settings` and the report state machine; `core` imports no app. A user without a row
+    gets the default of their role (`reports.selectors.notification_recipients`): Operators
+    and administrators receive everything, Viewers nothing. Only
+    `reports.services.email_notifications` writes it.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    authorization_expiring = models.BooleanField(_("authorization expiring"), default=False)
+    authorization_refused = models.BooleanField(_("authorization revoked or denied"), default=False)
+    report_failed = models.BooleanField(_("report failed or held"), default=False)
+    worker_silent = models.BooleanField(_("background worker silent"), default=False)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"e-mail notifications of {self.user}"
+
+    @property
+    def conditions(self) -> frozenset[str]:
+        """The conditions this user opted in to."""
+        return frozenset(value for value in EmailCondition.values if getattr(self, value))
+
+
+class SentNotification(models.Model):
+    """One notification e-mail to one user about one occurrence of a condition: the unique
+    `(user, key)` is what makes each occurrence mailed once, however many passes see it.
+
+    `key` names the occurrence (`auth-expiring-7:<account>:<expiry date>`,
+    `report-failed:<report>:<since>`). The row is written before the mail goes out, as the
+    claim that keeps a second pass from sending it too, with `sent_at` empty; it is stamped
+    after the mail server took the mail, and deleted when it refused it, so that the next pass
+    tries again. A claim whose sender died is taken over after `CLAIM_SECONDS`.
+    """
+
+    CLAIM_SECONDS = 15 * 60
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sent_notifications"
+    )
+    key = models.CharField(max_length=200)
+    condition = models.CharField(max_length=32, choices=EmailCondition.choices)
+    claimed_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="uniq_notification_per_user")
+        ]
+        indexes = [models.Index(fields=["key"], name="sent_notification_key")]
+
+    def __str__(self) -> str:
+        return f"{self.key} to {self.user}"

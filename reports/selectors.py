@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Max, QuerySet
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Max, Q, QuerySet
 
 from amazon_settings.models import SellerAccount
 from reports import coverage
 from reports.catalog import BY_KEY, kind_for_report_type
-from reports.models import Report, WorkerHeartbeat
+from reports.models import EmailCondition, NotificationPreference, Report, WorkerHeartbeat
 
 # How far back the pages look for reports that did not finish.
 REPORT_LOOK_BACK = timedelta(days=30)
@@ -115,3 +118,78 @@ def accounts_last_imports(accounts: Sequence[SellerAccount]) -> dict[int, dict[s
 def kind_key(report_type: str) -> str | None:
     kind = kind_for_report_type(report_type)
     return kind.key if kind else None
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A user who may receive notification mails, and the conditions they receive."""
+
+    user: AbstractBaseUser
+    conditions: frozenset[str]
+
+
+def _operators() -> Q:
+    """Users who may operate: superusers and holders of `core.operate` (through a group or
+    directly), the role that can fix what a notification reports."""
+    operate = {"permissions__codename": "operate", "permissions__content_type__app_label": "core"}
+    return (
+        Q(is_superuser=True)
+        | Q(**{f"groups__{key}": value for key, value in operate.items()})
+        | Q(**{f"user_{key}": value for key, value in operate.items()})
+    )
+
+
+def default_notification_conditions(*, operates: bool) -> frozenset[str]:
+    """What a user who never chose receives: everything for those who can act on it
+    (Operators and administrators), nothing for Viewers, who would only be told what they may
+    not fix. Anyone may change it on their profile."""
+    return frozenset(EmailCondition.values) if operates else frozenset()
+
+
+def notification_conditions(user: AbstractBaseUser) -> frozenset[str]:
+    """The conditions `user` receives: their choice, or their role's default."""
+    preference = NotificationPreference.objects.filter(user=user).first()
+    if preference is not None:
+        return preference.conditions
+    operates = get_user_model().objects.filter(_operators(), pk=user.pk).exists()
+    return default_notification_conditions(operates=operates)
+
+
+def notification_recipients() -> list[Recipient]:
+    """Every active user with an e-mail address who receives at least one condition, with
+    their preference and (when `core` has it) their language loaded: two queries, however
+    many users."""
+    user_model = get_user_model()
+    users = (
+        user_model.objects.filter(is_active=True)
+        .exclude(email="")
+        .select_related("notification_preference")
+        .order_by("pk")
+    )
+    related = {relation.name for relation in user_model._meta.related_objects}
+    if "preference" in related:
+        users = users.select_related("preference")
+    users = list(users)
+    undecided = [user.pk for user in users if not _has_preference(user)]
+    operators = set(
+        user_model.objects.filter(_operators(), pk__in=undecided).values_list("pk", flat=True)
+        if undecided
+        else ()
+    )
+    recipients = []
+    for user in users:
+        if _has_preference(user):
+            conditions = user.notification_preference.conditions
+        else:
+            conditions = default_notification_conditions(operates=user.pk in operators)
+        if conditions:
+            recipients.append(Recipient(user=user, conditions=conditions))
+    return recipients
+
+
+def _has_preference(user: AbstractBaseUser) -> bool:
+    try:
+        user.notification_preference  # noqa: B018 (loaded by select_related)
+    except NotificationPreference.DoesNotExist:
+        return False
+    return True

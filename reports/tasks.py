@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from reports.services import connection_tests, pipeline, privacy, push_health, worker
+from reports.services import (
+    connection_tests,
+    email_notifications,
+    pipeline,
+    privacy,
+    push_health,
+    worker,
+)
 
 
 def heartbeat() -> None:
@@ -22,6 +29,10 @@ def tick() -> int:
 
 def push_pass() -> push_health.PushPass:
     return push_health.run_push_pass()
+
+
+def send_notifications() -> email_notifications.NotificationPass:
+    return email_notifications.send_due_notifications()
 
 
 def advance_report(report_id: int, lease_id: str = "") -> None:

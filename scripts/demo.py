@@ -69,6 +69,10 @@ def demo_environment(
     # One worker process runs the sub-minute tick loop; the others do the reports.
     env.setdefault("Q_WORKERS", "3")
     env.setdefault("SANDBOX_TIME_FACTOR", "60")
+    # E-mail notifications are printed here (Django's console backend, in the worker's
+    # output), with links to this dashboard.
+    env.setdefault("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+    env.setdefault("SITE_URL", f"http://{HOST}:{port}")
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
@@ -99,6 +103,8 @@ def prepare_database(env: dict[str, str], password: str) -> None:
     user, _ = user_model.objects.get_or_create(
         username=DEMO_USERNAME, defaults={"is_staff": True, "is_superuser": True}
     )
+    # An address, so that the demo's e-mail notifications have someone to go to (printed).
+    user.email = user.email or "demo@example.invalid"
     user.set_password(password)
     user.save()
 

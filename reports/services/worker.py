@@ -131,6 +131,9 @@ def worker_schedules() -> list[ScheduleSpec]:
         ScheduleSpec("invoices.issue", "orders.tasks.issue_waiting_invoices", interval),
         # Push: subscriptions made, retried and verified, and whether notifications arrive.
         ScheduleSpec("push.check", "reports.tasks.push_pass", interval),
+        # E-mail notifications (each occurrence once): a separate task, so that a slow or
+        # failing mail server never holds up the pass.
+        ScheduleSpec("notifications.email", "reports.tasks.send_notifications", interval),
         # Data exchange » Log keeps 90 days; pruning once a day keeps the table small.
         ScheduleSpec("log.prune", "amazon_settings.tasks.prune_api_calls", 24 * 60 * 60),
         # Amazon's Data Protection Policy: buyer data and raw documents holding it go after
