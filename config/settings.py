@@ -203,6 +203,21 @@ PUSH_GRACE_SECONDS = int(os.environ.get("PUSH_GRACE_SECONDS", "600"))
 PUSH_SQS_WAIT_SECONDS = int(os.environ.get("PUSH_SQS_WAIT_SECONDS", "20"))
 PUSH_SQS_VISIBILITY_SECONDS = int(os.environ.get("PUSH_SQS_VISIBILITY_SECONDS", "300"))
 
+# E-mail (invitations): Django's mail framework. The demo and debug mode print mails on the
+# console; otherwise SMTP, with a timeout so a silent mail server cannot hang a page.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "").strip() or (
+    "django.core.mail.backends.console.EmailBackend"
+    if RELAXED_SECRETS
+    else "django.core.mail.backends.smtp.EmailBackend"
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost").strip()
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "").strip()
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "").strip() or "webmaster@localhost"
+
 # How often the worker checks Amazon (every five minutes by default).
 WORKER_INTERVAL_SECONDS = int(os.environ.get("WORKER_INTERVAL_SECONDS", "300"))
 # A report Amazon keeps processing longer than this is flagged as stuck on Processing.
