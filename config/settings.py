@@ -216,9 +216,9 @@ REPORT_IMPORT_LEASE_SECONDS = int(os.environ.get("REPORT_IMPORT_LEASE_SECONDS", 
 # Automatic import: the overlap with the previous order report, so that nothing falls between.
 AUTOMATIC_IMPORT_OVERLAP_SECONDS = int(os.environ.get("AUTOMATIC_IMPORT_OVERLAP_SECONDS", "3600"))
 
-# E-mail notifications (reports.services.email_notifications): SMTP when EMAIL_HOST is set;
-# without it, the console in demo and debug mode (the demo prints the mails) and a mail server
-# on this machine (localhost:25) otherwise. EMAIL_BACKEND overrides the choice.
+# E-mail (notifications: reports.services.email_notifications; invitations: core): SMTP when
+# EMAIL_HOST is set; without it, the console in demo and debug mode (the demo prints the mails)
+# and a mail server on this machine (localhost:25) otherwise. EMAIL_BACKEND overrides the choice.
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "").strip()
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "").strip() or (
     "django.core.mail.backends.console.EmailBackend"

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from config import views
+from core import views as core_views
 from reports.views import home, profile
 
 urlpatterns = [
@@ -14,5 +15,11 @@ urlpatterns = [
     path("settings/", include("amazon_settings.urls")),
     path("reports/", include("reports.urls")),
     path("orders/", include("orders.urls")),
+    path("administration/", include("core.urls")),
+    path(
+        "welcome/<uidb64>/<token>/",
+        core_views.AcceptInvitationView.as_view(),
+        name="accept_invitation",
+    ),
     path("admin/", admin.site.urls),
 ]

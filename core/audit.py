@@ -1,12 +1,15 @@
 """The audit log: who changed what through the dashboard.
 
 `core.roles.RoleMiddleware` calls `record_audit_event` after every unsafe request that
-succeeded; the events are read in the Django admin (read-only there).
+succeeded, unless the view's service recorded a fuller event itself and the view said so with
+`mark_audited`. The events are read on the Audit log page (administrators) and in the Django
+admin (read-only there).
 """
 
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.http import HttpRequest
 
 from core.models import AuditEvent
 
@@ -34,3 +37,17 @@ def record_audit_event(
         status_code=status_code,
         detail=detail[: fields.get_field("detail").max_length],
     )
+
+
+# Set on a request whose view recorded its own audit event.
+_AUDITED = "_core_audited"
+
+
+def mark_audited(request: HttpRequest) -> None:
+    """Tell `RoleMiddleware` that this request's change is in the audit log already."""
+    setattr(request, _AUDITED, True)
+
+
+def is_audited(request: HttpRequest) -> bool:
+    """True when the view marked the request with `mark_audited`."""
+    return bool(getattr(request, _AUDITED, False))

@@ -1,10 +1,19 @@
-"""Form fields every app's forms share."""
+"""Form fields every app's forms share, and the forms of the administration pages."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
+from typing import Any
 
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Layout, Row, Submit
 from django import forms
+from django.contrib.auth.forms import SetPasswordForm
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from core.roles import AUDITED_OBJECT_TYPES, Role
+from core.selectors import email_taken
 
 # Years Amazon data can have. Bounds every date a form takes: far-off dates (year 1 in local
 # time is before year 1 in UTC; the day after 9999-12-31 does not exist) would otherwise
@@ -31,3 +40,151 @@ class BoundedDateTimeField(forms.DateTimeField):
 
     def clean(self, value: object) -> datetime | None:
         return _in_range(super().clean(value))
+
+
+class InviteForm(forms.Form):
+    """Invite a user: their e-mail address (also their username), name, role and buyer data."""
+
+    email = forms.EmailField(label=_("E-mail address"), max_length=150)
+    first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
+    role = forms.ChoiceField(
+        label=_("Role"),
+        choices=Role.choices,
+        initial=Role.VIEWER,
+        widget=forms.RadioSelect,
+        help_text=_(
+            "Viewers look at every page; Operators also connect accounts, request and manage "
+            "reports and change settings; Administrators also manage users and read the audit log."
+        ),
+    )
+    buyer_data = forms.BooleanField(
+        label=_("Buyer data: may see buyers' names, addresses, e-mails and raw reports"),
+        required=False,
+        help_text=_("Operators and administrators see them anyway."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_id = "invite-form"
+        self.helper.attrs = {"novalidate": ""}
+        self.helper.layout = Layout(
+            "email",
+            Row(
+                Column("first_name", css_class="col-md-6"),
+                Column("last_name", css_class="col-md-6"),
+            ),
+            "role",
+            "buyer_data",
+            Submit("invite", _("Send invitation")),
+        )
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"]
+        if email_taken(email):
+            raise forms.ValidationError(
+                _("A user with this e-mail address exists already."), code="duplicate"
+            )
+        return email
+
+
+class RoleForm(forms.Form):
+    """A user's role and whether they see buyer data."""
+
+    role = InviteForm.base_fields["role"]
+    buyer_data = InviteForm.base_fields["buyer_data"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_id = "role-form"
+        self.helper.layout = Layout("role", "buyer_data", Submit("save", _("Save role")))
+
+
+class AuditFilterForm(forms.Form):
+    """The audit log's filters: user, action, object and a date range (days in the current
+    time zone, both included)."""
+
+    user = forms.CharField(
+        label=_("User"), required=False, max_length=150, help_text=_("The whole username.")
+    )
+    action = forms.CharField(
+        label=_("Action"),
+        required=False,
+        max_length=100,
+        help_text=_("Its start is enough: “reports:” finds every report action."),
+    )
+    object_type = forms.ChoiceField(label=_("Object"), required=False, choices=())
+    object_id = forms.CharField(label=_("Object ID"), required=False, max_length=100)
+    since = BoundedDateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = BoundedDateField(
+        label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["object_type"].choices = [("", _("Any object"))] + [
+            (kind, kind) for kind in AUDITED_OBJECT_TYPES
+        ]
+        self.helper = FormHelper()
+        self.helper.form_method = "get"
+        self.helper.form_id = "audit-filters"
+        self.helper.layout = Layout(
+            Row(
+                Column("user", css_class="col-md-2"),
+                Column("action", css_class="col-md-2"),
+                Column("object_type", css_class="col-md-2"),
+                Column("object_id", css_class="col-md-2"),
+                Column("since", css_class="col-md-1"),
+                Column("until", css_class="col-md-1"),
+                Column(
+                    Submit("filter", _("Filter"), css_class="btn-sm mt-md-4"),
+                    css_class="col-md-2",
+                ),
+                css_class="align-items-start",
+            )
+        )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            raise forms.ValidationError(
+                _("The first day comes after the last: swap them."), code="reversed"
+            )
+        return data
+
+    def selector_filters(self) -> dict[str, Any]:
+        """Keyword arguments for `core.selectors.audit_events`; none while the form is invalid."""
+        if not self.is_bound or not self.is_valid():
+            return {}
+        data = self.cleaned_data
+        return {
+            "username": data["user"],
+            "action": data["action"],
+            "object_type": data["object_type"],
+            "object_id": data["object_id"],
+            "since": _start_of_day(data["since"]),
+            "until": _start_of_day(data["until"] + timedelta(days=1)) if data["until"] else None,
+        }
+
+
+def _start_of_day(day: date | None) -> datetime | None:
+    if day is None:
+        return None
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+class SetPasswordCrispyForm(SetPasswordForm):
+    """Django's set-password form (the password validators included), laid out by crispy."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_id = "set-password-form"
+        self.helper.layout = Layout(
+            "new_password1", "new_password2", Submit("set", _("Set password"), css_class="w-100")
+        )

@@ -9,7 +9,9 @@ class ProductPermission(models.Model):
     """No table, no rows: Django hangs every permission on a model, and `operate` belongs to the
     whole product rather than to one app's model. `operate` separates the roles (`core.roles`):
     without it a user can look at every page but change nothing. `view_buyer_data` guards
-    buyers' personal data (Amazon's Data Protection Policy: only who needs it sees it)."""
+    buyers' personal data (Amazon's Data Protection Policy: only who needs it sees it).
+    `manage_users` is the administrators': invite users, set their roles, deactivate them and
+    read the audit log."""
 
     class Meta:
         managed = False
@@ -19,6 +21,10 @@ class ProductPermission(models.Model):
             (
                 "view_buyer_data",
                 "Can see buyers' names, addresses, e-mails and phone numbers, and raw reports",
+            ),
+            (
+                "manage_users",
+                "Can invite users, set their roles, deactivate them and read the audit log",
             ),
         ]
 
@@ -53,6 +59,11 @@ class AuditEvent(models.Model):
         # The table kept the name it had when the model lived in amazon_settings.
         db_table = "amazon_settings_auditevent"
         ordering = ["-at", "-pk"]
+        # The audit log's filters by user and by object, and a user's history, newest first.
+        indexes = [
+            models.Index(fields=["username", "-at"], name="audit_username_at"),
+            models.Index(fields=["object_type", "object_id", "-at"], name="audit_object_at"),
+        ]
 
     def __str__(self) -> str:
         target = f" {self.object_type} {self.object_id}" if self.object_id else ""

@@ -1,7 +1,7 @@
 """The main navigation, mirroring PlentyONE's menus.
 
 Each entry names a URL; an entry whose page does not exist yet is left out, so the menu only
-ever offers pages that work.
+ever offers pages that work. An entry with a permission is shown only to who holds it.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ class NavEntry:
     label: str
     url_name: str
     section: str = ""
+    permission: str = ""
 
 
 NAVIGATION: tuple[NavEntry, ...] = (
@@ -32,11 +33,13 @@ NAVIGATION: tuple[NavEntry, ...] = (
     NavEntry("Returns", "orders:returns", section="Orders"),
     NavEntry("Stock", "orders:stock", section="Orders"),
     NavEntry("Invoices", "orders:invoices", section="Orders"),
+    NavEntry("Users", "administration:users", "Administration", "core.manage_users"),
+    NavEntry("Audit log", "administration:audit", "Administration", "core.manage_users"),
 )
 
 
 def available_navigation() -> list[dict[str, str]]:
-    """Every menu entry whose page exists, with its URL."""
+    """Every menu entry whose page exists, with its URL and the permission it needs."""
     entries = []
     for entry in NAVIGATION:
         try:
@@ -51,6 +54,7 @@ def available_navigation() -> list[dict[str, str]]:
                 "section": entry.section,
                 "url": url,
                 "url_name": entry.url_name,
+                "permission": entry.permission,
             }
         )
     return entries
@@ -64,6 +68,8 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     menu: list[dict[str, object]] = []
     sections: dict[str, dict[str, object]] = {}
     for entry in available_navigation():
+        if entry["permission"] and not request.user.has_perm(entry["permission"]):
+            continue
         entry = {**entry, "active": entry["url_name"] == current}
         if not entry["section"]:
             menu.append(entry)

@@ -1,22 +1,24 @@
-"""Roles: Viewers look, Operators change, buyer data only for who needs it. Enforced and
-audited in one middleware.
+"""Roles: Viewers look, Operators change, Administrators also manage users, buyer data only for
+who needs it. Enforced and audited in one middleware.
 
-Three Django groups (`setup_roles` creates them): Viewers get the view permissions of the
-product's apps; Operators also get `core.operate` and `core.view_buyer_data`; "Buyer data"
-holds only the latter, for a Viewer who answers customers. Rather than decorating every view
-(and trusting every new view to remember), `RoleMiddleware` checks every request against the
-URL it resolved to:
+Four Django groups (`setup_roles` creates them): Viewers get the view permissions of the
+product's apps; Operators also get `core.operate` and `core.view_buyer_data`; Administrators
+get all of that and `core.manage_users` (the Users and Audit log pages, as superusers do);
+"Buyer data" holds only `core.view_buyer_data`, for a Viewer who answers customers. Rather
+than decorating every view (and trusting every new view to remember), `RoleMiddleware` checks
+every request against the URL it resolved to:
 - a page needs the view permission of its app (`LOOK_PERMISSIONS`): a user in no group sees
   a page that says whom to ask instead of everything a Viewer sees;
 - raw report files need `core.view_buyer_data` (`BUYER_DATA_URL_NAMES`); pages that show some
   buyer data hide it from users without it (`can_view_buyer_data` in templates and views);
-- an unsafe request needs `core.operate`.
+- an unsafe request needs `core.operate`, and on the administration pages `core.manage_users`.
 So a view added tomorrow is protected the day it lands. The admin is left to its own
 permission checks; login, logout and the health check stay open to everyone.
 
 The same middleware writes the audit log: one `AuditEvent` per unsafe request that succeeded,
 named by the URL pattern and the object in its arguments. It never reads the request body,
-which can hold a refresh token.
+which can hold a refresh token. A view whose service wrote a fuller event itself (who, what,
+before -> after) marks the request (`core.audit.mark_audited`), and the middleware adds none.
 """
 
 from __future__ import annotations
@@ -27,12 +29,13 @@ from collections.abc import Callable
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
 from django.contrib.contenttypes.models import ContentType
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, models, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import ResolverMatch
+from django.utils.translation import gettext_lazy as _
 
-from core.audit import record_audit_event
+from core.audit import is_audited, record_audit_event
 from core.models import ProductPermission
 
 logger = logging.getLogger(__name__)
@@ -40,8 +43,24 @@ logger = logging.getLogger(__name__)
 VIEWERS = "Viewers"
 OPERATORS = "Operators"
 BUYER_DATA = "Buyer data"
+ADMINISTRATORS = "Administrators"
 OPERATE_PERMISSION = "core.operate"
 BUYER_DATA_PERMISSION = "core.view_buyer_data"
+MANAGE_USERS_PERMISSION = "core.manage_users"
+# The URL namespace of the pages that manage users and show the audit log (core/urls.py).
+ADMINISTRATION = "administration"
+
+
+class Role(models.TextChoices):
+    """What a user may do, as the Users page sets it: one of these, plus "Buyer data" or not."""
+
+    VIEWER = "viewer", _("Viewer")
+    OPERATOR = "operator", _("Operator")
+    ADMINISTRATOR = "administrator", _("Administrator")
+
+
+# The group each role is; a user holds exactly one of them (a superuser may hold none).
+ROLE_GROUPS = {Role.VIEWER: VIEWERS, Role.OPERATOR: OPERATORS, Role.ADMINISTRATOR: ADMINISTRATORS}
 # What a user must hold to look at the pages of each app (by URL namespace; the home page is
 # the accounts' overview). Every page of the product resolves to one of these.
 LOOK_PERMISSIONS = {
@@ -49,6 +68,7 @@ LOOK_PERMISSIONS = {
     "reports": "reports.view_report",
     "orders": "orders.view_order",
     "home": "amazon_settings.view_selleraccount",
+    ADMINISTRATION: MANAGE_USERS_PERMISSION,
 }
 # Pages that are buyer data as a whole: the report documents as Amazon sent them, and the PDFs
 # of invoices issued here (they print the buyer's name and address).
@@ -58,7 +78,8 @@ VIEWED_APPS = ("core", "amazon_settings", "reports", "orders")
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Everyone must be able to log in and out; the admin checks its own model permissions.
-OPEN_URL_NAMES = frozenset({"login", "logout"})
+# The invitation link is opened by a user who has no password yet.
+OPEN_URL_NAMES = frozenset({"login", "logout", "accept_invitation"})
 OPEN_NAMESPACES = frozenset({"admin"})
 # POSTs that only compute an answer and write nothing (the request form's htmx preview): a
 # Viewer may use them, and they are not worth an audit row.
@@ -73,6 +94,10 @@ BUYER_DATA_MESSAGE = (
     "Buyers' personal data is not part of your role: ask an administrator to add you to the "
     f"“{BUYER_DATA}” group if your work needs it."
 )
+ADMINISTRATORS_ONLY_TITLE = _("For administrators only")
+ADMINISTRATORS_ONLY_MESSAGE = _(
+    "Only administrators manage users and read the audit log: ask one if your work needs it."
+)
 
 # The URL argument that names the changed object, in order of preference, and what it is.
 # `pk` means the main object of the app the URL belongs to.
@@ -80,13 +105,19 @@ PK_OBJECT_TYPES = {
     "amazon_settings": "seller account",
     "reports": "report",
     "orders": "order",
+    ADMINISTRATION: "user",
 }
 OBJECT_ARGUMENTS = (("schedule_id", "report schedule"), ("account_pk", "seller account"))
+# Every kind of object an audit event can name, for the audit log's filter.
+AUDITED_OBJECT_TYPES = tuple(
+    sorted({*PK_OBJECT_TYPES.values(), *(kind for _argument, kind in OBJECT_ARGUMENTS)})
+)
 
 
 @transaction.atomic
 def setup_roles() -> dict[str, Group]:
-    """Create the Viewers and Operators groups with their permissions. Idempotent.
+    """Create the Viewers, Operators, Administrators and Buyer data groups with their
+    permissions. Idempotent.
 
     Only adds what is missing: a permission an administrator added to a group by hand stays.
     """
@@ -113,7 +144,21 @@ def setup_roles() -> dict[str, Group]:
     operators.permissions.add(*view, operate, buyer_data_permission)
     buyer_data, _ = Group.objects.get_or_create(name=BUYER_DATA)
     buyer_data.permissions.add(buyer_data_permission)
-    return {VIEWERS: viewers, OPERATORS: operators, BUYER_DATA: buyer_data}
+    manage_users, _ = Permission.objects.get_or_create(
+        content_type=operate.content_type,
+        codename="manage_users",
+        defaults={
+            "name": "Can invite users, set their roles, deactivate them and read the audit log"
+        },
+    )
+    administrators, _ = Group.objects.get_or_create(name=ADMINISTRATORS)
+    administrators.permissions.add(*view, operate, buyer_data_permission, manage_users)
+    return {
+        VIEWERS: viewers,
+        OPERATORS: operators,
+        ADMINISTRATORS: administrators,
+        BUYER_DATA: buyer_data,
+    }
 
 
 def can_operate(user: AbstractBaseUser | AnonymousUser) -> bool:
@@ -126,6 +171,11 @@ def can_view_buyer_data(user: AbstractBaseUser | AnonymousUser) -> bool:
     return bool(user.is_authenticated and user.has_perm(BUYER_DATA_PERMISSION))
 
 
+def can_manage_users(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """True for active superusers and users with `core.manage_users` (the Administrators)."""
+    return bool(user.is_authenticated and user.has_perm(MANAGE_USERS_PERMISSION))
+
+
 def roles(request: HttpRequest) -> dict[str, bool]:
     """Template context: `can_operate`, so pages can hide buttons a Viewer may not press, and
     `can_view_buyer_data`, so they leave out buyers' personal data for who may not see it."""
@@ -134,6 +184,24 @@ def roles(request: HttpRequest) -> dict[str, bool]:
         "can_operate": user is not None and can_operate(user),
         "can_view_buyer_data": user is not None and can_view_buyer_data(user),
     }
+
+
+def administrators() -> models.QuerySet:
+    """The active users who may manage users: superusers and whoever holds
+    `core.manage_users` through a group or by hand."""
+    user_model = get_user_model()
+    holds = models.Q(
+        groups__permissions__codename="manage_users",
+        groups__permissions__content_type__app_label="core",
+    ) | models.Q(
+        user_permissions__codename="manage_users",
+        user_permissions__content_type__app_label="core",
+    )
+    return user_model.objects.filter(
+        models.Q(is_superuser=True)
+        | models.Q(pk__in=user_model.objects.filter(holds).values("pk")),
+        is_active=True,
+    )
 
 
 def _look_permission(match: ResolverMatch) -> str:
@@ -208,6 +276,13 @@ class RoleMiddleware:
         if not user.is_authenticated or match is None or _is_open(match):
             return None
         needed = _look_permission(match)
+        if needed == MANAGE_USERS_PERMISSION and not user.has_perm(needed):
+            return render(
+                request,
+                "roles/forbidden.html",
+                {"title": ADMINISTRATORS_ONLY_TITLE, "message": ADMINISTRATORS_ONLY_MESSAGE},
+                status=403,
+            )
         if needed and not user.has_perm(needed):
             return render(
                 request, "roles/no_role.html", {"administrators": _administrators()}, status=403
@@ -215,7 +290,8 @@ class RoleMiddleware:
         changes = request.method in UNSAFE_METHODS and match.view_name not in (
             READ_ONLY_POSTS | OWN_SETTINGS
         )
-        if changes and not can_operate(user):
+        # The administration pages were allowed above by `core.manage_users`, which is theirs.
+        if changes and needed != MANAGE_USERS_PERMISSION and not can_operate(user):
             return render(
                 request, "roles/forbidden.html", {"message": FORBIDDEN_MESSAGE}, status=403
             )
@@ -232,7 +308,7 @@ class RoleMiddleware:
         self, request: HttpRequest, response: HttpResponse, *, before: AbstractBaseUser | None
     ) -> None:
         match = request.resolver_match
-        if response.status_code >= 400 or match is None:
+        if response.status_code >= 400 or match is None or is_audited(request):
             return
         if match.view_name in READ_ONLY_POSTS or OPEN_NAMESPACES & set(match.namespaces):
             return  # the admin keeps its own history (LogEntry)

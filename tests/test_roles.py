@@ -15,7 +15,14 @@ from amazon_settings import crypto
 from amazon_settings import services as account_services
 from amazon_settings.models import SellerAccount
 from core.models import AuditEvent
-from core.roles import BUYER_DATA, FORBIDDEN_MESSAGE, OPERATORS, VIEWERS, setup_roles
+from core.roles import (
+    ADMINISTRATORS,
+    BUYER_DATA,
+    FORBIDDEN_MESSAGE,
+    OPERATORS,
+    VIEWERS,
+    setup_roles,
+)
 from reports.models import Report
 from tests.test_foundation import all_urls, concrete_url
 
@@ -23,7 +30,13 @@ pytestmark = pytest.mark.django_db
 
 TOKEN = "Atzr|IwEBIRoleTestTokenNeverInTheAuditLog"
 # "profile" changes only the user's own settings (core.roles.OWN_SETTINGS).
-OPEN_FOR_EVERYONE = {"login", "logout", "reports:request_preview", "profile"}
+OPEN_FOR_EVERYONE = {
+    "login",
+    "logout",
+    "reports:request_preview",
+    "accept_invitation",
+    "profile",
+}
 
 
 def make_account(**fields) -> SellerAccount:
@@ -41,19 +54,26 @@ def changing_urls() -> list[tuple[str | None, str]]:
     return [
         (name, route)
         for name, route in all_urls()
-        if name not in OPEN_FOR_EVERYONE and not route.startswith("admin/")
+        if name not in OPEN_FOR_EVERYONE
+        and not route.startswith("admin/")
+        # Administrators' pages: tests/core/test_users.py refuses Viewers and Operators there.
+        and not (name or "").startswith("administration:")
     ]
 
 
 def test_setup_roles_is_idempotent_and_only_operators_may_operate():
     call_command("setup_roles", verbosity=0)
     call_command("setup_roles", verbosity=0)
-    assert Group.objects.filter(name__in=[VIEWERS, OPERATORS]).count() == 2
+    assert Group.objects.filter(name__in=[VIEWERS, OPERATORS, ADMINISTRATORS]).count() == 3
     operators = Group.objects.get(name=OPERATORS)
     viewers = Group.objects.get(name=VIEWERS)
     assert operators.permissions.filter(codename="operate").exists()
     assert not viewers.permissions.filter(codename="operate").exists()
     assert viewers.permissions.filter(codename="view_selleraccount").exists()
+    administrators = Group.objects.get(name=ADMINISTRATORS)
+    assert set(operators.permissions.all()) < set(administrators.permissions.all())
+    assert not operators.permissions.filter(codename="manage_users").exists()
+    assert administrators.permissions.filter(codename="manage_users").exists()
 
 
 def test_setup_roles_keeps_permissions_an_administrator_added():
@@ -156,16 +176,38 @@ def role_client(role: str, *, also: tuple[str, ...] = ()) -> Client:
 # Who may GET what: "look" pages need a Viewer's view permissions, buyer-data pages also
 # core.view_buyer_data; login, logout and health are open, the profile to every logged-in user.
 BUYER_DATA_PAGES = {"reports:download", "reports:raw", "orders:invoice_pdf"}
-OPEN_PAGES = {"login", "logout", "health", "profile"}
-MAY_LOOK = {"none": False, VIEWERS: True, BUYER_DATA: False, OPERATORS: True, "admin": True}
-MAY_SEE_BUYERS = {"none": False, VIEWERS: False, BUYER_DATA: True, OPERATORS: True, "admin": True}
+OPEN_PAGES = {"login", "logout", "health", "accept_invitation", "profile"}
+MAY_LOOK = {
+    "none": False,
+    VIEWERS: True,
+    BUYER_DATA: False,
+    OPERATORS: True,
+    ADMINISTRATORS: True,
+    "admin": True,
+}
+MAY_SEE_BUYERS = {
+    "none": False,
+    VIEWERS: False,
+    BUYER_DATA: True,
+    OPERATORS: True,
+    ADMINISTRATORS: True,
+    "admin": True,
+}
+MAY_ADMINISTER = {
+    "none": False,
+    VIEWERS: False,
+    BUYER_DATA: False,
+    OPERATORS: False,
+    ADMINISTRATORS: True,
+    "admin": True,
+}
 
 
 def product_pages() -> list[tuple[str | None, str]]:
     return [(name, route) for name, route in all_urls() if not route.startswith("admin/")]
 
 
-@pytest.mark.parametrize("role", ["none", VIEWERS, BUYER_DATA, OPERATORS, "admin"])
+@pytest.mark.parametrize("role", ["none", VIEWERS, BUYER_DATA, OPERATORS, ADMINISTRATORS, "admin"])
 def test_every_page_answers_each_role_as_the_table_says(role):
     account = make_account()
     report = Report.objects.create(account=account, report_type="GET_AFN_INVENTORY_DATA")
@@ -176,6 +218,8 @@ def test_every_page_answers_each_role_as_the_table_says(role):
         response = client.get(url)
         if name in OPEN_PAGES:
             allowed = True
+        elif name.startswith("administration:"):
+            allowed = MAY_ADMINISTER[role]
         elif name in BUYER_DATA_PAGES:
             allowed = MAY_LOOK[role] and MAY_SEE_BUYERS[role]
         else:

@@ -5,8 +5,10 @@ from core.roles import setup_roles
 
 class Command(BaseCommand):
     help = (
-        "Create the Viewers and Operators groups with their permissions (idempotent; run on "
-        "every deploy). Then put users in a group in the admin: Viewers look, Operators change."
+        "Create the Viewers, Operators, Administrators and Buyer data groups with their "
+        "permissions (idempotent; run on every deploy). Then set users' roles on the Users page "
+        "(Administration » Users): Viewers look, Operators change, Administrators also manage "
+        "users."
     )
 
     def handle(self, *args: object, **options: object) -> None:
