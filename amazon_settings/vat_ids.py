@@ -13,7 +13,7 @@ import re
 
 from django.core.exceptions import ValidationError
 from django.utils.functional import Promise
-from django.utils.translation import gettext as gettext_now
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 _UK = (r"\d{9}|\d{12}|GD\d{3}|HA\d{3}", _("9 or 12 digits"))
@@ -72,7 +72,7 @@ def validate_vat_id(value: str) -> None:
         raise ValidationError(UNKNOWN_PREFIX, code="vat_prefix")
     if not pattern.fullmatch(rest):
         raise ValidationError(
-            gettext_now(
+            gettext(
                 "A VAT ID from %(prefix)s is %(prefix)s followed by %(format)s: check the "
                 "characters after %(prefix)s."
             )
