@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
+from django.utils.translation import gettext as _
 
 from amazon_settings.exceptions import ConsentStateInvalid
 
@@ -67,20 +68,24 @@ def consume_state(session: SessionBase, state: str) -> PendingConsent:
     """
     if not state:
         raise ConsentStateInvalid(
-            "Amazon's answer carried no state. Start the connection again from Settings."
+            _("Amazon's answer carried no state. Start the connection again from Settings.")
         )
     pending = dict(session.get(SESSION_KEY, {}))
     record = pending.pop(state, None)
     session[SESSION_KEY] = pending
     if record is None:
         raise ConsentStateInvalid(
-            "This authorization answer does not belong to a connection you started here, or "
-            "it was already used. Start the connection again from Settings."
+            _(
+                "This authorization answer does not belong to a connection you started here, "
+                "or it was already used. Start the connection again from Settings."
+            )
         )
     if time.time() - record["issued_at"] >= STATE_LIFETIME_SECONDS:
         raise ConsentStateInvalid(
-            "The authorization took longer than 10 minutes and has expired. "
-            "Start the connection again from Settings."
+            _(
+                "The authorization took longer than 10 minutes and has expired. "
+                "Start the connection again from Settings."
+            )
         )
     return PendingConsent(
         region=record["region"],

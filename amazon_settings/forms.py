@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from amazon_settings.models import (
     INVOICING_DATA_FIELDS,
@@ -20,8 +21,9 @@ SELLING_PARTNER_ID = re.compile(r"^[A-Z0-9]{8,20}$")
 
 class ConnectStartForm(forms.Form):
     region = forms.ChoiceField(
+        label=_("Region"),
         choices=Region.choices,
-        help_text="One authorization covers every marketplace of the region.",
+        help_text=_("One authorization covers every marketplace of the region."),
     )
 
 
@@ -37,25 +39,31 @@ class SelfAuthorizationForm(forms.Form):
     selling_partner_id = forms.RegexField(
         regex=SELLING_PARTNER_ID,
         max_length=20,
-        label="Selling partner ID (Merchant token)",
-        help_text="Seller Central » Settings » Account Info » Merchant Token, e.g. A3TH9S8BH6GOGM.",
-        error_messages={"invalid": "Enter the merchant token: 8 to 20 capital letters and digits."},
+        label=_("Selling partner ID (Merchant token)"),
+        help_text=_(
+            "Seller Central » Settings » Account Info » Merchant Token, e.g. A3TH9S8BH6GOGM."
+        ),
+        error_messages={
+            "invalid": _("Enter the merchant token: 8 to 20 capital letters and digits.")
+        },
     )
-    region = forms.ChoiceField(choices=Region.choices)
-    display_name = forms.CharField(max_length=100, required=False)
+    region = forms.ChoiceField(label=_("Region"), choices=Region.choices)
+    display_name = forms.CharField(label=_("Display name"), max_length=100, required=False)
     refresh_token = forms.CharField(
         max_length=2048,
-        label="Refresh token",
+        label=_("Refresh token"),
         widget=forms.PasswordInput(render_value=False),
-        help_text="Seller Central » Develop Apps » your app » Authorize app. "
-        "It is saved only after Amazon accepted a test call with it.",
+        help_text=_(
+            "Seller Central » Develop Apps » your app » Authorize app. "
+            "It is saved only after Amazon accepted a test call with it."
+        ),
     )
 
     def clean_refresh_token(self) -> str:
         token = self.cleaned_data["refresh_token"].strip()
         if not token.startswith("Atzr|"):
             raise forms.ValidationError(
-                "This is not a refresh token: Amazon's refresh tokens start with Atzr|."
+                _("This is not a refresh token: Amazon's refresh tokens start with Atzr|.")
             )
         return token
 
@@ -83,17 +91,18 @@ class MarketplaceInvoicingForm(forms.ModelForm):
     when the mode changes.
     """
 
-    REQUIRED_MESSAGE = "Required in VCS Lite mode: every invoice issued here prints it."
+    REQUIRED_MESSAGE = _("Required in VCS Lite mode: every invoice issued here prints it.")
 
     class Meta:
         model = AccountMarketplace
-        fields = ["invoicing_mode", *(name for name, _ in INVOICING_DATA_FIELDS)]
+        fields = ["invoicing_mode", *(name for name, _label in INVOICING_DATA_FIELDS)]
         widgets = {"invoicing_mode": forms.RadioSelect}
-        labels = {"invoicing_mode": "Who issues the invoices"}
+        labels = {"invoicing_mode": _("Who issues the invoices")}
         help_texts = {
-            "seller_legal_name": "As registered, e.g. Müller Haushaltswaren GmbH.",
-            "seller_vat_id": "The VAT ID your invoices for this marketplace name, e.g. "
-            "DE123456789.",
+            "seller_legal_name": _("As registered, e.g. Müller Haushaltswaren GmbH."),
+            "seller_vat_id": _(
+                "The VAT ID your invoices for this marketplace name, e.g. DE123456789."
+            ),
         }
 
     def clean_seller_vat_id(self) -> str:
@@ -102,30 +111,36 @@ class MarketplaceInvoicingForm(forms.ModelForm):
     def clean(self) -> dict:
         data = super().clean()
         if data.get("invoicing_mode") == InvoicingMode.VCS_LITE:
-            for name, _ in INVOICING_DATA_FIELDS:
+            for name, _label in INVOICING_DATA_FIELDS:
                 if name not in self.errors and not str(data.get(name) or "").strip():
                     self.add_error(name, self.REQUIRED_MESSAGE)
         return data
 
 
 class ApiCallFilterForm(forms.Form):
-    account = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, choices=())
-    operation = forms.CharField(required=False, max_length=80)
-    outcome = forms.ChoiceField(required=False, choices=())
+    account = forms.TypedChoiceField(
+        label=_("Account"), required=False, coerce=int, empty_value=None, choices=()
+    )
+    operation = forms.CharField(label=_("Operation"), required=False, max_length=80)
+    outcome = forms.ChoiceField(label=_("Outcome"), required=False, choices=())
     since = BoundedDateTimeField(
-        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+        label=_("From"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
     until = BoundedDateTimeField(
-        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+        label=_("Until"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["account"].choices = [("", "All accounts")] + [
+        self.fields["account"].choices = [("", _("All accounts"))] + [
             (account.pk, str(account)) for account in SellerAccount.objects.all()
         ]
         self.fields["outcome"].choices = [
-            ("", "All outcomes"),
-            ("errors", "Errors only"),
+            ("", _("All outcomes")),
+            ("errors", _("Errors only")),
             *ApiCall.Outcome.choices,
         ]

@@ -2,7 +2,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import models
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 from amazon_settings.vat_ids import validate_vat_id
 
@@ -15,8 +18,8 @@ AUTHORIZATION_WARNING = timedelta(days=30)
 class Region(models.TextChoices):
     """Amazon's selling regions: one authorization covers every marketplace of a region."""
 
-    EU = "eu", "Europe"
-    NA = "na", "North America"
+    EU = "eu", _("Europe")
+    NA = "na", _("North America")
 
 
 class SellerAccountQuerySet(models.QuerySet):
@@ -37,13 +40,13 @@ class SellerAccount(models.Model):
     """
 
     class Status(models.TextChoices):
-        NEVER_CHECKED = "never_checked", "Never checked"
-        CONNECTED = "connected", "Connected"
-        ACCESS_DENIED = "access_denied", "Access denied"
-        AUTHORIZATION_REVOKED = "authorization_revoked", "Authorization revoked"
-        CLIENT_REJECTED = "client_rejected", "App credentials rejected"
-        UNREACHABLE = "unreachable", "Amazon unreachable"
-        DISCONNECTED = "disconnected", "Disconnected"
+        NEVER_CHECKED = "never_checked", _("Never checked")
+        CONNECTED = "connected", _("Connected")
+        ACCESS_DENIED = "access_denied", _("Access denied")
+        AUTHORIZATION_REVOKED = "authorization_revoked", _("Authorization revoked")
+        CLIENT_REJECTED = "client_rejected", _("App credentials rejected")
+        UNREACHABLE = "unreachable", _("Amazon unreachable")
+        DISCONNECTED = "disconnected", _("Disconnected")
 
     # Amazon refused the authorization (or it was removed): calling again cannot succeed until
     # the seller renews access, so the worker leaves these accounts alone.
@@ -57,8 +60,8 @@ class SellerAccount(models.Model):
     )
 
     class AuthorizationMethod(models.TextChoices):
-        CONSENT = "consent", "Amazon consent page"
-        SELF = "self", "Self-authorization (pasted refresh token)"
+        CONSENT = "consent", _("Amazon consent page")
+        SELF = "self", _("Self-authorization (pasted refresh token)")
 
     selling_partner_id = models.CharField(max_length=32)
     region = models.CharField(max_length=2, choices=Region.choices)
@@ -131,61 +134,61 @@ class SellerAccount(models.Model):
 class InvoicingMode(models.TextChoices):
     """Who issues the VAT invoices of a marketplace's sales (explained on Settings » Invoicing)."""
 
-    AMAZON = "amazon", "Amazon issues invoices (VCS)"
-    VCS_LITE = "vcs_lite", "I issue invoices from Amazon's data (VCS Lite)"
-    NOT_HANDLED = "none", "Invoices are not handled here"
+    AMAZON = "amazon", _("Amazon issues invoices (VCS)")
+    VCS_LITE = "vcs_lite", _("I issue invoices from Amazon's data (VCS Lite)")
+    NOT_HANDLED = "none", _("Invoices are not handled here")
 
 
 # Where sellers on Amazon's European and American marketplaces are established: the seller's
 # address on its invoices names one of these.
 SELLER_COUNTRIES = (
-    ("AT", "Austria"),
-    ("BE", "Belgium"),
-    ("BG", "Bulgaria"),
-    ("HR", "Croatia"),
-    ("CY", "Cyprus"),
-    ("CZ", "Czechia"),
-    ("DK", "Denmark"),
-    ("EE", "Estonia"),
-    ("FI", "Finland"),
-    ("FR", "France"),
-    ("DE", "Germany"),
-    ("GR", "Greece"),
-    ("HU", "Hungary"),
-    ("IE", "Ireland"),
-    ("IT", "Italy"),
-    ("LV", "Latvia"),
-    ("LT", "Lithuania"),
-    ("LU", "Luxembourg"),
-    ("MT", "Malta"),
-    ("NL", "Netherlands"),
-    ("PL", "Poland"),
-    ("PT", "Portugal"),
-    ("RO", "Romania"),
-    ("SK", "Slovakia"),
-    ("SI", "Slovenia"),
-    ("ES", "Spain"),
-    ("SE", "Sweden"),
-    ("GB", "United Kingdom"),
-    ("NO", "Norway"),
-    ("CH", "Switzerland"),
-    ("TR", "Türkiye"),
-    ("US", "United States"),
-    ("CA", "Canada"),
-    ("CN", "China"),
-    ("HK", "Hong Kong"),
+    ("AT", _("Austria")),
+    ("BE", _("Belgium")),
+    ("BG", _("Bulgaria")),
+    ("HR", _("Croatia")),
+    ("CY", _("Cyprus")),
+    ("CZ", _("Czechia")),
+    ("DK", _("Denmark")),
+    ("EE", _("Estonia")),
+    ("FI", _("Finland")),
+    ("FR", _("France")),
+    ("DE", _("Germany")),
+    ("GR", _("Greece")),
+    ("HU", _("Hungary")),
+    ("IE", _("Ireland")),
+    ("IT", _("Italy")),
+    ("LV", _("Latvia")),
+    ("LT", _("Lithuania")),
+    ("LU", _("Luxembourg")),
+    ("MT", _("Malta")),
+    ("NL", _("Netherlands")),
+    ("PL", _("Poland")),
+    ("PT", _("Portugal")),
+    ("RO", _("Romania")),
+    ("SK", _("Slovakia")),
+    ("SI", _("Slovenia")),
+    ("ES", _("Spain")),
+    ("SE", _("Sweden")),
+    ("GB", _("United Kingdom")),
+    ("NO", _("Norway")),
+    ("CH", _("Switzerland")),
+    ("TR", _("Türkiye")),
+    ("US", _("United States")),
+    ("CA", _("Canada")),
+    ("CN", _("China")),
+    ("HK", _("Hong Kong")),
 )
 _COUNTRY_NAMES = dict(SELLER_COUNTRIES)
 
 # The seller's legal data an invoice issued here must print (section 14 UStG and art. 226 of
 # the EU VAT directive), with the words the missing-data messages use.
 INVOICING_DATA_FIELDS = (
-    ("seller_legal_name", "legal name"),
-    ("seller_street", "street"),
-    ("seller_postal_code", "postal code"),
-    ("seller_city", "city"),
-    ("seller_country", "country"),
-    ("seller_vat_id", "VAT ID"),
+    ("seller_legal_name", _("legal name")),
+    ("seller_street", _("street")),
+    ("seller_postal_code", _("postal code")),
+    ("seller_city", _("city")),
+    ("seller_country", _("country")),
+    ("seller_vat_id", _("VAT ID")),
 )
 
 
@@ -215,13 +218,15 @@ class AccountMarketplace(models.Model):
     invoicing_mode = models.CharField(
         max_length=8, choices=InvoicingMode.choices, default=InvoicingMode.NOT_HANDLED
     )
-    seller_legal_name = models.CharField("legal name", max_length=200, blank=True)
-    seller_street = models.CharField("street and number", max_length=300, blank=True)
-    seller_postal_code = models.CharField("postal code", max_length=20, blank=True)
-    seller_city = models.CharField("city", max_length=120, blank=True)
-    seller_country = models.CharField("country", max_length=2, choices=SELLER_COUNTRIES, blank=True)
+    seller_legal_name = models.CharField(_("legal name"), max_length=200, blank=True)
+    seller_street = models.CharField(_("street and number"), max_length=300, blank=True)
+    seller_postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
+    seller_city = models.CharField(_("city"), max_length=120, blank=True)
+    seller_country = models.CharField(
+        _("country"), max_length=2, choices=SELLER_COUNTRIES, blank=True
+    )
     seller_vat_id = models.CharField(
-        "VAT ID", max_length=20, blank=True, validators=[validate_vat_id]
+        _("VAT ID"), max_length=20, blank=True, validators=[validate_vat_id]
     )
     invoicing_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -248,13 +253,18 @@ class AccountMarketplace(models.Model):
         here; empty outside VCS Lite mode, where nothing is issued here anyway."""
         if not self.issues_invoices_here:
             return []
-        return [label for name, label in INVOICING_DATA_FIELDS if not getattr(self, name).strip()]
+        return [
+            str(label) for name, label in INVOICING_DATA_FIELDS if not getattr(self, name).strip()
+        ]
 
     @property
     def seller_address_lines(self) -> list[str]:
-        """The seller's address as an invoice prints it, line by line."""
+        """The seller's address as an invoice prints it, line by line. The country's name is
+        the one of the installation's language (LANGUAGE_CODE), whoever's request issues it, so
+        that every invoice of a seller prints the same address."""
         lines = [self.seller_street, f"{self.seller_postal_code} {self.seller_city}".strip()]
-        lines.append(_COUNTRY_NAMES.get(self.seller_country, self.seller_country))
+        with translation.override(settings.LANGUAGE_CODE):
+            lines.append(str(_COUNTRY_NAMES.get(self.seller_country, self.seller_country)))
         return [line for line in lines if line]
 
 
@@ -266,12 +276,12 @@ class ApiCall(models.Model):
     """
 
     class Outcome(models.TextChoices):
-        SUCCESS = "success", "Success"
-        THROTTLED = "throttled", "Throttled"
-        DENIED = "denied", "Access denied"
-        CLIENT_ERROR = "client_error", "Rejected request"
-        SERVER_ERROR = "server_error", "Amazon error"
-        UNREACHABLE = "unreachable", "Unreachable"
+        SUCCESS = "success", _("Success")
+        THROTTLED = "throttled", _("Throttled")
+        DENIED = "denied", _("Access denied")
+        CLIENT_ERROR = "client_error", _("Rejected request")
+        SERVER_ERROR = "server_error", _("Amazon error")
+        UNREACHABLE = "unreachable", _("Unreachable")
 
     at = models.DateTimeField(db_index=True)
     account = models.ForeignKey(
@@ -350,15 +360,15 @@ class PushSubscription(models.Model):
     """
 
     class State(models.TextChoices):
-        PENDING = "pending", "Subscribing"
-        ACTIVE = "active", "Active"
-        FAILING = "failing", "Not working"
-        OFF = "off", "Off"
+        PENDING = "pending", _("Subscribing")
+        ACTIVE = "active", _("Active")
+        FAILING = "failing", _("Not working")
+        OFF = "off", _("Off")
 
     class Cause(models.TextChoices):
         NONE = "", "—"
-        REFUSED = "refused", "Amazon refused the subscription"
-        SILENT = "silent", "No notification arrived"
+        REFUSED = "refused", _("Amazon refused the subscription")
+        SILENT = "silent", _("No notification arrived")
 
     account = models.OneToOneField(SellerAccount, on_delete=models.CASCADE, related_name="push")
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)

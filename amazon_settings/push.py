@@ -23,6 +23,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from amazon_settings import notification_queue, services
 from amazon_settings.exceptions import (
@@ -89,7 +90,7 @@ def ensure_destination(region: str) -> NotificationDestination:
         )
         if not destination_id:
             raise
-    stored, _ = NotificationDestination.objects.get_or_create(
+    stored, _unused = NotificationDestination.objects.get_or_create(
         region=region, sqs_arn=arn, defaults={"destination_id": destination_id}
     )
     return stored
@@ -136,9 +137,9 @@ def subscribe_account(account: SellerAccount, *, retries: int = 0) -> PushSubscr
     proves that one arrives. Raises PushNotConfigured when there is no queue."""
     if not notification_queue.push_configured():
         raise PushNotConfigured(
-            "Push is not set up on this installation: set PUSH_SQS_QUEUE_URL (see the README)."
+            _("Push is not set up on this installation: set PUSH_SQS_QUEUE_URL (see the README).")
         )
-    subscription, _ = PushSubscription.objects.get_or_create(account=account)
+    subscription, _unused = PushSubscription.objects.get_or_create(account=account)
     now = timezone.now()
     if subscription.state == State.OFF:
         return subscription
@@ -254,14 +255,15 @@ def set_push(
     PushNotConfigured, or AccountNotConnected when switching on an account without access."""
     if not notification_queue.push_configured():
         raise PushNotConfigured(
-            "Push is not set up on this installation: set PUSH_SQS_QUEUE_URL (see the README)."
+            _("Push is not set up on this installation: set PUSH_SQS_QUEUE_URL (see the README).")
         )
     if active and not account.has_token:
         raise AccountNotConnected(
-            f"{account.display_name} is not connected to Amazon. Renew access first."
+            _("%(account)s is not connected to Amazon. Renew access first.")
+            % {"account": account.display_name}
         )
     now = timezone.now()
-    subscription, _ = PushSubscription.objects.get_or_create(account=account)
+    subscription, _unused = PushSubscription.objects.get_or_create(account=account)
     PushSubscription.objects.filter(pk=subscription.pk).update(
         state=State.PENDING if active else State.OFF,
         cause=Cause.NONE,

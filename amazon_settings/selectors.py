@@ -10,7 +10,8 @@ from django.conf import settings
 from django.db import connections, router
 from django.db.models import QuerySet
 from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from amazon_settings.models import (
     AUTHORIZATION_WARNING,
@@ -18,6 +19,7 @@ from amazon_settings.models import (
     PushSubscription,
     SellerAccount,
 )
+from core.templatetags.moments import moment
 
 Status = SellerAccount.Status
 
@@ -38,12 +40,12 @@ class ConnectionStatus:
         return self.tone in {"warning", "danger"}
 
 
-def format_moment(moment: datetime | None) -> str:
-    """A moment in the user's time zone for use inside sentences ("never" for None)."""
-    if moment is None:
-        return "never"
-    # An unambiguous format that does not end in a period ("a.m.") inside a sentence.
-    return date_format(timezone.localtime(moment), "Y-m-d H:i")
+def format_moment(at: datetime | None) -> str:
+    """A moment in the user's time zone for use inside sentences ("never" for None), as the
+    pages print moments (core's `moment` filter)."""
+    if at is None:
+        return _("never")
+    return moment(timezone.localtime(at))
 
 
 def connection_status(account: SellerAccount, *, now: datetime | None = None) -> ConnectionStatus:
@@ -53,55 +55,70 @@ def connection_status(account: SellerAccount, *, now: datetime | None = None) ->
     if status == Status.DISCONNECTED or not account.has_token:
         return ConnectionStatus(
             "disconnected",
-            "Disconnected",
+            _("Disconnected"),
             "secondary",
-            "This account has no Amazon authorization; nothing is imported. "
-            "Connect it again to resume.",
+            _(
+                "This account has no Amazon authorization; nothing is imported. "
+                "Connect it again to resume."
+            ),
             "renew",
-            "Connect again",
+            _("Connect again"),
         )
     if status == Status.CLIENT_REJECTED:
         return ConnectionStatus(
             "client_rejected",
-            "App credentials rejected",
+            _("App credentials rejected"),
             "danger",
-            "Login with Amazon rejected this installation's client ID or secret "
-            "(Amazon expects the secret to be rotated every 180 days). An operator must set the "
-            "new LWA_CLIENT_SECRET from Seller Central, then test the connection.",
+            _(
+                "Login with Amazon rejected this installation's client ID or secret "
+                "(Amazon expects the secret to be rotated every 180 days). An operator must set "
+                "the new LWA_CLIENT_SECRET from Seller Central, then test the connection."
+            ),
             "test",
-            "Test connection",
+            _("Test connection"),
         )
     if status == Status.AUTHORIZATION_REVOKED:
         return ConnectionStatus(
             "authorization_revoked",
-            "Authorization revoked",
+            _("Authorization revoked"),
             "danger",
-            "Amazon no longer accepts this account's authorization (it was revoked in Seller "
-            "Central or has lapsed). Renew access: you will confirm it on Amazon's consent page.",
+            _(
+                "Amazon no longer accepts this account's authorization (it was revoked in Seller "
+                "Central or has lapsed). Renew access: you will confirm it on Amazon's consent "
+                "page."
+            ),
             "renew",
-            "Renew access",
+            _("Renew access"),
         )
     if status == Status.ACCESS_DENIED:
-        detail = account.status_detail or "Amazon denied access."
+        detail = account.status_detail or _("Amazon denied access.")
         return ConnectionStatus(
             "access_denied",
-            "Access denied",
+            _("Access denied"),
             "danger",
-            f"{detail} The app lacks a role for this call, or the authorization is missing. "
-            "Renew access to grant the app's current roles.",
+            _(
+                "%(detail)s The app lacks a role for this call, or the authorization is missing. "
+                "Renew access to grant the app's current roles."
+            )
+            % {"detail": detail},
             "renew",
-            "Renew access",
+            _("Renew access"),
         )
     if status == Status.UNREACHABLE:
         return ConnectionStatus(
             "unreachable",
-            "Amazon unreachable",
+            _("Amazon unreachable"),
             "warning",
-            f"The last call to Amazon failed at {format_moment(account.last_attempt_at)}: "
-            f"{account.last_error or 'no answer'}. The worker keeps trying; test the connection "
-            "to check now.",
+            _(
+                "The last call to Amazon failed at %(at)s: %(error)s. The worker keeps trying; "
+                "test the connection to check now."
+            )
+            % {
+                "at": format_moment(account.last_attempt_at),
+                "error": account.last_error or _("no answer"),
+            },
             "test",
-            "Test connection",
+            _("Test connection"),
         )
     expires_at = account.authorization_expires_at
     if expires_at is not None:
@@ -109,38 +126,50 @@ def connection_status(account: SellerAccount, *, now: datetime | None = None) ->
         if remaining.total_seconds() <= 0:
             return ConnectionStatus(
                 "expired",
-                "Authorization expired",
+                _("Authorization expired"),
                 "danger",
-                f"The authorization expired on {format_moment(expires_at)} (Amazon asks for "
-                "renewal every 365 days). Renew access to resume the import.",
+                _(
+                    "The authorization expired on %(at)s (Amazon asks for renewal every 365 "
+                    "days). Renew access to resume the import."
+                )
+                % {"at": format_moment(expires_at)},
                 "renew",
-                "Renew access",
+                _("Renew access"),
             )
         if remaining <= AUTHORIZATION_WARNING:
             days = max(1, remaining.days)
             return ConnectionStatus(
                 "expiring",
-                f"Authorization expires in {days} day{'s' if days != 1 else ''}",
+                ngettext(
+                    "Authorization expires in %(days)d day",
+                    "Authorization expires in %(days)d days",
+                    days,
+                )
+                % {"days": days},
                 "warning",
-                f"Amazon requires renewing the authorization every 365 days; it ends on "
-                f"{format_moment(expires_at)}. Renew access now to avoid a gap in imported orders.",
+                _(
+                    "Amazon requires renewing the authorization every 365 days; it ends on "
+                    "%(at)s. Renew access now to avoid a gap in imported orders."
+                )
+                % {"at": format_moment(expires_at)},
                 "renew",
-                "Renew access",
+                _("Renew access"),
             )
     if status == Status.NEVER_CHECKED or account.last_success_at is None:
         return ConnectionStatus(
             "never_checked",
-            "Never checked",
+            _("Never checked"),
             "secondary",
-            "No call to Amazon has been made with this authorization yet. Test the connection.",
+            _("No call to Amazon has been made with this authorization yet. Test the connection."),
             "test",
-            "Test connection",
+            _("Test connection"),
         )
     return ConnectionStatus(
         "connected",
-        "Connected",
+        _("Connected"),
         "success",
-        f"Amazon accepted the last call at {format_moment(account.last_success_at)}.",
+        _("Amazon accepted the last call at %(at)s.")
+        % {"at": format_moment(account.last_success_at)},
         "",
         "",
     )
@@ -223,22 +252,27 @@ class PushStatus:
 def duration_words(seconds: int) -> str:
     """`seconds` in words for a sentence: "5 minutes", "1 minute", "90 seconds"."""
     if seconds % 60:
-        return f"{seconds} second{'s' if seconds != 1 else ''}"
+        return ngettext("%(count)d second", "%(count)d seconds", seconds) % {"count": seconds}
     minutes = seconds // 60
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
 
 
 def push_status(account: SellerAccount) -> PushStatus:
     """The account's push state for Settings, from its `PushSubscription` (read as
     `account.push`, so select it with the account)."""
-    check = f"the worker's check every {duration_words(settings.WORKER_INTERVAL_SECONDS)}"
+    check = _("the worker's check every %(interval)s") % {
+        "interval": duration_words(settings.WORKER_INTERVAL_SECONDS)
+    }
     if not settings.PUSH_SQS_QUEUE_URL:
         return PushStatus(
             "unconfigured",
-            "Push not set up",
+            _("Push not set up"),
             "secondary",
-            f"This installation has no notification queue: finished reports are found by {check}. "
-            "An operator can set one up (PUSH_SQS_QUEUE_URL, see the README).",
+            _(
+                "This installation has no notification queue: finished reports are found by "
+                "%(check)s. An operator can set one up (PUSH_SQS_QUEUE_URL, see the README)."
+            )
+            % {"check": check},
         )
     try:
         subscription = account.push
@@ -250,9 +284,9 @@ def push_status(account: SellerAccount) -> PushStatus:
     if state == PushSubscription.State.OFF:
         return PushStatus(
             "off",
-            "Push off",
+            _("Push off"),
             "secondary",
-            f"Switched off: finished reports are found by {check}."
+            _("Switched off: finished reports are found by %(check)s.") % {"check": check}
             + (f" {reason}" if reason else ""),
             last,
             "on",
@@ -260,27 +294,32 @@ def push_status(account: SellerAccount) -> PushStatus:
     if state == PushSubscription.State.ACTIVE:
         return PushStatus(
             "active",
-            "Push active",
+            _("Push active"),
             "success",
-            "Amazon tells this dashboard as soon as a report is finished, and it is imported at "
-            f"once; {check} stays as the safety net.",
+            _(
+                "Amazon tells this dashboard as soon as a report is finished, and it is imported "
+                "at once; %(check)s stays as the safety net."
+            )
+            % {"check": check},
             last,
             "off",
         )
     if state == PushSubscription.State.FAILING:
         return PushStatus(
             "failing",
-            "Push is not working",
+            _("Push is not working"),
             "warning",
-            reason or f"Finished reports are found by {check}.",
+            reason or _("Finished reports are found by %(check)s.") % {"check": check},
             last,
             "off",
         )
     return PushStatus(
         "pending",
-        "Push: subscribing",
+        _("Push: subscribing"),
         "info",
-        reason or f"Subscribing to Amazon's notifications; until then {check} finds reports.",
+        reason
+        or _("Subscribing to Amazon's notifications; until then %(check)s finds reports.")
+        % {"check": check},
         last,
         "off",
     )

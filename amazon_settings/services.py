@@ -25,10 +25,13 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_variables
 from django_q.tasks import async_task
 
 from amazon_settings import crypto
+from amazon_settings.error_texts import describe
 from amazon_settings.exceptions import (
     AccountNotConnected,
     AmazonCallFailed,
@@ -278,7 +281,8 @@ def call_amazon(
     """
     if not account.has_token:
         raise AccountNotConnected(
-            f"{account.display_name} is not connected to Amazon. Connect it in Settings."
+            _("%(account)s is not connected to Amazon. Connect it in Settings.")
+            % {"account": account.display_name}
         )
     try:
         result = operation(client_for(account, retries=retries))
@@ -299,7 +303,7 @@ def call_amazon_for_user(account: SellerAccount, operation: Callable[[SpApiClien
     try:
         return call_amazon(account, operation, retries=settings.SPAPI_INTERACTIVE_RETRIES)
     except SpApiError as error:
-        raise AmazonCallFailed(str(error)) from error
+        raise AmazonCallFailed(describe(error)) from error
 
 
 @dataclass(frozen=True)
@@ -329,7 +333,7 @@ def check_connection(account: SellerAccount) -> list[ConnectionCheck]:
         try:
             result = call_amazon(account, call, retries=settings.SPAPI_INTERACTIVE_RETRIES)
         except SpApiError as error:
-            checks.append(ConnectionCheck(label, False, str(error)))
+            checks.append(ConnectionCheck(label, False, describe(error)))
             if isinstance(error, SpApiAuthError) and error.reason != "access_denied":
                 break  # without a token the next call cannot succeed either
             continue
@@ -338,15 +342,15 @@ def check_connection(account: SellerAccount) -> list[ConnectionCheck]:
             break
         if label.startswith("Sellers"):
             _store_marketplaces(account, result)
-            checks.append(
-                ConnectionCheck(
-                    label,
-                    True,
-                    f"{len(result)} marketplaces: " + ", ".join(p.country_code for p in result),
-                )
-            )
+            countries = ", ".join(p.country_code for p in result)
+            found = ngettext(
+                "%(count)d marketplace: %(countries)s",
+                "%(count)d marketplaces: %(countries)s",
+                len(result),
+            ) % {"count": len(result), "countries": countries}
+            checks.append(ConnectionCheck(label, True, found))
         else:
-            checks.append(ConnectionCheck(label, True, "Amazon granted access to reports."))
+            checks.append(ConnectionCheck(label, True, _("Amazon granted access to reports.")))
     return checks
 
 
@@ -354,7 +358,7 @@ def _store_marketplaces(account: SellerAccount, participations: list) -> list[Ac
     """Upsert the account's marketplaces, keeping the seller's selection."""
     stored = []
     for participation in participations:
-        marketplace, _ = AccountMarketplace.objects.update_or_create(
+        marketplace, _unused = AccountMarketplace.objects.update_or_create(
             account=account,
             marketplace_id=participation.marketplace_id,
             defaults={
@@ -399,7 +403,8 @@ def _authorize(
         ).get_marketplace_participations()
     except SpApiError as error:
         raise AuthorizationFailed(
-            f"Amazon did not accept the authorization, so nothing was saved: {error}"
+            _("Amazon did not accept the authorization, so nothing was saved: %(error)s")
+            % {"error": describe(error)}
         ) from error
 
     store_name = next((p.store_name for p in participations if p.store_name), "")
@@ -440,7 +445,7 @@ def start_push(account: SellerAccount) -> None:
     queue or the seller switched push off. The worker's push pass retries what fails."""
     if not settings.PUSH_SQS_QUEUE_URL:
         return
-    subscription, _ = PushSubscription.objects.get_or_create(account=account)
+    subscription, _unused = PushSubscription.objects.get_or_create(account=account)
     if subscription.state == PushSubscription.State.OFF:
         return
     PushSubscription.objects.filter(pk=subscription.pk).update(next_attempt_at=timezone.now())
@@ -470,13 +475,20 @@ def check_consent_answer(
         account = SellerAccount.objects.filter(pk=renew_account_id).first()
         if account is None:
             raise ConsentMismatch(
-                "The account you started renewing no longer exists, so nothing was saved."
+                _("The account you started renewing no longer exists, so nothing was saved.")
             )
         if (account.selling_partner_id, account.region) != (selling_partner_id, region):
             raise ConsentMismatch(
-                f"You started renewing {account.display_name} ({account.selling_partner_id}), "
-                f"but Amazon's answer is for seller {selling_partner_id}. Nothing was saved. "
-                f"Log in to Seller Central as {account.display_name} and renew again."
+                _(
+                    "You started renewing %(account)s (%(renewed_id)s), but Amazon's answer is "
+                    "for seller %(seller_id)s. Nothing was saved. Log in to Seller Central as "
+                    "%(account)s and renew again."
+                )
+                % {
+                    "account": account.display_name,
+                    "renewed_id": account.selling_partner_id,
+                    "seller_id": selling_partner_id,
+                }
             )
         return
     existing = (
@@ -486,9 +498,11 @@ def check_consent_answer(
     )
     if existing is not None:
         raise ConsentMismatch(
-            f"Seller {selling_partner_id} is already connected as {existing.display_name}, so "
-            f"nothing was saved. To give it a new authorization, use Renew access on "
-            f"{existing.display_name}."
+            _(
+                "Seller %(seller_id)s is already connected as %(account)s, so nothing was saved. "
+                "To give it a new authorization, use Renew access on %(account)s."
+            )
+            % {"seller_id": selling_partner_id, "account": existing.display_name}
         )
 
 
@@ -515,7 +529,8 @@ def connect_seller(
         grant = lwa_client().exchange_code(code, redirect_uri=redirect_uri)
     except SpApiError as error:
         raise AuthorizationFailed(
-            f"Amazon did not accept the authorization, so nothing was saved: {error}"
+            _("Amazon did not accept the authorization, so nothing was saved: %(error)s")
+            % {"error": describe(error)}
         ) from error
     return _authorize(
         selling_partner_id=selling_partner_id,
@@ -563,7 +578,8 @@ def disconnect_account(account: SellerAccount, *, acting_user: AbstractBaseUser 
 def set_order_import(account: SellerAccount, *, active: bool) -> SellerAccount:
     if active and not account.has_token:
         raise AccountNotConnected(
-            f"{account.display_name} is not connected to Amazon. Renew access first."
+            _("%(account)s is not connected to Amazon. Renew access first.")
+            % {"account": account.display_name}
         )
     account.order_import_active = active
     account.save(update_fields=["order_import_active"])
@@ -621,7 +637,7 @@ def set_marketplace_invoicing(
 
 def prune_api_calls(*, older_than: timedelta = timedelta(days=90)) -> int:
     """Delete log entries older than `older_than`. Idempotent."""
-    deleted, _ = ApiCall.objects.filter(at__lt=timezone.now() - older_than).delete()
+    deleted, _unused = ApiCall.objects.filter(at__lt=timezone.now() - older_than).delete()
     return deleted
 
 

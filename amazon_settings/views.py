@@ -10,6 +10,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_POST
 
@@ -63,7 +65,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
 def connect_start(request: HttpRequest) -> HttpResponse:
     form = ConnectStartForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose the region of the account you want to connect.")
+        messages.error(request, _("Choose the region of the account you want to connect."))
         return redirect("amazon_settings:settings")
     redirect_uri = _redirect_uri(request)
     state = consent.issue_state(
@@ -110,7 +112,7 @@ def connect_callback(request: HttpRequest) -> HttpResponse:
             pass
         return _consent_error(
             request,
-            "The authorization was cancelled on Amazon's page, so no account was connected.",
+            _("The authorization was cancelled on Amazon's page, so no account was connected."),
             status=200,
         )
     form = ConsentCallbackForm(request.GET)
@@ -121,8 +123,10 @@ def connect_callback(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _consent_error(
             request,
-            "Amazon's answer was incomplete (no authorization code or seller ID). "
-            "Start the connection again from Settings.",
+            _(
+                "Amazon's answer was incomplete (no authorization code or seller ID). "
+                "Start the connection again from Settings."
+            ),
         )
     try:
         account = services.connect_seller(
@@ -135,12 +139,20 @@ def connect_callback(request: HttpRequest) -> HttpResponse:
         )
     except AmazonSettingsError as error:
         return _consent_error(request, str(error))
-    verb = "renewed" if pending.renew_account_id else "connected"
-    messages.success(
-        request,
-        f"{account.display_name} is {verb}: Amazon granted access to "
-        f"{account.marketplaces.count()} marketplaces.",
-    )
+    count = account.marketplaces.count()
+    if pending.renew_account_id:
+        text = ngettext(
+            "%(account)s is renewed: Amazon granted access to %(count)d marketplace.",
+            "%(account)s is renewed: Amazon granted access to %(count)d marketplaces.",
+            count,
+        )
+    else:
+        text = ngettext(
+            "%(account)s is connected: Amazon granted access to %(count)d marketplace.",
+            "%(account)s is connected: Amazon granted access to %(count)d marketplaces.",
+            count,
+        )
+    messages.success(request, text % {"account": account.display_name, "count": count})
     if pending.renew_account_id:
         return redirect("amazon_settings:settings")
     return _after_connecting(account)
@@ -164,7 +176,9 @@ def self_authorize(request: HttpRequest) -> HttpResponse:
         except AmazonSettingsError as error:
             form.add_error("refresh_token", str(error))
         else:
-            messages.success(request, f"{account.display_name} is connected.")
+            messages.success(
+                request, _("%(account)s is connected.") % {"account": account.display_name}
+            )
             return _after_connecting(account)
     accounts = list(SellerAccount.objects.prefetch_related("marketplaces"))
     return render(
@@ -186,7 +200,8 @@ def disconnect(request: HttpRequest, pk: int) -> HttpResponse:
     services.disconnect_account(account, acting_user=request.user)
     messages.success(
         request,
-        f"{account.display_name} is disconnected: its token is deleted; its orders and log stay.",
+        _("%(account)s is disconnected: its token is deleted; its orders and log stay.")
+        % {"account": account.display_name},
     )
     return redirect("amazon_settings:settings")
 
@@ -216,8 +231,11 @@ def order_import(request: HttpRequest, pk: int) -> HttpResponse:
         except AmazonSettingsError as error:
             messages.error(request, str(error))
         else:
-            state = "on" if account.order_import_active else "off"
-            messages.success(request, f"Order import for {account.display_name} is {state}.")
+            if account.order_import_active:
+                text = _("Order import for %(account)s is on.")
+            else:
+                text = _("Order import for %(account)s is off.")
+            messages.success(request, text % {"account": account.display_name})
     return redirect("amazon_settings:settings")
 
 
@@ -236,7 +254,10 @@ def push_switch(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, str(error))
         else:
             status = selectors.push_status(account)
-            text = f"{status.label} for {account.display_name}."
+            text = _("%(status)s for %(account)s.") % {
+                "status": status.label,
+                "account": account.display_name,
+            }
             if subscription.reason:
                 text = f"{text} {subscription.reason}"
             (messages.success if status.tone == "success" else messages.warning)(request, text)
@@ -250,9 +271,11 @@ def marketplaces(request: HttpRequest, pk: int) -> HttpResponse:
     form = MarketplaceSelectionForm(request.POST, choices=choices)
     if form.is_valid():
         services.select_marketplaces(account, marketplace_ids=form.cleaned_data["marketplace_ids"])
-        messages.success(request, f"Marketplaces of {account.display_name} saved.")
+        messages.success(
+            request, _("Marketplaces of %(account)s saved.") % {"account": account.display_name}
+        )
     else:
-        messages.error(request, "Those marketplaces do not belong to this account.")
+        messages.error(request, _("Those marketplaces do not belong to this account."))
     return redirect("amazon_settings:settings")
 
 

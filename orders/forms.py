@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from amazon_settings.models import AccountMarketplace, SellerAccount
 from core.forms import FIRST_YEAR, LAST_YEAR, BoundedDateField
@@ -20,7 +21,7 @@ def _select(**kwargs: Any) -> forms.Select:
     return forms.Select(attrs={"class": "form-select form-select-sm", **kwargs})
 
 
-def _date_field(label: str) -> forms.DateField:
+def _date_field(label: Any) -> forms.DateField:
     return BoundedDateField(
         label=label,
         required=False,
@@ -38,15 +39,16 @@ def _date_field(label: str) -> forms.DateField:
 def _account_field() -> forms.ModelChoiceField:
     return forms.ModelChoiceField(
         queryset=SellerAccount.objects.order_by("display_name"),
+        label=_("Account"),
         required=False,
-        empty_label="All accounts",
+        empty_label=_("All accounts"),
         widget=_select(),
     )
 
 
-def _search_field(placeholder: str) -> forms.CharField:
+def _search_field(placeholder: Any) -> forms.CharField:
     return forms.CharField(
-        label="Search",
+        label=_("Search"),
         required=False,
         max_length=200,
         strip=True,
@@ -70,34 +72,38 @@ def start_of_day(day: Any) -> datetime | None:
 class OrderFilterForm(forms.Form):
     """Orders: account, marketplace, channel, status, purchase date range and a search."""
 
-    q = _search_field("Order ID, SKU, buyer name or e-mail")
+    q = _search_field(_("Order ID, SKU, buyer name or e-mail"))
     account = _account_field()
-    marketplace = forms.ChoiceField(required=False, choices=(), widget=_select())
+    marketplace = forms.ChoiceField(
+        label=_("Marketplace"), required=False, choices=(), widget=_select()
+    )
     channel = forms.ChoiceField(
+        label=_("Channel"),
         required=False,
-        choices=[("", "All channels"), ("MFN", "MFN"), ("AFN", "AFN (FBA)")],
+        choices=[("", _("All channels")), ("MFN", "MFN"), ("AFN", "AFN (FBA)")],
         widget=_select(),
     )
     status = forms.ChoiceField(
+        label=_("Status"),
         required=False,
-        choices=[("", "All statuses"), *[c for c in Order.Status.choices if c[0]]],
+        choices=[("", _("All statuses")), *[c for c in Order.Status.choices if c[0]]],
         widget=_select(),
     )
-    since = _date_field("Purchased from")
-    until = _date_field("Purchased until")
+    since = _date_field(_("Purchased from"))
+    until = _date_field(_("Purchased until"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         names = dict(
             AccountMarketplace.objects.order_by("name").values_list("marketplace_id", "name")
         )
-        self.fields["marketplace"].choices = [("", "All marketplaces"), *sorted(names.items())]
+        self.fields["marketplace"].choices = [("", _("All marketplaces")), *sorted(names.items())]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         since, until = data.get("since"), data.get("until")
         if since and until and until < since:
-            self.add_error("until", "The end date must not be before the start date.")
+            self.add_error("until", _("The end date must not be before the start date."))
         return data
 
     def selector_filters(self) -> dict[str, Any]:
@@ -129,9 +135,11 @@ class OrderFilterForm(forms.Form):
             return ""
         # Looked for inside values, a shorter term would read every order and item
         # (orders/selectors.py); a whole SKU such as "AB-1" is still found.
-        return (
-            "Matched against whole order IDs, SKUs and e-mail addresses only: to search inside"
-            " them, enter at least 3 letters or digits in a row."
+        return str(
+            _(
+                "Matched against whole order IDs, SKUs and e-mail addresses only: to search"
+                " inside them, enter at least 3 letters or digits in a row."
+            )
         )
 
     @property
@@ -146,10 +154,10 @@ class OrderFilterForm(forms.Form):
 class ReturnFilterForm(forms.Form):
     """Returns: account, return date range, and a search on order ID, SKU or ASIN."""
 
-    q = _search_field("Order ID, SKU or ASIN")
+    q = _search_field(_("Order ID, SKU or ASIN"))
     account = _account_field()
-    since = _date_field("Returned from")
-    until = _date_field("Returned until")
+    since = _date_field(_("Returned from"))
+    until = _date_field(_("Returned until"))
 
     def selector_filters(self) -> dict[str, Any]:
         if not self.is_bound or not self.is_valid():
@@ -167,7 +175,7 @@ class ReturnFilterForm(forms.Form):
 class StockFilterForm(forms.Form):
     """Stock: account and a search on SKU, FNSKU or ASIN."""
 
-    q = _search_field("SKU, FNSKU or ASIN")
+    q = _search_field(_("SKU, FNSKU or ASIN"))
     account = _account_field()
 
     def selector_filters(self) -> dict[str, Any]:
@@ -179,18 +187,22 @@ class StockFilterForm(forms.Form):
 class InvoiceFilterForm(forms.Form):
     """Invoices: account, kind, source, issue date range, and a search on number or order ID."""
 
-    q = _search_field("Number or order ID")
+    q = _search_field(_("Number or order ID"))
     account = _account_field()
     kind = forms.ChoiceField(
+        label=_("Kind"),
         required=False,
-        choices=[("", "Invoices and credit notes"), *Invoice.Kind.choices],
+        choices=[("", _("Invoices and credit notes")), *Invoice.Kind.choices],
         widget=_select(),
     )
     source = forms.ChoiceField(
-        required=False, choices=[("", "All sources"), *Invoice.Source.choices], widget=_select()
+        label=_("Source"),
+        required=False,
+        choices=[("", _("All sources")), *Invoice.Source.choices],
+        widget=_select(),
     )
-    since = _date_field("Issued from")
-    until = _date_field("Issued until")
+    since = _date_field(_("Issued from"))
+    until = _date_field(_("Issued until"))
 
     def selector_filters(self) -> dict[str, Any]:
         if not self.is_bound or not self.is_valid():

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Prefetch
+from django.utils.translation import gettext as _
 
 from orders.models import Invoice, InvoiceLine, OrderItem, ShipmentLine
 
@@ -64,8 +65,8 @@ class InvoiceDocument:
     @property
     def date_label(self) -> str:
         if self.invoice.kind == Invoice.Kind.CREDIT_NOTE:
-            return "Refund date"
-        return "Delivery date"
+            return _("Refund date")
+        return _("Delivery date")
 
 
 def invoice_document(invoice_id: int) -> InvoiceDocument:
@@ -118,7 +119,9 @@ def invoice_document(invoice_id: int) -> InvoiceDocument:
     return InvoiceDocument(
         invoice=invoice,
         seller_name=invoice.account.display_name,
-        seller_address=[f"Amazon seller {invoice.account.selling_partner_id}"],
+        seller_address=[
+            _("Amazon seller %(seller_id)s") % {"seller_id": invoice.account.selling_partner_id}
+        ],
         seller_vat_id=order.seller_vat_number if order is not None else "",
         buyer_name=buyer_name,
         buyer_address=[line.strip() for line in buyer_address if line.strip()],

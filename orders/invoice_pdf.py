@@ -4,15 +4,22 @@ The font is DejaVu Sans from the npm package `dejavu-fonts-ttf` (`settings.INVOI
 fpdf2's built-in fonts know Latin-1 only, and buyers' names and addresses on Amazon's European
 marketplaces need more (Polish, Czech, Swedish letters). fpdf2 embeds the subset of the font a
 document uses, with the mapping back to Unicode, so the text can be copied and searched.
+
+An invoice has no language of its own: its labels, dates and amounts are in the language active
+when it is printed (the user's), as its page is.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
+from django.utils.formats import date_format, number_format
+from django.utils.translation import gettext as _
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
@@ -23,16 +30,20 @@ _FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
 
 
 def _money(amount: Decimal, currency: str = "") -> str:
-    text = f"{amount:,.2f}"
+    text = number_format(amount, 2, use_l10n=True, force_grouping=True)
     return f"{text} {currency}".strip()
 
 
+def _day(day: date) -> str:
+    return date_format(day, "SHORT_DATE_FORMAT")
+
+
 def _rate(rate: Decimal | None) -> str:
-    return "" if rate is None else f"{rate.normalize():f} %"
+    return "" if rate is None else f"{_rate_number(rate)} %"
 
 
 def _rate_number(rate: Decimal | None) -> str:
-    return "" if rate is None else f"{rate.normalize():f}"
+    return "" if rate is None else number_format(rate.normalize(), use_l10n=True)
 
 
 class _InvoicePdf(FPDF):
@@ -55,7 +66,8 @@ class _InvoicePdf(FPDF):
         self.set_y(-14)
         self.set_font(_FONT, "", 7)
         self.set_text_color(110)
-        self.cell(0, 4, f"{self.footer_text} · page {self.page_no()}/{{nb}}", align="C")
+        page = _("page %(number)s/%(pages)s") % {"number": self.page_no(), "pages": "{nb}"}
+        self.cell(0, 4, f"{self.footer_text} · {page}", align="C")
 
 
 def render_invoice_pdf(document: InvoiceDocument) -> bytes:
@@ -81,7 +93,9 @@ def render_invoice_pdf(document: InvoiceDocument) -> bytes:
         pdf.multi_cell(width / 2, 4.5, line, align="R")
     if document.seller_vat_id:
         pdf.set_x(pdf.l_margin + width / 2)
-        pdf.multi_cell(width / 2, 4.5, f"VAT ID: {document.seller_vat_id}", align="R")
+        pdf.multi_cell(
+            width / 2, 4.5, _("VAT ID: %(vat_id)s") % {"vat_id": document.seller_vat_id}, align="R"
+        )
     seller_bottom = pdf.get_y()
 
     pdf.set_xy(pdf.l_margin, top)
@@ -89,16 +103,21 @@ def render_invoice_pdf(document: InvoiceDocument) -> bytes:
     pdf.cell(width / 2, 9, document.title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(_FONT, "", 9)
     facts = [
-        ("Number", invoice.number),
-        ("Date", f"{invoice.issued_on:%Y-%m-%d}" if invoice.issued_on else "—"),
+        (_("Number"), invoice.number),
+        (_("Date"), _day(invoice.issued_on) if invoice.issued_on else "—"),
     ]
     if invoice.delivered_on:
-        facts.append((document.date_label, f"{invoice.delivered_on:%Y-%m-%d}"))
-    facts.append(("Amazon order", invoice.amazon_order_id))
+        facts.append((document.date_label, _day(invoice.delivered_on)))
+    facts.append((_("Amazon order"), invoice.amazon_order_id))
     if invoice.kind == invoice.Kind.CREDIT_NOTE and invoice.original_number:
         corrects = document.corrects
-        dated = f" of {corrects.issued_on:%Y-%m-%d}" if corrects and corrects.issued_on else ""
-        facts.append(("Corrects invoice", f"{invoice.original_number}{dated}"))
+        original = invoice.original_number
+        if corrects and corrects.issued_on:
+            original = _("%(number)s of %(date)s") % {
+                "number": original,
+                "date": _day(corrects.issued_on),
+            }
+        facts.append((_("Corrects invoice"), original))
     for label, value in facts:
         pdf.cell(32, 5, label)
         pdf.set_font(_FONT, "B", 9)
@@ -109,7 +128,7 @@ def render_invoice_pdf(document: InvoiceDocument) -> bytes:
     # The buyer.
     pdf.set_font(_FONT, "", 8)
     pdf.set_text_color(110)
-    pdf.cell(0, 4, "Bill to", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(0, 4, _("Bill to"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_text_color(0)
     below = {"new_x": XPos.LMARGIN, "new_y": YPos.NEXT}
     pdf.set_font(_FONT, "B", 10)
@@ -118,14 +137,21 @@ def render_invoice_pdf(document: InvoiceDocument) -> bytes:
     for line in document.buyer_address:
         pdf.multi_cell(width / 2, 4.5, line, **below)
     if document.buyer_vat_number:
-        pdf.multi_cell(width / 2, 4.5, f"VAT ID: {document.buyer_vat_number}", **below)
+        pdf.multi_cell(
+            width / 2, 4.5, _("VAT ID: %(vat_id)s") % {"vat_id": document.buyer_vat_number}, **below
+        )
     pdf.ln(6)
 
     if invoice.is_cancelled:
         pdf.set_font(_FONT, "B", 11)
         pdf.set_text_color(176, 0, 32)
-        when = f" on {invoice.cancelled_at:%Y-%m-%d}" if invoice.cancelled_at else ""
-        pdf.multi_cell(0, 5.5, f"CANCELLED{when}: {invoice.cancellation_reason}", **below)
+        if invoice.cancelled_at:
+            cancelled = _("CANCELLED on %(date)s") % {
+                "date": _day(timezone.localtime(invoice.cancelled_at))
+            }
+        else:
+            cancelled = _("CANCELLED")
+        pdf.multi_cell(0, 5.5, f"{cancelled}: {invoice.cancellation_reason}", **below)
         pdf.set_text_color(0)
         pdf.ln(3)
 
@@ -138,7 +164,7 @@ def render_invoice_pdf(document: InvoiceDocument) -> bytes:
         line_height=5,
         first_row_as_headings=True,
     ) as table:
-        table.row(("#", "Description", "Qty", "VAT %", "Net", "VAT", "Gross"))
+        table.row(("#", _("Description"), _("Qty"), _("VAT %"), _("Net"), _("VAT"), _("Gross")))
         for position, line in enumerate(document.lines, start=1):
             description = f"{line.description}\nSKU {line.sku}" if line.sku else line.description
             table.row(
@@ -156,7 +182,12 @@ def render_invoice_pdf(document: InvoiceDocument) -> bytes:
 
     # Totals: per VAT rate, then in all.
     rows = [
-        (f"Net at {_rate(t.rate)}", t.net, f"VAT {_rate(t.rate)}", t.vat)
+        (
+            _("Net at %(rate)s") % {"rate": _rate(t.rate)},
+            t.net,
+            _("VAT %(rate)s") % {"rate": _rate(t.rate)},
+            t.vat,
+        )
         for t in document.rate_totals
     ]
     pdf.set_font(_FONT, "", 9)
@@ -167,9 +198,9 @@ def render_invoice_pdf(document: InvoiceDocument) -> bytes:
         pdf.cell(30, 5, vat_label, align="R")
         pdf.cell(25, 5, _money(vat), align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     for label, amount, bold in (
-        ("Total net", invoice.net, False),
-        ("Total VAT", invoice.vat, False),
-        ("Total", invoice.gross, True),
+        (_("Total net"), invoice.net, False),
+        (_("Total VAT"), invoice.vat, False),
+        (_("Total"), invoice.gross, True),
     ):
         pdf.set_font(_FONT, "B" if bold else "", 10 if bold else 9)
         pdf.set_x(pdf.l_margin + width - 80)

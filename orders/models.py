@@ -15,6 +15,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from amazon_settings.models import SellerAccount
 
@@ -39,19 +40,19 @@ class Order(Provenance):
     """An Amazon order, once per account however many reports mention it."""
 
     class FulfillmentChannel(models.TextChoices):
-        UNKNOWN = "", "Unknown"
-        MFN = "MFN", "Merchant (MFN)"
-        AFN = "AFN", "Amazon (FBA)"
+        UNKNOWN = "", _("Unknown")
+        MFN = "MFN", _("Merchant (MFN)")
+        AFN = "AFN", _("Amazon (FBA)")
 
     class Status(models.TextChoices):
         # Amazon's OrderStatus values; "" until a report tells us.
-        UNKNOWN = "", "Unknown"
-        PENDING = "Pending", "Pending"
-        UNSHIPPED = "Unshipped", "Unshipped"
-        PARTIALLY_SHIPPED = "PartiallyShipped", "Partially shipped"
-        SHIPPED = "Shipped", "Shipped"
-        CANCELED = "Canceled", "Canceled"
-        UNFULFILLABLE = "Unfulfillable", "Unfulfillable"
+        UNKNOWN = "", _("Unknown")
+        PENDING = "Pending", _("Pending")
+        UNSHIPPED = "Unshipped", _("Unshipped")
+        PARTIALLY_SHIPPED = "PartiallyShipped", _("Partially shipped")
+        SHIPPED = "Shipped", _("Shipped")
+        CANCELED = "Canceled", _("Canceled")
+        UNFULFILLABLE = "Unfulfillable", _("Unfulfillable")
 
     # Not indexed alone: every index of this table starts with the account (imports write
     # each index, so an index no query needs costs every import).
@@ -463,8 +464,8 @@ class StockSnapshot(models.Model):
 
 
 class DocumentKind(models.TextChoices):
-    INVOICE = "invoice", "Invoice"
-    CREDIT_NOTE = "credit_note", "Credit note"
+    INVOICE = "invoice", _("Invoice")
+    CREDIT_NOTE = "credit_note", _("Credit note")
 
 
 class VatTransaction(Provenance):
@@ -481,10 +482,10 @@ class VatTransaction(Provenance):
     """
 
     class Invoicing(models.TextChoices):
-        OPEN = "open", "No invoice yet"
-        ISSUED = "issued", "Invoiced here"
-        AMAZON = "amazon", "Invoiced by Amazon"
-        SELLER = "seller", "Invoiced by the seller elsewhere"
+        OPEN = "open", _("No invoice yet")
+        ISSUED = "issued", _("Invoiced here")
+        AMAZON = "amazon", _("Invoiced by Amazon")
+        SELLER = "seller", _("Invoiced by the seller elsewhere")
 
     # Indexed by the unique key (account, kind, transaction_id), which starts with it.
     account = models.ForeignKey(
@@ -557,13 +558,13 @@ class Invoice(Provenance):
     Kind = DocumentKind
 
     class Source(models.TextChoices):
-        AMAZON_VCS = "amazon_vcs", "Amazon (VCS)"
-        VCS_LITE = "vcs_lite", "Seller (VCS Lite)"
-        GENERATED = "generated", "Generated here"
+        AMAZON_VCS = "amazon_vcs", _("Amazon (VCS)")
+        VCS_LITE = "vcs_lite", _("Seller (VCS Lite)")
+        GENERATED = "generated", _("Generated here")
 
     class Status(models.TextChoices):
-        ISSUED = "issued", "Issued"
-        CANCELLED = "cancelled", "Cancelled"
+        ISSUED = "issued", _("Issued")
+        CANCELLED = "cancelled", _("Cancelled")
 
     account = models.ForeignKey(SellerAccount, on_delete=models.PROTECT, related_name="invoices")
     order = models.ForeignKey(

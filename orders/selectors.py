@@ -10,6 +10,8 @@ from datetime import date, datetime
 
 from django.db import connections, router
 from django.db.models import Case, Max, Prefetch, Q, QuerySet, Sum, Value, When
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from amazon_settings.models import AccountMarketplace, InvoicingMode, SellerAccount
 from core.pagination import COUNT_LIMIT
@@ -319,23 +321,26 @@ class InvoicingStop:
 
     @property
     def message(self) -> str:
+        """The stop in a sentence, in the active language."""
         parts = "; ".join(
-            f"{marketplace.name}: {', '.join(fields)}" for marketplace, fields in self.missing
+            f"{marketplace.name}: {', '.join(str(field) for field in fields)}"
+            for marketplace, fields in self.missing
         )
-        if self.waiting == 1:
-            waiting = " 1 sale or refund is waiting for its document;"
-        elif self.waiting:
-            waiting = f" {self.waiting} sales and refunds are waiting for their documents;"
-        waiting = (
-            f"{waiting} they are issued, numbered without gaps, as soon as it is entered."
-            if self.waiting
-            else " Nothing is waiting yet."
-        )
-        return (
-            f"Invoice generation for {self.account.display_name} is stopped: the seller's legal "
-            f"data that invoices print is missing ({parts}). Enter it under Settings » "
-            f"Invoicing.{waiting}"
-        )
+        if self.waiting:
+            waiting = ngettext(
+                "%(count)d sale or refund is waiting for its document; it is issued, numbered"
+                " without gaps, as soon as the data is entered.",
+                "%(count)d sales and refunds are waiting for their documents; they are issued,"
+                " numbered without gaps, as soon as the data is entered.",
+                self.waiting,
+            ) % {"count": self.waiting}
+        else:
+            waiting = _("Nothing is waiting yet.")
+        stopped = _(
+            "Invoice generation for %(account)s is stopped: the seller's legal data that invoices"
+            " print is missing (%(missing)s). Enter it under Settings » Invoicing."
+        ) % {"account": self.account.display_name, "missing": parts}
+        return f"{stopped} {waiting}"
 
 
 def invoicing_stop(account: SellerAccount) -> InvoicingStop | None:

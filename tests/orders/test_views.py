@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from amazon_settings.models import AccountMarketplace, SellerAccount
 from orders.models import (
@@ -556,7 +557,7 @@ def test_invoice_print_page(logged_in_client, account):
     assert response.status_code == 200
     assert "@media print" in page
     assert "navbar" not in page  # a page of its own, without the navigation
-    assert "DE-2025-0001" in page and "2025-03-15" in page
+    assert "DE-2025-0001" in page and date_format(date(2025, 3, 15), "SHORT_DATE_FORMAT") in page
     assert "Müller" in page and "DE123456789" in page
     assert "Kunde GmbH" in page and "DE987654321" in page and "Berlin" in page
     assert "SKU-1-0" in page and "SKU-1-1" in page
