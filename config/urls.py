@@ -13,5 +13,6 @@ urlpatterns = [
     path("settings/", include("amazon_settings.urls")),
     path("reports/", include("reports.urls")),
     path("orders/", include("orders.urls")),
+    path("api/v1/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -60,6 +60,9 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Everyone must be able to log in and out; the admin checks its own model permissions.
 OPEN_URL_NAMES = frozenset({"login", "logout"})
 OPEN_NAMESPACES = frozenset({"admin"})
+# The REST API takes a bearer token instead of a session, with scopes per resource (`api`);
+# its operations are read-only and its docs page shows no data.
+TOKEN_NAMESPACES = frozenset({"api"})
 # POSTs that only compute an answer and write nothing (the request form's htmx preview): a
 # Viewer may use them, and they are not worth an audit row.
 READ_ONLY_POSTS = frozenset({"reports:request_preview"})
@@ -202,6 +205,8 @@ class RoleMiddleware:
     ) -> HttpResponse | None:
         match = request.resolver_match
         user = request.user
+        if match is not None and TOKEN_NAMESPACES & set(match.namespaces):
+            return None
         if not user.is_authenticated or match is None or _is_open(match):
             return None
         needed = _look_permission(match)
