@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
@@ -93,12 +93,16 @@ def authenticate_token(secret: str) -> ApiToken:
     return token
 
 
-def count_request(token: ApiToken, *, clock: Callable[[], float] = time.time) -> None:
+def _clock() -> float:
+    return time.time()
+
+
+def count_request(token: ApiToken) -> None:
     """Count one request against the token's limit per minute (`API_RATE_LIMIT_PER_MINUTE`),
     a fixed window in the cache shared by every process. Raises RateLimited, with the seconds
     until the window ends, once the limit is used up."""
     limit = settings.API_RATE_LIMIT_PER_MINUTE
-    now = clock()
+    now = _clock()
     window = int(now // 60)
     key = f"api-rate:{token.pk}:{window}"
     cache.add(key, 0, timeout=61)

@@ -14,5 +14,6 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     path("orders/", include("orders.urls")),
     path("api/v1/", include("api.urls")),
+    path("settings/api-tokens/", include("api.page_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -49,6 +49,8 @@ LOOK_PERMISSIONS = {
     "reports": "reports.view_report",
     "orders": "orders.view_order",
     "home": "amazon_settings.view_selleraccount",
+    # Tokens read everything a scope names: only who may hand them out sees them.
+    "api_tokens": "api.manage_apitoken",
 }
 # Pages that are buyer data as a whole: the report documents as Amazon sent them, and the PDFs
 # of invoices issued here (they print the buyer's name and address).
