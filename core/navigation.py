@@ -28,7 +28,6 @@ NAVIGATION: tuple[NavEntry, ...] = (
     NavEntry("Orders missing?", "reports:diagnosis_chooser", section="Reports"),
     NavEntry("Log", "amazon_settings:log", section="Data exchange"),
     NavEntry("Scheduled reports", "reports:schedules", section="Data exchange"),
-    NavEntry("API tokens", "api_tokens:list", section="Data exchange"),
     NavEntry("Orders", "orders:list", section="Orders"),
     NavEntry("Returns", "orders:returns", section="Orders"),
     NavEntry("Stock", "orders:stock", section="Orders"),
