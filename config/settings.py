@@ -278,6 +278,10 @@ INSTALLED_APPS = [
     "amazon_settings",
     "reports",
     "orders",
+    "api",
+    # django-ninja: its Swagger UI's files are served from here (without the app it would
+    # load them from a CDN).
+    "ninja",
 ]
 
 MIDDLEWARE = [
@@ -474,6 +478,8 @@ if not RELAXED_SECRETS:
 # hold them are deleted after the same time (orders.privacy, reports.services.privacy; daily).
 
 PII_RETENTION_DAYS = int(os.environ.get("PII_RETENTION_DAYS", "30"))
+# Requests one API token may make per minute before it is answered 429 (api.services).
+API_RATE_LIMIT_PER_MINUTE = int(os.environ.get("API_RATE_LIMIT_PER_MINUTE", "600"))
 # Invoices and credit notes issued here keep the buyer's name and address they were issued
 # with for this many years (tax law: 10 in Germany, section 147 AO; set what yours requires),
 # whatever the removal above does to the orders; after it, the buyer is blanked on them too.

@@ -21,5 +21,7 @@ urlpatterns = [
         core_views.AcceptInvitationView.as_view(),
         name="accept_invitation",
     ),
+    path("api/v1/", include("api.urls")),
+    path("settings/api-tokens/", include("api.page_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -68,3 +68,39 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         target = f" {self.object_type} {self.object_id}" if self.object_id else ""
         return f"{self.username or '?'}: {self.action}{target} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class ChangeEvent(models.Model):
+    """One change of a record the API serves: the outbox every sync and webhook reads.
+
+    Written by `core.changes.record_changes` inside the transaction of the change itself, so an
+    event exists exactly when its change committed. `id` is the sequence, but ids are taken
+    when a row is inserted, not when its transaction commits: on PostgreSQL two transactions
+    can commit in the other order. So each event also keeps `txid`, its transaction's id
+    (`pg_current_xact_id()`; 0 on SQLite, whose writers take turns, so there id order is commit
+    order), and readers go through events in (`txid`, `id`) order, only up to the oldest
+    transaction still running (`core.changes.events_after`): no event can appear before a
+    position a reader has passed.
+
+    `account_id` and `entity_id` are plain integers, not foreign keys, because `core` imports
+    no app (as `source_report_id` in `orders`). Later: webhook delivery state per event.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    txid = models.BigIntegerField(default=0)
+    kind = models.CharField(max_length=20)  # order, return, stock, invoice
+    event_type = models.CharField(max_length=40)  # order.created, stock.changed, ...
+    entity_id = models.BigIntegerField()
+    account_id = models.BigIntegerField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            # A list's changes: one kind, in (txid, id) order, from a cursor on.
+            models.Index(fields=["kind", "txid", "id"], name="change_kind_seq"),
+            models.Index(fields=["kind", "account_id", "txid", "id"], name="change_kind_acct_seq"),
+        ]
+        ordering = ["txid", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.kind} {self.entity_id}"

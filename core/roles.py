@@ -69,6 +69,8 @@ LOOK_PERMISSIONS = {
     "orders": "orders.view_order",
     "home": "amazon_settings.view_selleraccount",
     ADMINISTRATION: MANAGE_USERS_PERMISSION,
+    # Tokens read everything a scope names: only who may hand them out sees them.
+    "api_tokens": "api.manage_apitoken",
 }
 # Pages that are buyer data as a whole: the report documents as Amazon sent them, and the PDFs
 # of invoices issued here (they print the buyer's name and address).
@@ -81,6 +83,9 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # The invitation link is opened by a user who has no password yet.
 OPEN_URL_NAMES = frozenset({"login", "logout", "accept_invitation"})
 OPEN_NAMESPACES = frozenset({"admin"})
+# The REST API takes a bearer token instead of a session, with scopes per resource (`api`);
+# its operations are read-only and its docs page shows no data.
+TOKEN_NAMESPACES = frozenset({"api"})
 # POSTs that only compute an answer and write nothing (the request form's htmx preview): a
 # Viewer may use them, and they are not worth an audit row.
 READ_ONLY_POSTS = frozenset({"reports:request_preview"})
@@ -273,6 +278,8 @@ class RoleMiddleware:
     ) -> HttpResponse | None:
         match = request.resolver_match
         user = request.user
+        if match is not None and TOKEN_NAMESPACES & set(match.namespaces):
+            return None
         if not user.is_authenticated or match is None or _is_open(match):
             return None
         needed = _look_permission(match)

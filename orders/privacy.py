@@ -101,6 +101,14 @@ def orders_past_retention(cutoff: datetime) -> QuerySet[Order]:
     )
 
 
+def retention_reference(
+    order: Order, *, last_shipped_at: datetime | None = None
+) -> datetime | None:
+    """The moment an order's buyer data counts from, as `orders_past_retention` computes it in
+    SQL: the last shipment, else Amazon's last update, the purchase, our first storing."""
+    return last_shipped_at or order.last_updated_at or order.purchased_at or order.created_at
+
+
 def remove_buyer_data(*, older_than_days: int, now: datetime | None = None) -> int:
     """Blank buyer names, e-mails, phones, ship-to and billing addresses of orders older than
     the retention.

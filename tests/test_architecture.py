@@ -25,7 +25,8 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "amazon_settings": frozenset({"core"}),
     "orders": frozenset({"amazon_settings", "core"}),
     "reports": frozenset({"orders", "amazon_settings", "core"}),
-    "config": frozenset({"reports", "orders", "amazon_settings", "core"}),
+    "api": frozenset({"reports", "orders", "amazon_settings", "core"}),
+    "config": frozenset({"api", "reports", "orders", "amazon_settings", "core"}),
     "amazon_sandbox": frozenset(),
 }
 OUR_PACKAGES = frozenset(MAY_IMPORT) | {"tests", "bench", "scripts"}

@@ -109,7 +109,12 @@ def test_templates_carry_no_inline_script():
     assert found == []
 
 
-@pytest.mark.parametrize(("name", "route"), all_urls())
+@pytest.mark.parametrize(
+    ("name", "route"),
+    # The REST API is read-only and authenticated by a bearer token, which a browser never
+    # sends by itself, so CSRF does not reach it (tests/api: a POST answers 405).
+    [(name, route) for name, route in all_urls() if not route.startswith("api/v1/")],
+)
 def test_no_post_without_a_csrf_token(user, name, route):
     """Every URL, including those that only answer GET, refuses a POST without the token."""
     client = Client(enforce_csrf_checks=True)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from amazon_settings.models import SellerAccount
+from core.changes import record_changes
 from orders.models import Invoice, Order
 from orders.services.outcomes import CREATED, UNCHANGED, UPDATED, Outcomes
 from orders.services.tables import table_writer
@@ -78,4 +79,11 @@ def upsert_invoices(
         for line in record.lines:
             outcomes.mark(line, outcome)
     INVOICES.upsert_instances([*new, *changed])
+    for event_type, written in (("invoice.issued", new), ("invoice.updated", changed)):
+        record_changes(
+            kind="invoice",
+            event_type=event_type,
+            account_id=account.pk,
+            entity_ids=[invoice.pk for invoice in written],
+        )
     return outcomes

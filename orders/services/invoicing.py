@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from amazon_settings import services as account_services
 from amazon_settings.models import AccountMarketplace, InvoicingMode, SellerAccount
+from core.changes import record_changes
 from orders.models import Invoice, InvoiceLine, InvoiceSequence, Order, VatTransaction
 from orders.selectors import InvoicingStop, invoicing_stop, waiting_transactions
 
@@ -198,6 +199,12 @@ def _issue(
         invoicing=Invoicing.ISSUED
     )
     sequence.save(update_fields=["last_number"])
+    record_changes(
+        kind="invoice",
+        event_type="invoice.issued",
+        account_id=account.pk,
+        entity_ids=[invoice.pk for invoice in new],
+    )
     if kind == Invoice.Kind.INVOICE:
         for invoice in new:
             corrected.setdefault(invoice.amazon_order_id, []).append(invoice)

@@ -20,6 +20,7 @@ from django.db import connection
 from django.utils import timezone
 
 from amazon_settings.models import SellerAccount
+from core.changes import record_changes
 from orders.models import Invoice, Order, OrderItem, OrderStatusChange, Return, ShipmentLine
 from orders.services.order_plan import (
     OrderPlan,
@@ -174,6 +175,7 @@ def write_order_plan(
                 f"UPDATE {quote(table)} SET {quote('import_digest')} = %s WHERE id = %s",  # noqa: S608
                 plan.digests,
             )
+    _record_order_changes(plan, order_pks=order_pks, account=account, now=now)
     if new_orders:
         link_waiting_records(account=account)
         apply_waiting_statuses(
@@ -184,6 +186,33 @@ def write_order_plan(
                 if "id" not in row
             ],
             now=now,
+        )
+
+
+def _record_order_changes(
+    plan: OrderPlan, *, order_pks: Mapping[str, int], account: SellerAccount, now: datetime
+) -> None:
+    """One change event per order the plan creates or changes (itself, an item or a shipment
+    line): `order.created`, `order.cancelled` when its status became Canceled, else
+    `order.updated`. Orders whose digest alone is written did not change."""
+    created = [order_pks[row["amazon_order_id"]] for row in plan.orders if "id" not in row]
+    touched = [row["id"] for row in plan.orders if "id" in row]
+    touched += [item.row["order_id"] for item in plan.items]
+    touched += [line.row["order_id"] for line in plan.lines]
+    cancelled = {
+        planned.change.order_id
+        for planned in plan.status_changes
+        if planned.change.to_status == Order.Status.CANCELED
+    }
+    cancelled.difference_update(created)
+    new = set(created)
+    for event_type, ids in (
+        ("order.created", created),
+        ("order.cancelled", [pk for pk in touched if pk in cancelled]),
+        ("order.updated", [pk for pk in touched if pk not in cancelled and pk not in new]),
+    ):
+        record_changes(
+            kind="order", event_type=event_type, account_id=account.pk, entity_ids=ids, now=now
         )
 
 
@@ -266,4 +295,11 @@ def correct_orders(
         result[order.amazon_order_id] = changed
     update_instances(Order, changed_orders, ORDERS.update_fields)
     update_instances(OrderItem, changed_items, ITEMS.update_fields)
+    record_changes(
+        kind="order",
+        event_type="order.updated",
+        account_id=account.pk,
+        entity_ids=[order.pk for order in changed_orders],
+        now=now,
+    )
     return result

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from amazon_settings.models import SellerAccount
+from core.changes import record_changes
 from orders.models import Order, Return
 from orders.services.outcomes import CREATED, UNCHANGED, UPDATED, Outcomes
 from orders.services.tables import table_writer
@@ -89,5 +90,24 @@ def upsert_returns(
             stamp(vars(ret), report_id=source_report_id, line=record.line)
             changed.append(ret)
         outcomes.mark(record.line, UPDATED if did_change else UNCHANGED)
-    RETURNS.upsert_instances([*new, *changed])
+    stored_pks = {ret.pk for ret in existing.values() if ret.pk is not None}
+    RETURNS.upsert(RETURNS.rows(vars(ret) for ret in [*new, *changed]))
+    # The new rows' keys are read back by the returns of these orders that were not there
+    # before: the import holds the account's turn, so nobody else added any meanwhile.
+    created = (
+        []
+        if not new
+        else [
+            pk
+            for pk in Return.objects.filter(account=account, amazon_order_id__in=ids)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+            if pk not in stored_pks
+        ]
+    )
+    for event_type, pks in (
+        ("return.created", created),
+        ("return.updated", [ret.pk for ret in changed]),
+    ):
+        record_changes(kind="return", event_type=event_type, account_id=account.pk, entity_ids=pks)
     return outcomes

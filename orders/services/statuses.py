@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from amazon_settings.models import SellerAccount
+from core.changes import record_changes
 from orders.models import Order, OrderStatusChange, WaitingOrderStatus
 from orders.services.outcomes import UNCHANGED, UPDATED, Outcomes
 from orders.services.tables import table_writer, update_instances
@@ -168,6 +169,14 @@ def apply_order_statuses(
             outcomes.mark(line, outcome)
     update_instances(Order, changed_orders, _ORDER_FIELDS)
     OrderStatusChange.objects.bulk_create(changes)
+    cancelled = {c.order_id for c in changes if c.to_status == Order.Status.CANCELED}
+    for event_type, ids in (
+        ("order.cancelled", [o.pk for o in changed_orders if o.pk in cancelled]),
+        ("order.updated", [o.pk for o in changed_orders if o.pk not in cancelled]),
+    ):
+        record_changes(
+            kind="order", event_type=event_type, account_id=account.pk, entity_ids=ids, now=now
+        )
     marketplaces = set(marketplace_ids)
     _keep_waiting(
         account,

@@ -9,6 +9,7 @@ from typing import Any
 from django.utils import timezone
 
 from amazon_settings.models import SellerAccount
+from core.changes import record_changes
 from orders.models import StockChange, StockLevel, StockSnapshot
 from orders.services.outcomes import CREATED, UNCHANGED, UPDATED, Outcomes
 from orders.services.tables import table_writer
@@ -114,6 +115,13 @@ def replace_stock(
         for level, previous in changes
     ]
     StockChange.objects.bulk_create(history, batch_size=500)
+    record_changes(
+        kind="stock",
+        event_type="stock.changed",
+        account_id=account.pk,
+        entity_ids=[level.pk for level, _ in changes],
+        now=now,
+    )
     StockSnapshot.objects.create(
         account=account,
         taken_at=now,

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from amazon_settings.models import SellerAccount
 from core.audit import record_audit_event
+from core.changes import record_changes
 from orders.models import Invoice, Order, VatTransaction
 from orders.services.outcomes import CREATED, UNCHANGED, UPDATED, Outcomes
 from orders.services.values import merge_values, stamp, text_limits
@@ -275,6 +276,17 @@ def cancel_invoices(
         ["status", "cancelled_at", "cancellation_reason"],
         batch_size=500,
     )
+    by_account: dict[int, list[int]] = {}
+    for cancellation in cancellations:
+        by_account.setdefault(cancellation.invoice.account_id, []).append(cancellation.invoice.pk)
+    for account_id, invoice_pks in by_account.items():
+        record_changes(
+            kind="invoice",
+            event_type="invoice.cancelled",
+            account_id=account_id,
+            entity_ids=invoice_pks,
+            now=now,
+        )
     for cancellation in cancellations:
         invoice = cancellation.invoice
         record_audit_event(
