@@ -117,8 +117,9 @@ def test_the_database_keys_and_raw_reports_are_private_to_the_user(tmp_path):
     var = tmp_path / "var"
     code = (
         "from django.core.files.base import ContentFile; "
-        "from django.core.files.storage import default_storage; "
-        "print(default_storage.path(default_storage.save("
+        "from django.core.files.storage import storages; "
+        "documents = storages['documents']; "
+        "print(documents.path(documents.save("
         "'reports/2026/12/raw.tsv', ContentFile(b'order-id'))))"
     )
     migrated = run_manage(["migrate", "-v", "0"], {"DEMO_MODE": "1"}, var)
