@@ -11,10 +11,11 @@ NODE_STAMP := node_modules/.installed
 demo: install ## Set up and run the product, the worker and the Amazon sandbox (Ctrl-C stops all)
 	@$(PY) scripts/demo.py
 
-# The scale-out run: the integration suite again on PostgreSQL, with Redis as cache and broker.
+# The scale-out run: the integration suite again on PostgreSQL, with Redis as cache and broker,
+# and the raw documents in a local S3 stand-in (moto) that the test's processes share.
 SCALEOUT_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/aoi
 SCALEOUT_REDIS_URL ?= redis://127.0.0.1:6379/14
-SCALEOUT_TESTS ?= tests/amazon_settings tests/reports tests/orders tests/deployment tests/bench --ignore=tests/reports/test_concurrency.py
+SCALEOUT_TESTS ?= tests/amazon_settings tests/reports tests/orders tests/deployment tests/bench tests/api/test_sync_postgres.py --ignore=tests/reports/test_concurrency.py
 
 test: install ## Lint and run the whole test suite (and the scale-out run when PostgreSQL and Redis answer)
 	$(VENV)/bin/ruff check .
@@ -22,7 +23,7 @@ test: install ## Lint and run the whole test suite (and the scale-out run when P
 	$(VENV)/bin/pytest -m "not postgres" $(PYTEST_ARGS)
 	@if $(PY) scripts/scaleout_available.py $(SCALEOUT_DATABASE_URL) $(SCALEOUT_REDIS_URL); then \
 		echo "Scale-out run: PostgreSQL + Redis"; \
-		TEST_DATABASE_URL=$(SCALEOUT_DATABASE_URL) TEST_REDIS_URL=$(SCALEOUT_REDIS_URL) \
+		TEST_DATABASE_URL=$(SCALEOUT_DATABASE_URL) TEST_REDIS_URL=$(SCALEOUT_REDIS_URL) TEST_DOCUMENTS_S3=1 \
 			$(VENV)/bin/pytest $(SCALEOUT_TESTS) $(PYTEST_ARGS) || exit 1; \
 	elif [ -n "$$CI" ]; then \
 		echo "CI must have PostgreSQL and Redis on 127.0.0.1 for the scale-out run." >&2; exit 1; \

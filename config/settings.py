@@ -17,6 +17,8 @@ import dj_database_url
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
+from config.storages import documents_storage
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -375,8 +377,21 @@ STATICFILES_DIRS = [
     ("vendor/bootstrap", BASE_DIR / "node_modules" / "bootstrap" / "dist"),
     ("vendor/bootstrap-icons", BASE_DIR / "node_modules" / "bootstrap-icons" / "font"),
 ]
+# Raw report documents (Amazon's downloads and uploaded files) go through the `documents`
+# storage: the local disk under MEDIA_ROOT, or, with DOCUMENTS_S3_BUCKET set, an S3 bucket that
+# every web and worker machine shares (boto3's standard credentials and region: AWS_ACCESS_KEY_ID
+# and AWS_SECRET_ACCESS_KEY or an instance role, AWS_DEFAULT_REGION). DOCUMENTS_S3_PREFIX puts
+# them under a folder of the bucket; DOCUMENTS_S3_ENDPOINT_URL names an S3-compatible server.
+DOCUMENTS_S3_BUCKET = os.environ.get("DOCUMENTS_S3_BUCKET", "").strip()
+DOCUMENTS_S3_PREFIX = os.environ.get("DOCUMENTS_S3_PREFIX", "").strip()
+DOCUMENTS_S3_ENDPOINT_URL = os.environ.get("DOCUMENTS_S3_ENDPOINT_URL", "").strip()
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "documents": documents_storage(
+        bucket=DOCUMENTS_S3_BUCKET,
+        prefix=DOCUMENTS_S3_PREFIX,
+        endpoint_url=DOCUMENTS_S3_ENDPOINT_URL,
+    ),
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not RELAXED_SECRETS

@@ -16,3 +16,8 @@ class InvalidReportRequest(ReportsError):
 
 class ReportActionNotAllowed(ReportsError):
     """The action does not fit the report's state (e.g. cancel after Amazon started)."""
+
+
+class DocumentStorageFailed(ReportsError):
+    """The document store (the disk, or S3) could not store or read a document: try again
+    later (the worker does, with its backoff); nothing was lost."""

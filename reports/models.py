@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from amazon_settings.models import SellerAccount
+from reports.storage import documents_storage
 
 
 class Report(models.Model):
@@ -55,6 +56,7 @@ class Report(models.Model):
         BAD_DOCUMENT = "bad_document", "Unreadable document"
         RETRIES_EXHAUSTED = "retries_exhausted", "Retries exhausted"
         INTERNAL = "internal", "Internal error"
+        STORAGE = "storage", "Document storage failed"
 
     UNFINISHED = (
         ImportStatus.QUEUED,
@@ -102,7 +104,8 @@ class Report(models.Model):
     leased_until = models.DateTimeField(null=True, blank=True)
     stuck_since = models.DateTimeField(null=True, blank=True)
 
-    raw_file = models.FileField(upload_to="reports/%Y/%m/", blank=True)
+    # In the `documents` storage (reports/storage.py): the local disk, or S3 when configured.
+    raw_file = models.FileField(upload_to="reports/%Y/%m/", storage=documents_storage, blank=True)
     raw_charset = models.CharField(max_length=40, blank=True)
     raw_size = models.PositiveBigIntegerField(default=0)
 

@@ -26,6 +26,7 @@ from orders.selectors import orders_by_amazon_id
 from reports import documents
 from reports.catalog import ReportKind
 from reports.coverage import missing_ranges, order_kinds
+from reports.exceptions import DocumentStorageFailed
 from reports.models import Report, ReportRowError
 
 NO_DATE_WINDOW = timedelta(days=60)
@@ -187,7 +188,7 @@ def _with_sightings(result: WhereIs) -> WhereIs:
         searched += 1
         try:
             found = _lines_with(report, needle)
-        except (OSError, UnicodeDecodeError):
+        except (OSError, UnicodeDecodeError, DocumentStorageFailed):
             unreadable += 1
             continue
         if not found:
@@ -215,7 +216,7 @@ def _with_sightings(result: WhereIs) -> WhereIs:
 def _contains(report: Report, needle: bytes) -> bool:
     """A fast byte scan first: order IDs are ASCII in every charset Amazon uses."""
     overlap = b""
-    with report.raw_file.open("rb") as handle:
+    with documents.open_raw(report) as handle:
         while chunk := handle.read(_CHUNK):
             if needle in overlap + chunk:
                 return True

@@ -50,14 +50,21 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def sqs(tmp_path_factory):
-    """A local SQS-compatible server (moto's server mode, tests/sqs_server.py) on a free
-    loopback port: where the sandbox pushes Amazon's notifications."""
-    from tests.sqs_server import SqsServer
+def moto(tmp_path_factory):
+    """The session's local AWS stand-in (moto's server mode, tests/moto_server.py) on a free
+    loopback port, serving SQS and S3: the one tests/settings.py started for the documents
+    storage (TEST_DOCUMENTS_S3=1), or a new one."""
+    from tests.moto_server import MotoServer
 
-    server = SqsServer.start(tmp_path_factory.mktemp("sqs"))
+    server = MotoServer.shared(tmp_path_factory.mktemp("moto"))
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def sqs(moto):
+    """The local SQS-compatible server: where the sandbox pushes Amazon's notifications."""
+    return moto
 
 
 @pytest.fixture(scope="session")

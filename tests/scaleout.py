@@ -12,12 +12,14 @@ import redis
 
 ADMIN_URL = os.environ.get("SCALEOUT_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("SCALEOUT_REDIS_URL", "redis://127.0.0.1:6379/13")
+# The start of each new database's name (several runs on one server keep apart by it).
+DATABASE_PREFIX = os.environ.get("SCALEOUT_DATABASE_PREFIX", "aoi")
 
 
 @contextlib.contextmanager
 def fresh_postgres_database() -> Iterator[str]:
     """A new, empty PostgreSQL database for one test; dropped afterwards. Yields its URL."""
-    name = f"aoi_{secrets.token_hex(4)}"
+    name = f"{DATABASE_PREFIX}_{secrets.token_hex(4)}"
     with psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=5) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     try:

@@ -30,3 +30,31 @@ if os.environ.get("TEST_REDIS_URL"):
     }
     Q_CLUSTER = {**Q_CLUSTER, "redis": REDIS_URL}  # noqa: F405
     Q_CLUSTER.pop("orm", None)
+
+# With TEST_DOCUMENTS_S3=1 (the scale-out run sets it) raw documents go to a bucket of the
+# session's local S3 stand-in (moto, tests/moto_server.py) instead of the disk, so that the
+# processes of a test share documents through it only, as the machines of a deployment do.
+# One moto server per session: started here (and named in the environment for the `moto`
+# fixture and child processes), or the one the environment already names.
+if os.environ.get("TEST_DOCUMENTS_S3"):
+    import atexit
+    from pathlib import Path
+
+    from tests.moto_server import CREDENTIALS, ENDPOINT_ENV, REGION, MotoServer
+
+    if not os.environ.get(ENDPOINT_ENV):
+        _moto = MotoServer.start(Path(os.environ["VAR_DIR"]) / "moto")
+        atexit.register(_moto.stop)
+        os.environ[ENDPOINT_ENV] = _moto.endpoint_url
+    TEST_DOCUMENTS_S3_BUCKET = MotoServer(os.environ[ENDPOINT_ENV]).create_bucket("test-documents")
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", CREDENTIALS["aws_access_key_id"])
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", CREDENTIALS["aws_secret_access_key"])
+    os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
+    STORAGES = {
+        **STORAGES,  # noqa: F405
+        "documents": documents_storage(  # noqa: F405
+            bucket=TEST_DOCUMENTS_S3_BUCKET,
+            prefix="documents",
+            endpoint_url=os.environ[ENDPOINT_ENV],
+        ),
+    }

@@ -180,15 +180,13 @@ def make_report(account, report_type: str, *, days_ago: int, **fields) -> Report
 
 def test_old_documents_with_buyer_data_are_deleted_with_a_note(account, logged_in_client):
     mfn = make_report(account, "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING", days_ago=31)
-    path = mfn.raw_file.path
+    name, storage = mfn.raw_file.name, mfn.raw_file.storage
     stock = make_report(account, "GET_AFN_INVENTORY_DATA", days_ago=90)
     fresh = make_report(account, "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL", days_ago=2)
     assert delete_personal_documents(older_than_days=30, now=NOW) == 1
     mfn.refresh_from_db()
     assert not mfn.raw_file
-    import os
-
-    assert not os.path.exists(path)
+    assert not storage.exists(name)
     assert mfn.raw_size and mfn.import_status == Report.ImportStatus.IMPORTED
     note = ReportEvent.objects.get(report=mfn)
     assert "deleted for data protection" in note.message and "30 days" in note.message

@@ -117,8 +117,9 @@ def test_the_database_keys_and_raw_reports_are_private_to_the_user(tmp_path):
     var = tmp_path / "var"
     code = (
         "from django.core.files.base import ContentFile; "
-        "from django.core.files.storage import default_storage; "
-        "print(default_storage.path(default_storage.save("
+        "from django.core.files.storage import storages; "
+        "documents = storages['documents']; "
+        "print(documents.path(documents.save("
         "'reports/2026/12/raw.tsv', ContentFile(b'order-id'))))"
     )
     migrated = run_manage(["migrate", "-v", "0"], {"DEMO_MODE": "1"}, var)
@@ -136,3 +137,45 @@ def test_the_database_keys_and_raw_reports_are_private_to_the_user(tmp_path):
     assert mode(raw) == 0o600
     assert mode(os.path.dirname(raw)) == 0o700
     assert mode(var / "media") == 0o700
+
+
+STORAGE_FACTS = (
+    "import json; from reports.models import Report; "
+    "s = Report._meta.get_field('raw_file').storage._wrapped; "
+    "c = getattr(s, 'client_config', None); "
+    "print(json.dumps({'backend': type(s).__name__, 'bucket': getattr(s, 'bucket_name', None), "
+    "'prefix': getattr(s, 'location', None), 'endpoint': getattr(s, 'endpoint_url', None), "
+    "'acl': getattr(s, 'default_acl', None), 'overwrite': getattr(s, 'file_overwrite', None), "
+    "'timeouts': c and [c.connect_timeout, c.read_timeout, c.retries], "
+    "'root': str(getattr(s, 'base_location', ''))}))"
+)
+
+
+def test_documents_go_to_s3_with_timeouts_only_when_a_bucket_is_set(tmp_path):
+    import json
+
+    s3 = run_manage(
+        ["shell", "--no-imports", "-c", STORAGE_FACTS],
+        {
+            "DEMO_MODE": "1",
+            "DOCUMENTS_S3_BUCKET": "order-documents",
+            "DOCUMENTS_S3_PREFIX": "/shop-1/documents/",
+            "DOCUMENTS_S3_ENDPOINT_URL": "http://127.0.0.1:9000",
+        },
+        tmp_path,
+    )
+    assert s3.returncode == 0, s3.stderr
+    assert json.loads(s3.stdout.strip().splitlines()[-1]) == {
+        "backend": "DocumentS3Storage",
+        "bucket": "order-documents",
+        "prefix": "shop-1/documents",
+        "endpoint": "http://127.0.0.1:9000",
+        "acl": None,
+        "overwrite": False,
+        "timeouts": [5, 30, {"mode": "standard", "total_max_attempts": 3}],
+        "root": "",
+    }
+    disk = run_manage(["shell", "--no-imports", "-c", STORAGE_FACTS], {"DEMO_MODE": "1"}, tmp_path)
+    assert disk.returncode == 0, disk.stderr
+    facts = json.loads(disk.stdout.strip().splitlines()[-1])
+    assert (facts["backend"], facts["root"]) == ("FileSystemStorage", str(tmp_path / "media"))

@@ -38,6 +38,7 @@ from orders.importers.base import (
 from orders.importers.registry import get_importer
 from reports import documents
 from reports.catalog import ReportKind, kind_for_report_type
+from reports.exceptions import DocumentStorageFailed
 from reports.models import Report, ReportRowError
 from reports.services.transitions import (
     StaleState,
@@ -106,6 +107,10 @@ def advance_report(
         retry_later(report, error)
     except SpApiRequestError as error:
         fail_report(report, reason=Reason.REJECTED, message=f"Amazon rejected the request: {error}")
+    except DocumentStorageFailed as error:
+        # The document store (S3) is down or refuses us: the download is fetched again, an
+        # import resumes after its last batch, once the backoff has passed.
+        retry_later(report, error, reason=Reason.STORAGE)
     except Exception as error:
         logger.exception("Report %s failed in state %s", report.pk, report.import_status)
         retry_later(report, error, reason=Reason.INTERNAL)
@@ -384,6 +389,9 @@ def import_stored_document(report: Report, *, accept_drop: bool = False) -> None
             message=f"The document could not be decoded: {error}",
         )
         return
+    except OSError as error:
+        # Reading the stored document failed midway (the store dropped the stream).
+        raise DocumentStorageFailed(f"Could not read the stored document: {error}") from error
     if result.held_reason:
         report.import_status = Status.HELD
         report.last_error = result.held_reason

@@ -115,7 +115,8 @@ def queue_uploaded_document(
     The file is read in chunks (gunzipped when gzip, bounded by the upload limit) into storage;
     the report is created in IMPORTING and handed to a worker once this transaction commits.
     Raises UploadTooLarge, UploadRejected (unknown or foreign report type, damaged gzip,
-    undecodable bytes); nothing is stored then.
+    undecodable bytes), DocumentStorageFailed (the document store is down); nothing is stored
+    then.
     """
     received = _receive(account=account, report_type=report_type, upload=upload, limit=None)
     with received:
@@ -151,7 +152,8 @@ def import_uploaded_document(
     lines in a rolled-back transaction and nothing is stored, not even a Report. Idempotent
     like every import: importing the same file twice changes no record the second time.
 
-    Raises UploadTooLarge, UploadRejected (unknown or foreign report type, undecodable bytes).
+    Raises UploadTooLarge, UploadRejected (unknown or foreign report type, undecodable bytes),
+    DocumentStorageFailed (the document store is down; nothing is stored).
     """
     received = _receive(account=account, report_type=report_type, upload=upload, limit=max_bytes)
     with received:

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET
 
 from core.roles import can_view_buyer_data
 from reports import documents, selectors
+from reports.exceptions import DocumentStorageFailed
 from reports.models import Report, ReportRowError
 from reports.views.processing import ReportRow
 
@@ -20,6 +21,7 @@ PREVIEW_CHARS = 256 * 1024
 PREVIEW_LINE_CHARS = 64 * 1024
 PREVIEW_COLUMNS = 100
 PREVIEW_CELL_CHARS = 300
+NO_DOCUMENT = "No document is stored for this report."
 
 
 @require_GET
@@ -61,8 +63,8 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _report_with_document(pk: int) -> Report:
     report = get_object_or_404(Report, pk=pk)
-    if not report.raw_file or not report.raw_file.storage.exists(report.raw_file.name):
-        raise Http404("No document is stored for this report.")
+    if not report.raw_file:
+        raise Http404(NO_DOCUMENT)
     return report
 
 
@@ -71,12 +73,25 @@ def _http_charset(charset: str) -> str:
     return "utf-8" if charset.lower() in {"", "utf-8-sig", "utf_8_sig"} else charset
 
 
+def _store_unavailable(error: DocumentStorageFailed) -> HttpResponse:
+    return HttpResponse(
+        f"{error} Try again in a moment.", status=503, content_type="text/plain; charset=utf-8"
+    )
+
+
 @require_GET
-def report_download(request: HttpRequest, pk: int) -> FileResponse:
-    """The stored document exactly as Amazon sent it (after decompression), in its charset."""
+def report_download(request: HttpRequest, pk: int) -> HttpResponse:
+    """The stored document exactly as Amazon sent it (after decompression), in its charset,
+    streamed from the documents storage a chunk at a time."""
     report = _report_with_document(pk)
+    try:
+        handle = documents.open_raw(report)
+    except FileNotFoundError:
+        raise Http404(NO_DOCUMENT) from None
+    except DocumentStorageFailed as error:
+        return _store_unavailable(error)
     return FileResponse(
-        report.raw_file.open("rb"),
+        handle,
         as_attachment=True,
         filename=f"{report.amazon_report_id or report.pk}-{report.report_type}.txt",
         content_type=f"text/plain; charset={_http_charset(report.raw_charset)}",
@@ -84,12 +99,18 @@ def report_download(request: HttpRequest, pk: int) -> FileResponse:
 
 
 @require_GET
-def report_raw(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+def report_raw(request: HttpRequest, pk: int) -> HttpResponse:
     """The stored document decoded, shown in the browser as UTF-8 text."""
     report = _report_with_document(pk)
+    try:
+        stream = documents.open_text(report)
+    except FileNotFoundError:
+        raise Http404(NO_DOCUMENT) from None
+    except DocumentStorageFailed as error:
+        return _store_unavailable(error)
 
     def chunks() -> Iterator[str]:
-        with documents.open_text(report) as stream:
+        with stream:
             while chunk := stream.read(64 * 1024):
                 yield chunk
 
@@ -134,7 +155,7 @@ def _document_preview(report: Report) -> dict[str, Any] | None:
                     longest = max(longest, max(map(len, kept)))
                     shown = [_cell(value) for value in kept]
                     rows.append((reader.line_num, shown + [""] * (len(header) - len(shown))))
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
+    except (OSError, UnicodeDecodeError, csv.Error, DocumentStorageFailed) as error:
         return {"error": f"The stored document cannot be shown: {error}"}
     return {
         "header": header,

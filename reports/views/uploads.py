@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from reports.exceptions import DocumentStorageFailed
 from reports.forms.uploads import UploadForm
 from reports.services import uploads
 
@@ -37,6 +38,8 @@ def upload(request: HttpRequest) -> HttpResponse:
             form.add_error("file", str(error))
         except uploads.UploadRejected as error:
             form.add_error(None, str(error))
+        except DocumentStorageFailed as error:
+            form.add_error(None, f"{error} Nothing was stored; upload the file again shortly.")
         else:
             if result is None:
                 messages.info(

@@ -60,7 +60,18 @@ def product_env(tmp_path, sandbox, backend: dict[str, str] | None = None) -> dic
         }
     )
     env.update(backend or {})
+    if os.environ.get("TEST_DOCUMENTS_S3"):
+        # The scale-out run: the processes share documents through the session's S3 stand-in.
+        from tests.moto_server import ENDPOINT_ENV, MotoServer
+
+        moto = MotoServer(os.environ[ENDPOINT_ENV])
+        env.update(moto.documents_env(moto.create_bucket("e2e-documents"), tmp_path.name))
     return env
+
+
+def files_on_disk(tmp_path) -> list[str]:
+    """Documents the processes kept on their disk (none when S3 holds them)."""
+    return [str(path) for path in (tmp_path / "media").rglob("*") if path.is_file()]
 
 
 def manage(env: dict[str, str], *args: str, timeout: float = 120) -> str:
@@ -176,6 +187,10 @@ def test_the_worker_imports_requested_reports_without_duplicates(
         (first_id,) = request(env, first_range)
         shell(env, START_PASS)
         first = wait_until_imported(env, [first_id])
+        if os.environ.get("TEST_DOCUMENTS_S3"):
+            assert files_on_disk(tmp_path) == []
+        else:
+            assert len(files_on_disk(tmp_path)) == 1
         created, updated, unchanged, total = first["reports"][str(first_id)][2:6]
         # Report lines are order items: an order of two items is two lines and one order.
         assert (created, updated, unchanged) == (sum(first_orders.values()), 0, 0)

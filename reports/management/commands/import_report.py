@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from amazon_settings.models import SellerAccount
 from amazon_settings.spapi import DEFAULT_MAX_DOCUMENT_BYTES
+from reports.exceptions import DocumentStorageFailed
 from reports.services.uploads import UploadRejected, UploadResult, import_uploaded_document
 
 
@@ -55,7 +56,7 @@ class Command(BaseCommand):
                     dry_run=options["dry_run"],
                     max_bytes=DEFAULT_MAX_DOCUMENT_BYTES,
                 )
-        except UploadRejected as error:
+        except (UploadRejected, DocumentStorageFailed) as error:
             raise CommandError(str(error)) from None
         self._print(result)
         if result.rejected:
