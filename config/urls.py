@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from config import views
+from core import views as core_views
 from reports.views import home
 
 urlpatterns = [
@@ -10,6 +11,7 @@ urlpatterns = [
     path("health/", views.health, name="health"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("language/", core_views.set_language, name="set_language"),
     path("settings/", include("amazon_settings.urls")),
     path("reports/", include("reports.urls")),
     path("orders/", include("orders.urls")),

@@ -57,3 +57,25 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         target = f" {self.object_type} {self.object_id}" if self.object_id else ""
         return f"{self.username or '?'}: {self.action}{target} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class UserPreference(models.Model):
+    """How one user wants the dashboard: language and time zone. Blank means "as the browser
+    says" (the language) and "as the installation" (settings.TIME_ZONE). Kept per user, so it
+    follows them to every browser; `core.preferences` applies it to each request."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference"
+    )
+    language = models.CharField(
+        max_length=10,
+        blank=True,
+        choices=settings.LANGUAGES,
+        help_text="Blank: the browser's language.",
+    )
+    time_zone = models.CharField(
+        max_length=64, blank=True, help_text="An IANA time zone; blank: the installation's."
+    )
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.language or 'browser'}, {self.time_zone or 'default'}"

@@ -57,8 +57,11 @@ BUYER_DATA_URL_NAMES = frozenset({"reports:download", "reports:raw", "orders:inv
 VIEWED_APPS = ("core", "amazon_settings", "reports", "orders")
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# Everyone must be able to log in and out; the admin checks its own model permissions.
-OPEN_URL_NAMES = frozenset({"login", "logout"})
+# Everyone must be able to log in and out and choose a language; the admin checks its own
+# model permissions.
+OPEN_URL_NAMES = frozenset({"login", "logout", "set_language"})
+# A user's own preferences: not changes to the product, not audited.
+PERSONAL_POSTS = frozenset({"set_language"})
 OPEN_NAMESPACES = frozenset({"admin"})
 # POSTs that only compute an answer and write nothing (the request form's htmx preview): a
 # Viewer may use them, and they are not worth an audit row.
@@ -229,7 +232,7 @@ class RoleMiddleware:
         match = request.resolver_match
         if response.status_code >= 400 or match is None:
             return
-        if match.view_name in READ_ONLY_POSTS or OPEN_NAMESPACES & set(match.namespaces):
+        if match.view_name in READ_ONLY_POSTS | PERSONAL_POSTS or OPEN_NAMESPACES & set(match.namespaces):
             return  # the admin keeps its own history (LogEntry)
         after = getattr(request, "user", None)
         user = after if after is not None and after.is_authenticated else before
