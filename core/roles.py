@@ -232,7 +232,9 @@ class RoleMiddleware:
         match = request.resolver_match
         if response.status_code >= 400 or match is None:
             return
-        if match.view_name in READ_ONLY_POSTS | PERSONAL_POSTS or OPEN_NAMESPACES & set(match.namespaces):
+        if match.view_name in READ_ONLY_POSTS | PERSONAL_POSTS:
+            return
+        if OPEN_NAMESPACES & set(match.namespaces):
             return  # the admin keeps its own history (LogEntry)
         after = getattr(request, "user", None)
         user = after if after is not None and after.is_authenticated else before
