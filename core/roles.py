@@ -31,6 +31,8 @@ from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import ResolverMatch
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from core.audit import record_audit_event
 from core.models import ProductPermission
@@ -67,11 +69,14 @@ OPEN_NAMESPACES = frozenset({"admin"})
 # Viewer may use them, and they are not worth an audit row.
 READ_ONLY_POSTS = frozenset({"reports:request_preview"})
 
-FORBIDDEN_MESSAGE = "Your role can look but not change: ask an operator."
-BUYER_DATA_TITLE = "Buyers' personal data is not part of your role"
-BUYER_DATA_MESSAGE = (
-    "Buyers' personal data is not part of your role: ask an administrator to add you to the "
-    f"“{BUYER_DATA}” group if your work needs it."
+FORBIDDEN_MESSAGE = _("Your role can look but not change: ask an operator.")
+BUYER_DATA_TITLE = _("Buyers' personal data is not part of your role")
+BUYER_DATA_MESSAGE = format_lazy(
+    _(
+        "Buyers' personal data is not part of your role: ask an administrator to add you to "
+        "the “{group}” group if your work needs it."
+    ),
+    group=BUYER_DATA,
 )
 
 # The URL argument that names the changed object, in order of preference, and what it is.

@@ -79,7 +79,7 @@ def test_an_operator_is_not_stopped_by_the_role_check(logged_in_client, name, ro
     client = logged_in_client
     client.raise_request_exception = False
     response = client.post(concrete_url(route), {})
-    assert FORBIDDEN_MESSAGE not in response.content.decode()
+    assert str(FORBIDDEN_MESSAGE) not in response.content.decode()
 
 
 def test_a_viewer_sees_every_page(viewer_client):
@@ -204,7 +204,7 @@ def test_the_admin_keeps_its_own_permission_checks(viewer):
     # Not the role page: the admin answers by its own rules (a Viewer has no change permission).
     response = client.post("/admin/amazon_settings/selleraccount/add/", {})
     assert response.status_code == 403
-    assert FORBIDDEN_MESSAGE not in response.content.decode()
+    assert str(FORBIDDEN_MESSAGE) not in response.content.decode()
 
 
 def test_a_change_is_audited_with_who_what_and_which(logged_in_client, user):
