@@ -11,6 +11,7 @@ from typing import Any
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from amazon_settings.models import AccountMarketplace, SellerAccount
 from reports.catalog import BY_KEY, CATALOG, GROUPS, ReportKind
@@ -39,16 +40,18 @@ class ReportRequestForm(forms.Form):
         widget=forms.Select(attrs={"class": "form-select"}),
     )
     kind = forms.ChoiceField(
-        label="Report type", choices=kind_choices, widget=KindSelect(attrs={"class": "form-select"})
+        label=_("Report type"),
+        choices=kind_choices,
+        widget=KindSelect(attrs={"class": "form-select"}),
     )
     marketplace_ids = forms.MultipleChoiceField(
-        label="Marketplaces",
+        label=_("Marketplaces"),
         choices=(),
         widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
         error_messages={"required": "Choose at least one marketplace."},
     )
-    start = datetime_local_field("Start")
-    end = datetime_local_field("End")
+    start = datetime_local_field(_("Start"))
+    end = datetime_local_field(_("End"))
 
     def __init__(self, *args: Any, now: datetime | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
