@@ -22,7 +22,8 @@ from tests.test_foundation import all_urls, concrete_url
 pytestmark = pytest.mark.django_db
 
 TOKEN = "Atzr|IwEBIRoleTestTokenNeverInTheAuditLog"
-OPEN_FOR_EVERYONE = {"login", "logout", "reports:request_preview"}
+# set_language: every user chooses their own language (core.preferences).
+OPEN_FOR_EVERYONE = {"login", "logout", "reports:request_preview", "set_language"}
 
 
 def make_account(**fields) -> SellerAccount:
@@ -153,9 +154,9 @@ def role_client(role: str, *, also: tuple[str, ...] = ()) -> Client:
 
 
 # Who may GET what: "look" pages need a Viewer's view permissions, buyer-data pages also
-# core.view_buyer_data; login, logout and health are open.
+# core.view_buyer_data; login, logout, health and the language switch are open.
 BUYER_DATA_PAGES = {"reports:download", "reports:raw", "orders:invoice_pdf"}
-OPEN_PAGES = {"login", "logout", "health"}
+OPEN_PAGES = {"login", "logout", "health", "set_language"}
 MAY_LOOK = {"none": False, VIEWERS: True, BUYER_DATA: False, OPERATORS: True, "admin": True}
 MAY_SEE_BUYERS = {"none": False, VIEWERS: False, BUYER_DATA: True, OPERATORS: True, "admin": True}
 
