@@ -11,6 +11,7 @@ from typing import Any
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from amazon_settings.models import AccountMarketplace, SellerAccount
@@ -158,15 +159,20 @@ class ReportRequestForm(forms.Form):
         kind = BY_KEY[self.cleaned_data["kind"]]
         if kind.ignores_range:
             return SplitPreview(
-                "Amazon makes this report as a snapshot of the current data: the range is "
-                "ignored and one request is sent.",
+                gettext(
+                    "Amazon makes this report as a snapshot of the current data: the range is "
+                    "ignored and one request is sent."
+                ),
                 ok=True,
             )
         parts = split_range(kind, self.cleaned_data["start"], self.cleaned_data["end"])
         if len(parts) == 1:
-            return SplitPreview("One request covers this range.", ok=True)
+            return SplitPreview(gettext("One request covers this range."), ok=True)
         return SplitPreview(
-            f"This range is longer than one request may cover ({kind.max_range.days} days): "
-            f"it will be sent as {len(parts)} consecutive requests.",
+            gettext(
+                "This range is longer than one request may cover (%(days)d days): it will be "
+                "sent as %(parts)d consecutive requests."
+            )
+            % {"days": kind.max_range.days, "parts": len(parts)},
             ok=True,
         )
