@@ -134,7 +134,9 @@ def test_a_new_seller_in_german(german_page, demo):
     page.fill("input[name=end]", end.strftime("%Y-%m-%dT%H:%M"))
     expect(page.locator("#request-preview")).not_to_be_empty()
     assert_german(page, "5-request")
-    page.get_by_role("button", name="Anfordern", exact=True).click()
+    submit = page.locator("#request-form button[type=submit]")
+    expect(submit).to_contain_text("Anfordern")
+    submit.click()
 
     expect(page).to_have_url(re.compile(r"/reports/\?batch="))
     expect(page.locator(".alert-success")).to_contain_text("Bericht angelegt")
