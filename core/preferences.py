@@ -4,7 +4,8 @@ request of theirs.
 Django's LocaleMiddleware picks the language from the switch's cookie or the browser's
 Accept-Language; `UserPreferenceMiddleware`, after authentication, puts a logged-in user's
 saved choice above both, so it follows them to any browser. The choice is read from the
-database once per session and kept in the session after that, so pages cost no query for it.
+database at login (or once in a session older than this) and kept in the session, so pages cost
+no query for it.
 """
 
 from __future__ import annotations
@@ -65,6 +66,16 @@ def preference_of(user: AbstractBaseUser) -> tuple[str, str]:
 def remember_in_session(request: HttpRequest, *, language: str, time_zone: str) -> None:
     """Keep the user's choice in their session (the middleware reads it from there)."""
     request.session[SESSION_KEY] = [language, time_zone]
+
+
+def remember_at_login(
+    sender: type, *, request: HttpRequest | None, user: AbstractBaseUser, **kwargs: object
+) -> None:
+    """On login (signal `user_logged_in`), keep the user's choice in their new session: the
+    session is written then anyway, so their pages cost no query or write for it."""
+    if request is not None and hasattr(request, "session"):
+        language, time_zone = preference_of(user)
+        remember_in_session(request, language=language, time_zone=time_zone)
 
 
 class UserPreferenceMiddleware:

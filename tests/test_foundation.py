@@ -10,8 +10,8 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.urls import URLPattern, URLResolver, get_resolver
 
-# The only URLs an anonymous visitor may open.
-PUBLIC_URL_NAMES = {"login", "health", "admin:login"}
+# The only URLs an anonymous visitor may open (the language switch: on the login page too).
+PUBLIC_URL_NAMES = {"login", "health", "admin:login", "set_language"}
 
 SAMPLE_ARGUMENTS = {
     "int": "1",

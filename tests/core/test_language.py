@@ -7,9 +7,12 @@ import zoneinfo
 from datetime import date, datetime
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.template import Context, Template
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -19,6 +22,14 @@ from core.preferences import PreferenceError, save_preference
 pytestmark = pytest.mark.django_db
 
 GERMAN_BROWSER = {"HTTP_ACCEPT_LANGUAGE": "de-DE,de;q=0.9,en;q=0.5"}
+
+
+@pytest.fixture(autouse=True)
+def back_to_english():
+    """A request activates its language for the thread and leaves it: the next tests expect
+    the default."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 def test_a_german_browser_gets_german_pages(logged_in_client):
@@ -89,8 +100,9 @@ def test_the_navigation_offers_the_switch(logged_in_client):
     assert 'value="en"' in body and 'value="de"' in body
 
 
-def test_a_users_time_zone_moves_the_moments(logged_in_client, user):
+def test_a_users_time_zone_moves_the_moments(client, user):
     save_preference(user=user, language="en", time_zone="America/New_York")
+    client.force_login(user)
     seen = {}
 
     from django.test.signals import template_rendered
@@ -100,7 +112,7 @@ def test_a_users_time_zone_moves_the_moments(logged_in_client, user):
 
     template_rendered.connect(grab)
     try:
-        logged_in_client.get(reverse("home"))
+        client.get(reverse("home"))
     finally:
         template_rendered.disconnect(grab)
     assert seen["zone"] == "America/New_York"
@@ -154,11 +166,13 @@ def test_plurals_in_both_languages(count, english, german):
         assert template.render(Context(context)) == german
 
 
-def test_the_preference_is_kept_in_the_session(logged_in_client, user):
-    save_preference(user=user, language="de")
-    logged_in_client.get(reverse("home"))
-    session = logged_in_client.session
-    assert session["core.preference"] == ["de", ""]
+def test_the_preference_is_kept_in_the_session_from_the_login_on(client, user):
+    save_preference(user=user, language="de", time_zone="Europe/Vienna")
+    client.force_login(user)
+    assert client.session["core.preference"] == ["de", "Europe/Vienna"]
+    with CaptureQueriesContext(connection) as queries:
+        client.get(reverse("home"))
+    assert not [q for q in queries.captured_queries if "core_userpreference" in q["sql"]]
 
 
 def test_a_deleted_user_takes_the_preference_along(user):
