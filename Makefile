@@ -5,6 +5,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# The compiled translation catalogues (built from the committed .po files, never committed).
+PO_FILES := $(wildcard locale/*/LC_MESSAGES/*.po)
+MO_FILES := $(PO_FILES:.po=.mo)
 
 .PHONY: demo test install lint clean-demo bench bench-load bench-upload reliability
 
@@ -33,7 +36,11 @@ test: install ## Lint and run the whole test suite (and the scale-out run when P
 		echo "CI must have PostgreSQL and Redis on 127.0.0.1 for the scale-out run." >&2; exit 1; \
 	fi
 
-install: $(PY_STAMP) $(NODE_STAMP)
+install: $(PY_STAMP) $(NODE_STAMP) $(MO_FILES)
+
+# With polib (pyproject.toml), not GNU gettext's msgfmt: nothing to install by hand.
+locale/%.mo: locale/%.po | $(PY_STAMP)
+	@$(PY) scripts/compile_messages.py
 
 $(PY_STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 or newer is required: install python3 and python3-venv." >&2; exit 1; }

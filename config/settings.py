@@ -292,10 +292,14 @@ MIDDLEWARE = [
     "config.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language of the browser (Accept-Language) or of the switch's cookie.
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A logged-in user's saved language and time zone (core.models.UserPreference) win over
+    # the browser's.
+    "core.preferences.UserPreferenceMiddleware",
     # Every view requires a logged-in user unless it is marked @login_not_required, so a new
     # view cannot forget it.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
@@ -359,9 +363,15 @@ TRUSTED_PROXY_IPS = env_list("TRUSTED_PROXY_IPS")
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-LANGUAGE_CODE = "en-us"
+# English and German; each user's language comes from the browser unless they chose one in
+# the navigation (core.preferences). The catalogues in locale/ are compiled by `make install`
+# (scripts/compile_messages.py).
+LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("de", "Deutsch")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# One format per kind (a day, a moment, a time of day) in each language: config/formats.
+FORMAT_MODULE_PATH = ["config.formats"]
+# The installation's time zone; a user may choose another (core.models.UserPreference).
 TIME_ZONE = os.environ.get("TIME_ZONE", "Europe/Berlin")
 USE_I18N = True
 USE_TZ = True

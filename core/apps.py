@@ -21,4 +21,9 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
+        from core.preferences import remember_at_login
+
         post_migrate.connect(create_cache_tables, sender=self)
+        user_logged_in.connect(remember_at_login, dispatch_uid="core.preferences.remember")

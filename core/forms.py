@@ -8,6 +8,7 @@ from typing import Any
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row, Submit
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import SetPasswordForm
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -19,12 +20,14 @@ from core.selectors import email_taken
 # time is before year 1 in UTC; the day after 9999-12-31 does not exist) would otherwise
 # overflow in the query built from them and answer 500.
 FIRST_YEAR, LAST_YEAR = 2000, 2100
-OUT_OF_RANGE = f"Enter a date between the years {FIRST_YEAR} and {LAST_YEAR}."
+OUT_OF_RANGE = _("Enter a date between the years %(first)s and %(last)s.")
 
 
 def _in_range(value: date | datetime | None) -> date | datetime | None:
     if value is not None and not FIRST_YEAR <= value.year <= LAST_YEAR:
-        raise forms.ValidationError(OUT_OF_RANGE, code="out_of_range")
+        raise forms.ValidationError(
+            OUT_OF_RANGE, code="out_of_range", params={"first": FIRST_YEAR, "last": LAST_YEAR}
+        )
     return value
 
 
@@ -188,3 +191,17 @@ class SetPasswordCrispyForm(SetPasswordForm):
         self.helper.layout = Layout(
             "new_password1", "new_password2", Submit("set", _("Set password"), css_class="w-100")
         )
+
+
+class LanguageForm(forms.Form):
+    """The language switch in the navigation: a language, or "" for the browser's."""
+
+    language = forms.ChoiceField(required=False, choices=[])
+    next = forms.CharField(required=False)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = [
+            ("", _("As the browser says")),
+            *settings.LANGUAGES,
+        ]

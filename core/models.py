@@ -104,3 +104,25 @@ class ChangeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.kind} {self.entity_id}"
+
+
+class UserPreference(models.Model):
+    """How one user wants the dashboard: language and time zone. Blank means "as the browser
+    says" (the language) and "as the installation" (settings.TIME_ZONE). Kept per user, so it
+    follows them to every browser; `core.preferences` applies it to each request."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference"
+    )
+    language = models.CharField(
+        max_length=10,
+        blank=True,
+        choices=settings.LANGUAGES,
+        help_text="Blank: the browser's language.",
+    )
+    time_zone = models.CharField(
+        max_length=64, blank=True, help_text="An IANA time zone; blank: the installation's."
+    )
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.language or 'browser'}, {self.time_zone or 'default'}"

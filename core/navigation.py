@@ -10,31 +10,33 @@ from dataclasses import dataclass
 
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 
 @dataclass(frozen=True)
 class NavEntry:
-    label: str
+    label: str | Promise
     url_name: str
-    section: str = ""
+    section: str | Promise = ""
     permission: str = ""
 
 
 NAVIGATION: tuple[NavEntry, ...] = (
-    NavEntry("Home", "home"),
-    NavEntry("Settings", "amazon_settings:settings"),
-    NavEntry("Request", "reports:request", section="Reports"),
-    NavEntry("Processing", "reports:processing", section="Reports"),
-    NavEntry("Upload a report file", "reports:upload", section="Reports"),
-    NavEntry("Orders missing?", "reports:diagnosis_chooser", section="Reports"),
-    NavEntry("Log", "amazon_settings:log", section="Data exchange"),
-    NavEntry("Scheduled reports", "reports:schedules", section="Data exchange"),
-    NavEntry("Orders", "orders:list", section="Orders"),
-    NavEntry("Returns", "orders:returns", section="Orders"),
-    NavEntry("Stock", "orders:stock", section="Orders"),
-    NavEntry("Invoices", "orders:invoices", section="Orders"),
-    NavEntry("Users", "administration:users", "Administration", "core.manage_users"),
-    NavEntry("Audit log", "administration:audit", "Administration", "core.manage_users"),
+    NavEntry(_("Home"), "home"),
+    NavEntry(_("Settings"), "amazon_settings:settings"),
+    NavEntry(_("Request"), "reports:request", section=_("Reports")),
+    NavEntry(_("Processing"), "reports:processing", section=_("Reports")),
+    NavEntry(_("Upload a report file"), "reports:upload", section=_("Reports")),
+    NavEntry(_("Orders missing?"), "reports:diagnosis_chooser", section=_("Reports")),
+    NavEntry(_("Log"), "amazon_settings:log", section=_("Data exchange")),
+    NavEntry(_("Scheduled reports"), "reports:schedules", section=_("Data exchange")),
+    NavEntry(_("Orders"), "orders:list", section=_("Orders")),
+    NavEntry(_("Returns"), "orders:returns", section=_("Orders")),
+    NavEntry(_("Stock"), "orders:stock", section=_("Orders")),
+    NavEntry(_("Invoices"), "orders:invoices", section=_("Orders")),
+    NavEntry(_("Users"), "administration:users", _("Administration"), "core.manage_users"),
+    NavEntry(_("Audit log"), "administration:audit", _("Administration"), "core.manage_users"),
 )
 
 
@@ -46,12 +48,12 @@ def available_navigation() -> list[dict[str, str]]:
             url = reverse(entry.url_name)
         except NoReverseMatch:
             continue
-        label = f"{entry.section} » {entry.label}" if entry.section else entry.label
+        label = f"{entry.section} » {entry.label}" if entry.section else str(entry.label)
         entries.append(
             {
                 "label": label,
-                "short_label": entry.label,
-                "section": entry.section,
+                "short_label": str(entry.label),
+                "section": str(entry.section),
                 "url": url,
                 "url_name": entry.url_name,
                 "permission": entry.permission,

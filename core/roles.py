@@ -33,6 +33,7 @@ from django.db import DatabaseError, models, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import ResolverMatch
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from core.audit import is_audited, record_audit_event
@@ -79,9 +80,11 @@ BUYER_DATA_URL_NAMES = frozenset({"reports:download", "reports:raw", "orders:inv
 VIEWED_APPS = ("core", "amazon_settings", "reports", "orders")
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# Everyone must be able to log in and out; the admin checks its own model permissions.
-# The invitation link is opened by a user who has no password yet.
-OPEN_URL_NAMES = frozenset({"login", "logout", "accept_invitation"})
+# Everyone must be able to log in and out and choose a language; the admin checks its own
+# model permissions. The invitation link is opened by a user who has no password yet.
+OPEN_URL_NAMES = frozenset({"login", "logout", "accept_invitation", "set_language"})
+# A user's own preferences: not changes to the product, not audited.
+PERSONAL_POSTS = frozenset({"set_language"})
 OPEN_NAMESPACES = frozenset({"admin"})
 # The REST API takes a bearer token instead of a session, with scopes per resource (`api`);
 # its operations are read-only and its docs page shows no data.
@@ -93,11 +96,14 @@ READ_ONLY_POSTS = frozenset({"reports:request_preview"})
 # notifications): every logged-in user may post them, whatever the role; they are audited.
 OWN_SETTINGS = frozenset({"profile"})
 
-FORBIDDEN_MESSAGE = "Your role can look but not change: ask an operator."
-BUYER_DATA_TITLE = "Buyers' personal data is not part of your role"
-BUYER_DATA_MESSAGE = (
-    "Buyers' personal data is not part of your role: ask an administrator to add you to the "
-    f"“{BUYER_DATA}” group if your work needs it."
+FORBIDDEN_MESSAGE = _("Your role can look but not change: ask an operator.")
+BUYER_DATA_TITLE = _("Buyers' personal data is not part of your role")
+BUYER_DATA_MESSAGE = format_lazy(
+    _(
+        "Buyers' personal data is not part of your role: ask an administrator to add you to "
+        "the “{group}” group if your work needs it."
+    ),
+    group=BUYER_DATA,
 )
 ADMINISTRATORS_ONLY_TITLE = _("For administrators only")
 ADMINISTRATORS_ONLY_MESSAGE = _(
@@ -317,7 +323,9 @@ class RoleMiddleware:
         match = request.resolver_match
         if response.status_code >= 400 or match is None or is_audited(request):
             return
-        if match.view_name in READ_ONLY_POSTS or OPEN_NAMESPACES & set(match.namespaces):
+        if match.view_name in READ_ONLY_POSTS | PERSONAL_POSTS:
+            return
+        if OPEN_NAMESPACES & set(match.namespaces):
             return  # the admin keeps its own history (LogEntry)
         after = getattr(request, "user", None)
         user = after if after is not None and after.is_authenticated else before

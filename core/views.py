@@ -1,4 +1,5 @@
-"""The administration pages: users and their roles, invitations, and the audit log.
+"""The administration pages (users and their roles, invitations, the audit log) and the
+language switch of the navigation.
 
 `RoleMiddleware` lets only holders of `core.manage_users` reach the `administration` namespace
 (superusers and Administrators). Each view calls one service, which writes its own audit event
@@ -8,21 +9,25 @@ refused change (an error message) is audited by the middleware as any other.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import SetPasswordForm
 from django.contrib.auth.views import INTERNAL_RESET_SESSION_TOKEN, PasswordResetConfirmView
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core import selectors, services
 from core.audit import mark_audited
 from core.exceptions import CoreError, InvitationNotSent
-from core.forms import AuditFilterForm, InviteForm, RoleForm, SetPasswordCrispyForm
+from core.forms import AuditFilterForm, InviteForm, LanguageForm, RoleForm, SetPasswordCrispyForm
 from core.pagination import LimitedCountPaginator
+from core.preferences import remember_in_session, save_preference
 from core.roles import Role
 
 PAGE_SIZE = 50
@@ -214,3 +219,43 @@ class AcceptInvitationView(PasswordResetConfirmView):
             self.request, _("Your password is set: log in with your e-mail address and it.")
         )
         return redirect("login")
+
+
+@login_not_required
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponseRedirect:
+    """Switch the language and go back to the page the switch was on.
+
+    A logged-in user's choice is saved with them (it follows them to other browsers); the
+    cookie keeps it for the login page too. "" goes back to the browser's language."""
+    form = LanguageForm(request.POST)
+    language = form.cleaned_data["language"] if form.is_valid() else None
+    target = form.cleaned_data.get("next", "") if form.is_valid() else ""
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = reverse("home")
+    response = HttpResponseRedirect(target or reverse("home"))
+    if language is None:
+        return response
+    if request.user.is_authenticated:
+        preference = save_preference(user=request.user, language=language)
+        remember_in_session(request, language=language, time_zone=preference.time_zone)
+    if language:
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            language,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            path=settings.LANGUAGE_COOKIE_PATH,
+            domain=settings.LANGUAGE_COOKIE_DOMAIN,
+            secure=settings.LANGUAGE_COOKIE_SECURE,
+            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        )
+    else:
+        response.delete_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            path=settings.LANGUAGE_COOKIE_PATH,
+            domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        )
+    return response

@@ -22,41 +22,41 @@ class Report(models.Model):
     """
 
     class ImportStatus(models.TextChoices):
-        QUEUED = "queued", "Queued"  # created here, not yet sent to Amazon
-        WAITING = "waiting", "Waiting for Amazon"  # Amazon has it: IN_QUEUE / IN_PROGRESS
-        DOWNLOADING = "downloading", "Downloading"
-        IMPORTING = "importing", "Importing"
-        IMPORTED = "imported", "Imported"
-        NO_DATA = "no_data", "No data"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
-        SKIPPED = "skipped", "Skipped"
-        HELD = "held", "Held for confirmation"
+        QUEUED = "queued", _("Queued")  # created here, not yet sent to Amazon
+        WAITING = "waiting", _("Waiting for Amazon")  # Amazon has it: IN_QUEUE / IN_PROGRESS
+        DOWNLOADING = "downloading", _("Downloading")
+        IMPORTING = "importing", _("Importing")
+        IMPORTED = "imported", _("Imported")
+        NO_DATA = "no_data", _("No data")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+        SKIPPED = "skipped", _("Skipped")
+        HELD = "held", _("Held for confirmation")
 
     class AmazonStatus(models.TextChoices):
         NONE = "", "—"
-        IN_QUEUE = "IN_QUEUE", "In queue"
-        IN_PROGRESS = "IN_PROGRESS", "In progress"
-        DONE = "DONE", "Done"
-        CANCELLED = "CANCELLED", "Cancelled"
-        FATAL = "FATAL", "Fatal"
+        IN_QUEUE = "IN_QUEUE", _("In queue")
+        IN_PROGRESS = "IN_PROGRESS", _("In progress")
+        DONE = "DONE", _("Done")
+        CANCELLED = "CANCELLED", _("Cancelled")
+        FATAL = "FATAL", _("Fatal")
 
     class Source(models.TextChoices):
-        REQUESTED = "requested", "Requested"
-        AUTOMATIC = "automatic", "Automatic"
-        SCHEDULE = "schedule", "Amazon schedule"
-        DISCOVERED = "discovered", "Found on Amazon"
-        UPLOADED = "uploaded", "Uploaded"
+        REQUESTED = "requested", _("Requested")
+        AUTOMATIC = "automatic", _("Automatic")
+        SCHEDULE = "schedule", _("Amazon schedule")
+        DISCOVERED = "discovered", _("Found on Amazon")
+        UPLOADED = "uploaded", _("Uploaded")
 
     class FailureReason(models.TextChoices):
         NONE = "", "—"
-        AUTH = "auth", "Authorization"
-        REJECTED = "rejected", "Rejected by Amazon"
-        AMAZON_FATAL = "amazon_fatal", "Amazon could not create it"
-        BAD_DOCUMENT = "bad_document", "Unreadable document"
-        RETRIES_EXHAUSTED = "retries_exhausted", "Retries exhausted"
-        INTERNAL = "internal", "Internal error"
-        STORAGE = "storage", "Document storage failed"
+        AUTH = "auth", _("Authorization")
+        REJECTED = "rejected", _("Rejected by Amazon")
+        AMAZON_FATAL = "amazon_fatal", _("Amazon could not create it")
+        BAD_DOCUMENT = "bad_document", _("Unreadable document")
+        RETRIES_EXHAUSTED = "retries_exhausted", _("Retries exhausted")
+        INTERNAL = "internal", _("Internal error")
+        STORAGE = "storage", _("Document storage failed")
 
     UNFINISHED = (
         ImportStatus.QUEUED,
@@ -190,8 +190,8 @@ class ReportRowError(models.Model):
     """
 
     class Kind(models.TextChoices):
-        ERROR = "error", "Error"
-        WARNING = "warning", "Warning"
+        ERROR = "error", _("Error")
+        WARNING = "warning", _("Warning")
 
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="row_errors")
     line_number = models.PositiveIntegerField()
@@ -245,9 +245,9 @@ class ConnectionTest(models.Model):
     """
 
     class State(models.TextChoices):
-        QUEUED = "queued", "Waiting for the worker"
-        RUNNING = "running", "Calling Amazon"
-        FINISHED = "finished", "Finished"
+        QUEUED = "queued", _("Waiting for the worker")
+        RUNNING = "running", _("Calling Amazon")
+        FINISHED = "finished", _("Finished")
 
     account = models.OneToOneField(
         SellerAccount, on_delete=models.CASCADE, related_name="connection_test"

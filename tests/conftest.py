@@ -8,6 +8,14 @@ from django.contrib.auth import get_user_model
 pytest_plugins = ["tests.amazon_fixtures"]
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Tests run with compiled catalogues, as `make install` builds them: a missing or stale
+    .mo (a .po edited since) is compiled first."""
+    from scripts.compile_messages import compile_catalogues
+
+    compile_catalogues()
+
+
 @pytest.fixture
 def user(db):
     """An Operator: may look and change (core/roles.py), as most tests need."""

@@ -10,8 +10,8 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.urls import URLPattern, URLResolver, get_resolver
 
-# The only URLs an anonymous visitor may open.
-PUBLIC_URL_NAMES = {"login", "health", "admin:login", "accept_invitation"}
+# The only URLs an anonymous visitor may open (the language switch: on the login page too).
+PUBLIC_URL_NAMES = {"login", "health", "admin:login", "accept_invitation", "set_language"}
 # The REST API takes a bearer token instead of a login (its docs page excepted): without one it
 # answers 401; its schema describes no data and is open; its root is only a name for reverse().
 API_DOCS = "api:openapi-view"

@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core.forms import BoundedDateField
 from reports.catalog import ReportKind
@@ -21,7 +22,7 @@ class StartImportForm(forms.Form):
     no earlier than Amazon keeps the region's order reports)."""
 
     import_orders_from = BoundedDateField(
-        label="Import orders from",
+        label=_("Import orders from"),
         widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
     )
 

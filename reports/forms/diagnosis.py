@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core.forms import BoundedDateField
 from reports.catalog import CATALOG
@@ -33,7 +34,7 @@ class ImportStartForm(forms.Form):
     """Since when the account's orders are imported (a local calendar day)."""
 
     import_orders_from = BoundedDateField(
-        label="Import orders from",
+        label=_("Import orders from"),
         widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
     )
 

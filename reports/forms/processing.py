@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from amazon_settings.models import SellerAccount
 from reports.catalog import BY_KEY
@@ -12,8 +13,8 @@ from reports.forms.fields import datetime_local_field, kind_choices
 from reports.models import Report
 
 STATUS_CHOICES = [
-    ("", "All statuses"),
-    ("unfinished", "Unfinished"),
+    ("", _("All statuses")),
+    ("unfinished", _("Unfinished")),
     *Report.ImportStatus.choices,
 ]
 
@@ -24,20 +25,20 @@ class ProcessingFilterForm(forms.Form):
     account = forms.ModelChoiceField(
         queryset=SellerAccount.objects.all(),
         required=False,
-        empty_label="All accounts",
+        empty_label=_("All accounts"),
         widget=forms.Select(attrs={"class": "form-select"}),
     )
     kind = forms.ChoiceField(
-        label="Report type",
+        label=_("Report type"),
         required=False,
-        choices=lambda: [("", "All report types"), *kind_choices(offered_only=False)],
+        choices=lambda: [("", _("All report types")), *kind_choices(offered_only=False)],
         widget=forms.Select(attrs={"class": "form-select"}),
     )
     status = forms.ChoiceField(
         required=False, choices=STATUS_CHOICES, widget=forms.Select(attrs={"class": "form-select"})
     )
-    since = datetime_local_field("Created from", required=False)
-    until = datetime_local_field("Created until", required=False)
+    since = datetime_local_field(_("Created from"), required=False)
+    until = datetime_local_field(_("Created until"), required=False)
     batch = forms.CharField(required=False, max_length=32, widget=forms.HiddenInput)
 
     def selector_filters(self) -> dict[str, Any]:

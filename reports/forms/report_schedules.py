@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from amazon_settings.models import AccountMarketplace
 from reports.services.report_schedules import SCHEDULE_PERIODS
@@ -14,7 +15,7 @@ class ScheduleCreateForm(forms.Form):
     """Data exchange » Scheduled reports: a new Amazon-side schedule for one account."""
 
     report_type = forms.ChoiceField(
-        label="Report type", choices=(), widget=forms.Select(attrs={"class": "form-select"})
+        label=_("Report type"), choices=(), widget=forms.Select(attrs={"class": "form-select"})
     )
     period = forms.ChoiceField(
         choices=SCHEDULE_PERIODS,
@@ -22,7 +23,7 @@ class ScheduleCreateForm(forms.Form):
         widget=forms.Select(attrs={"class": "form-select"}),
     )
     marketplace_ids = forms.MultipleChoiceField(
-        label="Marketplaces",
+        label=_("Marketplaces"),
         choices=(),
         widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
         error_messages={"required": "Choose at least one marketplace."},

@@ -11,6 +11,8 @@ from typing import Any
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from amazon_settings.models import AccountMarketplace, SellerAccount
 from reports.catalog import BY_KEY, CATALOG, GROUPS, ReportKind
@@ -39,16 +41,18 @@ class ReportRequestForm(forms.Form):
         widget=forms.Select(attrs={"class": "form-select"}),
     )
     kind = forms.ChoiceField(
-        label="Report type", choices=kind_choices, widget=KindSelect(attrs={"class": "form-select"})
+        label=_("Report type"),
+        choices=kind_choices,
+        widget=KindSelect(attrs={"class": "form-select"}),
     )
     marketplace_ids = forms.MultipleChoiceField(
-        label="Marketplaces",
+        label=_("Marketplaces"),
         choices=(),
         widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
         error_messages={"required": "Choose at least one marketplace."},
     )
-    start = datetime_local_field("Start")
-    end = datetime_local_field("End")
+    start = datetime_local_field(_("Start"))
+    end = datetime_local_field(_("End"))
 
     def __init__(self, *args: Any, now: datetime | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -155,15 +159,20 @@ class ReportRequestForm(forms.Form):
         kind = BY_KEY[self.cleaned_data["kind"]]
         if kind.ignores_range:
             return SplitPreview(
-                "Amazon makes this report as a snapshot of the current data: the range is "
-                "ignored and one request is sent.",
+                gettext(
+                    "Amazon makes this report as a snapshot of the current data: the range is "
+                    "ignored and one request is sent."
+                ),
                 ok=True,
             )
         parts = split_range(kind, self.cleaned_data["start"], self.cleaned_data["end"])
         if len(parts) == 1:
-            return SplitPreview("One request covers this range.", ok=True)
+            return SplitPreview(gettext("One request covers this range."), ok=True)
         return SplitPreview(
-            f"This range is longer than one request may cover ({kind.max_range.days} days): "
-            f"it will be sent as {len(parts)} consecutive requests.",
+            gettext(
+                "This range is longer than one request may cover (%(days)d days): it will be "
+                "sent as %(parts)d consecutive requests."
+            )
+            % {"days": kind.max_range.days, "parts": len(parts)},
             ok=True,
         )

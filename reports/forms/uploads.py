@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
+from django.utils.translation import gettext_lazy as _
 
 from amazon_settings.models import SellerAccount
 from reports.catalog import CATALOG, GROUPS
@@ -35,17 +36,17 @@ class UploadForm(forms.Form):
         widget=forms.Select(attrs={"class": "form-select"}),
     )
     report_type = forms.ChoiceField(
-        label="Report type",
+        label=_("Report type"),
         choices=report_type_choices,
         widget=forms.Select(attrs={"class": "form-select"}),
     )
     file = forms.FileField(
-        label="Report file",
-        help_text="As downloaded from Seller Central: tab-separated, XML or CSV; gzip is fine.",
+        label=_("Report file"),
+        help_text=_("As downloaded from Seller Central: tab-separated, XML or CSV; gzip is fine."),
         widget=forms.ClearableFileInput(attrs={"class": "form-control"}),
     )
     preview = forms.BooleanField(
-        label="Preview only (count what would be imported; store nothing)",
+        label=_("Preview only (count what would be imported; store nothing)"),
         required=False,
         widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
     )

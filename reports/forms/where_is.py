@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from amazon_settings.models import SellerAccount
 from core.forms import BoundedDateField
@@ -14,7 +15,7 @@ class WhereIsForm(forms.Form):
     """The order ID, and the purchase date if the seller knows it (Seller Central shows it)."""
 
     order_id = forms.RegexField(
-        label="Amazon order ID",
+        label=_("Amazon order ID"),
         regex=AMAZON_ORDER_ID,
         strip=True,
         error_messages={"invalid": "An Amazon order ID looks like 123-1234567-1234567."},
@@ -23,14 +24,14 @@ class WhereIsForm(forms.Form):
         ),
     )
     date = BoundedDateField(
-        label="Purchase date",
+        label=_("Purchase date"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
     )
     account = forms.ModelChoiceField(
         queryset=SellerAccount.objects.order_by("display_name"),
         required=False,
-        empty_label="All accounts",
+        empty_label=_("All accounts"),
         widget=forms.Select(attrs={"class": "form-select"}),
     )
 

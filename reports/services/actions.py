@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from amazon_settings import services as account_services
 from reports.exceptions import ReportActionNotAllowed
@@ -54,7 +55,7 @@ def reset_report(report: Report, *, acting_user: AbstractBaseUser | None) -> Act
         and report.leased_until
         and (report.leased_until > timezone.now())
     ):
-        raise ReportActionNotAllowed("The worker is importing this report right now.")
+        raise ReportActionNotAllowed(_("The worker is importing this report right now."))
     if report.raw_file:
         report.import_status = Status.IMPORTING
     elif report.amazon_document_id:
@@ -94,7 +95,7 @@ def cancel_report(report: Report, *, acting_user: AbstractBaseUser | None) -> Ac
         report.amazon_status = Amazon.CANCELLED
     else:
         raise ReportActionNotAllowed(
-            "Only a report that Amazon has not started (in queue) can be cancelled."
+            _("Only a report that Amazon has not started (in queue) can be cancelled.")
         )
     report.import_status = Status.CANCELLED
     report.next_attempt_at = None
@@ -105,7 +106,7 @@ def cancel_report(report: Report, *, acting_user: AbstractBaseUser | None) -> Ac
 def skip_report(report: Report, *, acting_user: AbstractBaseUser | None) -> ActionResult:
     """Stop working on a report (e.g. stuck at Amazon); it is kept, marked skipped."""
     if report.import_status in (Status.IMPORTED, Status.SKIPPED):
-        raise ReportActionNotAllowed("This report is already finished.")
+        raise ReportActionNotAllowed(_("This report is already finished."))
     previous = report.import_status
     report.import_status = Status.SKIPPED
     report.next_attempt_at = None
@@ -116,11 +117,11 @@ def skip_report(report: Report, *, acting_user: AbstractBaseUser | None) -> Acti
 def confirm_held_report(report: Report, *, acting_user: AbstractBaseUser | None) -> ActionResult:
     """Import a report the stock guard held, after the seller confirmed the drop is real."""
     if report.import_status != Status.HELD:
-        raise ReportActionNotAllowed("Only a held report can be confirmed.")
+        raise ReportActionNotAllowed(_("Only a held report can be confirmed."))
     # The import runs under a lease like the worker's, so no worker takes the report meanwhile.
     lease_id = transitions.hold_lease(report.pk, "")
     if not lease_id:
-        raise ReportActionNotAllowed("The worker is working on this report right now.")
+        raise ReportActionNotAllowed(_("The worker is working on this report right now."))
     report.refresh_from_db(fields=["lease_id", "leased_until"])
     report.import_status = Status.IMPORTING
     report.imported_through_line = 0

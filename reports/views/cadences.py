@@ -10,6 +10,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from amazon_settings.exceptions import AccountNotConnected
@@ -54,11 +57,20 @@ def start_import(request: HttpRequest, account_pk: int) -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    f"Importing the orders of {account.display_name} since "
-                    f"{form.cleaned_data['import_orders_from']:%Y-%m-%d}: {len(reports)} "
-                    f"report{'s' if len(reports) != 1 else ''} requested, the newest first; "
-                    "the rest follows by itself. Pause it with the Order import switch in "
-                    "Settings.",
+                    ngettext(
+                        "Importing the orders of %(account)s since %(day)s: %(count)d report "
+                        "requested, the newest first; the rest follows by itself. Pause it "
+                        "with the Order import switch in Settings.",
+                        "Importing the orders of %(account)s since %(day)s: %(count)d reports "
+                        "requested, the newest first; the rest follows by itself. Pause it "
+                        "with the Order import switch in Settings.",
+                        len(reports),
+                    )
+                    % {
+                        "account": account.display_name,
+                        "day": date_format(form.cleaned_data["import_orders_from"]),
+                        "count": len(reports),
+                    },
                 )
                 return redirect(f"{reverse('reports:processing')}?account={account.pk}")
         status = 400
@@ -94,11 +106,11 @@ def cadence_page(request: HttpRequest, account_pk: int) -> HttpResponse:
                 if changes:
                     messages.success(
                         request,
-                        "Cadence saved: " + "; ".join(changes) + ". The worker applies it at "
-                        "its next pass.",
+                        _("Cadence saved: %(changes)s. The worker applies it at its next pass.")
+                        % {"changes": "; ".join(changes)},
                     )
                 else:
-                    messages.info(request, "Nothing changed.")
+                    messages.info(request, _("Nothing changed."))
                 return redirect("reports:cadence", account_pk=account.pk)
         status = 400
     return render(

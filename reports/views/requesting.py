@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from amazon_settings.exceptions import AccountNotConnected
@@ -49,11 +50,13 @@ def request_page(request: HttpRequest) -> HttpResponse:
 
 
 def _request_message(created: int, reused: int) -> str:
-    reports = "report" if created == 1 else "reports"
-    return (
-        f"{created} {reports} created, {reused} reused (the same range was already requested "
-        "or made by Amazon). The worker sends new reports to Amazon within minutes."
-    )
+    return ngettext(
+        "%(created)d report created, %(reused)d reused (the same range was already requested "
+        "or made by Amazon). The worker sends new reports to Amazon within minutes.",
+        "%(created)d reports created, %(reused)d reused (the same range was already requested "
+        "or made by Amazon). The worker sends new reports to Amazon within minutes.",
+        created,
+    ) % {"created": created, "reused": reused}
 
 
 @require_POST

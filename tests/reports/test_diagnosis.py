@@ -317,7 +317,7 @@ def test_last_imports_against_the_expected_interval(account, now):
     Report.objects.filter(report_type=MFN_TYPE).update(imported_at=now - 5 * H)
     check = imports.check_last_imports(account, now=now)
     assert check.status == results.PROBLEM
-    mfn = next(e for e in check.evidence if e.text.startswith(MFN.name))
+    mfn = next(e for e in check.evidence if e.text.startswith(str(MFN.name)))
     assert "(5 hours ago; expected every 60 minutes)" in mfn.text
     assert mfn.fixes[0].url == reverse("reports:request")
 
