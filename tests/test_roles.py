@@ -179,7 +179,8 @@ def role_client(role: str, *, also: tuple[str, ...] = ()) -> Client:
 
 
 # Who may GET what: "look" pages need a Viewer's view permissions, buyer-data pages also
-# core.view_buyer_data; login, logout, health and the language switch are open, the profile to every logged-in user.
+# core.view_buyer_data; login, logout, health and the language switch are open, the profile to
+# every logged-in user.
 BUYER_DATA_PAGES = {"reports:download", "reports:raw", "orders:invoice_pdf"}
 OPEN_PAGES = {"login", "logout", "health", "accept_invitation", "profile", "set_language"}
 MAY_LOOK = {
