@@ -141,7 +141,12 @@ _FORMULA_FIRST = frozenset(FORMULA_STARTS)
 def _csv_converter(kind: Kind) -> Callable[[Any], str]:
     """How the CSV writes the values of a column of `kind`: `csv_value`, without asking each
     cell its type (a million rows have tens of millions of cells)."""
-    return _csv_text if kind == Kind.TEXT else csv_value
+    if kind == Kind.TEXT:
+        return _csv_text
+    if kind == Kind.DATETIME:
+        zone = timezone.get_current_timezone()
+        return lambda value: "" if value is None else value.astimezone(zone).isoformat()
+    return csv_value
 
 
 class _Echo:
@@ -229,9 +234,11 @@ def _cell_writer(kind: Kind, cell_format: Any) -> Callable[[Any, int, int, Any],
     if kind == Kind.DATE:
         return lambda sheet, r, c, value: sheet.write_datetime(r, c, value, cell_format)
 
+    zone = timezone.get_current_timezone()
+
     def write_datetime(sheet: Any, r: int, c: int, value: datetime) -> None:
         # Excel has no time zones: the time as the user's clock shows it.
-        local = timezone.localtime(value) if timezone.is_aware(value) else value
+        local = value.astimezone(zone) if timezone.is_aware(value) else value
         sheet.write_datetime(r, c, local.replace(tzinfo=None), cell_format)
 
     return write_datetime
