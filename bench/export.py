@@ -157,29 +157,33 @@ def main() -> None:
         or SIZES
     )
     pg_version = postgres_version(admin_url)
-    rows = []
-    for size in sizes:
-        name = f"{prefix}_{size}"
-        postgres_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}"')
-        postgres_admin(admin_url, f'CREATE DATABASE "{name}"')
-        try:
-            url = database_url(admin_url, name)
-            seeded = run_child("seed", url=url, orders=size)
+    info = machine()
+    names = {size: f"{prefix}_{size}" for size in sizes}
+    rows: list[dict] = []
+    try:
+        for size, name in names.items():
+            postgres_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}"')
+            postgres_admin(admin_url, f'CREATE DATABASE "{name}"')
+            seeded = run_child("seed", url=database_url(admin_url, name), orders=size)
             print(f"{size:,} orders seeded in {seeded['seed_seconds']:.0f} s", flush=True)
-            for export_format in FORMATS:
+        # Format by format, so each format's sizes stand side by side as early as possible;
+        # the section is written after every export, a run cut short keeps what it measured.
+        for export_format in FORMATS:
+            for size, name in names.items():
+                url = database_url(admin_url, name)
                 result = run_child("export", url=url, format=export_format)
                 rows.append({"orders": size, "format": export_format, **result})
                 print(json.dumps(rows[-1]), flush=True)
-        finally:
+                write_section(
+                    render_markdown(info, rows, pg_version),
+                    start_mark=START_MARK,
+                    end_mark=END_MARK,
+                    heading="## Latest `make bench-export`",
+                )
+    finally:
+        for name in names.values():
             postgres_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}"')
-    section = render_markdown(machine(), rows, pg_version)
-    print(section)
-    write_section(
-        section,
-        start_mark=START_MARK,
-        end_mark=END_MARK,
-        heading="## Latest `make bench-export`",
-    )
+    print(render_markdown(info, rows, pg_version))
     print(f"Written to {BENCHMARKS_MD.name}.")
 
 
