@@ -127,8 +127,9 @@ def render_markdown(info: dict, rows: list[dict], pg_version: str) -> str:
         f"### Run of {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "",
         "Machine: "
-        + "; ".join(f"{key} {value}" for key, value in info.items())
-        + f"; PostgreSQL {pg_version}.",
+        + "; ".join(f"{key} {value}" for key, value in info.items() if key != "load")
+        + f"; PostgreSQL {pg_version}; load average at the start "
+        + f"{info.get('load', '?')} (other work on the machine slows the times, not the memory).",
         "",
         "Orders with one item each, exported through `/orders/export.<format>` by the test "
         "client (an Operator: every column), the body read to the end. Peak RSS is the child "
@@ -158,6 +159,7 @@ def main() -> None:
     )
     pg_version = postgres_version(admin_url)
     info = machine()
+    info["load"] = f"{os.getloadavg()[0]:.1f}"
     names = {size: f"{prefix}_{size}" for size in sizes}
     rows: list[dict] = []
     try:
