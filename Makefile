@@ -9,7 +9,7 @@ NODE_STAMP := node_modules/.installed
 PO_FILES := $(wildcard locale/*/LC_MESSAGES/*.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: demo test install lint clean-demo bench bench-load bench-upload reliability
+.PHONY: demo test install lint clean-demo bench bench-load bench-upload bench-export reliability
 
 demo: install ## Set up and run the product, the worker and the Amazon sandbox (Ctrl-C stops all)
 	@$(PY) scripts/demo.py
@@ -66,6 +66,9 @@ bench-load: install ## 50 users on the main pages, 1,000,000 orders, the worker 
 
 bench-upload: install ## A 199 MiB upload through gunicorn while the worker imports it: web memory, page times, no "database is locked"
 	$(PY) -m bench.upload
+
+bench-export: install ## 1,000,000 orders exported as CSV and XLSX through the view: time and peak memory, 100k vs 1M (BENCHMARKS.md)
+	$(PY) -m bench.export
 
 reliability: install ## Inject every fault through the sandbox; print lines and invoices lost, doubled or wrong per fault
 	$(PY) scripts/reliability.py $(RELIABILITY_ARGS)

@@ -12,6 +12,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -21,9 +22,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from amazon_settings.forms import MarketplaceInvoicingForm
 from amazon_settings.models import InvoicingMode, SellerAccount
+from core.exports import ExportFormat, ExportTable, export_response
 from core.pagination import MAX_PAGES, LimitedCountPaginator
 from core.roles import can_view_buyer_data
-from orders import selectors
+from orders import exports, selectors
 from orders.forms import InvoiceFilterForm, OrderFilterForm, ReturnFilterForm, StockFilterForm
 from orders.invoice_documents import invoice_document
 from orders.invoice_pdf import render_invoice_pdf
@@ -78,6 +80,35 @@ def order_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _export(
+    request: HttpRequest, form: Form, export_format: str, page_url: str, make: Any
+) -> HttpResponse:
+    """The page's rows as a download; with filters the page refuses, back to the page, which
+    shows what to correct."""
+    try:
+        chosen = ExportFormat(export_format)
+    except ValueError:
+        raise Http404("No such export format.") from None
+    if form.is_bound and not form.is_valid():
+        messages.error(request, _("Nothing was exported: correct the filters first."))
+        return redirect(f"{reverse(page_url)}?{request.GET.urlencode()}")
+    table: ExportTable = make(**form.selector_filters())
+    return export_response(table, chosen)
+
+
+@require_GET
+def order_export(request: HttpRequest, export_format: str) -> HttpResponse:
+    """The orders the page lists with these filters, every page of them, one row per item."""
+    buyer_data = can_view_buyer_data(request.user)
+    return _export(
+        request,
+        OrderFilterForm(request.GET or None),
+        export_format,
+        "orders:list",
+        lambda **filters: exports.order_export(buyer_data=buyer_data, **filters),
+    )
+
+
 @require_GET
 def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
     try:
@@ -114,6 +145,18 @@ def return_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+def return_export(request: HttpRequest, export_format: str) -> HttpResponse:
+    buyer_data = can_view_buyer_data(request.user)
+    return _export(
+        request,
+        ReturnFilterForm(request.GET or None),
+        export_format,
+        "orders:returns",
+        lambda **filters: exports.return_export(buyer_data=buyer_data, **filters),
+    )
+
+
+@require_GET
 def stock(request: HttpRequest) -> HttpResponse:
     """Current levels per SKU, recent changes, and a pointer to stock reports held by the guard
     (those live in Reports » Processing, filtered by status "held")."""
@@ -134,6 +177,18 @@ def stock(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+def stock_export(request: HttpRequest, export_format: str) -> HttpResponse:
+    """The current levels per SKU, as the page lists them (not the recent changes)."""
+    return _export(
+        request,
+        StockFilterForm(request.GET or None),
+        export_format,
+        "orders:stock",
+        exports.stock_export,
+    )
+
+
+@require_GET
 def invoice_list(request: HttpRequest) -> HttpResponse:
     form = InvoiceFilterForm(request.GET or None)
     return render(
@@ -144,6 +199,18 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
             "page": _limited_page(request, selectors.invoice_list(**form.selector_filters())),
             "query": _query_without_page(request),
         },
+    )
+
+
+@require_GET
+def invoice_export(request: HttpRequest, export_format: str) -> HttpResponse:
+    buyer_data = can_view_buyer_data(request.user)
+    return _export(
+        request,
+        InvoiceFilterForm(request.GET or None),
+        export_format,
+        "orders:invoices",
+        lambda **filters: exports.invoice_export(buyer_data=buyer_data, **filters),
     )
 
 

@@ -37,6 +37,11 @@ urlpatterns = [
     path("where-is/request/", where_is.where_is_request, name="where_is_request"),
     path("<int:pk>/", details.report_detail, name="detail"),
     path("<int:pk>/row/", processing.report_row, name="row"),
+    path(
+        "<int:pk>/row-errors.<str:export_format>",
+        details.report_row_errors_export,
+        name="row_errors_export",
+    ),
     path("<int:pk>/download/", details.report_download, name="download"),
     path("<int:pk>/raw/", details.report_raw, name="raw"),
     path("<int:pk>/reset/", processing.report_action, {"action": "reset"}, name="reset"),

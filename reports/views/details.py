@@ -10,8 +10,9 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, Stream
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
+from core.exports import ExportFormat, export_response
 from core.roles import can_view_buyer_data
-from reports import documents, selectors
+from reports import documents, exports, selectors
 from reports.exceptions import DocumentStorageFailed
 from reports.models import Report, ReportRowError
 from reports.views.processing import ReportRow
@@ -59,6 +60,17 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "next": request.get_full_path(),
         },
     )
+
+
+@require_GET
+def report_row_errors_export(request: HttpRequest, pk: int, export_format: str) -> HttpResponse:
+    """Every row error and warning of the report, as CSV or XLSX."""
+    try:
+        chosen = ExportFormat(export_format)
+    except ValueError:
+        raise Http404("No such export format.") from None
+    report = get_object_or_404(Report, pk=pk)
+    return export_response(exports.row_error_export(report), chosen)
 
 
 def _report_with_document(pk: int) -> Report:

@@ -1,0 +1,76 @@
+"""A report's row errors and warnings as CSV and XLSX, all of them, from its details page."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from amazon_settings.models import SellerAccount
+from reports.models import Report, ReportRowError
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def report() -> Report:
+    account = SellerAccount.objects.create(
+        selling_partner_id="A2MUELLERHW7QX", region="eu", display_name="Müller"
+    )
+    return Report.objects.create(
+        account=account,
+        report_type="GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING",
+        amazon_report_id="80001",
+        import_status=Report.ImportStatus.IMPORTED,
+    )
+
+
+def test_every_row_error_and_warning_is_exported(report, logged_in_client):
+    # More than the page shows (500 of each), in no particular order of creation.
+    ReportRowError.objects.bulk_create(
+        ReportRowError(report=report, line_number=n, reason=f"The quantity {n} is not a number.")
+        for n in range(1200, 1, -1)
+    )
+    ReportRowError.objects.create(
+        report=report,
+        line_number=3,
+        kind=ReportRowError.Kind.WARNING,
+        reason="=1+1 does not add up",
+    )
+    response = logged_in_client.get(reverse("reports:row_errors_export", args=[report.pk, "csv"]))
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith(
+        'attachment; filename="report-80001-row-errors-'
+    )
+    body = b"".join(response.streaming_content)
+    assert body.startswith(b"\xef\xbb\xbf")
+    header, *rows = csv.reader(io.StringIO(body.decode("utf-8-sig"), newline=""))
+    assert header == ["Line", "Kind", "Reason"]
+    assert len(rows) == 1200
+    assert rows[:3] == [
+        ["2", "Error", "The quantity 2 is not a number."],
+        ["3", "Error", "The quantity 3 is not a number."],
+        ["3", "Warning", "'=1+1 does not add up"],
+    ]
+    response = logged_in_client.get(reverse("reports:row_errors_export", args=[report.pk, "xlsx"]))
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).worksheets[0]
+    assert sheet.max_row == 1201
+    assert [cell.value for cell in sheet[4]] == [3, "Warning", "=1+1 does not add up"]
+    assert sheet["C4"].data_type == "s"
+
+
+def test_the_details_page_offers_the_export_when_there_are_rows(report, viewer_client):
+    url = reverse("reports:detail", args=[report.pk])
+    assert "export-buttons" not in viewer_client.get(url).content.decode()
+    ReportRowError.objects.create(report=report, line_number=2, reason="No order ID.")
+    body = viewer_client.get(url).content.decode()
+    assert f'href="{reverse("reports:row_errors_export", args=[report.pk, "csv"])}"' in body
+    assert f'href="{reverse("reports:row_errors_export", args=[report.pk, "xlsx"])}"' in body
+    # A Viewer may export them: a GET under the reports namespace.
+    export = viewer_client.get(reverse("reports:row_errors_export", args=[report.pk, "csv"]))
+    assert export.status_code == 200
+    assert viewer_client.get(f"/reports/{report.pk}/row-errors.txt").status_code == 404
+    assert viewer_client.get("/reports/999999/row-errors.csv").status_code == 404
