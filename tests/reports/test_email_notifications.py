@@ -157,8 +157,8 @@ def test_each_mail_is_in_its_readers_language(operator, languages):
     assert german.extra_headers["Content-Language"] == "de"
     assert '<html lang="de">' in german.alternatives[0][0]
     english = mails_to("olga@example.invalid")[0]
-    assert english.extra_headers["Content-Language"] == "en-us"
-    assert '<html lang="en-us">' in english.alternatives[0][0]
+    assert english.extra_headers["Content-Language"] == "en"
+    assert '<html lang="en">' in english.alternatives[0][0]
 
 
 def test_the_language_is_the_users_choice_else_the_sites(settings, languages):
