@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: demo test install lint clean-demo bench bench-load bench-upload reliability
+.PHONY: demo test install lint clean-demo bench bench-load bench-upload bench-fleet reliability
 
 demo: install ## Set up and run the product, the worker and the Amazon sandbox (Ctrl-C stops all)
 	@$(PY) scripts/demo.py
@@ -64,3 +64,6 @@ lint: install
 
 clean-demo: ## Delete the demo's database, secrets and sandbox state
 	rm -rf var
+
+bench-fleet: install ## A thousand sellers: DONE to visible with push and polling, calls per order, 429s, idle pass cost (BENCHMARKS.md)
+	$(PY) -m bench.fleet
