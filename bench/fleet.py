@@ -74,6 +74,7 @@ class FleetPlan:
     warmup_seconds: float
     measure_seconds: float
     idle_passes: int
+    keep: bool = False  # BENCH_FLEET_KEEP=1: leave the logs and the database for a look
 
     @property
     def pass_sizes(self) -> tuple[int, int]:
@@ -108,6 +109,7 @@ class FleetPlan:
             warmup_seconds=number("BENCH_FLEET_WARMUP_SECONDS", 45, 20),
             measure_seconds=number("BENCH_FLEET_SECONDS", 240, 60),
             idle_passes=int(number("BENCH_FLEET_IDLE_PASSES", 5, 3)),
+            keep=env.get("BENCH_FLEET_KEEP", "").strip() not in ("", "0"),
         )
 
 
@@ -301,8 +303,8 @@ def connect_fleet(sandbox: Any, seller_ids: list[str], *, push_every_other: bool
     """What each seller does in Settings, through the product's services: self-authorization
     with a refresh token from Seller Central (the sandbox's control API), the cadences (MFN
     orders only), push switched off for every other seller, and the start of the import from
-    now (which makes the Amazon-side schedule). Push is subscribed as the connection's
-    background task would."""
+    now (the worker then makes the Amazon-side schedule: `make_amazon_schedules`). Push is
+    subscribed as the connection's background task would."""
     from django.db import connection
     from django.utils import timezone
 
@@ -343,6 +345,18 @@ def connect_fleet(sandbox: Any, seller_ids: list[str], *, push_every_other: bool
     # Sellers connect at the same time, as a thousand sellers would: a few at once.
     with ThreadPoolExecutor(max_workers=CONNECTING_AT_ONCE) as pool:
         return list(pool.map(connect, seller_ids))
+
+
+def make_amazon_schedules() -> None:
+    """What the worker's first passes after the sellers connected do, done here before anything
+    is measured: the automatic requests, which make each seller's Amazon-side schedule (the
+    worker spreads them over passes, WORKER_ACCOUNTS_PER_PASS at a time). The window then sees
+    the schedules' reports from its start."""
+    from django.utils import timezone
+
+    from reports.services import requesting
+
+    requesting.request_due_types(now=timezone.now())
 
 
 def idle_everything(later: datetime) -> None:
@@ -488,10 +502,14 @@ def main() -> int:
     began = time.perf_counter()
     with contextlib.ExitStack() as stack:
         folder = Path(tempfile.mkdtemp(prefix="aoi-bench-fleet-"))
-        stack.callback(shutil.rmtree, folder, ignore_errors=True)
         database = f"{prefix}_{os.getpid()}"
         postgres_admin(admin_url, f'CREATE DATABASE "{database}"')
-        stack.callback(_drop_database, admin_url, database)
+        if plan.keep:
+            # For a look afterwards: the processes' logs and the product's database stay.
+            stack.callback(print, f"Kept: the logs in {folder}, the database {database}.")
+        else:
+            stack.callback(shutil.rmtree, folder, ignore_errors=True)
+            stack.callback(_drop_database, admin_url, database)
         if redis_url:
             _flush_redis(redis_url)
             stack.callback(_flush_redis, redis_url)
@@ -542,6 +560,7 @@ def main() -> int:
             print(f"Connecting fleet sellers {first:,} to {size:,}…", flush=True)
             connect_fleet(sandbox, fleet_ids(first, size), push_every_other=True)
             first = size + 1
+            make_amazon_schedules()
             print(f"Measuring a worker interval over {size:,} idle accounts…", flush=True)
             passes.append(measure_idle_pass(size, plan.idle_passes))
         wake_everything(timezone.now())
