@@ -303,7 +303,7 @@ def connect_fleet(sandbox: Any, seller_ids: list[str], *, push_every_other: bool
     """What each seller does in Settings, through the product's services: self-authorization
     with a refresh token from Seller Central (the sandbox's control API), the cadences (MFN
     orders only), push switched off for every other seller, and the start of the import from
-    now (the worker then makes the Amazon-side schedule: `make_amazon_schedules`). Push is
+    now, and the Amazon-side schedule the worker would make (`make_amazon_schedule`). Push is
     subscribed as the connection's background task would."""
     from django.db import connection
     from django.utils import timezone
@@ -340,6 +340,7 @@ def connect_fleet(sandbox: Any, seller_ids: list[str], *, push_every_other: bool
             acting_user=None,
         )
         requesting.start_order_import(account, start=timezone.now(), acting_user=None)
+        make_amazon_schedule(account)
         return account
 
     # Sellers connect at the same time, as a thousand sellers would: a few at once.
@@ -347,16 +348,22 @@ def connect_fleet(sandbox: Any, seller_ids: list[str], *, push_every_other: bool
         return list(pool.map(connect, seller_ids))
 
 
-def make_amazon_schedules() -> None:
-    """What the worker's first passes after the sellers connected do, done here before anything
-    is measured: the automatic requests, which make each seller's Amazon-side schedule (the
-    worker spreads them over passes, WORKER_ACCOUNTS_PER_PASS at a time). The window then sees
-    the schedules' reports from its start."""
-    from django.utils import timezone
+def make_amazon_schedule(account: Any) -> None:
+    """What the worker's pass does first for a newly connected seller, done here as the seller
+    connects, before anything is measured: the Amazon-side schedule of the order report
+    (`cadences.sync_amazon_schedule`). The worker spreads this over its passes
+    (WORKER_ACCOUNTS_PER_PASS at a time); done here, the window sees the schedules' reports
+    from its start."""
+    from reports.catalog import BY_KEY
+    from reports.models import ReportCadence
+    from reports.services import cadences
 
-    from reports.services import requesting
-
-    requesting.request_due_types(now=timezone.now())
+    for cadence in ReportCadence.objects.filter(account=account).select_related("account"):
+        kind = BY_KEY.get(cadence.kind)
+        if kind is not None and kind.schedulable and kind.imports_orders:
+            cadences.sync_amazon_schedule(
+                cadence, kind=kind, marketplaces=cadences.marketplaces_for(account, kind)
+            )
 
 
 def idle_everything(later: datetime) -> None:
@@ -560,7 +567,6 @@ def main() -> int:
             print(f"Connecting fleet sellers {first:,} to {size:,}…", flush=True)
             connect_fleet(sandbox, fleet_ids(first, size), push_every_other=True)
             first = size + 1
-            make_amazon_schedules()
             print(f"Measuring a worker interval over {size:,} idle accounts…", flush=True)
             passes.append(measure_idle_pass(size, plan.idle_passes))
         wake_everything(timezone.now())

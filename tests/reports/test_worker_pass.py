@@ -119,3 +119,42 @@ def test_a_pass_that_overlaps_a_running_one_only_hands_out_due_reports(steps):
     assert worker.tick() == 1
 
     assert steps == [("hand out", report.pk)]
+
+
+def test_a_pass_makes_the_automatic_requests_of_a_bounded_number_of_accounts(steps, monkeypatch):
+    from reports.models import ReportCadence
+    from reports.services import cadences, requesting
+
+    accounts = add_accounts(ACCOUNTS, discovery_due_at=timezone.now() + timedelta(hours=1))
+    now = timezone.now()
+    ReportCadence.objects.update(next_request_at=now - timedelta(minutes=1))
+    requested: list[int] = []
+    monkeypatch.setattr(cadences, "sync_amazon_schedule", lambda *args, **kwargs: None)
+
+    def request(cadence, *, now):  # a stand-in: requested, looked at again in an hour
+        requested.append(cadence.account_id)
+        cadences.reschedule(cadence, next_request_at=now + timedelta(hours=1))
+        return []
+
+    monkeypatch.setattr(requesting, "_request_claimed", request)
+
+    worker.tick()
+    assert sorted(set(requested)) == [a.pk for a in accounts[:PER_PASS]]
+    worker.tick()
+    worker.tick()
+    assert sorted(set(requested)) == [a.pk for a in accounts]
+
+
+def test_discovery_looks_at_an_account_with_working_push_after_the_push_grace_period(settings):
+    from amazon_settings.models import PushSubscription
+    from reports.services.discovery import check_interval
+
+    settings.WORKER_INTERVAL_SECONDS = 60
+    settings.PUSH_GRACE_SECONDS = 600
+    pushed, failing, polled = add_accounts(3, discovery_due_at=timezone.now())
+    PushSubscription.objects.create(account=pushed, state=PushSubscription.State.ACTIVE)
+    PushSubscription.objects.create(account=failing, state=PushSubscription.State.FAILING)
+
+    # Notifications bring the reports of the first; the check is its safety net.
+    assert check_interval(pushed) == timedelta(minutes=10)
+    assert check_interval(failing) == check_interval(polled) == timedelta(minutes=1)
