@@ -418,11 +418,33 @@ def measure_idle_pass(accounts: int, passes: int) -> PassCost:
     return PassCost(accounts, statistics.median(times), int(statistics.median(counts)))
 
 
-def collect(plan: FleetPlan, window: tuple[datetime, datetime]) -> dict[str, Any]:
-    """Latencies, calls and orders of the window, from the product's database."""
+def amazon_finished(sandbox: Any, window: tuple[datetime, datetime]) -> dict[str, str]:
+    """The fleet's reports Amazon (the sandbox) finished in the window, found by the product
+    or not: report ID -> seller. The product's database alone cannot show a report its check
+    has not found yet."""
+    from amazon_sandbox.catalog import FLEET_PREFIX
+    from amazon_settings.spapi.types import parse_datetime
+
+    start, end = window
+    finished = {}
+    for report in sandbox.control("reports")["reports"]:
+        if report.get("processingStatus") != "DONE" or not report.get("processingEndTime"):
+            continue
+        if not report["sellingPartnerId"].startswith(FLEET_PREFIX):
+            continue
+        if start <= parse_datetime(report["processingEndTime"]) < end:
+            finished[report["reportId"]] = report["sellingPartnerId"]
+    return finished
+
+
+def collect(
+    plan: FleetPlan, window: tuple[datetime, datetime], amazon: dict[str, str]
+) -> dict[str, Any]:
+    """Latencies, calls and orders of the window, from the product's database; the reports of
+    `amazon` (`amazon_finished`) it does not know count as not imported."""
     from django.db.models import Count
 
-    from amazon_settings.models import ApiCall, PushSubscription
+    from amazon_settings.models import ApiCall, PushSubscription, SellerAccount
     from orders.models import Order
     from reports.models import Report
 
@@ -452,6 +474,15 @@ def collect(plan: FleetPlan, window: tuple[datetime, datetime]) -> dict[str, Any
         (push_seconds if side == "push" else polling_seconds).append(seconds)
         if report.downloaded_at:
             import_seconds.append((report.imported_at - report.downloaded_at).total_seconds())
+    known = set(
+        Report.objects.filter(amazon_report_id__in=list(amazon)).values_list(
+            "amazon_report_id", flat=True
+        )
+    )
+    accounts = dict(SellerAccount.objects.values_list("selling_partner_id", "pk"))
+    for report_id, seller_id in amazon.items():
+        if report_id not in known:
+            pending["push" if accounts.get(seller_id) in pushed else "polling"] += 1
     # Reports done before the window whose orders only arrive in it were not counted: neither
     # are calls made for them; calls are counted by when they were made, orders by when they
     # were first imported, both in the window.
@@ -593,13 +624,14 @@ def main() -> int:
         servers.check_running()
         print(f"Letting the last reports in ({plan.drain_seconds:g} s at most)…", flush=True)
         deadline = time.monotonic() + plan.drain_seconds
+        window = (window_start, window_end)
         while time.monotonic() < deadline:
-            figures = collect(plan, (window_start, window_end))
+            figures = collect(plan, window, amazon_finished(sandbox, window))
             connection.close()
             if not figures["push"].pending and not figures["polling"].pending:
                 break
             time.sleep(5)
-        figures = collect(plan, (window_start, window_end))
+        figures = collect(plan, window, amazon_finished(sandbox, window))
         servers.check_running()
         print("Stopping everything…", flush=True)
     result = FleetResult(passes=(passes[0], passes[1]), **figures)

@@ -59,9 +59,10 @@ def tick(*, inline: bool = False) -> int:
 
     The reports already due are handed out first, so they never wait behind the calls the pass
     makes per account; a report discovery registers is handed out at once. The per-account work
-    is bounded (`PassBudget`: settings.WORKER_ACCOUNTS_PER_PASS accounts, half an interval); the
-    accounts left over stay due and come first next time. Of two passes that overlap, only one
-    does the per-account work (`ACCOUNT_WORK_NAME`); the other only hands out due reports.
+    is bounded (`PassBudget`: settings.WORKER_ACCOUNTS_PER_PASS accounts, four fifths of an
+    interval); the accounts left over stay due and come first next time. Of two passes that
+    overlap, only one does the per-account work (`ACCOUNT_WORK_NAME`); the other only hands out
+    due reports.
 
     Idempotent and cheap when nothing is due: discovery looks only at accounts whose discovery
     cursor is due, the automatic requests only at the report types whose cadence is due
@@ -98,7 +99,7 @@ class PassBudget:
 
     @classmethod
     def for_interval(cls) -> PassBudget:
-        seconds = max(5.0, settings.WORKER_INTERVAL_SECONDS / 2)
+        seconds = max(5.0, settings.WORKER_INTERVAL_SECONDS * 0.8)
         began = time.monotonic()
         return cls(max(1, settings.WORKER_ACCOUNTS_PER_PASS), began + seconds, began + seconds / 2)
 
