@@ -9,7 +9,7 @@ NODE_STAMP := node_modules/.installed
 PO_FILES := $(wildcard locale/*/LC_MESSAGES/*.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: demo test install lint clean-demo bench bench-load bench-upload bench-export reliability
+.PHONY: demo test install lint clean-demo bench bench-load bench-upload bench-export bench-fleet reliability
 
 demo: install ## Set up and run the product, the worker and the Amazon sandbox (Ctrl-C stops all)
 	@$(PY) scripts/demo.py
@@ -79,3 +79,6 @@ lint: install
 
 clean-demo: ## Delete the demo's database, secrets and sandbox state
 	rm -rf var
+
+bench-fleet: install ## A thousand sellers: DONE to visible with push and polling, calls per order, 429s, idle pass cost (BENCHMARKS.md)
+	$(PY) -m bench.fleet

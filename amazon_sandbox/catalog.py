@@ -10,7 +10,10 @@ those of real report files and public parsers, listed in tests/data/PROVENANCE.m
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass
+from functools import cache
 
 
 @dataclass(frozen=True)
@@ -135,14 +138,63 @@ DEMO_SELLERS: tuple[DemoSeller, ...] = (
 )
 
 
+# The fleet: synthetic sellers for the fleet benchmark (`make bench-fleet`), AFLEET0000001 up to
+# the number SANDBOX_FLEET_SELLERS names (0, none, unless set: the demo and the tests see the
+# three demo sellers only). Each is an EU seller on Amazon.de whose deterministic history (seed
+# from its number) places SANDBOX_FLEET_ORDERS_PER_DAY orders a day, around the clock, as the
+# demo sellers' histories do; its refresh token comes from the control API like theirs.
+FLEET_PREFIX = "AFLEET"
+_FLEET_ID = re.compile(rf"^{FLEET_PREFIX}(\d{{7}})$")
+DEFAULT_FLEET_ORDERS_PER_DAY = 48.0
+
+
+def fleet_size() -> int:
+    """How many fleet sellers this sandbox serves (SANDBOX_FLEET_SELLERS; 0 when unset)."""
+    value = os.environ.get("SANDBOX_FLEET_SELLERS", "").strip()
+    return max(0, int(value)) if value else 0
+
+
+def fleet_orders_per_day() -> float:
+    value = os.environ.get("SANDBOX_FLEET_ORDERS_PER_DAY", "").strip()
+    return float(value) if value else DEFAULT_FLEET_ORDERS_PER_DAY
+
+
+def fleet_seller_id(number: int) -> str:
+    """The selling partner id of fleet seller `number` (1-based): AFLEET0000001."""
+    return f"{FLEET_PREFIX}{number:07d}"
+
+
+@cache
+def fleet_seller(number: int, orders_per_day: float) -> DemoSeller:
+    """Fleet seller `number`: one object per number and rate, so that the generator's caches
+    keyed by seller hold one entry each."""
+    return DemoSeller(
+        selling_partner_id=fleet_seller_id(number),
+        region="eu",
+        store_name=f"Fleet Shop {number}",
+        marketplace_ids=(_DE,),
+        seed=1_000_000 + number,
+        orders_per_day=orders_per_day,
+    )
+
+
+def fleet_sellers() -> tuple[DemoSeller, ...]:
+    """Every fleet seller this sandbox serves, in number order."""
+    rate = fleet_orders_per_day()
+    return tuple(fleet_seller(n, rate) for n in range(1, fleet_size() + 1))
+
+
 def seller_by_id(selling_partner_id: str, region: str) -> DemoSeller | None:
-    """The demo seller with this id in this region ("eu" | "na"), or None.
+    """The demo (or fleet) seller with this id in this region ("eu" | "na"), or None.
 
     A seller id of the other region answers None, as Amazon answers 403 on the wrong endpoint.
     """
     for seller in DEMO_SELLERS:
         if seller.selling_partner_id == selling_partner_id and seller.region == region:
             return seller
+    fleet = _FLEET_ID.match(selling_partner_id)
+    if fleet and region == "eu" and 1 <= int(fleet.group(1)) <= fleet_size():
+        return fleet_seller(int(fleet.group(1)), fleet_orders_per_day())
     return None
 
 

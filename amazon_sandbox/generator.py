@@ -617,7 +617,8 @@ def _digits(rng: random.Random, n: int) -> str:
     return "".join(rng.choice("0123456789") for _ in range(n))
 
 
-@lru_cache(maxsize=64)
+# Enough for the fleet benchmark's thousand sellers (catalog.fleet_sellers).
+@lru_cache(maxsize=2048)
 def _products(seller: DemoSeller) -> tuple[_Product, ...]:
     """The seller's listings: 12 products, alternately fulfilled by Amazon and by the seller."""
     rng = random.Random(f"{seller.seed}:catalog")

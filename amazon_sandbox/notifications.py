@@ -35,8 +35,9 @@ from amazon_sandbox.models import (
     NotificationDestination,
     NotificationSubscription,
     Report,
+    ReportSchedule,
 )
-from amazon_sandbox.reporting import Status, observe
+from amazon_sandbox.reporting import Status, materialize_schedules, observe
 
 logger = logging.getLogger(__name__)
 
@@ -341,9 +342,34 @@ def send_due(*, now: datetime, queues: Queues | None) -> int:
     return sent
 
 
+def materialize_due_schedules(*, now: datetime) -> int:
+    """Amazon makes a scheduled report at its time whether anyone reads the seller's reports
+    or not, and notifies it when it is finished: create the due scheduled reports of the
+    subscribed sellers, so that a seller nobody polls still gets its notifications on time.
+    Returns how many reports were created."""
+    sellers = (
+        ReportSchedule.objects.filter(cancelled_at__isnull=True, next_creation_at__lte=now)
+        .filter(
+            selling_partner_id__in=NotificationSubscription.objects.filter(
+                deleted_at__isnull=True, notification_type=REPORT_PROCESSING_FINISHED
+            ).values("selling_partner_id")
+        )
+        .values_list("selling_partner_id", "region")
+        .distinct()
+    )
+    created = 0
+    for selling_partner_id, region in sellers:
+        seller = seller_by_id(selling_partner_id, region)
+        if seller is not None:
+            created += materialize_schedules(seller, now=now)
+    return created
+
+
 def publish(*, queues: Queues | None) -> int:
-    """One pass of the publisher: decide, then send what is due. Returns how many were sent."""
+    """One pass of the publisher: make the due scheduled reports, decide, then send what is
+    due. Returns how many were sent."""
     now = clock.now()
+    materialize_due_schedules(now=now)
     decide_notifications(now=now)
     return send_due(now=now, queues=queues)
 

@@ -207,6 +207,11 @@ PUSH_SQS_VISIBILITY_SECONDS = int(os.environ.get("PUSH_SQS_VISIBILITY_SECONDS", 
 
 # How often the worker checks Amazon (every five minutes by default).
 WORKER_INTERVAL_SECONDS = int(os.environ.get("WORKER_INTERVAL_SECONDS", "300"))
+# The most accounts one pass of the worker asks Amazon about (discovery's getReports, and
+# again the automatic requests); the pass also stops that work after four fifths of an
+# interval. The accounts left over are due still and come first in the next pass, so a large
+# fleet is looked at over a few passes instead of in one pass that outlasts the interval.
+WORKER_ACCOUNTS_PER_PASS = int(os.environ.get("WORKER_ACCOUNTS_PER_PASS", "1000"))
 # A report Amazon keeps processing longer than this is flagged as stuck on Processing.
 REPORT_STUCK_AFTER_SECONDS = int(os.environ.get("REPORT_STUCK_AFTER_SECONDS", str(3 * 3600)))
 # How long a worker may hold a report before another worker may take it over.

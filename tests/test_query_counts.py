@@ -156,3 +156,51 @@ def test_a_worker_pass_costs_the_same_however_many_accounts_are_idle(db):
     add_idle_accounts(5 * N)
     assert SellerAccount.objects.filter(order_import_active=True).count() == 6 * N
     assert pass_queries() == few
+
+
+def worker_interval_queries() -> int:
+    """The queries of everything the worker's schedules run each interval: the heartbeat, the
+    pass over the accounts, the push pass and the waiting invoices."""
+    from orders import tasks as order_tasks
+    from reports import tasks
+
+    with CaptureQueriesContext(connection) as queries:
+        tasks.heartbeat()
+        assert tasks.tick() == 0
+        assert tasks.push_pass().subscriptions_looked_at == 0
+        assert order_tasks.issue_waiting_invoices() == 0
+    return len(queries.captured_queries)
+
+
+def subscribe_idle_accounts() -> None:
+    """Push active for every account, verified until later: nothing due in the push pass."""
+    from amazon_settings.models import PushSubscription
+
+    later = datetime.now(UTC) + timedelta(hours=1)
+    PushSubscription.objects.bulk_create(
+        [
+            PushSubscription(
+                account=account,
+                state=PushSubscription.State.ACTIVE,
+                subscription_id=f"sub-{account.pk}",
+                active_since=START,
+                next_attempt_at=later,
+            )
+            for account in SellerAccount.objects.filter(push__isnull=True)
+        ]
+    )
+
+
+def test_the_worker_s_whole_interval_costs_the_same_however_many_accounts_are_idle(db, settings):
+    # The fleet benchmark's goal (issue 14): a pass over 1,000 idle accounts costs no more than
+    # 5x one over 100. Counted, not timed: the same queries for 5 and for 50 accounts.
+    settings.PUSH_SQS_QUEUE_URL = "http://127.0.0.1:1/123456789012/amazon-order-import"
+    settings.WORKER_INTERVAL_SECONDS = 300
+    add_idle_accounts(5)
+    subscribe_idle_accounts()
+    worker_interval_queries()  # the first pass creates the heartbeat rows
+    few = worker_interval_queries()
+    add_idle_accounts(45)
+    subscribe_idle_accounts()
+    assert SellerAccount.objects.filter(push__state="active").count() == 50
+    assert worker_interval_queries() == few

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from amazon_settings import services as account_services
-from amazon_settings.models import SellerAccount
+from amazon_settings.models import PushSubscription, SellerAccount
 from amazon_settings.spapi.types import Report as AmazonReport
 from reports.catalog import kinds_for_region
 from reports.models import DiscoveryCursor, Report
@@ -63,9 +64,23 @@ def discover_reports(account: SellerAccount, *, force: bool = False) -> list[Rep
         )
     DiscoveryCursor.objects.update_or_create(
         account=account,
-        defaults={"checked_until": now, "next_check_at": now + poll_interval()},
+        defaults={"checked_until": now, "next_check_at": now + check_interval(account)},
     )
     return registered
+
+
+def check_interval(account: SellerAccount) -> timedelta:
+    """How long until discovery looks at the account again: the worker's interval, or, while
+    push works for it, the time push is given to prove it (PUSH_GRACE_SECONDS) if that is
+    longer. Notifications bring its reports then; the check is the safety net for a lost
+    message, and the evidence that push stopped working (`push_health`), which could not come
+    sooner than that anyway."""
+    interval = poll_interval()
+    if PushSubscription.objects.filter(
+        account=account, state=PushSubscription.State.ACTIVE
+    ).exists():
+        return max(interval, timedelta(seconds=settings.PUSH_GRACE_SECONDS))
+    return interval
 
 
 def register_found_report(account: SellerAccount, amazon: AmazonReport, *, message: str) -> Report:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import secrets
+import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -202,15 +203,26 @@ def request_automatic_reports(
     return created
 
 
-def request_due_types(*, now: datetime | None = None) -> list[Report]:
+def request_due_types(
+    *, now: datetime | None = None, limit: int | None = None, until: float | None = None
+) -> list[Report]:
     """The worker's part of `request_automatic_reports`, for every account with order import on
     that it may call Amazon for, and only for the types that are due: a pass over idle
     accounts costs one query. For a type Amazon lets schedule, the Amazon-side schedule is
     first made to match the cadence (`cadences.sync_amazon_schedule`, a call to Amazon when it
-    changed). Errors of one account are logged and leave the others alone."""
+    changed). Errors of one account are logged and leave the others alone. At most `limit`
+    accounts, and none once `until` (time.monotonic) has passed: the types left over stay due
+    for the next pass."""
     now = now or timezone.now()
     created: list[Report] = []
+    accounts: set[int] = set()
     for cadence in cadences.due_cadences(now=now):
+        if cadence.account_id not in accounts:
+            if (limit is not None and len(accounts) >= limit) or (
+                until is not None and time.monotonic() >= until
+            ):
+                break
+            accounts.add(cadence.account_id)
         if not cadences.claim_cadence(cadence, now=now):
             continue
         kind = BY_KEY.get(cadence.kind)

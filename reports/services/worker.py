@@ -7,9 +7,10 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import F
 from django.utils import timezone
 from django_q.models import Schedule
 
@@ -44,8 +45,24 @@ def resume_interrupted_imports() -> int:
     return enqueue_reports(stopped)
 
 
+# The row whose `last_seen_at` is the moment the running pass's hold on the accounts ends: of
+# two passes that overlap (a pass over many accounts that outlasts the interval, a second
+# worker), only one does the per-account work.
+ACCOUNT_WORK_NAME = "worker-account-work"
+# Longer than any pass can run: django-q2 stops a task after its timeout (settings.Q_CLUSTER).
+ACCOUNT_WORK_HOLD = timedelta(minutes=10)
+
+
 def tick(*, inline: bool = False) -> int:
-    """One pass of the worker: discover, request what is due, fan out due reports.
+    """One pass of the worker: advance the due reports, then request what is due, discover, and
+    advance what that made due.
+
+    The reports already due are handed out first, so they never wait behind the calls the pass
+    makes per account; a report discovery registers is handed out at once. The per-account work
+    is bounded (`PassBudget`: settings.WORKER_ACCOUNTS_PER_PASS accounts, four fifths of an
+    interval); the accounts left over stay due and come first next time. Of two passes that
+    overlap, only one does the per-account work (`ACCOUNT_WORK_NAME`); the other only hands out
+    due reports.
 
     Idempotent and cheap when nothing is due: discovery looks only at accounts whose discovery
     cursor is due, the automatic requests only at the report types whose cadence is due
@@ -53,27 +70,93 @@ def tick(*, inline: bool = False) -> int:
     of by separate tasks. Returns the number of reports handed out.
     """
     record_worker_heartbeat()
+    handed_out = _advance_due(inline=inline)
     now = timezone.now()
-    cadences.ensure_cadences_of_active_accounts(now=now)
-    due_for_discovery = (
-        SellerAccount.objects.usable()
-        .filter(order_import_active=True)
-        .exclude(discovery_cursor__next_check_at__gt=now)
+    if not _take_pass(now):
+        return handed_out
+    try:
+        budget = PassBudget.for_interval()
+        cadences.ensure_cadences_of_active_accounts(now=now)
+        # The automatic requests (and Amazon-side schedules) first, in the first half of the
+        # budget's time; discovery, the safety net, in what is left.
+        request_due_types(now=now, limit=budget.accounts, until=budget.halfway)
+        cadences.cancel_paused_schedules()
+        handed_out += _discover(now=now, budget=budget, inline=inline)
+    finally:
+        _end_pass()
+    return handed_out + _advance_due(inline=inline)
+
+
+@dataclass(frozen=True)
+class PassBudget:
+    """How much per-account work one pass does at most: `accounts` accounts for each kind of
+    work (automatic requests, discovery), until `until` (time.monotonic); the requests until
+    `halfway`."""
+
+    accounts: int
+    until: float
+    halfway: float
+
+    @classmethod
+    def for_interval(cls) -> PassBudget:
+        seconds = max(5.0, settings.WORKER_INTERVAL_SECONDS * 0.8)
+        began = time.monotonic()
+        return cls(max(1, settings.WORKER_ACCOUNTS_PER_PASS), began + seconds, began + seconds / 2)
+
+    def spent(self) -> bool:
+        return time.monotonic() >= self.until
+
+
+def _take_pass(now: datetime) -> bool:
+    """Hold the per-account work for this pass, unless another pass holds it."""
+    WorkerHeartbeat.objects.get_or_create(
+        name=ACCOUNT_WORK_NAME, defaults={"last_seen_at": now - timedelta(seconds=1)}
     )
-    for account in due_for_discovery:
-        try:
-            discover_reports(account)
-        except (SpApiError, AccountNotConnected) as error:
-            logger.warning("Discovery for %s stopped: %s", account, error)
-    request_due_types(now=now)
-    cadences.cancel_paused_schedules()
-    handed_out = 0
-    for pk, lease_id in claim_reports():
+    return bool(
+        WorkerHeartbeat.objects.filter(name=ACCOUNT_WORK_NAME, last_seen_at__lte=now).update(
+            last_seen_at=now + ACCOUNT_WORK_HOLD
+        )
+    )
+
+
+def _end_pass() -> None:
+    WorkerHeartbeat.objects.filter(name=ACCOUNT_WORK_NAME).update(last_seen_at=timezone.now())
+
+
+def _advance_due(*, inline: bool, ids: list[int] | None = None) -> int:
+    """Claim the due reports (of `ids` only, if given) and advance each: here with `inline`,
+    else by a task each. Returns how many."""
+    claimed = claim_reports() if ids is None else claim_reports(ids=ids, limit=len(ids))
+    for pk, lease_id in claimed:
         if inline:
             advance_report(pk, lease_id)
         else:
             hand_out(pk, lease_id)
-        handed_out += 1
+    return len(claimed)
+
+
+def _discover(*, now: datetime, budget: PassBudget, inline: bool) -> int:
+    """Discovery for the accounts whose check is due, the longest due first, within `budget`.
+    What it registers is handed out at once (without `inline`; with it, at the end of the
+    pass). Returns how many reports were handed out."""
+    due = (
+        SellerAccount.objects.usable()
+        .filter(order_import_active=True)
+        .exclude(discovery_cursor__next_check_at__gt=now)
+        .order_by(F("discovery_cursor__next_check_at").asc(nulls_first=True), "pk")
+    )
+    handed_out = 0
+    for account in due[: budget.accounts]:
+        if budget.spent():
+            break
+        try:
+            found = discover_reports(account)
+        except (SpApiError, AccountNotConnected) as error:
+            logger.warning("Discovery for %s stopped: %s", account, error)
+            continue
+        due_now = [r.pk for r in found if r.next_attempt_at is not None]
+        if due_now and not inline:
+            handed_out += _advance_due(inline=False, ids=due_now)
     return handed_out
 
 

@@ -439,6 +439,19 @@ def test_discovery_registers_reports_amazon_made_on_a_schedule(eu_account, amazo
     assert report.import_status == Status.IMPORTED
 
 
+def test_discovery_checks_an_account_with_working_push_less_often(eu_account, amazon, settings):
+    from amazon_settings.models import PushSubscription
+    from reports.models import DiscoveryCursor
+
+    settings.WORKER_INTERVAL_SECONDS = 60
+    settings.PUSH_GRACE_SECONDS = 600
+    PushSubscription.objects.create(account=eu_account, state=PushSubscription.State.ACTIVE)
+    before = timezone.now()
+    discovery.discover_reports(eu_account, force=True)
+    cursor = DiscoveryCursor.objects.get(account=eu_account)
+    assert cursor.next_check_at >= before + timedelta(minutes=10)
+
+
 def test_automatic_import_requests_the_time_since_the_last_report(eu_account, amazon, settings):
     settings.WORKER_INTERVAL_SECONDS = 60
     eu_account.authorized_at = timezone.now() - timedelta(days=2)

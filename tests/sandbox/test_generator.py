@@ -22,6 +22,8 @@ from amazon_sandbox.catalog import (
     MARKETPLACES,
     REPORT_TYPES,
     DemoSeller,
+    fleet_seller_id,
+    fleet_sellers,
     marketplace_by_country,
     seller_by_id,
 )
@@ -705,3 +707,40 @@ def test_naive_datetimes_and_unknown_types_are_refused():
         orders_between(EU, datetime(2025, 1, 1), NOW, now=NOW)  # noqa: DTZ001
     with pytest.raises(ValueError, match="Unknown report type"):
         render("GET_NO_SUCH_REPORT", days_ago(1), NOW, seller=EU)
+
+
+def test_fleet_sellers_exist_only_when_configured(monkeypatch):
+    monkeypatch.delenv("SANDBOX_FLEET_SELLERS", raising=False)
+    assert fleet_sellers() == ()
+    fleet_sellers_first = fleet_seller_id(1)
+    assert seller_by_id(fleet_sellers_first, "eu") is None
+
+    monkeypatch.setenv("SANDBOX_FLEET_SELLERS", "3")
+    monkeypatch.setenv("SANDBOX_FLEET_ORDERS_PER_DAY", "200")
+    fleet = fleet_sellers()
+    assert [s.selling_partner_id for s in fleet] == [
+        "AFLEET0000001",
+        "AFLEET0000002",
+        "AFLEET0000003",
+    ]
+    assert seller_by_id(fleet_sellers_first, "eu") is fleet[0]
+    assert seller_by_id(fleet_sellers_first, "na") is None
+    assert seller_by_id(fleet_seller_id(4), "eu") is None
+    assert len({s.seed for s in fleet} | {s.seed for s in DEMO_SELLERS}) == 6
+    for seller in fleet:
+        assert re.fullmatch(r"A[A-Z0-9]{12,13}", seller.selling_partner_id)
+        assert seller.marketplace_ids == (DE,)
+
+
+def test_fleet_sellers_place_orders_around_the_clock_deterministically(monkeypatch):
+    monkeypatch.setenv("SANDBOX_FLEET_SELLERS", "2")
+    monkeypatch.setenv("SANDBOX_FLEET_ORDERS_PER_DAY", "240")
+    first, second = fleet_sellers()
+    day = NOW - timedelta(days=2)
+    orders = orders_between(first, day, day + timedelta(days=1), now=NOW)
+    assert 150 < len(orders) < 350
+    # Every hour of the day has some: orders arrive continuously, not in one batch.
+    assert len({o.purchase_date.hour for o in orders}) == 24
+    assert orders == orders_between(first, day, day + timedelta(days=1), now=NOW)
+    others = orders_between(second, day, day + timedelta(days=1), now=NOW)
+    assert [o.purchase_date for o in orders] != [o.purchase_date for o in others]

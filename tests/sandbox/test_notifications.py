@@ -311,3 +311,30 @@ def test_a_deleted_subscription_stops_the_notifications(sandbox, sqs, app, eu, q
     assert decided(sandbox, held)["dropped"] is True
     assert sqs.receive(url, wait=1) == []
     assert [n["reportId"] for n in sandbox.control("notifications")["notifications"]] == [held]
+
+
+def test_a_scheduled_report_is_pushed_although_nobody_reads_the_sellers_reports(
+    sandbox, sqs, app, eu, queue
+):
+    url, arn = queue
+    subscribe(eu, app.create_destination(arn)["destinationId"])
+    start = datetime.now(UTC) + timedelta(seconds=1)
+    schedule = eu.post(
+        "/reports/2021-06-30/schedules",
+        {
+            "reportType": ORDERS,
+            "marketplaceIds": [DE],
+            "period": "PT15M",
+            "nextReportCreationTime": start.isoformat(),
+        },
+    )
+    schedule_id = assert_response(schedule, "createReportSchedule", 201)["reportScheduleId"]
+
+    # Amazon makes the report at its time and notifies it; no getReports asks for it.
+    [message] = wait_for_messages(sqs, url, 1)
+
+    finished = message["payload"]["reportProcessingFinishedNotification"]
+    assert finished["sellerId"] == EU_SELLER
+    assert finished["reportType"] == ORDERS
+    report = eu.report(finished["reportId"])
+    assert report["reportScheduleId"] == schedule_id

@@ -1,0 +1,160 @@
+"""A worker pass over many accounts: its per-account work is bounded and spread over passes,
+and the reports already due never wait behind it (issue 14, the fleet benchmark: a pass that
+called getReports for a thousand accounts one after another outlasted the interval, passes
+piled up, and neither the Amazon-side schedules nor the finished reports got their turn)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.utils import timezone
+
+from amazon_settings.crypto import encrypt_secret
+from amazon_settings.models import SellerAccount
+from reports.models import DiscoveryCursor, Report, WorkerHeartbeat
+from reports.services import worker
+from reports.services.cadences import ensure_cadences
+
+pytestmark = pytest.mark.django_db
+
+ACCOUNTS = 12
+PER_PASS = 5
+
+
+def add_accounts(count: int, *, discovery_due_at: datetime) -> list[SellerAccount]:
+    """Accounts with order import on, their automatic requests looked after for an hour, their
+    discovery due from `discovery_due_at` (one second apart, the first the longest due)."""
+    later = timezone.now() + timedelta(hours=1)
+    accounts = []
+    for n in range(count):
+        account = SellerAccount.objects.create(
+            selling_partner_id=f"A9FLEET{n:07d}",
+            region="eu",
+            display_name=f"Fleet {n}",
+            refresh_token_encrypted=encrypt_secret("Atzr|fleet"),
+            status=SellerAccount.Status.CONNECTED,
+            order_import_active=True,
+        )
+        ensure_cadences(account, now=later)
+        DiscoveryCursor.objects.create(
+            account=account,
+            checked_until=discovery_due_at,
+            next_check_at=discovery_due_at + timedelta(seconds=n),
+        )
+        accounts.append(account)
+    return accounts
+
+
+@pytest.fixture
+def steps(monkeypatch, settings):
+    """What the pass did, in order: ("discover", account id) for each discovery (a stand-in
+    for getReports that finds nothing and moves the cursor on, as the real one does) and
+    ("hand out", report id) for each report handed to a task."""
+    settings.WORKER_ACCOUNTS_PER_PASS = PER_PASS
+    settings.WORKER_INTERVAL_SECONDS = 300
+    done: list[tuple[str, int]] = []
+
+    def discover(account: SellerAccount) -> list[Report]:
+        done.append(("discover", account.pk))
+        now = timezone.now()
+        DiscoveryCursor.objects.filter(account=account).update(
+            checked_until=now, next_check_at=now + timedelta(minutes=5)
+        )
+        return []
+
+    monkeypatch.setattr(worker, "discover_reports", discover)
+    monkeypatch.setattr(worker, "hand_out", lambda pk, lease_id: done.append(("hand out", pk)))
+    return done
+
+
+def finished_report(account: SellerAccount) -> Report:
+    """A report Amazon finished, due for its download now."""
+    return Report.objects.create(
+        account=account,
+        report_type="GET_FLAT_FILE_ORDER_REPORT_DATA_SHIPPING",
+        marketplace_ids=["A1PA6795UKMFR9"],
+        data_start=datetime(2026, 1, 1, tzinfo=UTC),
+        data_end=datetime(2026, 1, 2, tzinfo=UTC),
+        amazon_report_id="90000000001",
+        amazon_status=Report.AmazonStatus.DONE,
+        import_status=Report.ImportStatus.DOWNLOADING,
+        next_attempt_at=timezone.now() - timedelta(seconds=1),
+    )
+
+
+def discovered(steps: list[tuple[str, int]]) -> list[int]:
+    return [pk for step, pk in steps if step == "discover"]
+
+
+def test_a_pass_over_many_accounts_bounds_discovery_and_hands_out_due_reports_first(steps):
+    accounts = add_accounts(ACCOUNTS, discovery_due_at=timezone.now() - timedelta(hours=1))
+    report = finished_report(accounts[-1])
+
+    worker.tick()
+
+    # The finished report went out before any call for the accounts.
+    assert steps[0] == ("hand out", report.pk)
+    # Discovery for the longest-due accounts, as many as a pass may take.
+    assert discovered(steps) == [a.pk for a in accounts[:PER_PASS]]
+
+
+def test_the_accounts_left_over_come_first_in_the_next_passes(steps):
+    accounts = add_accounts(ACCOUNTS, discovery_due_at=timezone.now() - timedelta(hours=1))
+
+    for _ in range(3):
+        worker.tick()
+
+    assert discovered(steps) == [a.pk for a in accounts]  # each once, in three passes
+
+
+def test_a_pass_that_overlaps_a_running_one_only_hands_out_due_reports(steps):
+    accounts = add_accounts(ACCOUNTS, discovery_due_at=timezone.now() - timedelta(hours=1))
+    report = finished_report(accounts[0])
+    # Another pass is busy with the accounts.
+    WorkerHeartbeat.objects.create(
+        name=worker.ACCOUNT_WORK_NAME, last_seen_at=timezone.now() + timedelta(minutes=5)
+    )
+
+    assert worker.tick() == 1
+
+    assert steps == [("hand out", report.pk)]
+
+
+def test_a_pass_makes_the_automatic_requests_of_a_bounded_number_of_accounts(steps, monkeypatch):
+    from reports.models import ReportCadence
+    from reports.services import cadences, requesting
+
+    accounts = add_accounts(ACCOUNTS, discovery_due_at=timezone.now() + timedelta(hours=1))
+    now = timezone.now()
+    ReportCadence.objects.update(next_request_at=now - timedelta(minutes=1))
+    requested: list[int] = []
+    monkeypatch.setattr(cadences, "sync_amazon_schedule", lambda *args, **kwargs: None)
+
+    def request(cadence, *, now):  # a stand-in: requested, looked at again in an hour
+        requested.append(cadence.account_id)
+        cadences.reschedule(cadence, next_request_at=now + timedelta(hours=1))
+        return []
+
+    monkeypatch.setattr(requesting, "_request_claimed", request)
+
+    worker.tick()
+    assert sorted(set(requested)) == [a.pk for a in accounts[:PER_PASS]]
+    worker.tick()
+    worker.tick()
+    assert sorted(set(requested)) == [a.pk for a in accounts]
+
+
+def test_discovery_looks_at_an_account_with_working_push_after_the_push_grace_period(settings):
+    from amazon_settings.models import PushSubscription
+    from reports.services.discovery import check_interval
+
+    settings.WORKER_INTERVAL_SECONDS = 60
+    settings.PUSH_GRACE_SECONDS = 600
+    pushed, failing, polled = add_accounts(3, discovery_due_at=timezone.now())
+    PushSubscription.objects.create(account=pushed, state=PushSubscription.State.ACTIVE)
+    PushSubscription.objects.create(account=failing, state=PushSubscription.State.FAILING)
+
+    # Notifications bring the reports of the first; the check is its safety net.
+    assert check_interval(pushed) == timedelta(minutes=10)
+    assert check_interval(failing) == check_interval(polled) == timedelta(minutes=1)
