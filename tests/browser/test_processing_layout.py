@@ -118,10 +118,16 @@ def scroll_width(page) -> int:
     return page.evaluate("document.documentElement.scrollWidth")
 
 
+@pytest.mark.parametrize(
+    ("locale", "order_statuses"), [("en-US", "Order statuses"), ("de-DE", "Bestellstatus")]
+)
 def test_processing_fits_1366_and_menus_offer_only_each_states_actions(
-    live_server, seller_data, chromium
+    live_server, seller_data, chromium, locale, order_statuses
 ):
-    context = chromium.new_context(viewport=SIZES["1366"], timezone_id="Europe/Berlin")
+    """In English and in German, whose words are longer."""
+    context = chromium.new_context(
+        viewport=SIZES["1366"], timezone_id="Europe/Berlin", locale=locale
+    )
     context.set_default_timeout(15_000)
     page = context.new_page()
     page.goto(f"{live_server.url}/login/")
@@ -164,14 +170,14 @@ def test_processing_fits_1366_and_menus_offer_only_each_states_actions(
         menu.wait_for(state="hidden")
     # The type is its short name, Amazon's code in the tooltip.
     longest = page.locator(f"#reports [data-report-type='{LONGEST}']")
-    assert longest.inner_text() == "Order statuses"
+    assert longest.inner_text() == order_statuses
     assert LONGEST in longest.get_attribute("title")
 
     for size, viewport in SIZES.items():
         page.set_viewport_size(viewport)
         for name, path in (("processing", "/reports/"), ("orders", "/orders/"), ("home", "/")):
             page.goto(f"{live_server.url}{path}")
-            screenshot(page, f"layout-{name}-{size}")
+            screenshot(page, f"layout-{locale}-{name}-{size}")
         if size == "390":
             page.goto(f"{live_server.url}/reports/")
             assert scroll_width(page) <= 390, "Processing scrolls sideways on a phone"
