@@ -126,6 +126,15 @@ def test_home_lists_connected_accounts(logged_in_client):
 
 
 @pytest.mark.django_db
+def test_home_first_steps_are_buttons(logged_in_client):
+    body = logged_in_client.get("/").content.decode()
+    steps = re.search(r'<ol class="mb-0 first-steps">.*?</ol>', body, re.S).group(0)
+    buttons = re.findall(r'<a class="btn [^"]*" href="([^"]+)">', steps)
+    assert buttons == ["/settings/#connect-form", "/settings/", "/reports/request/"]
+    assert "<strong>" not in steps
+
+
+@pytest.mark.django_db
 def test_worker_heartbeat_shows_on_home(logged_in_client):
     from reports.tasks import heartbeat
 

@@ -1,12 +1,15 @@
 """What a seller does to one report on the Processing page: reset, cancel, skip, confirm.
 
 Each action checks the report's state, writes the change through `transition` and names the
-seller in the report's history.
+seller in the report's history. Which action applies in which state is said once, in the
+`can_*` functions: the services refuse what they do not allow, and Processing offers a row
+only what `applicable_actions` returns.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -37,6 +40,49 @@ def _write(
         raise StaleState(report.pk)
 
 
+def worker_holds(report: Report, *, now: datetime) -> bool:
+    """The worker is downloading or importing the report right now (its lease runs)."""
+    return (
+        report.import_status in (Status.DOWNLOADING, Status.IMPORTING)
+        and report.leased_until is not None
+        and report.leased_until > now
+    )
+
+
+def can_reset(report: Report, *, now: datetime) -> bool:
+    """Reset applies in every state, except while the worker holds the report."""
+    return not worker_holds(report, now=now)
+
+
+def can_cancel(report: Report) -> bool:
+    """Only a report not sent yet, or one Amazon has not started (in queue), can be cancelled."""
+    return report.import_status == Status.QUEUED or (
+        report.import_status == Status.WAITING and report.amazon_status == Amazon.IN_QUEUE
+    )
+
+
+def can_skip(report: Report) -> bool:
+    """A report still being worked on, held by the stock guard or failed can be skipped."""
+    return not report.is_finished or report.import_status in (Status.HELD, Status.FAILED)
+
+
+def can_confirm(report: Report) -> bool:
+    """Only a report the stock guard held can be confirmed."""
+    return report.import_status == Status.HELD
+
+
+def applicable_actions(report: Report, *, now: datetime) -> tuple[str, ...]:
+    """The actions that apply to `report` in its state, by name ("reset", "cancel", "skip",
+    "confirm"), in the order a menu offers them."""
+    checks = {
+        "reset": can_reset(report, now=now),
+        "cancel": can_cancel(report),
+        "skip": can_skip(report),
+        "confirm": can_confirm(report),
+    }
+    return tuple(name for name, applies in checks.items() if applies)
+
+
 @dataclass(frozen=True)
 class ActionResult:
     report: Report
@@ -50,11 +96,7 @@ def reset_report(report: Report, *, acting_user: AbstractBaseUser | None) -> Act
     is downloaded again; otherwise it is requested again.
     """
     previous = report.import_status
-    if (
-        report.import_status in (Status.DOWNLOADING, Status.IMPORTING)
-        and report.leased_until
-        and (report.leased_until > timezone.now())
-    ):
+    if not can_reset(report, now=timezone.now()):
         raise ReportActionNotAllowed(_("The worker is importing this report right now."))
     if report.raw_file:
         report.import_status = Status.IMPORTING
@@ -86,17 +128,15 @@ def cancel_report(report: Report, *, acting_user: AbstractBaseUser | None) -> Ac
     not be asked to cancel it.
     """
     previous = report.import_status
-    if report.import_status == Status.QUEUED:
-        pass
-    elif report.import_status == Status.WAITING and report.amazon_status == Amazon.IN_QUEUE:
+    if not can_cancel(report):
+        raise ReportActionNotAllowed(
+            _("Only a report that Amazon has not started (in queue) can be cancelled.")
+        )
+    if report.import_status == Status.WAITING:
         account_services.call_amazon_for_user(
             report.account, lambda client: client.cancel_report(report.amazon_report_id)
         )
         report.amazon_status = Amazon.CANCELLED
-    else:
-        raise ReportActionNotAllowed(
-            _("Only a report that Amazon has not started (in queue) can be cancelled.")
-        )
     report.import_status = Status.CANCELLED
     report.next_attempt_at = None
     _write(report, previous=previous, done="Cancelled", acting_user=acting_user)
@@ -104,8 +144,9 @@ def cancel_report(report: Report, *, acting_user: AbstractBaseUser | None) -> Ac
 
 
 def skip_report(report: Report, *, acting_user: AbstractBaseUser | None) -> ActionResult:
-    """Stop working on a report (e.g. stuck at Amazon); it is kept, marked skipped."""
-    if report.import_status in (Status.IMPORTED, Status.SKIPPED):
+    """Stop working on a report (e.g. stuck at Amazon, held, failed); it is kept, marked
+    skipped. Raises ReportActionNotAllowed for a report that is already finished."""
+    if not can_skip(report):
         raise ReportActionNotAllowed(_("This report is already finished."))
     previous = report.import_status
     report.import_status = Status.SKIPPED
@@ -116,7 +157,7 @@ def skip_report(report: Report, *, acting_user: AbstractBaseUser | None) -> Acti
 
 def confirm_held_report(report: Report, *, acting_user: AbstractBaseUser | None) -> ActionResult:
     """Import a report the stock guard held, after the seller confirmed the drop is real."""
-    if report.import_status != Status.HELD:
+    if not can_confirm(report):
         raise ReportActionNotAllowed(_("Only a held report can be confirmed."))
     # The import runs under a lease like the worker's, so no worker takes the report meanwhile.
     lease_id = transitions.hold_lease(report.pk, "")

@@ -5,18 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib import messages
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from amazon_settings.exceptions import AmazonSettingsError
 from core.pagination import LimitedCountPaginator
 from reports import selectors
-from reports.catalog import kind_for_report_type
+from reports.catalog import kind_for_report_type, short_name_for
 from reports.exceptions import ReportActionNotAllowed
 from reports.forms.processing import ProcessingFilterForm, ReportActionForm
 from reports.models import Report
@@ -95,14 +98,13 @@ class ReportRow:
 
     report: Report
     kind_name: str
+    short_name: str  # the catalogue's short name; Amazon's code goes in its tooltip
     import_tone: str
     amazon_tone: str
     problem: str
     renew_access: bool
     highlighted: bool
-    can_cancel: bool
-    can_skip: bool
-    can_confirm: bool
+    actions: tuple[str, ...]  # actions.applicable_actions: what the row's menu offers
     urls: dict[str, str]  # ReportUrls.for_report
 
     @classmethod
@@ -113,32 +115,30 @@ class ReportRow:
         kind = kind_for_report_type(report.report_type)
         renew_access = report.failure_reason == Report.FailureReason.AUTH
         if renew_access:
-            problem = "Amazon denied access: renew access in Settings"
+            problem = _("Amazon denied access: renew access in Settings")
         elif report.import_status == Status.NO_DATA or (
             report.amazon_status == Amazon.CANCELLED and report.import_status != Status.CANCELLED
         ):
-            problem = "Amazon found no data in this range"
+            problem = _("Amazon found no data in this range")
         elif report.amazon_status == Amazon.FATAL:
-            problem = report.last_error or "Amazon could not create this report."
+            problem = report.last_error or _("Amazon could not create this report.")
         elif report.import_interrupted and not report.last_error:
-            problem = (
-                f"Interrupted after line {report.imported_through_line:,} of "
-                f"{report.rows_total + 1:,}: resuming from there."
-            )
+            problem = _("Interrupted after line %(line)s of %(lines)s: resuming from there.") % {
+                "line": intcomma(report.imported_through_line),
+                "lines": intcomma(report.rows_total + 1),
+            }
         else:
             problem = report.last_error
         return cls(
             report=report,
             kind_name=kind.name if kind else report.report_type,
+            short_name=short_name_for(report.report_type),
             import_tone=IMPORT_TONES.get(report.import_status, "secondary"),
             amazon_tone=AMAZON_TONES.get(report.amazon_status, "light"),
             problem=problem,
             renew_access=renew_access,
             highlighted=highlighted,
-            can_cancel=report.import_status == Status.QUEUED
-            or (report.import_status == Status.WAITING and report.amazon_status == Amazon.IN_QUEUE),
-            can_skip=not report.is_finished or report.import_status in (Status.HELD, Status.FAILED),
-            can_confirm=report.import_status == Status.HELD,
+            actions=actions.applicable_actions(report, now=timezone.now()),
             urls=(urls or ReportUrls()).for_report(report.pk),
         )
 
@@ -197,7 +197,10 @@ def empty_reports(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "reports/processing.html#empty-reports",
-        {"empty_reports": reports, "empty_list_size": EMPTY_LIST_SIZE},
+        {
+            "empty_reports": [(report, short_name_for(report.report_type)) for report in reports],
+            "empty_list_size": EMPTY_LIST_SIZE,
+        },
     )
 
 
