@@ -22,6 +22,7 @@ from amazon_settings.exceptions import AccountNotConnected
 from amazon_settings.models import SellerAccount
 from amazon_settings.spapi import SpApiError
 from reports import coverage
+from reports import stored_texts as texts
 from reports.catalog import BY_KEY, ReportKind, automatic_kinds, order_kinds_look_back
 from reports.exceptions import InvalidReportRequest
 from reports.models import Report, ReportCadence
@@ -127,7 +128,7 @@ def request_reports(
                 batch=batch,
                 next_attempt_at=now,
             )
-            register_report(report, message="Requested; the worker sends it to Amazon.")
+            register_report(report, message=texts.REQUESTED)
             reports.append(report)
         new_ids = [r.pk for r in reports if r.batch == batch]
         transaction.on_commit(lambda: transitions.enqueue_reports(new_ids))

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib import messages
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
@@ -21,6 +23,7 @@ from reports.exceptions import ReportActionNotAllowed
 from reports.forms.processing import ProcessingFilterForm, ReportActionForm
 from reports.models import Report
 from reports.services import actions
+from reports.stored_texts import translate_stored
 
 PAGE_SIZE = 50
 # The folded line of empty automatic reports counts up to this many, and lists the newest
@@ -113,20 +116,22 @@ class ReportRow:
         kind = kind_for_report_type(report.report_type)
         renew_access = report.failure_reason == Report.FailureReason.AUTH
         if renew_access:
-            problem = "Amazon denied access: renew access in Settings"
+            problem = _("Amazon denied access: renew access in Settings")
         elif report.import_status == Status.NO_DATA or (
             report.amazon_status == Amazon.CANCELLED and report.import_status != Status.CANCELLED
         ):
-            problem = "Amazon found no data in this range"
+            problem = _("Amazon found no data in this range")
         elif report.amazon_status == Amazon.FATAL:
-            problem = report.last_error or "Amazon could not create this report."
-        elif report.import_interrupted and not report.last_error:
-            problem = (
-                f"Interrupted after line {report.imported_through_line:,} of "
-                f"{report.rows_total + 1:,}: resuming from there."
+            problem = translate_stored(report.last_error) or _(
+                "Amazon could not create this report."
             )
+        elif report.import_interrupted and not report.last_error:
+            problem = _("Interrupted after line %(line)s of %(lines)s: resuming from there.") % {
+                "line": intcomma(report.imported_through_line),
+                "lines": intcomma(report.rows_total + 1),
+            }
         else:
-            problem = report.last_error
+            problem = translate_stored(report.last_error)
         return cls(
             report=report,
             kind_name=kind.name if kind else report.report_type,
