@@ -1,21 +1,13 @@
-"""Texts the worker stores for sellers to read later: a report's last error and its history.
-
-The worker writes them in English, since it does not know who will read them; a page
-translates them into its reader's language when it shows them. Each text is built from one of
-the templates below (marked with `gettext_noop`, so they are in the catalogue), and
-`translate_stored` recognises a stored text by its template, translates the template and puts
-the stored values back in. A value that is itself a stored text (an error inside "Gave up after
-…") is translated too; Amazon's own words and anything not built here stay as they were.
-"""
+"""The texts the worker stores about reports (a report's last error, its history), registered
+with `core.stored_texts` so that pages show them in their reader's language."""
 
 from __future__ import annotations
 
-import re
-from functools import cache
+from django.utils.translation import gettext_noop
 
-from django.utils.translation import gettext, gettext_noop
+from core.stored_texts import register, register_plural, stored_text, translate_stored
 
-_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+__all__ = ["stored_text", "translate_stored"]
 
 # Stored texts have no plural forms: a plural would need the count at display time, which the
 # English text does not keep reliably. They are written so that one form fits every count.
@@ -52,6 +44,23 @@ INTERRUPTED = gettext_noop("The import was interrupted after line %(line)s; it g
 GAVE_UP = gettext_noop("Gave up after %(attempts)s attempts: %(error)s")
 RETRYING = gettext_noop("%(error)s Trying again at %(time)s.")
 REQUESTED = gettext_noop("Requested; the worker sends it to Amazon.")
+UPLOADED = gettext_noop(
+    "Uploaded by %(who)s: %(filename)s (%(size)s bytes). %(reason)s The worker imports it."
+)
+PUSH_CONSUMER_STOPPED = gettext_noop(
+    "Amazon finished report %(report_id)s at %(moment)s, but its notification was not handled "
+    "within %(waited)s: the notification consumer is not running. Start `manage.py "
+    "consume_notifications` beside the worker (make demo starts it); Amazon's messages wait in "
+    "the queue meanwhile. Orders still arrive through the worker's check every %(interval)s."
+)
+PUSH_NOT_DELIVERED = gettext_noop(
+    "Amazon finished report %(report_id)s at %(moment)s, but no notification for it arrived "
+    "within %(waited)s. Amazon sends no test message and says nothing when it cannot deliver: "
+    "most likely the SQS queue's access policy does not let Amazon's Selling Partner API "
+    "(%(principal)s) call sqs:SendMessage and sqs:GetQueueAttributes, or the queue is encrypted "
+    "with a KMS key whose policy leaves it out. Orders still arrive through the worker's check "
+    "every %(interval)s."
+)
 
 TEMPLATES = (
     NO_DATA,
@@ -75,32 +84,13 @@ TEMPLATES = (
     GAVE_UP,
     RETRYING,
     REQUESTED,
+    UPLOADED,
+    PUSH_CONSUMER_STOPPED,
+    PUSH_NOT_DELIVERED,
 )
 
 
-def stored_text(template: str, **values: object) -> str:
-    """The English text to store: `template` (one of TEMPLATES) with its values."""
-    return template % {name: str(value) for name, value in values.items()}
-
-
-@cache
-def _pattern(template: str) -> re.Pattern[str]:
-    parts = _PLACEHOLDER.split(template)
-    # split() alternates literal text and placeholder names.
-    regex = "".join(
-        re.escape(part) if index % 2 == 0 else f"(?P<{part}>.*?)"
-        for index, part in enumerate(parts)
-    )
-    return re.compile(regex, re.S)
-
-
-def translate_stored(text: str) -> str:
-    """`text` in the active language, if it was built from one of TEMPLATES; else unchanged."""
-    if not text:
-        return text
-    for template in TEMPLATES:
-        match = _pattern(template).fullmatch(text)
-        if match:
-            values = {name: translate_stored(value) for name, value in match.groupdict().items()}
-            return gettext(template) % values
-    return gettext(text)
+register(*TEMPLATES)
+# The durations in them, as `amazon_settings.selectors.duration_words` writes them.
+register_plural("%(count)d second", "%(count)d seconds")
+register_plural("%(count)d minute", "%(count)d minutes")
