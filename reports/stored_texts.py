@@ -37,8 +37,7 @@ IMPORTED = gettext_noop(
 )
 IMPORTED_WITH_WARNINGS = gettext_noop(
     "Imported %(rows)s rows: %(created)s created, %(updated)s updated, %(unchanged)s "
-    "unchanged, %(failed)s with errors. Rows with warnings, imported as they stand: "
-    "%(warned)s."
+    "unchanged, %(failed)s with errors, %(warned)s with warnings (imported as they stand)."
 )
 INTERRUPTED = gettext_noop("The import was interrupted after line %(line)s; it goes on from there.")
 GAVE_UP = gettext_noop("Gave up after %(attempts)s attempts: %(error)s")
