@@ -19,6 +19,7 @@ from amazon_settings.models import (
     PushSubscription,
     SellerAccount,
 )
+from core.stored_texts import translate_stored
 from core.templatetags.moments import moment
 
 Status = SellerAccount.Status
@@ -309,7 +310,8 @@ def push_status(account: SellerAccount) -> PushStatus:
             "failing",
             _("Push is not working"),
             "warning",
-            reason or _("Finished reports are found by %(check)s.") % {"check": check},
+            translate_stored(reason)
+            or _("Finished reports are found by %(check)s.") % {"check": check},
             last,
             "off",
         )

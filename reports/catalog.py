@@ -53,7 +53,7 @@ class ReportKind:
     tracks_statuses: bool = False
     # The automatic import: how often by default (None: never by itself), and why that often.
     default_cadence: timedelta | None = None
-    cadence_reason: str = ""
+    cadence_reason: str = ""  # lazily translated
     # How far back the first automatic requests reach at the most; None: to the account's import
     # start date (`reports.coverage.import_start`).
     automatic_back: timedelta | None = None
@@ -88,13 +88,13 @@ BOTH = frozenset({"eu", "na"})
 AMAZON_INVOICES = "amazon"
 VCS_LITE = "vcs_lite"
 
-MFN_REASON = (
+MFN_REASON = _(
     "You ship these orders yourself, so they should arrive fast. Amazon makes this report on a "
     "schedule, each one covering the time since the one before (no overlap, no request to "
     "wait for); its shortest period is 5 minutes, but its orders lag Amazon by up to 30 "
     "minutes anyway, so every 15 minutes brings a new order as soon as it is useful."
 )
-FBA_ORDERS_REASON = (
+FBA_ORDERS_REASON = _(
     "Amazon makes this report at most every 4 hours (it refuses a request inside that "
     "window), and a shipment takes 1 to 3 hours to appear in it: asking more often brings "
     "nothing."
@@ -116,7 +116,7 @@ CATALOG: tuple[ReportKind, ...] = (
         regeneration_window=timedelta(minutes=30),
         expected_interval=timedelta(hours=6),
         default_cadence=timedelta(hours=1),
-        cadence_reason=(
+        cadence_reason=_(
             "Stock changes with every sale. Amazon refreshes this report at most every 30 "
             "minutes; hourly keeps the stock current with half the requests."
         ),
@@ -134,7 +134,7 @@ CATALOG: tuple[ReportKind, ...] = (
         max_range=timedelta(days=31),
         regeneration_window=timedelta(hours=4),  # a "daily" FBA report
         default_cadence=timedelta(days=1),
-        cadence_reason=(
+        cadence_reason=_(
             "Amazon updates this report once a day; asking more often brings nothing new."
         ),
     ),
@@ -187,7 +187,7 @@ CATALOG: tuple[ReportKind, ...] = (
         restricted=True,
         expected_interval=timedelta(hours=12),
         default_cadence=timedelta(hours=12),
-        cadence_reason=(
+        cadence_reason=_(
             "Amazon recommends scheduling this report at least twice a day. Only for "
             "marketplaces in VCS Lite mode (Invoicing settings)."
         ),
@@ -208,7 +208,7 @@ CATALOG: tuple[ReportKind, ...] = (
         schedulable=False,
         max_range=timedelta(days=31),
         default_cadence=timedelta(days=1),
-        cadence_reason=(
+        cadence_reason=_(
             "Amazon adds a shipment to this report about three days after it ships; once a "
             "day is enough. Only for marketplaces whose invoices Amazon issues (VCS) or in VCS "
             "Lite mode, where it tells which sales Amazon invoiced."
@@ -280,7 +280,7 @@ CATALOG: tuple[ReportKind, ...] = (
         offered=False,
         tracks_statuses=True,
         default_cadence=timedelta(minutes=15),
-        cadence_reason=(
+        cadence_reason=_(
             "A buyer's cancellation must reach you before you ship the order. Each report "
             "starts where the last one ended, and the next is requested only once the last is "
             "imported; Amazon exempts it from the FBA regeneration windows."

@@ -7,6 +7,8 @@ from datetime import datetime, timedelta
 
 from django.db.models import Count, Max
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from amazon_settings.models import ApiCall, SellerAccount
 from amazon_settings.selectors import connection_status, format_moment
@@ -27,7 +29,7 @@ DENIAL_LOOK_BACK = timedelta(days=7)
 
 
 def _test_fix(account: SellerAccount) -> Fix:
-    return Fix("Test connection", reverse("amazon_settings:test_connection", args=[account.pk]))
+    return Fix(_("Test connection"), reverse("amazon_settings:test_connection", args=[account.pk]))
 
 
 def check_authorization(
@@ -36,15 +38,25 @@ def check_authorization(
     """Guide §1: is there an authorization, and does Amazon accept it right now?"""
     status = connection_status(account, now=now)
     evidence = [
-        Evidence(f"{test.operation}: {test.message}", OK if test.ok else PROBLEM) for test in tests
+        Evidence(
+            _("%(operation)s: %(message)s")
+            % {"operation": test.operation, "message": test.message},
+            OK if test.ok else PROBLEM,
+        )
+        for test in tests
     ]
-    evidence.append(Evidence(f"Connection status: {status.label}. {status.explanation}"))
+    evidence.append(
+        Evidence(
+            _("Connection status: %(status)s. %(explanation)s")
+            % {"status": status.label, "explanation": status.explanation}
+        )
+    )
     if not account.has_token:
         return Check(
             "authorization",
-            "Authorization present and valid",
+            _("Authorization present and valid"),
             PROBLEM,
-            "No Amazon authorization is stored for this account: Amazon blocks every request.",
+            _("No Amazon authorization is stored for this account: Amazon blocks every request."),
             tuple(evidence),
             (renew_fix(account),),
         )
@@ -54,29 +66,33 @@ def check_authorization(
         fixes = (renew_fix(account) if status.action == "renew" else _test_fix(account),)
         return Check(
             "authorization",
-            "Authorization present and valid",
+            _("Authorization present and valid"),
             PROBLEM,
-            f"Amazon does not accept the authorization: {status.label}.",
+            _("Amazon does not accept the authorization: %(status)s.") % {"status": status.label},
             tuple(evidence),
             fixes,
         )
     if status.key == "unreachable":
         return Check(
             "authorization",
-            "Authorization present and valid",
+            _("Authorization present and valid"),
             WARNING,
-            "Amazon could not be reached; the authorization could not be checked.",
+            _("Amazon could not be reached; the authorization could not be checked."),
             tuple(evidence),
             (_test_fix(account),),
         )
     if tests and tests[0].ok:
-        summary = "Amazon accepted a test call with this account's authorization."
+        summary = _("Amazon accepted a test call with this account's authorization.")
     elif account.last_success_at is None:
         # Shown while the worker's test call is on its way for an account never called yet.
-        summary = "No call to Amazon has been made with this authorization yet."
+        summary = _("No call to Amazon has been made with this authorization yet.")
     else:
-        summary = f"Amazon accepted the last call at {format_moment(account.last_success_at)}."
-    return Check("authorization", "Authorization present and valid", OK, summary, tuple(evidence))
+        summary = _("Amazon accepted the last call at %(moment)s.") % {
+            "moment": format_moment(account.last_success_at)
+        }
+    return Check(
+        "authorization", _("Authorization present and valid"), OK, summary, tuple(evidence)
+    )
 
 
 def denied_operations(account: SellerAccount, *, now: datetime) -> dict[str, tuple[int, datetime]]:
@@ -115,8 +131,12 @@ def check_access_rights(
     denied = denied_operations(account, now=now)
     evidence = [
         Evidence(
-            f"{operation}: denied {count} time{'s' if count != 1 else ''}, "
-            f"last at {format_moment(last)}.",
+            ngettext(
+                "%(operation)s: denied %(count)s time, last at %(moment)s.",
+                "%(operation)s: denied %(count)s times, last at %(moment)s.",
+                count,
+            )
+            % {"operation": operation, "count": count, "moment": format_moment(last)},
             PROBLEM,
             url=f"{reverse('amazon_settings:log')}?account={account.pk}&outcome=denied",
         )
@@ -125,24 +145,34 @@ def check_access_rights(
     failed_tests = [t for t in tests if not t.ok and "denied" in t.message.lower()]
     for test in failed_tests:
         if not any(test.operation.endswith(op.split(".")[-1]) for op in denied):
-            evidence.append(Evidence(f"{test.operation} (test call): {test.message}", PROBLEM))
+            evidence.append(
+                Evidence(
+                    _("%(operation)s (test call): %(message)s")
+                    % {"operation": test.operation, "message": test.message},
+                    PROBLEM,
+                )
+            )
     if evidence:
         return Check(
             "access_rights",
-            "Access rights",
+            _("Access rights"),
             PROBLEM,
-            "Amazon denies this app some operations: it lacks a role for them or the "
-            "authorization is missing. Renewing access grants the app's current roles.",
+            _(
+                "Amazon denies this app some operations: it lacks a role for them or the "
+                "authorization is missing. Renewing access grants the app's current roles."
+            ),
             tuple(evidence),
             (renew_fix(account),),
         )
     granted = [t.operation for t in tests if t.ok]
     return Check(
         "access_rights",
-        "Access rights",
+        _("Access rights"),
         OK,
-        "Amazon denied no call in the last week."
-        + (f" Granted in the test: {', '.join(granted)}." if granted else ""),
+        _("Amazon denied no call in the last week. Granted in the test: %(operations)s.")
+        % {"operations": ", ".join(granted)}
+        if granted
+        else _("Amazon denied no call in the last week."),
     )
 
 
@@ -152,38 +182,49 @@ def check_expiry(account: SellerAccount, *, now: datetime) -> Check:
     if expires_at is None:
         return Check(
             "expiry",
-            "Authorization expiry",
+            _("Authorization expiry"),
             WARNING if account.has_token else PROBLEM,
-            "The date access was granted is unknown, so its expiry is too. Renew access to "
-            "start a fresh 365 days.",
+            _(
+                "The date access was granted is unknown, so its expiry is too. Renew access to "
+                "start a fresh 365 days."
+            ),
             fixes=(renew_fix(account),),
         )
     remaining = expires_at - now
-    evidence = (Evidence(f"Granted or renewed: {format_moment(account.authorized_at)}"),)
+    evidence = (
+        Evidence(
+            _("Granted or renewed: %(moment)s") % {"moment": format_moment(account.authorized_at)}
+        ),
+    )
     if remaining <= timedelta(0):
         return Check(
             "expiry",
-            "Authorization expiry",
+            _("Authorization expiry"),
             PROBLEM,
-            f"The authorization expired on {format_moment(expires_at)}.",
+            _("The authorization expired on %(moment)s.") % {"moment": format_moment(expires_at)},
             evidence,
             (renew_fix(account),),
         )
     if remaining <= timedelta(days=30):
         return Check(
             "expiry",
-            "Authorization expiry",
+            _("Authorization expiry"),
             WARNING,
-            f"The authorization expires in {format_age(remaining)}, "
-            f"on {format_moment(expires_at)}.",
+            _("The authorization expires in %(age)s, on %(moment)s.")
+            % {"age": format_age(remaining), "moment": format_moment(expires_at)},
             evidence,
             (renew_fix(account),),
         )
     return Check(
         "expiry",
-        "Authorization expiry",
+        _("Authorization expiry"),
         OK,
-        f"The authorization is valid until {format_moment(expires_at)} ({remaining.days} days).",
+        ngettext(
+            "The authorization is valid until %(moment)s (%(days)s day).",
+            "The authorization is valid until %(moment)s (%(days)s days).",
+            remaining.days,
+        )
+        % {"moment": format_moment(expires_at), "days": remaining.days},
         evidence,
     )
 
@@ -200,8 +241,16 @@ def check_throttling(account: SellerAccount, *, now: datetime) -> Check:
     )
     evidence = tuple(
         Evidence(
-            f"{row['operation']}: throttled {row['n']} time{'s' if row['n'] != 1 else ''}, "
-            f"last at {format_moment(row['last'])}.",
+            ngettext(
+                "%(operation)s: throttled %(count)s time, last at %(moment)s.",
+                "%(operation)s: throttled %(count)s times, last at %(moment)s.",
+                row["n"],
+            )
+            % {
+                "operation": row["operation"],
+                "count": row["n"],
+                "moment": format_moment(row["last"]),
+            },
             WARNING,
             url=f"{reverse('amazon_settings:log')}?account={account.pk}&outcome=throttled",
         )
@@ -209,21 +258,28 @@ def check_throttling(account: SellerAccount, *, now: datetime) -> Check:
     )
     if not evidence:
         return Check(
-            "throttling", "Throttling", OK, "Amazon throttled no call in the last 24 hours."
+            "throttling",
+            _("Throttling"),
+            OK,
+            _("Amazon throttled no call in the last 24 hours."),
         )
     return Check(
         "throttling",
-        "Throttling",
+        _("Throttling"),
         WARNING,
-        "Amazon throttled calls in the last 24 hours. The worker waits and retries on its own; "
-        "if it happens often, another tool may share this account's quota.",
+        _(
+            "Amazon throttled calls in the last 24 hours. The worker waits and retries on its "
+            "own; if it happens often, another tool may share this account's quota."
+        ),
         evidence,
         (
             Fix(
-                "Why",
+                _("Why"),
                 method="",
-                text="Each operation has a rate per account; requesting many ranges at once, or "
-                "other tools using the same seller account, use the same quota.",
+                text=_(
+                    "Each operation has a rate per account; requesting many ranges at once, or "
+                    "other tools using the same seller account, use the same quota."
+                ),
             ),
         ),
     )

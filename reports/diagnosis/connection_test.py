@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.utils.translation import gettext as _
+
 from amazon_settings.models import SellerAccount
 from amazon_settings.selectors import format_moment
 from amazon_settings.services import ConnectionCheck
@@ -46,9 +48,11 @@ def account_connection_test(account: SellerAccount) -> ConnectionTest | None:
 def _worker_seen(now: datetime) -> str:
     last_seen = worker_last_seen()
     if last_seen is None:
-        return "The worker has never run on this installation."
-    age = format_age(now - last_seen)
-    return f"The worker was last seen {format_moment(last_seen)} ({age} ago)."
+        return _("The worker has never run on this installation.")
+    return _("The worker was last seen %(moment)s (%(age)s ago).") % {
+        "moment": format_moment(last_seen),
+        "age": format_age(now - last_seen),
+    }
 
 
 def connection_test_status(
@@ -67,19 +71,19 @@ def connection_test_status(
     if due_by is None or now <= due_by:
         return ConnectionTestStatus(test, WAITING)
     if test.state == ConnectionTest.State.QUEUED:
-        what = (
-            f"The background worker did not start the test call asked for at "
-            f"{format_moment(test.requested_at)} within {format_age(PICKUP_WITHIN)}: it is not "
-            "running, or too busy."
-        )
+        what = _(
+            "The background worker did not start the test call asked for at %(moment)s within "
+            "%(age)s: it is not running, or too busy."
+        ) % {"moment": format_moment(test.requested_at), "age": format_age(PICKUP_WITHIN)}
     else:
-        what = (
-            f"The background worker started the test call at {format_moment(test.started_at)} "
-            "but did not finish it: it may have stopped."
-        )
+        what = _(
+            "The background worker started the test call at %(moment)s but did not finish it: "
+            "it may have stopped."
+        ) % {"moment": format_moment(test.started_at)}
     return ConnectionTestStatus(
         test,
         NO_ANSWER,
-        no_answer=f"{what} {_worker_seen(now)} The checks below use what was recorded before.",
-        how_to=f"{WORKER_HOW_TO} Then click Check again.",
+        no_answer=_("%(what)s %(worker)s The checks below use what was recorded before.")
+        % {"what": what, "worker": _worker_seen(now)},
+        how_to=_("%(how_to)s Then click Check again.") % {"how_to": WORKER_HOW_TO},
     )

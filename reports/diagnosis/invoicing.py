@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from amazon_settings.models import SellerAccount
 from orders.selectors import invoicing_stop, waiting_transactions
@@ -13,18 +15,19 @@ def check_invoicing(account: SellerAccount) -> Check:
     """Invoices issued here stop while the seller's legal data of a marketplace in VCS Lite
     mode is missing: the sales wait, unnumbered, until it is entered."""
     settings_fix = Fix(
-        "Enter the seller's legal data", reverse("orders:invoicing", args=[account.pk]), "get"
+        _("Enter the seller's legal data"), reverse("orders:invoicing", args=[account.pk]), "get"
     )
     stop = invoicing_stop(account)
     if stop is not None:
         return Check(
             key="invoicing",
-            title="Invoices issued here",
+            title=_("Invoices issued here"),
             status=PROBLEM,
             summary=stop.message,
             evidence=tuple(
                 Evidence(
-                    f"{marketplace.name} is in VCS Lite mode; missing: {', '.join(fields)}.",
+                    _("%(marketplace)s is in VCS Lite mode; missing: %(fields)s.")
+                    % {"marketplace": marketplace.name, "fields": ", ".join(map(str, fields))},
                     PROBLEM,
                 )
                 for marketplace, fields in stop.missing
@@ -35,21 +38,32 @@ def check_invoicing(account: SellerAccount) -> Check:
     if not here:
         return Check(
             key="invoicing",
-            title="Invoices issued here",
+            title=_("Invoices issued here"),
             status=OK,
-            summary="No marketplace is in VCS Lite mode: no invoice is issued here.",
-            fixes=(Fix("Invoicing settings", settings_fix.url, "get"),),
+            summary=_("No marketplace is in VCS Lite mode: no invoice is issued here."),
+            fixes=(Fix(_("Invoicing settings"), settings_fix.url, "get"),),
         )
     waiting = waiting_transactions(account).count()
     evidence = (
-        (Evidence(f"{waiting} sales and refunds wait for the worker's next pass.", OK),)
+        (
+            Evidence(
+                ngettext(
+                    "%(count)s sale or refund waits for the worker's next pass.",
+                    "%(count)s sales and refunds wait for the worker's next pass.",
+                    waiting,
+                )
+                % {"count": waiting},
+                OK,
+            ),
+        )
         if waiting
         else ()
     )
     return Check(
         key="invoicing",
-        title="Invoices issued here",
+        title=_("Invoices issued here"),
         status=OK,
-        summary=f"Invoices are issued here for {', '.join(here)}; the seller's data is complete.",
+        summary=_("Invoices are issued here for %(marketplaces)s; the seller's data is complete.")
+        % {"marketplaces": ", ".join(here)},
         evidence=evidence,
     )

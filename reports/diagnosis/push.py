@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from amazon_settings.models import SellerAccount
 from amazon_settings.selectors import format_moment, push_status
@@ -17,7 +18,7 @@ def check_push(account: SellerAccount, *, now: datetime) -> Check:
     push pass finds a finished report whose notification never came)."""
     status = push_status(account)
     settings_fix = Fix(
-        "Open Settings",
+        _("Open Settings"),
         f"{reverse('amazon_settings:settings')}#push-{account.pk}",
         method="get",
     )
@@ -26,23 +27,26 @@ def check_push(account: SellerAccount, *, now: datetime) -> Check:
         last = status.last_notification_at
         evidence.append(
             Evidence(
-                f"Last notification: {format_moment(last)}." if last else "No notification yet."
+                _("Last notification: %(moment)s.") % {"moment": format_moment(last)}
+                if last
+                else _("No notification yet.")
             )
         )
     if status.key == "failing":
         return Check(
             "push",
-            "Push notifications",
+            _("Push notifications"),
             WARNING,
-            f"Push is not working: {status.explanation}",
+            _("Push is not working: %(explanation)s") % {"explanation": status.explanation},
             tuple(evidence),
             (settings_fix,),
         )
     return Check(
         "push",
-        "Push notifications",
+        _("Push notifications"),
         OK,
-        f"{status.label}. {status.explanation}",
+        _("%(status)s. %(explanation)s")
+        % {"status": status.label, "explanation": status.explanation},
         tuple(evidence),
         (settings_fix,) if status.switch == "on" else (),
     )

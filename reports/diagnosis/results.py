@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from amazon_settings.models import SellerAccount
 from amazon_settings.selectors import format_moment
@@ -24,12 +26,15 @@ def worst(statuses: list[str]) -> str:
 def format_age(delta: timedelta) -> str:
     seconds = max(0, int(delta.total_seconds()))
     if seconds < 120:
-        return f"{seconds} seconds"
+        return ngettext("%(count)d second", "%(count)d seconds", seconds) % {"count": seconds}
     if seconds < 2 * 3600:
-        return f"{seconds // 60} minutes"
+        count = seconds // 60
+        return ngettext("%(count)d minute", "%(count)d minutes", count) % {"count": count}
     if seconds < 2 * 86400:
-        return f"{seconds // 3600} hours"
-    return f"{seconds // 86400} days"
+        count = seconds // 3600
+        return ngettext("%(count)d hour", "%(count)d hours", count) % {"count": count}
+    count = seconds // 86400
+    return ngettext("%(count)d day", "%(count)d days", count) % {"count": count}
 
 
 @dataclass(frozen=True)
@@ -66,9 +71,13 @@ class Check:
 
 
 def renew_fix(account: SellerAccount) -> Fix:
-    label = "Renew access" if account.has_token else "Connect again"
+    label = _("Renew access") if account.has_token else _("Connect again")
     return Fix(label, reverse("amazon_settings:renew", args=[account.pk]))
 
 
 def describe_range(start: datetime, end: datetime) -> str:
-    return f"{format_moment(start)} to {format_moment(end)} ({format_age(end - start)})"
+    return _("%(start)s to %(end)s (%(length)s)") % {
+        "start": format_moment(start),
+        "end": format_moment(end),
+        "length": format_age(end - start),
+    }

@@ -7,6 +7,8 @@ from typing import Any
 
 from django import forms
 from django.utils import timezone
+from django.utils.text import capfirst
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import BoundedDateField
@@ -60,11 +62,11 @@ class CadenceForm(forms.Form):
         for view in cadences:
             kind = view.kind
             self.kinds[kind.key] = kind
-            choices = [(OFF, "Off")]
+            choices = [(OFF, gettext("Off"))]
             for period, interval in PERIODS:
-                label = interval_label(interval).capitalize()
+                label = capfirst(interval_label(interval))
                 if interval == kind.default_cadence:
-                    label += " (default)"
+                    label = gettext("%(period)s (default)") % {"period": label}
                 choices.append((period, label))
             self.fields[kind.key] = forms.ChoiceField(
                 label=kind.name,

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from amazon_settings import services as account_services
 from amazon_settings.models import SellerAccount
@@ -31,7 +32,7 @@ from core.audit import record_audit_event
 from reports.catalog import BY_KEY, ReportKind, automatic_kinds
 from reports.exceptions import InvalidReportRequest
 from reports.models import ReportCadence
-from reports.services.report_schedules import PERIOD_LABELS
+from reports.services.report_schedules import period_phrase
 
 logger = logging.getLogger(__name__)
 
@@ -74,12 +75,12 @@ AUDIT_ACTION = "reports:cadence_changed"
 def interval_label(interval: timedelta | None) -> str:
     """The cadence in words: "every 15 minutes", "every day", or "off"."""
     if interval is None:
-        return "off"
+        return _("off")
     period = PERIOD_BY_INTERVAL.get(interval)
     if period is not None:
-        return PERIOD_LABELS[period].replace("Every", "every", 1)
+        return period_phrase(period)
     minutes = int(interval.total_seconds() // 60)
-    return f"every {minutes} minutes"
+    return _("every %(minutes)s minutes") % {"minutes": minutes}
 
 
 def effective_interval(cadence: ReportCadence | None, kind: ReportKind) -> timedelta | None:
@@ -102,18 +103,16 @@ def cadence_problem(kind: ReportKind, interval: timedelta | None) -> str:
     if interval is None:
         return ""
     if interval not in PERIOD_BY_INTERVAL:
-        return "Choose one of the periods offered."
+        return _("Choose one of the periods offered.")
     if interval < kind.shortest_cadence:
-        return (
-            f"Amazon makes this report at most {interval_label(kind.shortest_cadence)}: choose "
-            "that or longer."
-        )
+        return _("Amazon makes this report at most %(period)s: choose that or longer.") % {
+            "period": interval_label(kind.shortest_cadence)
+        }
     worker = timedelta(seconds=settings.WORKER_INTERVAL_SECONDS)
     if not kind.schedulable and interval < worker:
-        return (
-            f"The worker asks Amazon every {worker.total_seconds() / 60:g} minutes: choose that "
-            "or longer."
-        )
+        return _("The worker asks Amazon every %(minutes)s minutes: choose that or longer.") % {
+            "minutes": f"{worker.total_seconds() / 60:g}"
+        }
     return ""
 
 
@@ -223,9 +222,9 @@ class CadenceView:
             return ""
         if not self.marketplaces:
             if self.kind.invoicing_modes:
-                return "not used: no marketplace's invoicing uses it"
-            return "not used: no marketplace is selected"
-        return "on an Amazon schedule" if self.via_schedule else "requested by the worker"
+                return _("not used: no marketplace's invoicing uses it")
+            return _("not used: no marketplace is selected")
+        return _("on an Amazon schedule") if self.via_schedule else _("requested by the worker")
 
     @property
     def schedule_error(self) -> str:
@@ -270,7 +269,9 @@ def set_cadences(
         kind = kinds.get(key)
         if kind is None:
             raise InvalidReportRequest(
-                f"{account.display_name} does not import {key} by itself.", field=key
+                _("%(account)s does not import %(kind)s by itself.")
+                % {"account": account.display_name, "kind": key},
+                field=key,
             )
         if problem := cadence_problem(kind, interval):
             raise InvalidReportRequest(problem, field=key)

@@ -37,6 +37,7 @@ from orders.importers.base import (
 )
 from orders.importers.registry import get_importer
 from reports import documents
+from reports import stored_texts as texts
 from reports.catalog import ReportKind, kind_for_report_type
 from reports.exceptions import DocumentStorageFailed
 from reports.models import Report, ReportRowError
@@ -58,8 +59,7 @@ Status = Report.ImportStatus
 Amazon = Report.AmazonStatus
 Reason = Report.FailureReason
 
-NO_DATA_MESSAGE = "Amazon found no data in this range."
-DENIED_MESSAGE = "Amazon denied access: renew access in Settings."
+NO_DATA_MESSAGE = texts.NO_DATA
 
 
 def advance_report(
@@ -96,7 +96,7 @@ def advance_report(
         # call_amazon marked the account; the worker skips it until access is renewed. The
         # report is not finished: it waits, and its reason tells the pages to offer renewal.
         report.failure_reason = Reason.AUTH
-        report.last_error = f"{DENIED_MESSAGE} ({error})"
+        report.last_error = texts.stored_text(texts.DENIED, error=error)
         report.next_attempt_at = timezone.now() + poll_interval()
         transition(report, expected_status=report.import_status, message=report.last_error)
     except AccountNotConnected as error:
@@ -106,7 +106,11 @@ def advance_report(
     except SpApiTransientError as error:
         retry_later(report, error)
     except SpApiRequestError as error:
-        fail_report(report, reason=Reason.REJECTED, message=f"Amazon rejected the request: {error}")
+        fail_report(
+            report,
+            reason=Reason.REJECTED,
+            message=texts.stored_text(texts.REJECTED, error=error),
+        )
     except DocumentStorageFailed as error:
         # The document store (S3) is down or refuses us: the download is fetched again, an
         # import resumes after its last batch, once the backoff has passed.
@@ -165,9 +169,10 @@ def _send(report: Report) -> None:
     if not_before is not None:
         report.next_attempt_at = not_before
         hours = kind.regeneration_window.total_seconds() / 3600
-        report.last_error = (
-            f"Amazon makes this report at most every {hours:g} hours; it is sent at "
-            f"{timezone.localtime(not_before):%Y-%m-%d %H:%M}."
+        report.last_error = texts.stored_text(
+            texts.REGENERATION_WAIT,
+            hours=f"{hours:g}",
+            moment=f"{timezone.localtime(not_before):%Y-%m-%d %H:%M}",
         )
         transition(report, expected_status=Status.QUEUED)
         return
@@ -192,7 +197,7 @@ def _send(report: Report) -> None:
     transition(
         report,
         expected_status=Status.QUEUED,
-        message=f"Sent to Amazon as report {report_id} ({name}).",
+        message=texts.stored_text(texts.SENT, report_id=report_id, name=name),
     )
 
 
@@ -211,7 +216,7 @@ def _poll(report: Report) -> None:
         transition(
             report,
             expected_status=Status.WAITING,
-            message="Amazon finished the report.",
+            message=texts.FINISHED,
             keep_lease=True,
         )
     elif amazon.processing_status == Amazon.CANCELLED:
@@ -232,13 +237,10 @@ def _poll(report: Report) -> None:
         if waiting_since and now - waiting_since > stuck_after and report.stuck_since is None:
             report.stuck_since = now
             hours = (now - waiting_since).total_seconds() / 3600
-            report.last_error = (
-                f"Amazon has been processing this report for {hours:.1f} hours. It may be stuck: "
-                "skip it and request the range again, or wait."
-            )
+            report.last_error = texts.stored_text(texts.STUCK, hours=f"{hours:.1f}")
         report.next_attempt_at = now + poll_interval()
         message = (
-            f"Amazon status {amazon.processing_status}."
+            texts.stored_text(texts.AMAZON_STATUS, status=amazon.processing_status)
             if previous != amazon.processing_status
             else ""
         )
@@ -247,7 +249,7 @@ def _poll(report: Report) -> None:
 
 def _fatal_message(report: Report) -> str:
     """Amazon's own words for a FATAL report: its error document, when there is one."""
-    fallback = "Amazon could not create this report (FATAL) and gave no reason."
+    fallback = texts.FATAL_NO_REASON
     if not report.amazon_document_id:
         return fallback
     try:
@@ -259,7 +261,7 @@ def _fatal_message(report: Report) -> str:
         details = json.loads(text).get("errorDetails")
     except (ValueError, AttributeError):
         details = None
-    return f"Amazon could not create this report: {details or text.strip()[:500]}"
+    return texts.stored_text(texts.FATAL, details=details or text.strip()[:500])
 
 
 def _fetch_document(report: Report) -> tuple[bytes, str | None]:
@@ -287,7 +289,9 @@ def _download(report: Report) -> None:
         if isinstance(error, SpApiTransientError):
             raise
         fail_report(
-            report, reason=Reason.BAD_DOCUMENT, message=f"The document could not be read: {error}"
+            report,
+            reason=Reason.BAD_DOCUMENT,
+            message=texts.stored_text(texts.UNREADABLE, error=error),
         )
         return
     try:
@@ -296,7 +300,7 @@ def _download(report: Report) -> None:
         fail_report(
             report,
             reason=Reason.BAD_DOCUMENT,
-            message=f"The document could not be decoded: {error}",
+            message=texts.stored_text(texts.UNDECODABLE, error=error),
         )
         return
     documents.store_raw_document(report, content, charset=choice.charset)
@@ -313,7 +317,7 @@ def _download(report: Report) -> None:
         transition(
             report,
             expected_status=Status.DOWNLOADING,
-            message=f"Downloaded {len(content):,} bytes. {choice.reason}",
+            message=texts.stored_text(texts.DOWNLOADED, size=len(content), reason=choice.reason),
             keep_lease=True,
         )
 
@@ -386,12 +390,14 @@ def import_stored_document(report: Report, *, accept_drop: bool = False) -> None
         fail_report(
             report,
             reason=Reason.BAD_DOCUMENT,
-            message=f"The document could not be decoded: {error}",
+            message=texts.stored_text(texts.UNDECODABLE, error=error),
         )
         return
     except OSError as error:
         # Reading the stored document failed midway (the store dropped the stream).
-        raise DocumentStorageFailed(f"Could not read the stored document: {error}") from error
+        raise DocumentStorageFailed(
+            texts.stored_text(texts.STORED_UNREADABLE, error=error)
+        ) from error
     if result.held_reason:
         report.import_status = Status.HELD
         report.last_error = result.held_reason
@@ -408,16 +414,20 @@ def import_stored_document(report: Report, *, accept_drop: bool = False) -> None
     report.imported_at = timezone.now()
     report.next_attempt_at = None
     report.last_error = (
-        f"{result.failed} lines could not be imported; see the details." if result.failed else ""
+        texts.stored_text(texts.LINES_FAILED, failed=result.failed) if result.failed else ""
     )
     warned = ReportRowError.objects.filter(report=report, kind=ReportRowError.Kind.WARNING).count()
     transition(
         report,
         expected_status=Status.IMPORTING,
-        message=(
-            f"Imported {result.rows} rows: {result.created} created, {result.updated} updated, "
-            f"{result.unchanged} unchanged, {result.failed} with errors."
-            + (f" {warned} row warnings: imported as they stand." if warned else "")
+        message=texts.stored_text(
+            texts.IMPORTED_WITH_WARNINGS if warned else texts.IMPORTED,
+            rows=result.rows,
+            created=result.created,
+            updated=result.updated,
+            unchanged=result.unchanged,
+            failed=result.failed,
+            warned=warned,
         ),
     )
 
@@ -451,10 +461,7 @@ def _begin_import(report: Report, *, lease: timedelta) -> Checkpoint | None:
         else:
             record_event(
                 report,
-                message=(
-                    f"The import was interrupted after line {report.imported_through_line:,}; "
-                    "it goes on from there."
-                ),
+                message=texts.stored_text(texts.INTERRUPTED, line=report.imported_through_line),
             )
     if fresh:
         return None

@@ -19,6 +19,7 @@ from django.utils import timezone
 from amazon_settings import push
 from amazon_settings.models import PushSubscription
 from amazon_settings.selectors import duration_words, format_moment
+from reports import stored_texts as texts
 from reports.models import RejectedNotification, Report, ReportNotification, WorkerHeartbeat
 
 Amazon = Report.AmazonStatus
@@ -73,29 +74,15 @@ def unnotified_reports(*, now: datetime) -> QuerySet[Report]:
 
 def likely_cause(report: Report, *, consumer_is_running: bool) -> str:
     """Why push does not work, as far as this installation can tell, and what to do."""
-    waited = duration_words(settings.PUSH_GRACE_SECONDS)
-    finished = (
-        f"Amazon finished report {report.amazon_report_id} at "
-        f"{format_moment(report.amazon_processing_end_at or report.amazon_finished_seen_at)}"
-    )
-    safety_net = (
-        " Orders still arrive through the worker's check every "
-        f"{duration_words(settings.WORKER_INTERVAL_SECONDS)}."
-    )
+    values = {
+        "report_id": report.amazon_report_id,
+        "moment": format_moment(report.amazon_processing_end_at or report.amazon_finished_seen_at),
+        "waited": duration_words(settings.PUSH_GRACE_SECONDS),
+        "interval": duration_words(settings.WORKER_INTERVAL_SECONDS),
+    }
     if not consumer_is_running:
-        return (
-            f"{finished}, but its notification was not handled within {waited}: the "
-            "notification consumer is not running. Start `manage.py consume_notifications` "
-            "beside the worker (make demo starts it); Amazon's messages wait in the queue "
-            "meanwhile." + safety_net
-        )
-    return (
-        f"{finished}, but no notification for it arrived within {waited}. Amazon sends no test "
-        "message and says nothing when it cannot deliver: most likely the SQS queue's access "
-        f"policy does not let Amazon's Selling Partner API ({SPAPI_PRINCIPAL}) call "
-        "sqs:SendMessage and sqs:GetQueueAttributes, or the queue is encrypted with a KMS key "
-        "whose policy leaves it out." + safety_net
-    )
+        return texts.stored_text(texts.PUSH_CONSUMER_STOPPED, **values)
+    return texts.stored_text(texts.PUSH_NOT_DELIVERED, principal=SPAPI_PRINCIPAL, **values)
 
 
 def check_push_delivery(*, now: datetime | None = None) -> int:

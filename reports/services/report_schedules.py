@@ -16,6 +16,8 @@ from __future__ import annotations
 import logging
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.utils.translation import gettext as gettext_now
+from django.utils.translation import gettext_lazy as _
 
 from amazon_settings import services as account_services
 from amazon_settings.models import SellerAccount
@@ -27,26 +29,33 @@ logger = logging.getLogger(__name__)
 
 # Amazon's allowed `period` values for createReportSchedule (ISO 8601 durations).
 SCHEDULE_PERIODS: tuple[tuple[str, str], ...] = (
-    ("PT5M", "Every 5 minutes"),
-    ("PT15M", "Every 15 minutes"),
-    ("PT30M", "Every 30 minutes"),
-    ("PT1H", "Every hour"),
-    ("PT2H", "Every 2 hours"),
-    ("PT4H", "Every 4 hours"),
-    ("PT8H", "Every 8 hours"),
-    ("PT12H", "Every 12 hours"),
-    ("P1D", "Every day"),
-    ("P2D", "Every 2 days"),
-    ("P3D", "Every 3 days"),
-    ("PT84H", "Every 3.5 days (84 hours)"),
-    ("P7D", "Every week"),
-    ("P14D", "Every 2 weeks"),
-    ("P15D", "Every 15 days"),
-    ("P18D", "Every 18 days"),
-    ("P30D", "Every 30 days"),
-    ("P1M", "Every month"),
+    ("PT5M", _("Every 5 minutes")),
+    ("PT15M", _("Every 15 minutes")),
+    ("PT30M", _("Every 30 minutes")),
+    ("PT1H", _("Every hour")),
+    ("PT2H", _("Every 2 hours")),
+    ("PT4H", _("Every 4 hours")),
+    ("PT8H", _("Every 8 hours")),
+    ("PT12H", _("Every 12 hours")),
+    ("P1D", _("Every day")),
+    ("P2D", _("Every 2 days")),
+    ("P3D", _("Every 3 days")),
+    ("PT84H", _("Every 3.5 days (84 hours)")),
+    ("P7D", _("Every week")),
+    ("P14D", _("Every 2 weeks")),
+    ("P15D", _("Every 15 days")),
+    ("P18D", _("Every 18 days")),
+    ("P30D", _("Every 30 days")),
+    ("P1M", _("Every month")),
 )
 PERIOD_LABELS: dict[str, str] = dict(SCHEDULE_PERIODS)
+
+
+def period_phrase(period: str) -> str:
+    """The period in the active language for the middle of a sentence: "every 2 hours"."""
+    label = str(PERIOD_LABELS[period])
+    return label[:1].lower() + label[1:]
+
 
 # getReportSchedules accepts at most 10 report types per call.
 MAX_TYPES_PER_CALL = 10
@@ -102,13 +111,18 @@ def create_report_schedule(
     """
     if report_type not in dict(schedulable_report_types(account.region)):
         raise InvalidReportRequest(
-            f"{report_type_label(report_type)} cannot be scheduled for "
-            f"{account.get_region_display()}."
+            gettext_now("%(report_type)s cannot be scheduled for %(region)s.")
+            % {
+                "report_type": report_type_label(report_type),
+                "region": account.get_region_display(),
+            }
         )
     if period not in PERIOD_LABELS:
-        raise InvalidReportRequest(f"Amazon does not offer the period {period}.")
+        raise InvalidReportRequest(
+            gettext_now("Amazon does not offer the period %(period)s.") % {"period": period}
+        )
     if not marketplace_ids:
-        raise InvalidReportRequest("Choose at least one marketplace.")
+        raise InvalidReportRequest(gettext_now("Choose at least one marketplace."))
     schedule_id = account_services.call_amazon_for_user(
         account,
         lambda client: client.create_report_schedule(

@@ -17,12 +17,15 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from amazon_settings import services as account_services
 from amazon_settings.exceptions import AccountNotConnected
 from amazon_settings.models import SellerAccount
 from amazon_settings.spapi import SpApiError
+from core.templatetags.moments import day
 from reports import coverage
+from reports import stored_texts as texts
 from reports.catalog import BY_KEY, ReportKind, automatic_kinds, order_kinds_look_back
 from reports.exceptions import InvalidReportRequest
 from reports.models import Report, ReportCadence
@@ -62,18 +65,26 @@ def validate_request(
     """Raise InvalidReportRequest with a sentence for the first rule the request breaks."""
     if account.region not in kind.regions:
         raise InvalidReportRequest(
-            f"{kind.name} is not available in {account.get_region_display()}.", field="kind"
+            _("%(kind)s is not available in %(region)s.")
+            % {"kind": kind.name, "region": account.get_region_display()},
+            field="kind",
         )
     if not kind.requestable:
-        raise InvalidReportRequest(f"Amazon produces {kind.name} only on a schedule.", field="kind")
+        raise InvalidReportRequest(
+            _("Amazon produces %(kind)s only on a schedule.") % {"kind": kind.name}, field="kind"
+        )
     if end <= start:
-        raise InvalidReportRequest("The end must be after the start.", field="end")
+        raise InvalidReportRequest(_("The end must be after the start."), field="end")
     if end > now + timedelta(minutes=1):
-        raise InvalidReportRequest("The end cannot be in the future.", field="end")
+        raise InvalidReportRequest(_("The end cannot be in the future."), field="end")
     if start < now - kind.look_back:
         raise InvalidReportRequest(
-            f"Amazon keeps {kind.name} data for {kind.look_back.days} days; "
-            f"start on or after {(now - kind.look_back):%Y-%m-%d}.",
+            _("Amazon keeps %(kind)s data for %(days)s days; start on or after %(day)s.")
+            % {
+                "kind": kind.name,
+                "days": kind.look_back.days,
+                "day": day(timezone.localtime(now - kind.look_back).date()),
+            },
             field="start",
         )
 
@@ -98,7 +109,8 @@ def request_reports(
     now = timezone.now()
     if not account.has_token:
         raise AccountNotConnected(
-            f"{account.display_name} is not connected to Amazon. Renew access in Settings."
+            _("%(account)s is not connected to Amazon. Renew access in Settings.")
+            % {"account": account.display_name}
         )
     validate_request(account, kind=kind, start=start, end=end, now=now)
     marketplaces = sorted(marketplace_ids)
@@ -128,7 +140,7 @@ def request_reports(
                 batch=batch,
                 next_attempt_at=now,
             )
-            register_report(report, message="Requested; the worker sends it to Amazon.")
+            register_report(report, message=texts.REQUESTED)
             reports.append(report)
         new_ids = [r.pk for r in reports if r.batch == batch]
         transaction.on_commit(lambda: transitions.enqueue_reports(new_ids))
@@ -356,20 +368,23 @@ def request_missing_range(
     Raises InvalidReportRequest, AccountNotConnected."""
     kind = BY_KEY.get(kind_key)
     if kind is None or not kind.requestable:
-        raise InvalidReportRequest("Choose a report type that can be requested.")
+        raise InvalidReportRequest(_("Choose a report type that can be requested."))
     now = timezone.now()
     end = min(end, now)
     start = max(start, coverage.requestable_since(kind, now=now))
     if end <= start:
         raise InvalidReportRequest(
-            f"Amazon keeps {kind.name} data for {kind.look_back.days} days: nothing of this "
-            "range can be requested any more."
+            _(
+                "Amazon keeps %(kind)s data for %(days)s days: nothing of this range can be "
+                "requested any more."
+            )
+            % {"kind": kind.name, "days": kind.look_back.days}
         )
     marketplace_ids = account.marketplaces.selected_ids()
     if not marketplace_ids:
         raise InvalidReportRequest(
-            f"No marketplace of {account.display_name} is selected for import: tick them in "
-            "Settings."
+            _("No marketplace of %(account)s is selected for import: tick them in Settings.")
+            % {"account": account.display_name}
         )
     return request_reports(
         account,
@@ -389,7 +404,7 @@ def set_import_start(
     request."""
     now = timezone.now()
     if start > now:
-        raise InvalidReportRequest("The import start date cannot be in the future.")
+        raise InvalidReportRequest(_("The import start date cannot be in the future."))
     account.import_orders_from = start
     account.save(update_fields=["import_orders_from"])
     # The types with a range look for the new gap at once rather than at their next cadence.
@@ -426,7 +441,7 @@ def start_order_import(
     now = timezone.now()
     if start > now:
         raise InvalidReportRequest(
-            "The import start date cannot be in the future.", field="import_orders_from"
+            _("The import start date cannot be in the future."), field="import_orders_from"
         )
     with transaction.atomic():
         set_import_start(account, start=start, acting_user=acting_user)

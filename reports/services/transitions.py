@@ -23,6 +23,7 @@ from django_q.tasks import async_task
 from amazon_settings.models import SellerAccount
 from amazon_settings.spapi import SpApiThrottled
 from amazon_settings.spapi.types import Report as AmazonReport
+from reports import stored_texts as texts
 from reports.exceptions import ReportActionNotAllowed
 from reports.models import Report, ReportEvent
 
@@ -118,15 +119,17 @@ def retry_later(
     report.attempts += 1
     if report.attempts >= MAX_ATTEMPTS:
         fail_report(
-            report, reason=reason, message=f"Gave up after {report.attempts} attempts: {error}"
+            report,
+            reason=reason,
+            message=texts.stored_text(texts.GAVE_UP, attempts=report.attempts, error=error),
         )
         return
     wait = _backoff(report.attempts)
     if isinstance(error, SpApiThrottled):
         wait = max(wait, timedelta(seconds=error.retry_after))
     report.next_attempt_at = timezone.now() + wait
-    report.last_error = (
-        f"{error} Trying again at {timezone.localtime(report.next_attempt_at):%H:%M}."
+    report.last_error = texts.stored_text(
+        texts.RETRYING, error=error, time=f"{timezone.localtime(report.next_attempt_at):%H:%M}"
     )
     transition(report, expected_status=report.import_status, message=report.last_error)
 

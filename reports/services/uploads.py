@@ -27,6 +27,7 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from amazon_settings.models import SellerAccount
 from amazon_settings.spapi import CharsetFacts, DocumentError, choose_charset
@@ -39,6 +40,7 @@ from orders.importers.base import (
 )
 from orders.importers.registry import get_importer
 from reports import documents
+from reports import stored_texts as texts
 from reports.catalog import kind_for_report_type
 from reports.exceptions import ReportsError
 from reports.models import Report, ReportRowError
@@ -71,10 +73,10 @@ def max_upload_bytes() -> int:
 
 def too_large_message(size: int, limit: int | None = None) -> str:
     limit = max_upload_bytes() if limit is None else limit
-    return (
-        f"The file is {size / 1024**2:.1f} MB; uploads are limited to "
-        f"{limit / 1024**2:.0f} MB. Import larger files with `manage.py import_report`."
-    )
+    return _(
+        "The file is %(size)s MB; uploads are limited to %(limit)s MB. Import larger files with "
+        "`manage.py import_report`."
+    ) % {"size": f"{size / 1024**2:.1f}", "limit": f"{limit / 1024**2:.0f}"}
 
 
 @dataclass(frozen=True)
@@ -214,9 +216,15 @@ def _receive(
     it is gzip, bounded by `limit`, its lines counted and its charset found."""
     kind = kind_for_report_type(report_type)
     if kind is None:
-        raise UploadRejected(f"{report_type} is not a report type this dashboard imports.")
+        raise UploadRejected(
+            _("%(report_type)s is not a report type this dashboard imports.")
+            % {"report_type": report_type}
+        )
     if account.region not in kind.regions:
-        raise UploadRejected(f"{kind.name} is not available in {account.get_region_display()}.")
+        raise UploadRejected(
+            _("%(kind)s is not available in %(region)s.")
+            % {"kind": kind.name, "region": account.get_region_display()}
+        )
     limit = limit or max_upload_bytes()
     if isinstance(upload, bytes):
         upload = ContentFile(upload)
@@ -243,7 +251,8 @@ def _copy_decoded(upload: File, received: _Received, *, limit: int) -> None:
         if received.size > limit:
             if inflate is not None:
                 raise UploadTooLarge(
-                    f"The file decompresses to more than {limit / 1024**2:.0f} MB, the limit."
+                    _("The file decompresses to more than %(limit)s MB, the limit.")
+                    % {"limit": f"{limit / 1024**2:.0f}"}
                 )
             raise UploadTooLarge(too_large_message(read, limit))
         received.newlines += data.count(b"\n")
@@ -269,15 +278,19 @@ def _copy_decoded(upload: File, received: _Received, *, limit: int) -> None:
                 while inflate.unconsumed_tail:
                     keep(inflate.decompress(inflate.unconsumed_tail, UPLOAD_CHUNK_BYTES))
         except zlib.error as error:
-            raise UploadRejected(f"The gzip file is damaged: {error}") from None
+            raise UploadRejected(
+                _("The gzip file is damaged: %(error)s") % {"error": error}
+            ) from None
     if inflate is not None:
         keep(inflate.flush())
         if not inflate.eof:
-            raise UploadRejected("The gzip file is damaged: it ends before its last block.")
+            raise UploadRejected(_("The gzip file is damaged: it ends before its last block."))
     try:
         choice = choose_charset(facts.finish())
     except DocumentError as error:
-        raise UploadRejected(f"The file could not be decoded: {error}") from None
+        raise UploadRejected(
+            _("The file could not be decoded: %(error)s") % {"error": error}
+        ) from None
     received.charset, received.charset_reason = choice.charset, choice.reason
 
 
@@ -298,7 +311,10 @@ def _dry_run(*, account: SellerAccount, report_type: str, received: _Received) -
     except DocumentRejected as error:
         return UploadResult(dry_run=True, rejected=str(error))
     except UnicodeDecodeError as error:
-        return UploadResult(dry_run=True, rejected=f"The document could not be decoded: {error}")
+        return UploadResult(
+            dry_run=True,
+            rejected=_("The document could not be decoded: %(error)s") % {"error": error},
+        )
     return UploadResult(
         dry_run=True,
         rows=result.rows,
@@ -339,9 +355,12 @@ def _store(
         )
         register_report(
             report,
-            message=(
-                f"Uploaded by {who}: {filename[:200]} ({received.size:,} bytes). "
-                f"{received.charset_reason} The worker imports it."
+            message=texts.stored_text(
+                texts.UPLOADED,
+                who=who,
+                filename=filename[:200],
+                size=received.size,
+                reason=received.charset_reason,
             ),
         )
         # The file is named after the report's id, which exists only once it is saved.

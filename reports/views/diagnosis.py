@@ -8,6 +8,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import (
     HttpResponseClientRedirect,
@@ -19,6 +21,7 @@ from django_htmx.http import (
 from amazon_settings.exceptions import AccountNotConnected
 from amazon_settings.models import SellerAccount
 from amazon_settings.selectors import connection_status
+from core.templatetags.moments import day
 from reports import coverage
 from reports.diagnosis.connection_test import account_connection_test, connection_test_status
 from reports.diagnosis.guide import diagnose_account
@@ -133,7 +136,7 @@ def diagnosis_request_gap(request: HttpRequest, account_pk: int) -> HttpResponse
     account = get_object_or_404(SellerAccount, pk=account_pk)
     form = GapRequestForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "That range cannot be requested: reload the page and try again.")
+        messages.error(request, _("That range cannot be requested: reload the page and try again."))
         return _back(request, account)
     data = form.cleaned_data
     try:
@@ -150,10 +153,14 @@ def diagnosis_request_gap(request: HttpRequest, account_pk: int) -> HttpResponse
         count = len(reports)
         messages.success(
             request,
-            f"{count} report{'s' if count != 1 else ''} requested for "
-            f"{describe_range(data['start'], data['end'])}; the worker sends "
-            f"{'them' if count != 1 else 'it'} to Amazon and imports the orders. Nothing is "
-            "doubled.",
+            ngettext(
+                "%(count)s report requested for %(range)s; the worker sends it to Amazon and "
+                "imports the orders. Nothing is doubled.",
+                "%(count)s reports requested for %(range)s; the worker sends them to Amazon and "
+                "imports the orders. Nothing is doubled.",
+                count,
+            )
+            % {"count": count, "range": describe_range(data["start"], data["end"])},
         )
     return _back(request, account)
 
@@ -171,13 +178,21 @@ def diagnosis_import_start(request: HttpRequest, account_pk: int) -> HttpRespons
         else:
             messages.success(
                 request,
-                f"Orders of {account.display_name} are imported from "
-                f"{form.cleaned_data['import_orders_from']:%Y-%m-%d}."
-                + (
-                    " The worker requests what is missing."
+                (
+                    _(
+                        "Orders of %(account)s are imported from %(day)s. The worker requests "
+                        "what is missing."
+                    )
                     if account.order_import_active
-                    else " Request the missing ranges below, or switch order import on."
-                ),
+                    else _(
+                        "Orders of %(account)s are imported from %(day)s. Request the missing "
+                        "ranges below, or switch order import on."
+                    )
+                )
+                % {
+                    "account": account.display_name,
+                    "day": day(form.cleaned_data["import_orders_from"]),
+                },
             )
     else:
         for errors in form.errors.values():

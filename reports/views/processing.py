@@ -24,6 +24,7 @@ from reports.exceptions import ReportActionNotAllowed
 from reports.forms.processing import ProcessingFilterForm, ReportActionForm
 from reports.models import Report
 from reports.services import actions
+from reports.stored_texts import translate_stored
 
 PAGE_SIZE = 50
 # The folded line of empty automatic reports counts up to this many, and lists the newest
@@ -121,14 +122,16 @@ class ReportRow:
         ):
             problem = _("Amazon found no data in this range")
         elif report.amazon_status == Amazon.FATAL:
-            problem = report.last_error or _("Amazon could not create this report.")
+            problem = translate_stored(report.last_error) or _(
+                "Amazon could not create this report."
+            )
         elif report.import_interrupted and not report.last_error:
             problem = _("Interrupted after line %(line)s of %(lines)s: resuming from there.") % {
                 "line": intcomma(report.imported_through_line),
                 "lines": intcomma(report.rows_total + 1),
             }
         else:
-            problem = report.last_error
+            problem = translate_stored(report.last_error)
         return cls(
             report=report,
             kind_name=kind.name if kind else report.report_type,

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from amazon_settings.exceptions import AmazonSettingsError
@@ -82,9 +83,15 @@ def schedule_create(request: HttpRequest, account_pk: int) -> HttpResponse:
         data = form.cleaned_data
         messages.success(
             request,
-            f"Amazon creates {report_schedules.report_type_label(data['report_type'])} "
-            f"{report_schedules.PERIOD_LABELS[data['period']].lower()} "
-            f"(schedule {schedule_id}); the worker imports each report it finds.",
+            _(
+                "Amazon creates %(report_type)s %(period)s (schedule %(schedule_id)s); the worker "
+                "imports each report it finds."
+            )
+            % {
+                "report_type": report_schedules.report_type_label(data["report_type"]),
+                "period": report_schedules.period_phrase(data["period"]),
+                "schedule_id": schedule_id,
+            },
         )
     return _back_to_schedules(account)
 
@@ -99,5 +106,8 @@ def schedule_cancel(request: HttpRequest, account_pk: int, schedule_id: str) -> 
     except AmazonSettingsError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, f"Schedule {schedule_id} is cancelled on Amazon.")
+        messages.success(
+            request,
+            _("Schedule %(schedule_id)s is cancelled on Amazon.") % {"schedule_id": schedule_id},
+        )
     return _back_to_schedules(account)

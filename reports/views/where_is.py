@@ -7,10 +7,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from amazon_settings.exceptions import AccountNotConnected
 from reports.catalog import BY_KEY
+from reports.diagnosis.results import describe_range
 from reports.exceptions import InvalidReportRequest
 from reports.forms.where_is import GapRequestForm, WhereIsForm
 from reports.services import requesting
@@ -28,7 +31,9 @@ def where_is(request: HttpRequest) -> HttpResponse:
         )
         if len(explanation.orders) == 1:
             order = explanation.orders[0]
-            messages.info(request, f"Order {order.amazon_order_id} is imported.")
+            messages.info(
+                request, _("Order %(order_id)s is imported.") % {"order_id": order.amazon_order_id}
+            )
             return redirect("orders:detail", pk=order.pk)
     return render(
         request,
@@ -43,7 +48,7 @@ def where_is_request(request: HttpRequest) -> HttpResponse:
     """Request the order reports of one gap; Processing then shows the new batch."""
     form = GapRequestForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "The gap to request was not understood; reload and try again.")
+        messages.error(request, _("The gap to request was not understood; reload and try again."))
         return redirect("reports:where_is")
     data = form.cleaned_data
     account = data["account"]
@@ -54,7 +59,9 @@ def where_is_request(request: HttpRequest) -> HttpResponse:
         back = f"{back}?{urlencode(query)}"
     if not marketplace_ids:
         messages.error(
-            request, f"Choose the marketplaces of {account.display_name} in Settings first."
+            request,
+            _("Choose the marketplaces of %(account)s in Settings first.")
+            % {"account": account.display_name},
         )
         return redirect(back)
     try:
@@ -71,9 +78,18 @@ def where_is_request(request: HttpRequest) -> HttpResponse:
         return redirect(back)
     messages.success(
         request,
-        f"{len(reports)} {BY_KEY[data['kind']].name} report(s) requested for "
-        f"{data['start']:%Y-%m-%d %H:%M} to {data['end']:%Y-%m-%d %H:%M}. The worker imports them "
-        "within minutes; search the order again then.",
+        ngettext(
+            "%(count)s report (%(kind)s) requested for %(range)s. The worker imports it within "
+            "minutes; search the order again then.",
+            "%(count)s reports (%(kind)s) requested for %(range)s. The worker imports them within "
+            "minutes; search the order again then.",
+            len(reports),
+        )
+        % {
+            "count": len(reports),
+            "kind": BY_KEY[data["kind"]].name,
+            "range": describe_range(data["start"], data["end"]),
+        },
     )
     batch = reports[0].batch if reports else ""
     return redirect(f"{reverse('reports:processing')}?batch={batch}")

@@ -49,7 +49,7 @@ def test_a_seller_sets_up_invoicing_uploads_vcs_lite_data_and_downloads_an_invoi
     page.goto(demo.base_url)
     page.fill("input[name=username]", demo.username)
     page.fill("input[name=password]", demo.password)
-    page.locator("form[action$=\"/login/\"] button[type=submit]").click()
+    page.locator('form[action$="/login/"] button[type=submit]').click()
 
     page.goto(demo.url("/settings/"))
     page.select_option("#id_region", "eu")

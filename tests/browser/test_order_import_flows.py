@@ -84,7 +84,7 @@ def test_1_a_new_user_connects_an_eu_account(page, demo):
     page.fill("input[name=username]", demo.username)
     page.fill("input[name=password]", demo.password)
     screenshot(page, "1-1-login")
-    page.locator("form[action$=\"/login/\"] button[type=submit]").click()
+    page.locator('form[action$="/login/"] button[type=submit]').click()
     expect(page.locator("#first-steps")).to_contain_text("No Amazon account connected yet")
     screenshot(page, "1-2-home-new-installation")
 

@@ -38,7 +38,7 @@ def log_in_and_connect(page, demo: Demo) -> str:
     page.goto(demo.base_url)
     page.fill("input[name=username]", demo.username)
     page.fill("input[name=password]", demo.password)
-    page.locator("form[action$=\"/login/\"] button[type=submit]").click()
+    page.locator('form[action$="/login/"] button[type=submit]').click()
     page.goto(demo.url("/settings/"))
     page.select_option("#id_region", "eu")
     page.get_by_role("button", name="Connect Amazon account").click()

@@ -379,7 +379,7 @@ def test_row_warnings_are_stored_once_shown_apart_from_errors_and_kept_by_a_rese
     assert not ReportRowError.objects.filter(report=report, kind=ReportRowError.Kind.ERROR)
     assert (report.rows_failed, report.rows_created) == (0, clean.created)
     assert report.last_error == ""
-    assert report.events.last().message.endswith("3 row warnings: imported as they stand.")
+    assert report.events.last().message.endswith("3 with warnings (imported as they stand).")
     client.force_login(user)
     page = client.get(reverse("reports:detail", args=[report.pk])).content.decode()
     errors_part, warnings_part = page.split("Rows with warnings")

@@ -13,6 +13,7 @@ from django.utils import timezone
 from amazon_settings.crypto import encrypt_secret
 from amazon_settings.models import AccountMarketplace, SellerAccount
 from amazon_settings.spapi import ReportSchedule, SpApiAuthError, SpApiRequestError
+from reports import stored_texts
 from reports.documents import store_raw_document
 from reports.models import Report, ReportEvent, ReportRowError
 from reports.services import actions, pipeline
@@ -286,7 +287,7 @@ def test_processing_explains_problems_in_plain_words(logged_in_client, eu_accoun
         import_status=Status.WAITING,
         amazon_status=Amazon.IN_QUEUE,
         failure_reason=Report.FailureReason.AUTH,
-        last_error=f"{pipeline.DENIED_MESSAGE} (403 Unauthorized)",
+        last_error=stored_texts.stored_text(stored_texts.DENIED, error="403 Unauthorized"),
     )
     # Requested by hand: one row of its own (automatic ones without data are folded).
     make_report(
@@ -795,9 +796,12 @@ def test_a_wide_or_endless_line_keeps_the_details_page_small(logged_in_client, e
     two_thousand = "\t".join(f"c{n}" for n in range(2000)) + "\n" + "\t".join("x" * 2000) + "\n"
     long_cell = "order-id\tnote\n302-1\t" + "y" * 5000 + "\n"
     for content, expect in (
-        ((wide + cells).encode(), "No rows are shown (the first line is longer than the preview"),
-        (two_thousand.encode(), "All rows are shown, the first 100 columns (1,900 not shown)."),
-        (long_cell.encode(), "All rows are shown; long values are cut."),
+        ((wide + cells).encode(), "No rows are shown: the first line is longer than the preview"),
+        (
+            two_thousand.encode(),
+            "All rows are shown. Only the first 100 columns are shown; 1,900 more are not.",
+        ),
+        (long_cell.encode(), "All rows are shown. Long values are cut."),
     ):
         report = stored_report(eu_account, content=content, charset="utf-8")
         response = logged_in_client.get(reverse("reports:detail", args=[report.pk]))

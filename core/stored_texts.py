@@ -1,0 +1,67 @@
+"""Texts the worker stores for people to read later (a report's last error and history, why
+push does not work), in the reader's language.
+
+The worker writes them in English, since it does not know who will read them; a page
+translates them when it shows them. Each is built from a template the app registers here
+(marked with `gettext_noop`, so it is in the catalogue), and `translate_stored` recognises a
+stored text by its template, translates the template and puts the stored values back in. A
+value that is itself a stored text (an error inside "Gave up after …", a duration) is
+translated too; Amazon's own words and anything not built from a template stay as they were.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from django.utils.translation import gettext, ngettext
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
+_TEMPLATES: list[str] = []
+_PLURALS: list[tuple[str, str]] = []
+
+
+def register(*templates: str) -> None:
+    """Make texts built from `templates` (placeholders `%(name)s` only) translatable when
+    shown. Idempotent."""
+    _TEMPLATES.extend(t for t in templates if t not in _TEMPLATES)
+
+
+def register_plural(singular: str, plural: str) -> None:
+    """The same for a text with a count (its placeholder `count`): "%(count)d minutes"."""
+    if (singular, plural) not in _PLURALS:
+        _PLURALS.append((singular, plural))
+
+
+def stored_text(template: str, **values: object) -> str:
+    """The English text to store: `template` with its values."""
+    return template % {name: str(value) for name, value in values.items()}
+
+
+@cache
+def _pattern(template: str) -> re.Pattern[str]:
+    parts = _PLACEHOLDER.split(template)
+    # split() alternates literal text and placeholder names.
+    regex = "".join(
+        re.escape(part) if index % 2 == 0 else f"(?P<{part}>.*?)"
+        for index, part in enumerate(parts)
+    )
+    return re.compile(regex, re.S)
+
+
+def translate_stored(text: str) -> str:
+    """`text` in the active language, if it was built from a registered template; else as is."""
+    if not text:
+        return text
+    for singular, plural in _PLURALS:
+        for form in (singular, plural):
+            match = _pattern(form).fullmatch(text)
+            if match and match["count"].isdigit():
+                count = int(match["count"])
+                return ngettext(singular, plural, count) % {"count": count}
+    for template in _TEMPLATES:
+        match = _pattern(template).fullmatch(text)
+        if match:
+            values = {name: translate_stored(value) for name, value in match.groupdict().items()}
+            return gettext(template) % values
+    return gettext(text)

@@ -1,0 +1,14 @@
+"""`stored_text`: a text the worker stored (a report's history), in the reader's language."""
+
+from __future__ import annotations
+
+from django import template
+
+from reports.stored_texts import translate_stored
+
+register = template.Library()
+
+
+@register.filter
+def stored_text(value: str) -> str:
+    return translate_stored(value or "")

@@ -1,0 +1,137 @@
+"""Orders missing? and a failed report's details for a German browser: the checks, and the
+reasons the worker stored in English, read in German."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from amazon_settings import crypto
+from amazon_settings.models import AccountMarketplace, SellerAccount
+from reports import stored_texts as texts
+from reports.catalog import BY_KEY
+from reports.models import Report
+from reports.services.transitions import record_event
+from tests.german import GERMAN, assert_german, compiled_catalogue, page_text
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures(compiled_catalogue.__name__)]
+
+GAVE_UP = texts.stored_text(
+    texts.GAVE_UP,
+    attempts=8,
+    error=texts.stored_text(texts.STORED_UNREADABLE, error="connection reset by peer"),
+)
+
+
+@pytest.fixture(autouse=True)
+def no_worker(monkeypatch) -> None:
+    """The page's test call and the reports' tasks are not handed to a worker."""
+    monkeypatch.setattr("reports.services.transitions.async_task", lambda *a, **k: None)
+    monkeypatch.setattr("reports.services.connection_tests.async_task", lambda *a, **k: None)
+
+
+@pytest.fixture
+def account() -> SellerAccount:
+    now = timezone.now()
+    account = SellerAccount.objects.create(
+        selling_partner_id="A2MUELLERHW7QX",
+        region="eu",
+        display_name="Müller Haushaltswaren",
+        refresh_token_encrypted=crypto.encrypt_secret("Atzr|test"),
+        status=SellerAccount.Status.CONNECTED,
+        authorized_at=now - timedelta(days=10),
+        last_success_at=now - timedelta(hours=1),
+        import_orders_from=now - timedelta(days=10),
+    )
+    AccountMarketplace.objects.create(
+        account=account, marketplace_id="A1PA6795UKMFR9", country_code="DE", name="DE"
+    )
+    return account
+
+
+@pytest.fixture
+def failed_report(account) -> Report:
+    now = timezone.now()
+    report = Report.objects.create(
+        account=account,
+        report_type=BY_KEY["mfn_orders_eu"].report_type,
+        marketplace_ids=["A1PA6795UKMFR9"],
+        data_start=now - timedelta(days=3),
+        data_end=now - timedelta(days=2),
+        amazon_report_id="50001",
+        amazon_status=Report.AmazonStatus.DONE,
+        import_status=Report.ImportStatus.FAILED,
+        failure_reason=Report.FailureReason.RETRIES_EXHAUSTED,
+        last_error=GAVE_UP,
+        attempts=8,
+    )
+    record_event(report, message=texts.stored_text(texts.SENT, report_id="50001", name="MFN"))
+    record_event(report, message=GAVE_UP)
+    return report
+
+
+def test_orders_missing_in_german(logged_in_client, account, failed_report):
+    response = logged_in_client.get(reverse("reports:diagnosis", args=[account.pk]), **GERMAN)
+    assert_german(
+        response,
+        german=[
+            "Berechtigung vorhanden und gültig",
+            "Der Hintergrunddienst ist noch nie gelaufen",
+            "Hängende, fehlgeschlagene oder abgebrochene Berichte",
+            "fehlgeschlagen (Alle Wiederholungen erfolglos)",
+            "Nach 8 Versuchen aufgegeben: Die gespeicherte Berichtsdatei konnte nicht gelesen "
+            "werden: connection reset by peer",
+            "1 Bericht der letzten 30 Tage wurde nicht abgeschlossen",
+            "Lücken in der importierten Zeit",
+            "Ablauf der Berechtigung",
+        ],
+        english=[
+            "Authorization present and valid",
+            "The background worker has never run",
+            "Stuck, failed or cancelled reports",
+            "Gave up after",
+            "Could not read the stored document",
+            "of the last 30 days did not finish",
+            "Gaps in the imported time",
+            "Authorization expiry",
+            " days)",
+        ],
+    )
+
+
+def test_a_failed_reports_details_in_german(logged_in_client, failed_report):
+    response = logged_in_client.get(reverse("reports:detail", args=[failed_report.pk]), **GERMAN)
+    assert_german(
+        response,
+        german=[
+            "Nach 8 Versuchen aufgegeben: Die gespeicherte Berichtsdatei konnte nicht gelesen "
+            "werden: connection reset by peer",
+            "An Amazon gesendet als Bericht 50001 (MFN).",
+        ],
+        english=["Gave up after", "Could not read the stored document", "Sent to Amazon as"],
+    )
+
+
+def test_the_same_details_in_english(logged_in_client, failed_report):
+    response = logged_in_client.get(
+        reverse("reports:detail", args=[failed_report.pk]), HTTP_ACCEPT_LANGUAGE="en"
+    )
+    text = page_text(response)
+    assert GAVE_UP in text
+    assert "Sent to Amazon as report 50001 (MFN)." in text
+
+
+def test_a_stored_text_is_translated_with_its_values_and_unknown_text_stays():
+    retrying = texts.stored_text(texts.RETRYING, error="Amazon is not answering.", time="12:00")
+    with translation.override("de"):
+        assert (
+            texts.translate_stored(retrying) == "Amazon is not answering. Neuer Versuch um 12:00."
+        )
+        assert texts.translate_stored("5 minutes") == "5 Minuten"
+        assert texts.translate_stored("Something Amazon said.") == "Something Amazon said."
+        assert texts.translate_stored("") == ""
+    with translation.override("en"):
+        assert texts.translate_stored(retrying) == retrying
