@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -14,7 +16,7 @@ from amazon_settings.models import (
     SellerAccount,
 )
 from amazon_settings.vat_ids import normalize_vat_id
-from core.forms import BoundedDateTimeField
+from core.forms import BoundedDateTimeField, filter_bar
 
 SELLING_PARTNER_ID = re.compile(r"^[A-Z0-9]{8,20}$")
 
@@ -118,6 +120,8 @@ class MarketplaceInvoicingForm(forms.ModelForm):
 
 
 class ApiCallFilterForm(forms.Form):
+    """Data exchange » Log: account, operation (those the log holds), outcome and time range."""
+
     account = forms.TypedChoiceField(
         label=_("Account"), required=False, coerce=int, empty_value=None, choices=()
     )
@@ -134,8 +138,12 @@ class ApiCallFilterForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, operations: Sequence[str] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # A free text field underneath: an operation no longer logged still filters.
+        self.fields["operation"].widget = forms.Select(
+            choices=[("", _("All operations")), *((op, op) for op in operations)]
+        )
         self.fields["account"].choices = [("", _("All accounts"))] + [
             (account.pk, str(account)) for account in SellerAccount.objects.all()
         ]
@@ -144,3 +152,14 @@ class ApiCallFilterForm(forms.Form):
             ("errors", _("Errors only")),
             *ApiCall.Outcome.choices,
         ]
+        self.helper = filter_bar(
+            small=False,
+            form_id="log-filters",
+            columns=[
+                ("account", "col-md-3"),
+                ("operation", "col-md-2"),
+                ("outcome", "col-md-2"),
+                ("since", "col-md-2"),
+                ("until", "col-md-2"),
+            ],
+        )

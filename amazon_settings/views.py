@@ -282,7 +282,7 @@ def marketplaces(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def log(request: HttpRequest) -> HttpResponse:
     """Data exchange » Log: every call to Amazon, filterable, errors first to the eye."""
-    form = ApiCallFilterForm(request.GET or None)
+    form = ApiCallFilterForm(request.GET or None, operations=selectors.logged_operations())
     filters = {}
     if form.is_valid():
         data = form.cleaned_data
@@ -307,7 +307,6 @@ def log(request: HttpRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "query": query.urlencode(),
-            "operations": selectors.logged_operations(),
             "now": timezone.now(),
         },
     )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from crispy_forms.bootstrap import StrictButton
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Column, Layout, Row, Submit
+from crispy_forms.layout import Column, Layout, LayoutObject, Row, Submit
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import SetPasswordForm
@@ -21,6 +23,44 @@ from core.selectors import email_taken
 # overflow in the query built from them and answer 500.
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 OUT_OF_RANGE = _("Enter a date between the years %(first)s and %(last)s.")
+
+
+def submit_button(label: Any, *, css_class: str = "btn-primary", **attrs: Any) -> StrictButton:
+    """A `<button type="submit">` (crispy's `Submit` is an `<input>`, which neither holds an
+    icon nor answers the pages' `button[type=submit]` selectors)."""
+    return StrictButton(label, type="submit", css_class=css_class, **attrs)
+
+
+def filter_bar(
+    *,
+    form_id: str,
+    columns: Sequence[tuple[str | LayoutObject, str]],
+    button_label: Any = None,
+    button_class: str = "col-md-1",
+    breakpoint: str = "md",
+    small: bool = True,
+    after: Sequence[LayoutObject] = (),
+) -> FormHelper:
+    """The helper of a page's GET filter bar: one row of small labelled fields, each in its
+    column (`(field name, column classes)`), the submit button last, then `after` (a notice
+    below the row, for instance). Each field's error is shown under it."""
+    helper = FormHelper()
+    helper.form_method = "get"
+    helper.form_id = form_id
+    helper.label_class = "small"
+    helper.layout = Layout(
+        Row(
+            *(Column(name, css_class=css) for name, css in columns),
+            # mb-3 as crispy gives every field, so that the button lines up with the inputs.
+            Column(
+                submit_button(button_label or _("Filter"), css_class="btn-primary btn-sm w-100"),
+                css_class=f"{button_class} mb-3",
+            ),
+            *after,
+            css_class="g-2 align-items-end",
+        )
+    )
+    return helper
 
 
 def _in_range(value: date | datetime | None) -> date | datetime | None:

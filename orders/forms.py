@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from crispy_forms.layout import HTML
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from amazon_settings.models import AccountMarketplace, SellerAccount
-from core.forms import FIRST_YEAR, LAST_YEAR, BoundedDateField
+from core.forms import FIRST_YEAR, LAST_YEAR, BoundedDateField, filter_bar
 from orders.importers.cells import AMAZON_ORDER_ID
 from orders.models import Invoice, Order
 from orders.selectors import searches_inside
@@ -98,6 +99,19 @@ class OrderFilterForm(forms.Form):
             AccountMarketplace.objects.order_by("name").values_list("marketplace_id", "name")
         )
         self.fields["marketplace"].choices = [("", _("All marketplaces")), *sorted(names.items())]
+        self.helper = filter_bar(
+            form_id="order-filters",
+            columns=[
+                ("q", "col-md-3"),
+                ("account", "col-md-2"),
+                ("marketplace", "col-md-2"),
+                ("channel", "col-md-1"),
+                ("status", "col-md-1"),
+                ("since", "col-md-1"),
+                ("until", "col-md-1"),
+            ],
+            after=[HTML('{% include "orders/_search_notice.html" %}')],
+        )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -159,6 +173,18 @@ class ReturnFilterForm(forms.Form):
     since = _date_field(_("Returned from"))
     until = _date_field(_("Returned until"))
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = filter_bar(
+            form_id="return-filters",
+            columns=[
+                ("q", "col-md-4"),
+                ("account", "col-md-3"),
+                ("since", "col-md-2"),
+                ("until", "col-md-2"),
+            ],
+        )
+
     def selector_filters(self) -> dict[str, Any]:
         if not self.is_bound or not self.is_valid():
             return {}
@@ -177,6 +203,12 @@ class StockFilterForm(forms.Form):
 
     q = _search_field(_("SKU, FNSKU or ASIN"))
     account = _account_field()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = filter_bar(
+            form_id="stock-filters", columns=[("q", "col-md-4"), ("account", "col-md-3")]
+        )
 
     def selector_filters(self) -> dict[str, Any]:
         if not self.is_bound or not self.is_valid():
@@ -203,6 +235,20 @@ class InvoiceFilterForm(forms.Form):
     )
     since = _date_field(_("Issued from"))
     until = _date_field(_("Issued until"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = filter_bar(
+            form_id="invoice-filters",
+            columns=[
+                ("q", "col-md-3"),
+                ("account", "col-md-2"),
+                ("kind", "col-md-2"),
+                ("source", "col-md-2"),
+                ("since", "col-md-1"),
+                ("until", "col-md-1"),
+            ],
+        )
 
     def selector_filters(self) -> dict[str, Any]:
         if not self.is_bound or not self.is_valid():

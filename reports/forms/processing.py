@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from amazon_settings.models import SellerAccount
+from core.forms import filter_bar
 from reports.catalog import BY_KEY
 from reports.forms.fields import datetime_local_field, kind_choices
 from reports.models import Report
@@ -23,6 +24,7 @@ class ProcessingFilterForm(forms.Form):
     """The GET filters of Reports » Processing."""
 
     account = forms.ModelChoiceField(
+        label=_("Account"),
         queryset=SellerAccount.objects.all(),
         required=False,
         empty_label=_("All accounts"),
@@ -35,11 +37,32 @@ class ProcessingFilterForm(forms.Form):
         widget=forms.Select(attrs={"class": "form-select"}),
     )
     status = forms.ChoiceField(
-        required=False, choices=STATUS_CHOICES, widget=forms.Select(attrs={"class": "form-select"})
+        label=_("Status"),
+        required=False,
+        choices=STATUS_CHOICES,
+        widget=forms.Select(attrs={"class": "form-select"}),
     )
     since = datetime_local_field(_("Created from"), required=False)
     until = datetime_local_field(_("Created until"), required=False)
     batch = forms.CharField(required=False, max_length=32, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # `batch` (the link from "N empty automatic reports") is not part of the bar.
+        self.helper = filter_bar(
+            form_id="report-filters",
+            # Side by side from 992 px; the button on a line of its own below.
+            columns=[
+                ("account", "col-12 col-sm-6 col-lg"),
+                ("kind", "col-12 col-sm-6 col-lg"),
+                ("status", "col-12 col-sm-4 col-lg"),
+                ("since", "col-6 col-sm-4 col-lg"),
+                ("until", "col-6 col-sm-4 col-lg"),
+            ],
+            button_class="col-12 col-lg-auto",
+            breakpoint="lg",
+            small=False,
+        )
 
     def selector_filters(self) -> dict[str, Any]:
         """Keyword arguments for `selectors.report_list`; empty when the filters are invalid."""

@@ -9,12 +9,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import HTML, Column, Div, Field, Layout, Row
 from django import forms
+from django.urls import reverse_lazy
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from amazon_settings.models import AccountMarketplace, SellerAccount
+from core.forms import submit_button
 from reports.catalog import BY_KEY, CATALOG, GROUPS, ReportKind
 from reports.exceptions import InvalidReportRequest
 from reports.forms.fields import KindSelect, datetime_local_field, kind_choices
@@ -36,6 +41,7 @@ class ReportRequestForm(forms.Form):
     """Reports » Request: one report type for one connected account, over a date range."""
 
     account = forms.ModelChoiceField(
+        label=_("Account"),
         queryset=SellerAccount.objects.all(),
         empty_label=None,
         widget=forms.Select(attrs={"class": "form-select"}),
@@ -82,6 +88,43 @@ class ReportRequestForm(forms.Form):
                 None,
             )
             self.initial.setdefault("kind", first.key if first else CATALOG[0].key)
+        self.helper = self._helper()
+
+    @staticmethod
+    def _helper() -> FormHelper:
+        helper = FormHelper()
+        helper.form_id = "request-form"
+        helper.form_action = "reports:request"
+        helper.attrs = {"novalidate": ""}
+        helper.layout = Layout(
+            # Any change of the fields re-computes the preview below them (htmx).
+            Div(
+                "account",
+                "kind",
+                HTML(
+                    '<div class="form-text mb-3" id="kind-description">'
+                    "{{ form.chosen_kind.description }}</div>"
+                ),
+                # One group of checkboxes per account, the chosen one's shown (static/js/app.js).
+                Field("marketplace_ids", template="reports/_request_marketplaces.html"),
+                Row(
+                    Column("start", css_class="col-sm-6"),
+                    Column("end", css_class="col-sm-6"),
+                    HTML('{% include "reports/_request_zone.html" %}'),
+                    css_class="g-3 date-range",
+                ),
+                **{
+                    "hx-post": reverse_lazy("reports:request_preview"),
+                    "hx-trigger": "change, load",
+                    "hx-include": "closest form",
+                    "hx-target": "#request-preview",
+                    "hx-swap": "outerHTML",
+                },
+            ),
+            HTML('{% include "reports/_request_preview.html" %}'),
+            submit_button(format_lazy('<i class="bi bi-cloud-download"></i> {}', _("Request"))),
+        )
+        return helper
 
     @staticmethod
     def _selected(account: SellerAccount) -> list[AccountMarketplace]:

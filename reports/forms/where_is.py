@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from amazon_settings.models import SellerAccount
-from core.forms import BoundedDateField
+from core.forms import BoundedDateField, filter_bar
 from orders.importers.cells import AMAZON_ORDER_ID
 from reports.catalog import BY_KEY
 
@@ -24,16 +26,27 @@ class WhereIsForm(forms.Form):
         ),
     )
     date = BoundedDateField(
-        label=_("Purchase date"),
+        label=_("Purchase date (if known)"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
     )
     account = forms.ModelChoiceField(
+        label=_("Account"),
         queryset=SellerAccount.objects.order_by("display_name"),
         required=False,
         empty_label=_("All accounts"),
         widget=forms.Select(attrs={"class": "form-select"}),
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = filter_bar(
+            small=False,
+            form_id="where-is-form",
+            columns=[("order_id", "col-md-3"), ("date", "col-md-2"), ("account", "col-md-3")],
+            button_label=_("Look for it"),
+            button_class="col-md-2",
+        )
 
 
 class GapRequestForm(forms.Form):

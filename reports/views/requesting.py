@@ -63,4 +63,4 @@ def _request_message(created: int, reused: int) -> str:
 def request_preview(request: HttpRequest) -> HttpResponse:
     """htmx: how the chosen range will be sent, re-computed whenever the form changes."""
     form = ReportRequestForm(request.POST)
-    return render(request, "reports/request.html#preview", {"preview": form.split_preview()})
+    return render(request, "reports/_request_preview.html", {"preview": form.split_preview()})

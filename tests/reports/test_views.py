@@ -77,8 +77,8 @@ def local(moment: datetime) -> str:
 
 
 def field_error(response, field: str) -> str:
-    """The error shown under a field of the request form (the partial's `id_<field>-error`)."""
-    match = re.search(rf'id="id_{field}-error">([^<]*)<', response.content.decode())
+    """The first error shown under a field of the request form (crispy's `error_1_id_<field>`)."""
+    match = re.search(rf'id="error_1_id_{field}"><strong>([^<]*)<', response.content.decode())
     return html.unescape(match.group(1)) if match else ""
 
 
