@@ -8,7 +8,7 @@ from typing import Any
 
 from crispy_forms.bootstrap import StrictButton
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Column, Layout, LayoutObject, Row, Submit
+from crispy_forms.layout import HTML, Column, Layout, LayoutObject, Row, Submit
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import SetPasswordForm
@@ -31,6 +31,17 @@ def submit_button(label: Any, *, css_class: str = "btn-primary", **attrs: Any) -
     return StrictButton(label, type="submit", css_class=css_class, **attrs)
 
 
+def button_column(button: StrictButton, *, css_class: str) -> Column:
+    """A column for a row of labelled fields that holds `button`, level with their inputs: an
+    empty line of a label's height above it (on wide screens, where the columns stand side by
+    side), so that an error or help text under a field leaves the row in line."""
+    return Column(
+        HTML('<div class="form-label small d-none d-md-block" aria-hidden="true">&nbsp;</div>'),
+        button,
+        css_class=f"{css_class} mb-3",
+    )
+
+
 def filter_bar(
     *,
     form_id: str,
@@ -42,8 +53,9 @@ def filter_bar(
     after: Sequence[LayoutObject] = (),
 ) -> FormHelper:
     """The helper of a page's GET filter bar: one row of small labelled fields, each in its
-    column (`(field name, column classes)`), the submit button last, then `after` (a notice
-    below the row, for instance). Each field's error is shown under it."""
+    column (`(field name, column classes)`), the submit button last ("Filter" unless
+    `button_label`), then `after` (a notice below the row, for instance). Each field's error is
+    shown under it."""
     helper = FormHelper()
     helper.form_method = "get"
     helper.form_id = form_id
@@ -51,13 +63,12 @@ def filter_bar(
     helper.layout = Layout(
         Row(
             *(Column(name, css_class=css) for name, css in columns),
-            # mb-3 as crispy gives every field, so that the button lines up with the inputs.
-            Column(
+            button_column(
                 submit_button(button_label or _("Filter"), css_class="btn-primary btn-sm w-100"),
-                css_class=f"{button_class} mb-3",
+                css_class=button_class,
             ),
             *after,
-            css_class="g-2 align-items-end",
+            css_class="g-2",
         )
     )
     return helper

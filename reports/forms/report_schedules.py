@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from crispy_forms.bootstrap import InlineCheckboxes
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import HTML, Column, Layout, Row
 from django import forms
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from amazon_settings.models import AccountMarketplace
+from core.forms import submit_button
 from reports.services.report_schedules import SCHEDULE_PERIODS
 
 
@@ -18,6 +23,7 @@ class ScheduleCreateForm(forms.Form):
         label=_("Report type"), choices=(), widget=forms.Select(attrs={"class": "form-select"})
     )
     period = forms.ChoiceField(
+        label=_("Period"),
         choices=SCHEDULE_PERIODS,
         initial="P1D",
         widget=forms.Select(attrs={"class": "form-select"}),
@@ -34,6 +40,7 @@ class ScheduleCreateForm(forms.Form):
         *args: Any,
         report_types: list[tuple[str, str]],
         marketplaces: list[AccountMarketplace],
+        action: str = "",
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -43,3 +50,28 @@ class ScheduleCreateForm(forms.Form):
             m.marketplace_id for m in marketplaces if m.selected
         ]
         self.marketplaces = marketplaces
+        self.helper = FormHelper()
+        self.helper.form_action = action
+        self.helper.form_class = "schedule-create"
+        self.helper.attrs = {"novalidate": ""}
+        self.helper.label_class = "small"
+        none_known = HTML(
+            '{% load i18n %}<div class="text-body-secondary small mb-3">'
+            '{% translate "No marketplaces known: test the connection in Settings." %}</div>'
+        )
+        self.helper.layout = Layout(
+            Row(
+                Column("report_type", css_class="col-md-5"),
+                Column("period", css_class="col-md-3"),
+                Column(
+                    InlineCheckboxes("marketplace_ids") if marketplaces else none_known,
+                    css_class="col-md-4",
+                ),
+                css_class="g-2",
+            ),
+            submit_button(
+                format_lazy(
+                    '<i class="bi bi-calendar-plus"></i> {}', _("Create schedule on Amazon")
+                )
+            ),
+        )

@@ -24,6 +24,7 @@ def _schedule_form(account: SellerAccount, data: Any = None) -> ScheduleCreateFo
         prefix=f"account-{account.pk}",
         report_types=_schedulable_choices(account),
         marketplaces=list(account.marketplaces.all()),
+        action=reverse("reports:schedule_create", args=[account.pk]),
     )
 
 

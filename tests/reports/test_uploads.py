@@ -254,7 +254,7 @@ def test_oversized_upload_is_a_form_error(logged_in_client, account, mfn_documen
     assert response.status_code == 400
     error = response.context["upload_form"].errors["file"][0]
     assert error.startswith(f"The file is {len(mfn_document) / 1024**2:.1f} MB; uploads are")
-    assert 'id="id_file-error"' in response.content.decode()
+    assert 'id="error_1_id_file"' in response.content.decode()
     assert counts() == (0, 0, 0)
 
 
