@@ -4,7 +4,10 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Field, Layout
 from django import forms
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from amazon_settings.models import (
@@ -16,17 +19,32 @@ from amazon_settings.models import (
     SellerAccount,
 )
 from amazon_settings.vat_ids import normalize_vat_id
-from core.forms import BoundedDateTimeField, filter_bar
+from core.forms import BoundedDateTimeField, filter_bar, submit_button
 
 SELLING_PARTNER_ID = re.compile(r"^[A-Z0-9]{8,20}$")
 
 
 class ConnectStartForm(forms.Form):
-    region = forms.ChoiceField(
-        label=_("Region"),
-        choices=Region.choices,
-        help_text=_("One authorization covers every marketplace of the region."),
-    )
+    """The region to connect an account of (the button that starts Amazon's consent)."""
+
+    region = forms.ChoiceField(label=_("Region"), choices=Region.choices)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # One line beside the page's title (static/css/app.css: .inline-form).
+        self.helper = FormHelper()
+        self.helper.form_id = "connect-form"
+        self.helper.form_action = "amazon_settings:connect_start"
+        self.helper.form_class = "d-flex gap-2 align-items-center inline-form"
+        self.helper.label_class = "col-form-label text-nowrap"
+        self.helper.form_show_errors = False
+        self.helper.layout = Layout(
+            Field("region", wrapper_class="d-flex gap-2 align-items-center"),
+            submit_button(
+                format_lazy('<i class="bi bi-plug"></i> {}', _("Connect Amazon account")),
+                css_class="btn-primary text-nowrap",
+            ),
+        )
 
 
 class ConsentCallbackForm(forms.Form):

@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import HTML, Div, Layout
 from django import forms
 from django.utils import timezone
-from django.utils.text import capfirst
+from django.utils.text import capfirst, format_lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from core.forms import BoundedDateField
+from core.forms import BoundedDateField, submit_button
 from reports.catalog import ReportKind
 from reports.services.cadences import PERIODS, CadenceView, cadence_problem, interval_label
 
@@ -28,11 +30,35 @@ class StartImportForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
     )
 
-    def __init__(self, *args: Any, earliest: date, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, earliest: date, settings_url: str, can_start: bool, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.earliest = earliest
         self.fields["import_orders_from"].widget.attrs.update(
             min=earliest.isoformat(), max=timezone.localdate().isoformat()
+        )
+        # A Viewer sees the question but no button (the view refuses their POST anyway).
+        start = submit_button(
+            format_lazy('<i class="bi bi-play-fill"></i> {}', _("Start importing"))
+        )
+        self.helper = FormHelper()
+        self.helper.form_id = "start-import-form"
+        self.helper.form_class = "d-flex flex-wrap gap-2 align-items-start"
+        self.helper.attrs = {"novalidate": ""}
+        self.helper.layout = Layout(
+            "import_orders_from",
+            Div(
+                *([start] if can_start else []),
+                HTML(
+                    format_lazy(
+                        '<a class="btn btn-outline-secondary" href="{}">{}</a>',
+                        settings_url,
+                        _("Not now"),
+                    )
+                ),
+                css_class="align-self-end d-flex gap-2 mb-3",
+            ),
         )
 
     def clean_import_orders_from(self) -> date:

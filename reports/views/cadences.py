@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from amazon_settings.exceptions import AccountNotConnected
 from amazon_settings.models import SellerAccount
+from core.roles import can_operate
 from reports.catalog import kinds_for_region
 from reports.exceptions import InvalidReportRequest
 from reports.forms.cadences import CadenceForm, StartImportForm
@@ -40,7 +41,11 @@ def start_import(request: HttpRequest, account_pk: int) -> HttpResponse:
     # The first whole day Amazon still has: its look-back counts from the moment of the request.
     earliest = timezone.localdate(requesting.earliest_import_start(account)) + timedelta(days=1)
     form = StartImportForm(
-        request.POST or None, earliest=earliest, initial={"import_orders_from": earliest}
+        request.POST or None,
+        earliest=earliest,
+        initial={"import_orders_from": earliest},
+        settings_url=f"{reverse('amazon_settings:settings')}#account-{account.pk}",
+        can_start=can_operate(request.user),
     )
     status = 200
     if request.method == "POST":
