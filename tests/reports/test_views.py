@@ -709,6 +709,9 @@ def test_schedules_page_lists_amazon_schedules(logged_in_client, eu_account, fak
     assert 'value="GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA"' not in body
     assert 'value="GET_FLAT_FILE_ORDER_REPORT_DATA_SHIPPING"' not in body
     assert 'value="PT5M"' in body and 'value="P1M"' in body and 'value="PT84H"' in body
+    # Laid out by crispy (issue #16): each field in crispy-bootstrap5's wrapper.
+    for field in ("report_type", "period", "marketplace_ids"):
+        assert f'id="div_id_account-{eu_account.pk}-{field}"' in body
     eu_account.refresh_from_db()
     assert eu_account.last_success_at is not None  # went through call_amazon
 
