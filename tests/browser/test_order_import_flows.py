@@ -342,7 +342,9 @@ def test_7_a_new_connection_imports_without_further_clicks(page, demo):
     expect(page).to_have_url(re.compile(r"/reports/\?account=\d+"))
     expect(page.locator(".alert-success")).to_contain_text("Importing the orders of")
     screenshot(page, "7-1-import-started")
-    mfn = page.locator("tr.report-row").filter(has_text="GET_FLAT_FILE_ORDER_REPORT_DATA_SHIPPING")
+    mfn = page.locator("tr.report-row").filter(
+        has=page.locator('[data-report-type="GET_FLAT_FILE_ORDER_REPORT_DATA_SHIPPING"]')
+    )
     expect(mfn).to_have_count(1)
     expect(mfn).to_have_attribute("data-import-status", "imported", timeout=IMPORT_TIMEOUT)
     screenshot(page, "7-2-first-orders-imported")

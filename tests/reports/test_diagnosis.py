@@ -845,7 +845,8 @@ def test_home_shows_a_strip_per_account_and_the_orders_chart(operator, account):
     assert f'id="strip-{account.pk}"' in html
     assert "1 failed" in html
     assert "0 pending" in html
-    assert f"{MFN.name}: <span" in html
+    # The short name, the full one in its tooltip.
+    assert f'<span title="{MFN.name}">{MFN.short_name}</span>: <span' in html
     assert 'id="orders-chart"' in html
     assert "3 orders · most in one day: 3" in html
     assert html.count('class="bar"') == 30
