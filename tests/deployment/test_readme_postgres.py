@@ -71,6 +71,7 @@ def run_readme(
     with_redis: bool,
     database_url: str,
     queue_url: str,
+    bucket: str,
     tmp_path,
 ):
     """Run the block; answers the background servers by name and the web server's port."""
@@ -87,6 +88,8 @@ def run_readme(
                 value = empty_redis()
             elif name == "PUSH_SQS_QUEUE_URL":
                 value = queue_url
+            elif name == "DOCUMENTS_S3_BUCKET":
+                value = bucket
             env[name] = value
             continue
         # The variables the block exported, as the shell would expand them.
@@ -152,13 +155,17 @@ def test_the_readme_postgres_section_works_as_written(sandbox, sqs, tmp_path, wi
         "REDIS_URL=redis://127.0.0.1:6379/0",
         "TRUSTED_PROXY_IPS=127.0.0.1",
         "PUSH_SQS_QUEUE_URL=https://sqs.eu-west-1.amazonaws.com/123456789012/amazon-order-import",
+        "DOCUMENTS_S3_BUCKET=my-order-documents",
     ]
     env = required_settings(sandbox, tmp_path)
     # The queue is the local SQS server's; boto3's standard configuration points at it.
     queue_url, _ = sqs.create_queue(f"readme-{tmp_path.name[-20:]}")
+    # The documents' bucket is the local S3 server's (the same moto server).
+    bucket = sqs.create_bucket(f"readme-{tmp_path.name[-20:]}".lower().replace("_", "-"))
     env.update(
         {
             "AWS_ENDPOINT_URL_SQS": sqs.endpoint_url,
+            "DOCUMENTS_S3_ENDPOINT_URL": sqs.endpoint_url,
             "AWS_DEFAULT_REGION": "eu-west-1",
             "AWS_ACCESS_KEY_ID": "readme",
             "AWS_SECRET_ACCESS_KEY": "readme",
@@ -171,6 +178,7 @@ def test_the_readme_postgres_section_works_as_written(sandbox, sqs, tmp_path, wi
             with_redis=with_redis,
             database_url=database_url,
             queue_url=queue_url,
+            bucket=bucket,
             tmp_path=tmp_path,
         )
         try:
