@@ -6,9 +6,10 @@ threads (`start_publisher`): every `SANDBOX_NOTIFICATION_INTERVAL_SECONDS` of re
 finishes the subscribed sellers' reports whose processing time is over in sandbox time (as a
 read would), decides each one's notification once (`Report.notified_at`), applies the armed
 notification faults (drop, send twice, hold back), and sends what is due to the queue with
-boto3, against `SANDBOX_SQS_ENDPOINT_URL` (an SQS-compatible server such as moto's). A queue
-that does not exist swallows the message, as a queue whose policy keeps Amazon out does: Amazon
-reports nothing, and neither does the sandbox (the control API shows it).
+boto3 after every few reports decided (`DECIDE_AT_ONCE`), against `SANDBOX_SQS_ENDPOINT_URL`
+(an SQS-compatible server such as moto's). A queue that does not exist swallows the message, as
+a queue whose policy keeps Amazon out does: Amazon reports nothing, and neither does the
+sandbox (the control API shows it).
 """
 
 from __future__ import annotations
@@ -211,10 +212,11 @@ def _message(report: Report, state, subscription: NotificationSubscription, *, d
     return notification_id, body
 
 
-def decide_notifications(*, now: datetime) -> int:
+def decide_notifications(*, now: datetime, limit: int | None = None) -> int:
     """Give every finished report of a subscribed seller its notification, once: queued
     (due now, or later under a delay fault, or twice), or dropped by a fault. Reports that
-    finished before the seller subscribed get none. Returns how many were queued."""
+    finished before the seller subscribed get none. Stops once `limit` are queued. Returns
+    how many were queued."""
     subscriptions = {
         (s.selling_partner_id, s.region): s
         for s in _live_subscriptions().filter(notification_type=REPORT_PROCESSING_FINISHED)
@@ -263,6 +265,8 @@ def decide_notifications(*, now: datetime) -> int:
                 dropped=kind == Fault.Kind.NOTIFICATION_DROP,
             )
             queued += 1
+        if limit is not None and queued >= limit:
+            break
     return queued
 
 
@@ -365,13 +369,25 @@ def materialize_due_schedules(*, now: datetime) -> int:
     return created
 
 
+# Reports decided between two sends. Deciding renders a finished report's document, so when a
+# fleet's schedules finish hundreds of reports at once, sending only after all of them were
+# decided would hold the first one's message back for minutes; Amazon notifies each report as
+# it finishes.
+DECIDE_AT_ONCE = 5
+
+
 def publish(*, queues: Queues | None) -> int:
-    """One pass of the publisher: make the due scheduled reports, decide, then send what is
-    due. Returns how many were sent."""
+    """One pass of the publisher: make the due scheduled reports, then decide a few finished
+    reports at a time and send what is due after each few. Returns how many were sent."""
     now = clock.now()
     materialize_due_schedules(now=now)
-    decide_notifications(now=now)
-    return send_due(now=now, queues=queues)
+    sent = send_due(now=now, queues=queues)
+    while True:
+        queued = decide_notifications(now=now, limit=DECIDE_AT_ONCE)
+        sent += send_due(now=now, queues=queues)
+        if queued < DECIDE_AT_ONCE:
+            return sent
+        now = clock.now()
 
 
 def configured_queues() -> Queues | None:

@@ -204,6 +204,9 @@ PUSH_GRACE_SECONDS = int(os.environ.get("PUSH_GRACE_SECONDS", "600"))
 # (a message whose handling failed comes back after that).
 PUSH_SQS_WAIT_SECONDS = int(os.environ.get("PUSH_SQS_WAIT_SECONDS", "20"))
 PUSH_SQS_VISIBILITY_SECONDS = int(os.environ.get("PUSH_SQS_VISIBILITY_SECONDS", "300"))
+# How many messages of a batch (at most ten, SQS's batch) the consumer handles at once, each in
+# a thread with its own database connection; 1: one after the other.
+PUSH_CONSUMER_THREADS = max(1, int(os.environ.get("PUSH_CONSUMER_THREADS", "8")))
 
 # How often the worker checks Amazon (every five minutes by default).
 WORKER_INTERVAL_SECONDS = int(os.environ.get("WORKER_INTERVAL_SECONDS", "300"))

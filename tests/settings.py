@@ -16,6 +16,9 @@ from config.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The consumer handles messages one after the other here: its threads' connections would not
+# see what a test wrote inside its transaction. The tests of the threads ask for them.
+PUSH_CONSUMER_THREADS = 1
 
 # The scale-out run (`make test` runs it when PostgreSQL and Redis answer): the same suite on
 # PostgreSQL, with Redis as the cache and django-q2's broker.

@@ -1,9 +1,10 @@
 """Push: the consumer of Amazon's REPORT_PROCESSING_FINISHED notifications.
 
 `consume_notifications` takes a batch of messages from the queue (SQS long polling), handles
-each and deletes it once handled: every message is handled at least once (one whose handling
-failed comes back after its visibility timeout, and after MAX_RECEIVES tries it is kept as
-rejected and deleted). `handle_notification` decides what a message means:
+them side by side (PUSH_CONSUMER_THREADS threads: each spends most of its time waiting for
+Amazon or the database) and deletes each once handled: every message is handled at least once
+(one whose handling failed comes back after its visibility timeout, and after MAX_RECEIVES
+tries it is kept as rejected and deleted). `handle_notification` decides what a message means:
 
 - a report we track, still waiting for Amazon: made due now and handed out to a worker, through
   the state machine (`transitions.hurry_report`, then a claim under the report's lease), so it
@@ -26,12 +27,14 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from django.db import IntegrityError
+from django.conf import settings
+from django.db import IntegrityError, connections
 from django.utils import timezone
 
 from amazon_settings import notification_queue, push
@@ -277,33 +280,78 @@ class ConsumedBatch:
     left_in_queue: int  # their handling failed; they come back after the visibility timeout
 
 
+def _handle_message(message: QueueMessage) -> Outcome | None:
+    """Handle one message; its outcome, or None when it is left in the queue to come back (its
+    handling raised and it has not come back MAX_RECEIVES times yet)."""
+    try:
+        return handle_notification(message.body, message_id=message.message_id)
+    except Exception as error:
+        logger.exception("Notification %s could not be handled", message.message_id)
+        if message.receive_count < MAX_RECEIVES:
+            return None
+        reject_message(
+            message.message_id,
+            message.body,
+            reason=f"Handling failed {message.receive_count} times; the last error: {error}",
+        )
+        return Outcome.REJECTED
+
+
+def _handle_in_thread(message: QueueMessage) -> Outcome | None:
+    """`_handle_message` in a thread of the consumer's pool, which closes the database
+    connection the thread opened: the thread ends with the batch, its connection must not."""
+    try:
+        return _handle_message(message)
+    finally:
+        connections.close_all()
+
+
+def _handle_all(messages: list[QueueMessage], *, threads: int) -> list[Outcome | None]:
+    """Each message's outcome, in order: handled in up to `threads` threads at once, or here
+    when one is enough. A failure outside the handling (keeping a rejected message) leaves the
+    message in the queue, like a failed handling."""
+    if threads <= 1 or len(messages) <= 1:
+        return [_handle_message(m) for m in messages]
+    results: list[Outcome | None] = []
+    with ThreadPoolExecutor(
+        max_workers=min(threads, len(messages)), thread_name_prefix="notification"
+    ) as pool:
+        futures = [pool.submit(_handle_in_thread, m) for m in messages]
+        for message, future in zip(messages, futures, strict=True):
+            try:
+                results.append(future.result())
+            except Exception:
+                logger.exception("Notification %s could not be kept", message.message_id)
+                results.append(None)
+    return results
+
+
 def consume_notifications(
-    *, wait_seconds: int, on_received: Callable[[], None] | None = None
+    *,
+    wait_seconds: int,
+    on_received: Callable[[], None] | None = None,
+    threads: int | None = None,
 ) -> ConsumedBatch:
-    """Take a batch of messages (waiting up to `wait_seconds` for the first), handle each and
-    delete the handled ones; note the consumer's heartbeat. A message whose handling raised is
-    left in the queue (it comes back after the visibility timeout), unless it has come back
-    MAX_RECEIVES times: then it is kept as rejected and deleted. `on_received` is called once
-    the poll has returned, before the handling. Raises NotificationQueueUnavailable when the
-    queue does not answer."""
+    """Take a batch of messages (up to ten, waiting up to `wait_seconds` for the first), handle
+    them in up to `threads` threads at once (default PUSH_CONSUMER_THREADS) and delete the
+    handled ones; note the consumer's heartbeat. A message is deleted only once handled: one
+    whose handling raised is left in the queue (it comes back after the visibility timeout),
+    unless it has come back MAX_RECEIVES times: then it is kept as rejected and deleted.
+    Handling the same message twice at once is safe (`handle_notification`). Amazon's calls
+    made while handling share the rate-limit buckets with the worker, whatever the thread.
+    `on_received` is called once the poll has returned, before the handling. Raises
+    NotificationQueueUnavailable when the queue does not answer."""
     messages = notification_queue.receive_messages(wait_seconds=wait_seconds)
     if on_received is not None:
         on_received()
+    results = _handle_all(
+        messages, threads=settings.PUSH_CONSUMER_THREADS if threads is None else threads
+    )
     handled: list[QueueMessage] = []
     outcomes: Counter[str] = Counter()
-    for message in messages:
-        try:
-            outcome = handle_notification(message.body, message_id=message.message_id)
-        except Exception as error:
-            logger.exception("Notification %s could not be handled", message.message_id)
-            if message.receive_count < MAX_RECEIVES:
-                continue
-            reject_message(
-                message.message_id,
-                message.body,
-                reason=f"Handling failed {message.receive_count} times; the last error: {error}",
-            )
-            outcome = Outcome.REJECTED
+    for message, outcome in zip(messages, results, strict=True):
+        if outcome is None:
+            continue
         handled.append(message)
         outcomes[outcome] += 1
     notification_queue.delete_messages(handled)

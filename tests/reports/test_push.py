@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import time
 import uuid
 from collections import Counter
@@ -89,9 +90,10 @@ def consume(
     raise AssertionError(f"not reached within {timeout} s; outcomes so far: {dict(outcomes)}")
 
 
-def sent_and_waiting(account, *, days: int = 2) -> Report:
+def sent_and_waiting(account, *, days: int = 2, handed: list[tuple] | None = None) -> Report:
     """Request an MFN report and send it, as Reports » Request and the worker's first step do:
-    it then waits for Amazon, its next check WORKER_INTERVAL_SECONDS away."""
+    it then waits for Amazon, its next check WORKER_INTERVAL_SECONDS away. With real commits
+    the request hands the report out itself (`handed`)."""
     end = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(days=1)
     (report,) = requesting.request_reports(
         account,
@@ -101,8 +103,11 @@ def sent_and_waiting(account, *, days: int = 2) -> Report:
         end=end,
         acting_user=None,
     )
-    (claimed,) = transitions.claim_reports(ids=[report.pk])
-    pipeline.advance_report(*claimed)
+    if handed is not None:
+        run_handed(handed)
+    else:
+        (claimed,) = transitions.claim_reports(ids=[report.pk])
+        pipeline.advance_report(*claimed)
     report.refresh_from_db()
     assert report.import_status == Status.WAITING
     assert report.next_attempt_at > timezone.now() + timedelta(seconds=60)
@@ -261,6 +266,55 @@ def test_a_duplicated_notification_imports_once(pushed, amazon, handed, sqs, que
     assert ReportEvent.objects.filter(report=report, message__startswith="Imported").count() == 1
     assert ReportNotification.objects.filter(amazon_report_id=report.amazon_report_id).count() == 1
     assert calls(amazon, "getReportDocument") == 1
+
+
+def test_the_consumer_handles_a_batch_side_by_side(queue, sqs, monkeypatch, db):
+    # Each handling waits until all three are in flight: one after the other, none would finish.
+    in_flight = threading.Barrier(3, timeout=20)
+    threads: set[int] = set()
+
+    def waiting(body: str, *, message_id: str) -> notifications.Outcome:
+        in_flight.wait()
+        threads.add(threading.get_ident())
+        return notifications.Outcome.DROPPED
+
+    monkeypatch.setattr(notifications, "handle_notification", waiting)
+    for number in range(3):
+        sqs.send(queue[0], finished_message(f"7000000010{number}"))
+
+    batch = notifications.consume_notifications(wait_seconds=1, threads=3)
+
+    assert (batch.received, batch.outcomes, batch.left_in_queue) == (3, Counter(dropped=3), 0)
+    assert len(threads) == 3 and threading.get_ident() not in threads
+    assert sqs.messages(queue[0]) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_duplicated_notification_handled_by_two_threads_at_once_imports_once(
+    pushed, amazon, handed, sqs, queue, settings
+):
+    amazon.control("faults", {"kind": "notification_duplicate"})
+    report = sent_and_waiting(pushed, handed=handed)
+    assert notification_of(amazon, report)["copies"] == 2
+    deadline = time.monotonic() + 30
+    while sqs.messages(queue[0]) < 2:  # both copies in the queue, to be taken in one batch
+        assert time.monotonic() < deadline, "the sandbox did not send both copies"
+        time.sleep(0.05)
+
+    # The test database (SQLite in memory) may refuse one thread's write while the other
+    # writes: that message comes back at once and is handled again, as after any failure.
+    settings.PUSH_SQS_VISIBILITY_SECONDS = 0
+    outcomes = Counter(notifications.consume_notifications(wait_seconds=1, threads=2).outcomes)
+    run_handed(handed)
+    outcomes += consume(
+        handed, until=lambda seen: imported(report)(seen) and sqs.messages(queue[0]) == 0
+    )
+
+    assert outcomes["hurried"] <= 1 and outcomes["hurried"] + outcomes["unchanged"] == 2
+    assert ReportEvent.objects.filter(report=report, message__startswith="Imported").count() == 1
+    assert ReportNotification.objects.filter(amazon_report_id=report.amazon_report_id).count() == 1
+    assert calls(amazon, "getReportDocument") == 1
+    assert sqs.messages(queue[0]) == 0
 
 
 def test_a_late_notification_after_the_check_changes_nothing(
