@@ -208,6 +208,8 @@ def _notification_reimports(stack: ExitStack) -> None:
 
     stack.enter_context(mock.patch.object(notifications, "_seen", lambda notification_id: False))
     stack.enter_context(mock.patch.object(notifications, "_act", reimport_whatever_its_state))
+    # Whatever its state: also while the worker holds it (a reset waits for the worker then).
+    stack.enter_context(mock.patch.object(actions, "can_reset", lambda report, *, now: True))
 
 
 _LONG_LEASES = {"REPORT_LEASE_SECONDS": "86400", "REPORT_IMPORT_LEASE_SECONDS": "86400"}

@@ -145,7 +145,10 @@ def test_a_date_input_keeps_iso_in_german():
 
     with translation.override("de"):
         form = StartImportForm(
-            earliest=date(2026, 1, 1), initial={"import_orders_from": date(2026, 1, 2)}
+            earliest=date(2026, 1, 1),
+            settings_url="/settings/",
+            can_start=True,
+            initial={"import_orders_from": date(2026, 1, 2)},
         )
         html = str(form["import_orders_from"])
     assert 'value="2026-01-02"' in html
