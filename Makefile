@@ -20,18 +20,19 @@ SCALEOUT_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/aoi
 SCALEOUT_REDIS_URL ?= redis://127.0.0.1:6379/14
 SCALEOUT_TESTS ?= tests/amazon_settings tests/reports tests/orders tests/deployment tests/bench tests/api/test_sync_postgres.py --ignore=tests/reports/test_concurrency.py
 
-# The main run spreads its tests over this many processes (pytest-xdist); each has its own test
-# database, sandbox and moto server. The scale-out run stays in one: its tests share one Redis.
+# Both runs spread their tests over this many processes (pytest-xdist); each has its own test
+# database, sandbox and moto server, and in the scale-out run its own Redis databases and its own
+# prefix in the shared S3 bucket (tests/scaleout.py, tests/settings.py).
 TEST_PROCESSES ?= 2
 
 test: install ## Lint and run the whole test suite (and the scale-out run when PostgreSQL and Redis answer)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/pytest -m "not postgres" -n $(TEST_PROCESSES) $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -m "not postgres" -n $(TEST_PROCESSES) --durations=15 $(PYTEST_ARGS)
 	@if $(PY) scripts/scaleout_available.py $(SCALEOUT_DATABASE_URL) $(SCALEOUT_REDIS_URL); then \
 		echo "Scale-out run: PostgreSQL + Redis"; \
 		TEST_DATABASE_URL=$(SCALEOUT_DATABASE_URL) TEST_REDIS_URL=$(SCALEOUT_REDIS_URL) TEST_DOCUMENTS_S3=1 \
-			$(VENV)/bin/pytest $(SCALEOUT_TESTS) $(PYTEST_ARGS) || exit 1; \
+			$(VENV)/bin/pytest -n $(TEST_PROCESSES) --durations=15 $(SCALEOUT_TESTS) $(PYTEST_ARGS) || exit 1; \
 	elif [ -n "$$CI" ]; then \
 		echo "CI must have PostgreSQL and Redis on 127.0.0.1 for the scale-out run." >&2; exit 1; \
 	fi
