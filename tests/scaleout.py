@@ -28,9 +28,7 @@ def per_worker_redis_url(url: str) -> str:
     return f"{base}/{database}"
 
 
-REDIS_URL = per_worker_redis_url(
-    os.environ.get("SCALEOUT_REDIS_URL", "redis://127.0.0.1:6379/13")
-)
+REDIS_URL = per_worker_redis_url(os.environ.get("SCALEOUT_REDIS_URL", "redis://127.0.0.1:6379/13"))
 # The start of each new database's name (several runs on one server keep apart by it).
 DATABASE_PREFIX = os.environ.get("SCALEOUT_DATABASE_PREFIX", "aoi")
 
