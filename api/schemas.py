@@ -197,8 +197,12 @@ class InvoiceOut(Schema):
     seller_address: str
     seller_vat_id: str
     buyer_vat_number: str
-    buyer_name: str | None = Field(description="Null without the `pii` scope.")
-    buyer_address: str | None = Field(description="Null without the `pii` scope.")
+    buyer_name: str | None = Field(
+        description="Null without the `pii` scope and once the tax retention is over."
+    )
+    buyer_address: str | None = Field(
+        description="Null without the `pii` scope and once the tax retention is over."
+    )
     amazon_url: str = Field(description="Amazon's own document, for Amazon's invoices.")
     pdf_path: str | None = Field(description="This API's PDF, for documents issued here.")
     lines: list[InvoiceLineOut]

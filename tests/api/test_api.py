@@ -4,7 +4,7 @@ tokens, scopes, accounts, buyer data, the rate limit, the docs page and the toke
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -17,6 +17,7 @@ from api.services import create_token
 from core.models import ChangeEvent
 from orders.models import Invoice, Order, Return, StockLevel
 from orders.services.statuses import ReportedStatus, apply_order_statuses
+from reports import tasks
 from tests.api.conftest import token_client
 from tests.orders.conftest import NOW, render, run_import, set_invoicing
 
@@ -264,6 +265,47 @@ def test_buyer_data_needs_the_pii_scope_and_ends_with_the_retention(account, con
     assert contract.check(without.get(f"/api/v1/orders/{order.pk}"), path)["buyer"] is None
     settings.PII_RETENTION_DAYS = 30  # the orders of March 2025 are long past it
     assert contract.check(with_pii.get(f"/api/v1/orders/{order.pk}"), path)["buyer"] is None
+
+
+def test_removing_buyer_data_after_the_retention_announces_nothing_and_serves_the_same(
+    account, contract, settings
+):
+    """The daily removal writes no change event: the API stops serving buyer data at the same
+    cutoffs, so what a client sees of an order or an invoice does not change when it runs."""
+    settings.PII_RETENTION_DAYS = 30  # the sandbox's orders of March 2025 are long past it
+    settings.INVOICE_RETENTION_YEARS = 10
+    run_import(account, MFN, render(MFN, START, END))
+    Invoice.objects.create(
+        account=account,
+        amazon_order_id="302-1234567-1234567",
+        number="INV-2014-000001",
+        transaction_id="SHIPMENT-2014",
+        kind="invoice",
+        source=Invoice.Source.GENERATED,
+        issued_on=date(2014, 3, 1),  # its ten years are over
+        buyer_name="Erika Mustermann",
+        buyer_address="Hauptstraße 1\n10115 Berlin",
+    )
+    assert Order.objects.exclude(buyer_name="").exists()
+    client = token_client()  # every scope, `pii` included
+    _, orders_cursor = sync(client, contract, "orders", "order")
+    _, invoices_cursor = sync(client, contract, "invoices", "invoice")
+
+    def served() -> tuple[list[dict], list[dict]]:
+        return walk(client, contract, "orders", limit=50), walk(client, contract, "invoices")
+
+    before = served()
+    events = ChangeEvent.objects.count()
+
+    removed = tasks.remove_personal_data()
+
+    assert removed.records > 0 and removed.invoices == 1
+    assert not Order.objects.exclude(buyer_name="").exists()
+    assert not Invoice.objects.exclude(buyer_name="").exists()
+    assert ChangeEvent.objects.count() == events
+    assert sync(client, contract, "orders", "order", since=orders_cursor)[0] == []
+    assert sync(client, contract, "invoices", "invoice", since=invoices_cursor)[0] == []
+    assert served() == before
 
 
 def test_the_rate_limit_answers_429_with_retry_after_until_the_minute_ends(
