@@ -15,10 +15,11 @@ memory: the same figures for ten times the orders. It checks every order was rea
 and fails otherwise. The 1-minute load average is noted at the start and at its highest.
 
 Knobs: `BENCH_API_QUICK=1` a smoke run (2,000 and 5,000 orders, pages of 500; BENCHMARKS.md
-left alone), `BENCH_API_SIZES=10000,50000`, `BENCH_API_PAGE_SIZE`, `BENCH_REDIS_URL` (Redis as
-the cache that holds the rate limit's counts; otherwise the database cache, as by default). The
-per-token rate limit is raised for the run (`API_RATE_LIMIT_PER_MINUTE`): it measures the API,
-not the limit. Writes its section of BENCHMARKS.md between its markers.
+left alone), `BENCH_API_SIZES=10000,50000`, `BENCH_API_PAGE_SIZE`, `BENCH_DB_PREFIX` (the
+database's name), `BENCH_REDIS_URL` (Redis as the cache that holds the rate limit's counts;
+otherwise the database cache, as by default). The per-token rate limit is raised for the run
+(`API_RATE_LIMIT_PER_MINUTE`): it measures the API, not the limit. Writes its section of
+BENCHMARKS.md between its markers.
 """
 
 from __future__ import annotations
@@ -253,8 +254,8 @@ def run_child(kind: str, env: dict[str, str], **options: object) -> dict:
 
 
 def child_prepare(args: argparse.Namespace) -> dict:
-    """Migrate; one seller account and a token that reads orders. Prints the token's secret
-    to the parent (a throwaway database's)."""
+    """Migrate; one seller account and a token that reads orders (its secret goes to the
+    parent: a throwaway database's); then the first size's orders, saving a child's start."""
     import django
 
     django.setup()
@@ -271,14 +272,15 @@ def child_prepare(args: argparse.Namespace) -> dict:
     _, secret = create_token(
         name="Bench ERP", scopes=[Scope.READ_ORDERS], accounts=(), acting_user=None
     )
-    return {"account": account.pk, "secret": secret}
+    args.account = account.pk
+    return {"account": account.pk, "secret": secret, **child_seed(args)}
 
 
 def child_seed(args: argparse.Namespace) -> dict:
     """Empty the orders (and what hangs on them), then seed `--orders` orders of 1-3 items."""
     import django
 
-    django.setup()
+    django.setup()  # again from child_prepare: does nothing
     from django.db import connection
 
     from bench import seeding
@@ -327,8 +329,10 @@ def measure_size(
     account: int,
     secret: str,
     folder: Path,
+    seeded: dict | None = None,
 ) -> SyncResult:
-    seeded = run_child("seed", env, orders=size, account=account)
+    """Seed `size` orders (unless `seeded` says it is done), start gunicorn, sync, stop it."""
+    seeded = seeded or run_child("seed", env, orders=size, account=account)
     if seeded["orders"] != size:
         raise RuntimeError(f"Seeded {seeded['orders']} orders, not {size}")
     print(f"{size:,} orders seeded in {seeded['seed_seconds']:.0f} s", flush=True)
@@ -424,18 +428,25 @@ def render_markdown(report: Report, *, now: datetime | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run(plan: ApiPlan, *, admin_url: str, redis_url: str = "", output: Path | None) -> Report:
-    """Run the plan on a new database of the server `admin_url`; the section goes into
-    `output` (BENCHMARKS.md's format) after every size, when given. Raises RuntimeError when
-    an order was read twice or not at all."""
+def run(
+    plan: ApiPlan,
+    *,
+    admin_url: str,
+    database_prefix: str,
+    redis_url: str = "",
+    output: Path | None,
+) -> Report:
+    """Run the plan on a new database of the server `admin_url` (named `database_prefix` and
+    this process's id; dropped afterwards); the section goes into `output` (BENCHMARKS.md's
+    format) after every size, when given. Raises RuntimeError when an order was read twice or
+    not at all."""
     report = Report(
         plan=plan,
         info=machine() | {"PostgreSQL": postgres_version(admin_url), "Commit": _commit()},
         load_start=os.getloadavg()[0],
         redis=bool(redis_url),
     )
-    prefix = os.environ.get("BENCH_DB_PREFIX", "aoi_bench_api")
-    database = f"{prefix}_{os.getpid()}"
+    database = f"{database_prefix}_{os.getpid()}"
     with contextlib.ExitStack() as stack:
         folder = Path(tempfile.mkdtemp(prefix="aoi-bench-api-"))
         stack.callback(shutil.rmtree, folder, ignore_errors=True)
@@ -453,9 +464,10 @@ def run(plan: ApiPlan, *, admin_url: str, redis_url: str = "", output: Path | No
         env["API_RATE_LIMIT_PER_MINUTE"] = str(RATE_LIMIT)
         env["LOG_LEVEL"] = "WARNING"  # the request log's INFO line per page stays out
         print(f"Migrating a new database {database}…", flush=True)
-        prepared = run_child("prepare", env)
-        for size in plan.sizes:
+        prepared = run_child("prepare", env, orders=plan.sizes[0])
+        for number, size in enumerate(plan.sizes):
             result = measure_size(
+                seeded=prepared if number == 0 else None,
                 size=size,
                 plan=plan,
                 env=env,
@@ -500,6 +512,7 @@ def main() -> int:
     report = run(
         plan,
         admin_url=admin_url,
+        database_prefix=os.environ.get("BENCH_DB_PREFIX", "aoi_bench_api"),
         redis_url=os.environ.get("BENCH_REDIS_URL", "").strip(),
         output=None if plan.quick else BENCHMARKS_MD,
     )
