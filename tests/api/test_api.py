@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 
+import jsonschema
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
@@ -239,6 +240,61 @@ def test_a_malformed_filter_or_cursor_is_400_naming_it(account, contract, query,
         assert text == message
 
 
+@pytest.mark.parametrize(
+    ("path", "query", "field", "message"),
+    [
+        ("/api/v1/orders", "purchase_from=2025-01-01", "purchase_from", "Unknown parameter"),
+        ("/api/v1/orders", "limit=5&limit=7", "limit", "`limit` is given more than once."),
+        ("/api/v1/orders/changes", "cursor=YzE6b3JkZXI6MDo1MDA", "cursor", "Unknown parameter"),
+        ("/api/v1/invoices", "status=issued&status=cancelled", "status", "`status` is given"),
+        ("/api/v1/orders/{order_id}", "expand=items", "expand", "Unknown parameter `expand`."),
+    ],
+)
+def test_an_unknown_or_repeated_parameter_is_400_naming_it(
+    account, contract, path, query, field, message
+):
+    """A misspelt filter must not be dropped: the list would silently be the whole list."""
+    response = token_client().get(path.replace("{order_id}", "1") + f"?{query}")
+    status, text, named = error(response, contract, path)
+    assert (status, named) == (400, field)
+    assert text.startswith(message)
+
+
+def error_shape(contract, response) -> dict:
+    """The body of an answer outside the operations (a method, a path): still `ErrorOut`."""
+    body = response.json()
+    jsonschema.Draft202012Validator(
+        {"$ref": "#/components/schemas/ErrorOut", "components": contract.schema["components"]}
+    ).validate(body)
+    return body["error"]
+
+
+def test_every_other_error_has_the_one_shape_too(account, contract, monkeypatch, caplog):
+    client = token_client(name="Warehouse")
+    refused = client.post("/api/v1/orders")
+    assert (refused.status_code, refused["Allow"]) == (405, "GET")
+    assert error_shape(contract, refused)["code"] == "method_not_allowed"
+    for path in ("/api/v1/", "/api/v1/order", "/api/v1/orders/1/items"):
+        missing = client.get(path)
+        assert (missing.status_code, error_shape(contract, missing)["code"]) == (404, "not_found")
+    anonymous = Client().get("/api/v1/orders")
+    assert anonymous["WWW-Authenticate"] == 'Bearer realm="api"'
+
+    def broken(**kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr("api.selectors.order_page", broken)
+    with caplog.at_level("INFO"):
+        failed = client.get("/api/v1/orders")
+    assert (failed.status_code, error_shape(contract, failed)["code"]) == (500, "server_error")
+    assert "database went away" not in failed.content.decode()
+    reported = [r for r in caplog.records if r.name == "django.request" and r.exc_info]
+    assert [r.exc_info[1].args for r in reported] == [("the database went away",)]
+    assert "API GET /api/v1/orders -> 500 by Warehouse" in [
+        r.getMessage() for r in caplog.records if r.name == "api.requests"
+    ]
+
+
 def test_a_cursor_of_another_list_is_refused(account, contract):
     client = token_client()
     cursor = contract.check(client.get("/api/v1/stock/changes"), "/api/v1/stock/changes")[
@@ -357,9 +413,11 @@ def test_every_api_operation_is_read_only_and_needs_no_csrf_token(account):
     routes = [route for name, route in all_urls() if is_token_url(name) and "{" not in route]
     assert len(routes) > 10
     answers = {route: client.post(concrete_url(route)).status_code for route in routes}
-    # 405 where GET is served; 404 for the root (a name only); the schema is the same for all.
+    # 405 where GET is served; 404 for the root (a name only) and any other path; the schema
+    # is the same for all.
     assert {route: code for route, code in answers.items() if code != 405} == {
         "api/v1/": 404,
+        "api/v1/<path:rest>": 404,
         "api/v1/schema/": 200,
     }
 
