@@ -9,7 +9,7 @@ NODE_STAMP := node_modules/.installed
 PO_FILES := $(wildcard locale/*/LC_MESSAGES/*.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: demo test install lint clean-demo bench bench-load bench-upload bench-export bench-fleet reliability
+.PHONY: demo test install lint clean-demo bench bench-load bench-upload bench-export bench-fleet bench-api reliability
 
 demo: install ## Set up and run the product, the worker and the Amazon sandbox (Ctrl-C stops all)
 	@$(PY) scripts/demo.py
@@ -70,6 +70,9 @@ bench-upload: install ## A 199 MiB upload through gunicorn while the worker impo
 
 bench-export: install ## 1,000,000 orders exported as CSV and XLSX through the view: time and peak memory, 100k vs 1M (BENCHMARKS.md)
 	$(PY) -m bench.export
+
+bench-api: install ## 1,000,000 orders synced through the REST API over HTTP by cursor pages: pages/s, web memory, 100k vs 1M (BENCHMARKS.md)
+	$(PY) -m bench.api
 
 reliability: install ## Inject every fault through the sandbox; print lines and invoices lost, doubled or wrong per fault
 	$(PY) scripts/reliability.py $(RELIABILITY_ARGS)
