@@ -30,7 +30,7 @@ import secrets
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -124,7 +124,7 @@ class DeliveryPass:
     failed_attempts: int = 0
     given_up: int = 0
     disabled: int = 0
-    rounds: int = 0
+    rounds: int = 0  # batches sent
 
 
 def post_webhook(
@@ -475,6 +475,22 @@ def record_answer(
         WebhookDelivery.objects.filter(pk=delivery.pk, lease_id=delivery.lease_id).update(**fields)
 
 
+def _next_batch(
+    subscription_id: int, *, now: datetime, size: int, lease: timedelta, deadline: float
+) -> tuple[Batch | None, int]:
+    """The subscription's next round, if it is still on: its new events made deliveries, its
+    due deliveries claimed, their bodies built. Returns the batch (None: nothing to send) and
+    how many deliveries were made."""
+    subscription = WebhookSubscription.objects.filter(pk=subscription_id, is_active=True).first()
+    if subscription is None:
+        return None, 0
+    enqueued = enqueue_events(subscription, now=now, limit=size)
+    claimed = claim_deliveries(subscription, now=now, limit=size, lease=lease)
+    if not claimed:
+        return None, enqueued
+    return _prepare(subscription, claimed, now=now, deadline=deadline), enqueued
+
+
 def deliver_webhooks(
     *,
     now: datetime | None = None,
@@ -482,40 +498,44 @@ def deliver_webhooks(
 ) -> DeliveryPass:
     """One pass of webhook delivery (see the module's docstring). Idempotent and safe beside
     another pass (leases, guarded cursors). `now` is the clock of retries and leases (the
-    signature's timestamp is the moment of sending)."""
+    signature's timestamp is the moment of sending).
+
+    Each subscription goes at its own pace: when its round is answered, its next round is
+    prepared and handed to a thread at once, whatever the other subscriptions' rounds are
+    doing; after a failure, or once the pass's time is up, it waits for the next pass.
+    """
     now = now or timezone.now()
     result = DeliveryPass()
     seconds = settings.WEBHOOK_SECONDS_PER_PASS
     deadline = time.monotonic() + seconds
     lease = timedelta(seconds=seconds) + LEASE_MARGIN
     size = max(1, settings.WEBHOOK_BATCH_SIZE)
-    stopped: set[int] = set()  # subscriptions that failed in this pass: next pass
-    while time.monotonic() < deadline:
-        result.rounds += 1
-        batches: list[Batch] = []
-        for subscription in WebhookSubscription.objects.filter(is_active=True).exclude(
-            pk__in=stopped
+    with ThreadPoolExecutor(max_workers=settings.WEBHOOK_THREADS) as pool:
+        in_flight: dict[Future[list[Answer]], Batch] = {}
+
+        def hand_out(subscription_id: int) -> None:
+            batch, enqueued = _next_batch(
+                subscription_id, now=now, size=size, lease=lease, deadline=deadline
+            )
+            result.enqueued += enqueued
+            if batch is not None:
+                result.rounds += 1
+                in_flight[pool.submit(send_batch, batch, session_factory=session_factory)] = batch
+
+        for subscription_id in WebhookSubscription.objects.filter(is_active=True).values_list(
+            "pk", flat=True
         ):
-            result.enqueued += enqueue_events(subscription, now=now, limit=size)
-            claimed = claim_deliveries(subscription, now=now, limit=size, lease=lease)
-            if claimed:
-                batch = _prepare(subscription, claimed, now=now, deadline=deadline)
-                if batch is not None:
-                    batches.append(batch)
-        if not batches:
-            break
-        with ThreadPoolExecutor(max_workers=min(settings.WEBHOOK_THREADS, len(batches))) as pool:
-            futures = {
-                pool.submit(send_batch, batch, session_factory=session_factory): batch
-                for batch in batches
-            }
-            # Each subscription's answers are written as soon as its thread is done.
-            for future in as_completed(futures):
-                batch = futures[future]
-                for answer in future.result():
-                    if not answer.ok:
-                        stopped.add(batch.subscription_id)
+            hand_out(subscription_id)
+        while in_flight:
+            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in done:
+                batch = in_flight.pop(future)
+                answers = future.result()
+                # Written as soon as this subscription's thread is done.
+                for answer in answers:
                     record_answer(
                         answer, subscription_id=batch.subscription_id, now=now, result=result
                     )
+                if all(answer.ok for answer in answers) and time.monotonic() < deadline:
+                    hand_out(batch.subscription_id)
     return result

@@ -117,10 +117,11 @@ def set_active(
                 consecutive_failures=0,
                 failing_since=None,
             )
-            # A retry far in the future would keep the receiver waiting for no reason.
+            # What waited is sent at once, each with a fresh retry window: a retry far in the
+            # future, or one given up at its first try, would serve nobody.
             WebhookDelivery.objects.filter(
                 subscription=subscription, status=WebhookDelivery.Status.PENDING
-            ).update(next_attempt_at=now)
+            ).update(next_attempt_at=now, first_attempt_at=None)
         else:
             WebhookSubscription.objects.filter(pk=subscription.pk, is_active=True).update(
                 is_active=False,

@@ -6,6 +6,8 @@ across a worker that died, and the pages."""
 from __future__ import annotations
 
 import re
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -283,6 +285,38 @@ def test_a_receiver_that_times_out_holds_up_no_other_subscription(account, recei
     assert first.tries.get().duration_ms >= 3000
     assert [(d.attempts, d.lease_id) for d in rest] == [(0, ""), (0, "")]
     slow.release.set()
+
+
+def test_each_subscription_goes_at_its_own_pace_beside_a_slow_receiver(
+    account, receivers, settings
+):
+    # The slow receiver holds its first answer until the fast one got every event, which
+    # takes the fast subscription three rounds: rounds in step with the slow one would wait.
+    settings.WEBHOOK_BATCH_SIZE = 2
+    settings.WEBHOOK_READ_TIMEOUT_SECONDS = 20
+    slow = receivers("slow")
+    fast = receivers()
+    subscribe(slow, name="A slow one")
+    subscribe(fast, name="B fast one")
+    committed = order_events(account, 1, 2, 3, 4, 5, 6)
+    fast_got_all = threading.Event()
+
+    def release_when_the_fast_one_has_all() -> None:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and len(fast.received) < len(committed):
+            time.sleep(0.01)
+        if len(fast.received) == len(committed):
+            fast_got_all.set()
+        slow.release.set()
+
+    watcher = threading.Thread(target=release_when_the_fast_one_has_all)
+    watcher.start()
+    delivery.deliver_webhooks(now=T0)
+    watcher.join()
+
+    assert fast_got_all.is_set()
+    assert fast.ids() == committed
+    assert slow.ids() == committed
 
 
 def test_redelivery_sends_an_event_again_from_the_page(account, receivers, admin_client):
