@@ -10,9 +10,10 @@ lease ends. Delivery is at least once: receivers tell repeats by the event id.
 
 The POSTs happen outside every database transaction, in threads, one subscription per thread
 (`WEBHOOK_THREADS`), each within the pass's time (`WEBHOOK_SECONDS_PER_PASS`) and stopping at
-its first failure; the threads touch no database, the pass's own thread records each answer as
-it comes. So a receiver that is slow or down costs its own subscription one timeout per pass
-and never holds up another subscription, the imports or the rest of the worker.
+its first failure; the threads touch no database, the pass's own thread records each round's
+answers (one transaction) as soon as the round is done. So a receiver that is slow or down
+costs its own subscription one timeout per pass and never holds up another subscription, the
+imports or the rest of the worker.
 
 A failed try is retried after 1, 2, 4, ... minutes (capped at `WEBHOOK_MAX_BACKOFF_MINUTES`)
 until `WEBHOOK_RETRY_HOURS` after the first; then the delivery is failed. A subscription whose
@@ -38,7 +39,7 @@ from typing import Any
 import requests
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Prefetch, Q
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -389,10 +390,10 @@ def _prepare(
 
 def _release(deliveries: list[WebhookDelivery]) -> None:
     """Give back leases not used: the deliveries are due again at once."""
-    for delivery in deliveries:
-        WebhookDelivery.objects.filter(pk=delivery.pk, lease_id=delivery.lease_id).update(
-            lease_id="", leased_until=None
-        )
+    for lease_id in {d.lease_id for d in deliveries}:
+        WebhookDelivery.objects.filter(
+            pk__in=[d.pk for d in deliveries if d.lease_id == lease_id], lease_id=lease_id
+        ).update(lease_id="", leased_until=None)
 
 
 def _disable(subscription: WebhookSubscription, *, now: datetime, reason: str) -> bool:
@@ -403,76 +404,112 @@ def _disable(subscription: WebhookSubscription, *, now: datetime, reason: str) -
     )
 
 
-def record_answer(
-    answer: Answer, *, subscription_id: int, now: datetime, result: DeliveryPass
+def record_answers(
+    answers: list[Answer], *, subscription_id: int, now: datetime, result: DeliveryPass
 ) -> None:
-    """Write what one POST got: the attempt, the delivery's new state (if this pass still holds
-    its lease) and the subscription's run of failures; switch the subscription off when it has
-    failed for too long. One short transaction."""
-    delivery = answer.outgoing.delivery
-    if not answer.sent:
-        _release([delivery])
-        return
+    """Write what a subscription's round got, in one transaction: a try per POST, each
+    delivery's new state (where this pass still holds its lease: a pass that lost it to another
+    leaves the state to that one), the unsent ones given back, and the subscription's run of
+    failures; switch the subscription off when it has failed for too long."""
+    sent = [a for a in answers if a.sent]
+    unsent = [a.outgoing.delivery for a in answers if not a.sent]
     with transaction.atomic():
-        WebhookAttempt.objects.create(
-            delivery=delivery,
-            at=now,
-            status_code=answer.status_code,
-            response_body=answer.body[:RESPONSE_BODY_LIMIT],
-            duration_ms=answer.duration_ms,
-            error=answer.error[:ERROR_LIMIT],
+        _release(unsent)
+        WebhookAttempt.objects.bulk_create(
+            [
+                WebhookAttempt(
+                    delivery=a.outgoing.delivery,
+                    at=now,
+                    status_code=a.status_code,
+                    response_body=a.body[:RESPONSE_BODY_LIMIT],
+                    duration_ms=a.duration_ms,
+                    error=a.error[:ERROR_LIMIT],
+                )
+                for a in sent
+            ]
         )
-        first = delivery.first_attempt_at or now
-        fields: dict[str, Any] = {
+        tried = {
             "attempts": F("attempts") + 1,
-            "first_attempt_at": first,
+            "first_attempt_at": Coalesce("first_attempt_at", now),
             "last_attempt_at": now,
-            "last_status_code": answer.status_code,
-            "last_error": answer.error[:ERROR_LIMIT],
             "lease_id": "",
             "leased_until": None,
         }
         subscriptions = WebhookSubscription.objects.filter(pk=subscription_id)
-        if answer.ok:
-            fields.update(status=Status.DELIVERED, delivered_at=now, next_attempt_at=None)
-            subscriptions.update(consecutive_failures=0, failing_since=None, last_success_at=now)
-            result.delivered += 1
-        else:
-            result.failed_attempts += 1
-            if now - first >= timedelta(hours=settings.WEBHOOK_RETRY_HOURS):
-                fields.update(status=Status.FAILED, next_attempt_at=None)
-                result.given_up += 1
-            else:
-                fields.update(next_attempt_at=now + backoff(delivery.attempts + 1))
-            subscriptions.update(
-                consecutive_failures=F("consecutive_failures") + 1,
-                failing_since=Coalesce("failing_since", now),
+        # A round's deliveries were claimed together and mostly get the same answer: one
+        # UPDATE per lease and status code.
+        delivered: dict[tuple[str, int | None], list[int]] = defaultdict(list)
+        for answer in sent:
+            if answer.ok:
+                key = (answer.outgoing.delivery.lease_id, answer.status_code)
+                delivered[key].append(answer.outgoing.delivery.pk)
+        for (lease_id, status_code), pks in delivered.items():
+            WebhookDelivery.objects.filter(pk__in=pks, lease_id=lease_id).update(
+                **tried,
+                status=Status.DELIVERED,
+                delivered_at=now,
+                next_attempt_at=None,
+                last_status_code=status_code,
+                last_error="",
             )
-            failing = subscriptions.filter(
-                is_active=True,
-                consecutive_failures__gte=settings.WEBHOOK_DISABLE_AFTER_FAILURES,
-                failing_since__lte=now - timedelta(hours=settings.WEBHOOK_DISABLE_AFTER_HOURS),
-            ).first()
-            if failing is not None and _disable(
-                failing,
-                now=now,
-                reason=_(
-                    "Switched off automatically: every delivery failed since %(since)s "
-                    "(%(failures)s tries in a row; the last: %(error)s)."
+        if delivered:
+            subscriptions.update(consecutive_failures=0, failing_since=None, last_success_at=now)
+            result.delivered += sum(len(pks) for pks in delivered.values())
+        for answer in sent:
+            if not answer.ok:
+                _record_failure(
+                    answer, subscriptions=subscriptions, tried=tried, now=now, result=result
                 )
-                % {
-                    "since": timezone.localtime(failing.failing_since).strftime("%Y-%m-%d %H:%M"),
-                    "failures": failing.consecutive_failures,
-                    "error": answer.error or answer.status_code,
-                },
-            ):
-                result.disabled += 1
-                logger.warning(
-                    "Webhook %s switched off after failing since %s",
-                    failing.pk,
-                    failing.failing_since,
-                )
-        WebhookDelivery.objects.filter(pk=delivery.pk, lease_id=delivery.lease_id).update(**fields)
+
+
+def _record_failure(
+    answer: Answer,
+    *,
+    subscriptions: QuerySet[WebhookSubscription],
+    tried: dict[str, Any],
+    now: datetime,
+    result: DeliveryPass,
+) -> None:
+    delivery = answer.outgoing.delivery
+    result.failed_attempts += 1
+    first = delivery.first_attempt_at or now
+    fields: dict[str, Any] = {
+        **tried,
+        "last_status_code": answer.status_code,
+        "last_error": answer.error[:ERROR_LIMIT],
+    }
+    if now - first >= timedelta(hours=settings.WEBHOOK_RETRY_HOURS):
+        fields.update(status=Status.FAILED, next_attempt_at=None)
+        result.given_up += 1
+    else:
+        fields.update(next_attempt_at=now + backoff(delivery.attempts + 1))
+    WebhookDelivery.objects.filter(pk=delivery.pk, lease_id=delivery.lease_id).update(**fields)
+    subscriptions.update(
+        consecutive_failures=F("consecutive_failures") + 1,
+        failing_since=Coalesce("failing_since", now),
+    )
+    failing = subscriptions.filter(
+        is_active=True,
+        consecutive_failures__gte=settings.WEBHOOK_DISABLE_AFTER_FAILURES,
+        failing_since__lte=now - timedelta(hours=settings.WEBHOOK_DISABLE_AFTER_HOURS),
+    ).first()
+    if failing is not None and _disable(
+        failing,
+        now=now,
+        reason=_(
+            "Switched off automatically: every delivery failed since %(since)s "
+            "(%(failures)s tries in a row; the last: %(error)s)."
+        )
+        % {
+            "since": timezone.localtime(failing.failing_since).strftime("%Y-%m-%d %H:%M"),
+            "failures": failing.consecutive_failures,
+            "error": answer.error or answer.status_code,
+        },
+    ):
+        result.disabled += 1
+        logger.warning(
+            "Webhook %s switched off after failing since %s", failing.pk, failing.failing_since
+        )
 
 
 def _next_batch(
@@ -532,10 +569,9 @@ def deliver_webhooks(
                 batch = in_flight.pop(future)
                 answers = future.result()
                 # Written as soon as this subscription's thread is done.
-                for answer in answers:
-                    record_answer(
-                        answer, subscription_id=batch.subscription_id, now=now, result=result
-                    )
+                record_answers(
+                    answers, subscription_id=batch.subscription_id, now=now, result=result
+                )
                 if all(answer.ok for answer in answers) and time.monotonic() < deadline:
                     hand_out(batch.subscription_id)
     return result
