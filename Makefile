@@ -9,7 +9,7 @@ NODE_STAMP := node_modules/.installed
 PO_FILES := $(wildcard locale/*/LC_MESSAGES/*.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: demo test install lint clean-demo bench bench-load bench-upload bench-export bench-fleet bench-api reliability
+.PHONY: demo test install lint clean-demo bench bench-load bench-upload bench-export bench-fleet bench-api bench-webhooks reliability
 
 demo: install ## Set up and run the product, the worker and the Amazon sandbox (Ctrl-C stops all)
 	@$(PY) scripts/demo.py
@@ -18,7 +18,7 @@ demo: install ## Set up and run the product, the worker and the Amazon sandbox (
 # and the raw documents in a local S3 stand-in (moto) that the test's processes share.
 SCALEOUT_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/aoi
 SCALEOUT_REDIS_URL ?= redis://127.0.0.1:6379/14
-SCALEOUT_TESTS ?= tests/amazon_settings tests/reports tests/orders tests/deployment tests/bench tests/api/test_sync_postgres.py --ignore=tests/reports/test_concurrency.py
+SCALEOUT_TESTS ?= tests/amazon_settings tests/reports tests/orders tests/deployment tests/bench tests/api/test_sync_postgres.py tests/api/test_webhooks_postgres.py --ignore=tests/reports/test_concurrency.py
 
 # Both runs spread their tests over this many processes (pytest-xdist); each has its own test
 # database, sandbox and moto server, and in the scale-out run its own Redis databases and its own
@@ -73,6 +73,9 @@ bench-export: install ## 1,000,000 orders exported as CSV and XLSX through the v
 
 bench-api: install ## 1,000,000 orders synced through the REST API over HTTP by cursor pages: pages/s, web memory, 100k vs 1M (BENCHMARKS.md)
 	$(PY) -m bench.api
+
+bench-webhooks: install ## Webhook delivery throughput: 10,000 events POSTed signed to a local receiver, 1 and 4 subscriptions (BENCHMARKS.md)
+	$(PY) -m bench.webhooks
 
 reliability: install ## Inject every fault through the sandbox; print lines and invoices lost, doubled or wrong per fault
 	$(PY) scripts/reliability.py $(RELIABILITY_ARGS)
