@@ -51,12 +51,17 @@ def _values(form: forms.Form) -> tuple[Hashable, ...]:
 
 def _choices(form: forms.Form) -> tuple[Hashable, ...]:
     """The choices of every select, a field's or only its widget's (Data exchange » Log's
-    operations)."""
-    return tuple(
-        (name, tuple((str(value), str(label)) for value, label in field.widget.choices))
-        for name, field in form.fields.items()
-        if getattr(field.widget, "choices", None) is not None
-    )
+    operations). Choices read from the database (an account field's) are read once: kept as
+    a list on this form's own widget, the rendering does not query them again."""
+    found = []
+    for name, field in form.fields.items():
+        choices = getattr(field.widget, "choices", None)
+        if choices is None:
+            continue
+        if not isinstance(choices, list | tuple):
+            choices = field.widget.choices = list(choices)
+        found.append((name, tuple((str(value), str(label)) for value, label in choices)))
+    return tuple(found)
 
 
 def cache_key(form: forms.Form) -> Hashable:
