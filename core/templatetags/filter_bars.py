@@ -59,7 +59,8 @@ def _choices(form: forms.Form) -> tuple[Hashable, ...]:
         if choices is None:
             continue
         if not isinstance(choices, list | tuple):
-            choices = field.widget.choices = list(choices)
+            # iter(): list() of the iterator itself would ask its len(), a COUNT query.
+            choices = field.widget.choices = list(iter(choices))
         found.append((name, tuple((str(value), str(label)) for value, label in choices)))
     return tuple(found)
 

@@ -148,3 +148,18 @@ def test_a_form_sent_by_post_is_never_kept(account):
     form.helper.form_method = "post"
     kept(form)
     assert not filter_bars._rendered
+
+
+@pytest.mark.parametrize("form_class", [ProcessingFilterForm, OrderFilterForm])
+def test_no_more_queries_than_crispy(account, form_class):
+    """The account select's choices come from the database: read once, and not counted."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as by_crispy:
+        crispy(form_class(None))
+    with CaptureQueriesContext(connection) as first:
+        kept(form_class(None))
+    with CaptureQueriesContext(connection) as again:
+        kept(form_class(None))
+    assert len(first) == len(again) == len(by_crispy), [q["sql"] for q in first.captured_queries]
