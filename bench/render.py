@@ -312,6 +312,19 @@ def render_markdown(
     return "\n".join(lines)
 
 
+def _commit() -> str:
+    import subprocess
+
+    done = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    return done.stdout.strip() or "unknown"
+
+
 def main() -> int:
     plan = RenderPlan.from_environment()
     admin_url = os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES)
@@ -344,6 +357,7 @@ def main() -> int:
         mix_ms = load_mix_ms(costs)
         info = machine() | {
             "PostgreSQL": version,
+            "Commit": _commit(),
             "Load average at the start (1 min)": f"{os.getloadavg()[0]:.1f}",
         }
         section = render_markdown(plan, info, costs, mix_ms)
