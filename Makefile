@@ -9,7 +9,7 @@ NODE_STAMP := node_modules/.installed
 PO_FILES := $(wildcard locale/*/LC_MESSAGES/*.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: demo test install lint clean-demo bench bench-load bench-upload bench-export bench-fleet bench-api bench-webhooks reliability
+.PHONY: demo test install lint clean-demo bench bench-load bench-render bench-upload bench-export bench-fleet bench-api bench-webhooks reliability
 
 demo: install ## Set up and run the product, the worker and the Amazon sandbox (Ctrl-C stops all)
 	@$(PY) scripts/demo.py
@@ -64,6 +64,9 @@ bench: install ## Import speed and memory vs a csv+executemany floor, page times
 
 bench-load: install ## 50 users on the main pages, 1,000,000 orders, the worker importing (BENCHMARKS.md)
 	$(PY) -m bench.load
+
+bench-render: install ## CPU per page render (median, p95) and queries, the load mix's pages on 20,000 orders (BENCHMARKS.md)
+	$(PY) -m bench.render
 
 bench-upload: install ## A 199 MiB upload through gunicorn while the worker imports it: web memory, page times, no "database is locked"
 	$(PY) -m bench.upload
