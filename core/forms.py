@@ -191,12 +191,13 @@ class AuditFilterForm(forms.Form):
                 Column("user", css_class="col-md-2"),
                 Column("action", css_class="col-md-2"),
                 Column("object_type", css_class="col-md-2"),
-                Column("object_id", css_class="col-md-2"),
-                Column("since", css_class="col-md-1"),
-                Column("until", css_class="col-md-1"),
+                Column("object_id", css_class="col-md-1"),
+                # Wide enough for the browser's date box (dd.mm.yyyy and its picker).
+                Column("since", css_class="col-md-2"),
+                Column("until", css_class="col-md-2"),
                 Column(
                     Submit("filter", _("Filter"), css_class="btn-sm mt-md-4"),
-                    css_class="col-md-2",
+                    css_class="col-md-1",
                 ),
                 css_class="align-items-start",
             )
