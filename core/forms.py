@@ -15,7 +15,7 @@ from django.contrib.auth.forms import SetPasswordForm
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.roles import AUDITED_OBJECT_TYPES, Role
+from core.roles import AUDITED_OBJECT_TYPES, Role, object_type_label
 from core.selectors import email_taken
 
 # Years Amazon data can have. Bounds every date a form takes: far-off dates (year 1 in local
@@ -181,7 +181,7 @@ class AuditFilterForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["object_type"].choices = [("", _("Any object"))] + [
-            (kind, kind) for kind in AUDITED_OBJECT_TYPES
+            (kind, object_type_label(kind)) for kind in AUDITED_OBJECT_TYPES
         ]
         self.helper = FormHelper()
         self.helper.form_method = "get"

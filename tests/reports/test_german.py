@@ -14,7 +14,8 @@ from amazon_settings.models import AccountMarketplace, SellerAccount
 from amazon_settings.spapi.documents import CharsetFacts, choose_charset
 from reports import stored_texts as texts
 from reports.catalog import BY_KEY
-from reports.models import Report, ReportEvent
+from reports.models import ConnectionTest, Report, ReportEvent
+from reports.services import connection_tests
 from reports.services.transitions import record_event
 from tests.german import GERMAN, assert_german, compiled_catalogue, page_text
 
@@ -169,3 +170,19 @@ def test_the_history_of_a_downloaded_report_in_german(logged_in_client, failed_r
         ],
         english=["its bytes are not UTF-8", "Amazon's notification", "importing · DONE"],
     )
+
+
+def test_a_finished_connection_tests_answers_in_the_readers_language(account):
+    """The worker stores the answers in English; the page reads ours in German."""
+    test = ConnectionTest.objects.create(
+        account=account,
+        state=ConnectionTest.State.FINISHED,
+        requested_at=timezone.now(),
+        results=[
+            {"operation": "Reports.getReportSchedules", "ok": True,
+             "message": "Amazon granted access to reports."},
+        ],
+    )  # fmt: skip
+    with translation.override("de"):
+        (check,) = connection_tests.connection_checks(test)
+    assert check.message == "Amazon hat den Zugriff auf Berichte erteilt."
