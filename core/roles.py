@@ -130,6 +130,19 @@ OBJECT_ARGUMENTS = (
 AUDITED_OBJECT_TYPES = tuple(
     sorted({*PK_OBJECT_TYPES.values(), *(kind for _argument, kind in OBJECT_ARGUMENTS)})
 )
+# What the audit log calls each kind (events store the kind itself, in English).
+OBJECT_TYPE_LABELS = {
+    "order": _("Order"),
+    "report": _("Report"),
+    "report schedule": _("Report schedule"),
+    "seller account": _("Seller account"),
+    "user": _("User"),
+}
+
+
+def object_type_label(kind: str) -> str:
+    """`kind` in the reader's language; a kind without a label as it is."""
+    return str(OBJECT_TYPE_LABELS.get(kind, kind))
 
 
 @transaction.atomic
