@@ -23,6 +23,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: one that activates German (a page request
+    under LocaleMiddleware, a test of the German texts) must not leave it to the next test of
+    the same process, whose English assertions would then depend on the order of the tests."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def user(db):
     """An Operator: may look and change (core/roles.py), as most tests need."""
