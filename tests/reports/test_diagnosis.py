@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from datetime import datetime, timedelta
@@ -168,6 +169,20 @@ def test_default_import_start_is_thirty_days_before_connecting(account):
     account.import_orders_from = None
     account.save()
     assert coverage.import_start(account) == account.created_at - timedelta(days=30)
+
+
+def test_settings_and_orders_missing_show_the_same_import_start(logged_in_client, account):
+    """Without a date set by the seller, both pages show the default the import uses."""
+    account.import_orders_from = None
+    account.save()
+    expected = f'value="{timezone.localdate(account.created_at - timedelta(days=30)):%Y-%m-%d}"'
+    settings_page = logged_in_client.get(reverse("amazon_settings:settings")).content.decode()
+    diagnosis_page = logged_in_client.get(reverse("reports:diagnosis", args=[account.pk]))
+    shown = [
+        re.search(r'<input[^>]*name="import_orders_from"[^>]*>', page).group(0)
+        for page in (settings_page, diagnosis_page.content.decode())
+    ]
+    assert all(expected in field for field in shown), shown
 
 
 def test_a_gap_older_than_amazon_keeps_is_not_requestable(account, now):
