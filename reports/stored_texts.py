@@ -60,6 +60,13 @@ PUSH_NOT_DELIVERED = gettext_noop(
     "with a KMS key whose policy leaves it out. Orders still arrive through the worker's check "
     "every %(interval)s."
 )
+# The audit log's line for a changed cadence (`services.cadences.set_cadences`), and the
+# cadence in it (`interval_label`) when it is not one of Amazon's periods.
+SCHEDULE_REFUSED = gettext_noop(
+    "Amazon refused the schedule, so the worker requests this report itself: %(error)s"
+)
+CADENCE_CHANGED = gettext_noop("%(kind)s: %(before)s → %(after)s")
+EVERY_MINUTES = gettext_noop("every %(minutes)s minutes")
 
 TEMPLATES = (
     NO_DATA,
@@ -86,6 +93,9 @@ TEMPLATES = (
     UPLOADED,
     PUSH_CONSUMER_STOPPED,
     PUSH_NOT_DELIVERED,
+    SCHEDULE_REFUSED,
+    CADENCE_CHANGED,
+    EVERY_MINUTES,
 )
 
 

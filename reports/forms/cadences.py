@@ -9,6 +9,7 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Div, Field, Layout
 from django import forms
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.text import capfirst, format_lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -64,11 +65,14 @@ class StartImportForm(forms.Form):
     def clean_import_orders_from(self) -> date:
         day = self.cleaned_data["import_orders_from"]
         if day > timezone.localdate():
-            raise forms.ValidationError("The date cannot be in the future.")
+            raise forms.ValidationError(_("The date cannot be in the future."))
         if day < self.earliest:
             raise forms.ValidationError(
-                f"Amazon keeps these order reports back to {self.earliest:%Y-%m-%d}: choose that "
-                "day or a later one."
+                _(
+                    "Amazon keeps these order reports back to %(day)s: choose that day or a "
+                    "later one."
+                ),
+                params={"day": date_format(self.earliest)},
             )
         return day
 

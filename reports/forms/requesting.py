@@ -84,7 +84,7 @@ class ReportRequestForm(forms.Form):
         label=_("Marketplaces"),
         choices=(),
         widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
-        error_messages={"required": "Choose at least one marketplace."},
+        error_messages={"required": _("Choose at least one marketplace.")},
     )
     start = datetime_local_field(_("Start"))
     end = datetime_local_field(_("End"))
@@ -174,7 +174,8 @@ class ReportRequestForm(forms.Form):
         account: SellerAccount = self.cleaned_data["account"]
         if not account.has_token:
             raise forms.ValidationError(
-                f"{account.display_name} is not connected to Amazon. Renew access in Settings."
+                _("%(account)s is not connected to Amazon. Renew access in Settings."),
+                params={"account": account.display_name},
             )
         return account
 
@@ -185,7 +186,11 @@ class ReportRequestForm(forms.Form):
         if account is not None and data.get("marketplace_ids"):
             own = {m.marketplace_id for m in account.marketplaces.all() if m.selected}
             if not set(data["marketplace_ids"]) <= own:
-                self.add_error("marketplace_ids", f"Choose marketplaces of {account.display_name}.")
+                self.add_error(
+                    "marketplace_ids",
+                    gettext("Choose marketplaces of %(account)s.")
+                    % {"account": account.display_name},
+                )
         if account is not None and kind_key and start and end:
             try:
                 validate_request(account, kind=BY_KEY[kind_key], start=start, end=end, now=self.now)
