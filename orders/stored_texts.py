@@ -27,6 +27,8 @@ NOT_AN_ORDER_ID = gettext_noop(
 )
 NOT_A_STATUS = gettext_noop("%(column)s: %(value)s is not a status")
 NOT_A_KNOWN_STATUS = gettext_noop("%(column)s: %(value)s is not a status we know")
+# A row's problem keeps its whole order out of the import.
+ORDER_SKIPPED = gettext_noop("%(problem)s (order %(order_id)s skipped)")
 NO_ORDER_REPORT = gettext_noop("the message has no OrderReport")
 NOT_A_TRANSACTION_TYPE = gettext_noop(
     "transaction type %(value)s is not SHIPMENT, RETURN or REFUND"
@@ -60,6 +62,7 @@ register(
     EMPTY,
     NO_ORDER_REPORT,
     NOT_A_TRANSACTION_TYPE,
+    ORDER_SKIPPED,
     STOCK_UNITS_DROP,
     STOCK_ROWS_DROP,
     INVOICE_CANCELLED,
