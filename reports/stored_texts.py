@@ -5,9 +5,15 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_noop
 
-from core.stored_texts import register, register_plural, stored_text, translate_stored
+from core.stored_texts import (
+    register,
+    register_plural,
+    stored_moment,
+    stored_text,
+    translate_stored,
+)
 
-__all__ = ["stored_text", "translate_stored"]
+__all__ = ["stored_moment", "stored_text", "translate_stored"]
 
 # Stored texts have no plural forms: a plural would need the count at display time, which the
 # English text does not keep reliably. They are written so that one form fits every count.

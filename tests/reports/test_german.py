@@ -3,7 +3,7 @@ reasons the worker stored in English, read in German."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse
@@ -182,3 +182,16 @@ def test_the_request_forms_refusals_in_german(logged_in_client, account):
     text = page_text(response)
     assert "Wählen Sie mindestens einen Marktplatz." in text
     assert "Choose at least one marketplace." not in text
+
+
+def test_a_moment_in_a_stored_text_is_shown_in_the_readers_zone_and_format(settings):
+    settings.TIME_ZONE = "Europe/Berlin"
+    at = datetime(2026, 12, 6, 14, 5, tzinfo=UTC)
+    stored = texts.stored_text(texts.REGENERATION_WAIT, hours=4, moment=texts.stored_moment(at))
+    assert stored == (
+        "Amazon makes this report at most every 4 hours; it is sent at 2026-12-06T14:05Z."
+    )
+    with translation.override("de"), timezone.override("Europe/Berlin"):
+        assert texts.translate_stored(stored).endswith("er wird am 06.12.2026 15:05 gesendet.")
+    with translation.override("en"), timezone.override("America/New_York"):
+        assert texts.translate_stored(stored).endswith("it is sent at 2026-12-06 09:05.")
