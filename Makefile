@@ -9,7 +9,7 @@ NODE_STAMP := node_modules/.installed
 PO_FILES := $(wildcard locale/*/LC_MESSAGES/*.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: demo test install lint clean-demo bench bench-load bench-upload bench-export bench-fleet reliability
+.PHONY: demo test install lint clean-demo bench bench-load bench-render bench-upload bench-export bench-fleet bench-api bench-webhooks reliability
 
 demo: install ## Set up and run the product, the worker and the Amazon sandbox (Ctrl-C stops all)
 	@$(PY) scripts/demo.py
@@ -18,20 +18,21 @@ demo: install ## Set up and run the product, the worker and the Amazon sandbox (
 # and the raw documents in a local S3 stand-in (moto) that the test's processes share.
 SCALEOUT_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/aoi
 SCALEOUT_REDIS_URL ?= redis://127.0.0.1:6379/14
-SCALEOUT_TESTS ?= tests/amazon_settings tests/reports tests/orders tests/deployment tests/bench tests/api/test_sync_postgres.py --ignore=tests/reports/test_concurrency.py
+SCALEOUT_TESTS ?= tests/amazon_settings tests/reports tests/orders tests/deployment tests/bench tests/api/test_sync_postgres.py tests/api/test_webhooks_postgres.py --ignore=tests/reports/test_concurrency.py
 
-# The main run spreads its tests over this many processes (pytest-xdist); each has its own test
-# database, sandbox and moto server. The scale-out run stays in one: its tests share one Redis.
+# Both runs spread their tests over this many processes (pytest-xdist); each has its own test
+# database, sandbox and moto server, and in the scale-out run its own Redis databases and its own
+# prefix in the shared S3 bucket (tests/scaleout.py, tests/settings.py).
 TEST_PROCESSES ?= 2
 
 test: install ## Lint and run the whole test suite (and the scale-out run when PostgreSQL and Redis answer)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/pytest -m "not postgres" -n $(TEST_PROCESSES) $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -m "not postgres" -n $(TEST_PROCESSES) --durations=15 $(PYTEST_ARGS)
 	@if $(PY) scripts/scaleout_available.py $(SCALEOUT_DATABASE_URL) $(SCALEOUT_REDIS_URL); then \
 		echo "Scale-out run: PostgreSQL + Redis"; \
 		TEST_DATABASE_URL=$(SCALEOUT_DATABASE_URL) TEST_REDIS_URL=$(SCALEOUT_REDIS_URL) TEST_DOCUMENTS_S3=1 \
-			$(VENV)/bin/pytest $(SCALEOUT_TESTS) $(PYTEST_ARGS) || exit 1; \
+			$(VENV)/bin/pytest -n $(TEST_PROCESSES) --durations=15 $(SCALEOUT_TESTS) $(PYTEST_ARGS) || exit 1; \
 	elif [ -n "$$CI" ]; then \
 		echo "CI must have PostgreSQL and Redis on 127.0.0.1 for the scale-out run." >&2; exit 1; \
 	fi
@@ -64,11 +65,20 @@ bench: install ## Import speed and memory vs a csv+executemany floor, page times
 bench-load: install ## 50 users on the main pages, 1,000,000 orders, the worker importing (BENCHMARKS.md)
 	$(PY) -m bench.load
 
+bench-render: install ## CPU per page render (median, p95) and queries, the load mix's pages on 20,000 orders (BENCHMARKS.md)
+	$(PY) -m bench.render
+
 bench-upload: install ## A 199 MiB upload through gunicorn while the worker imports it: web memory, page times, no "database is locked"
 	$(PY) -m bench.upload
 
 bench-export: install ## 1,000,000 orders exported as CSV and XLSX through the view: time and peak memory, 100k vs 1M (BENCHMARKS.md)
 	$(PY) -m bench.export
+
+bench-api: install ## 1,000,000 orders synced through the REST API over HTTP by cursor pages: pages/s, web memory, 100k vs 1M (BENCHMARKS.md)
+	$(PY) -m bench.api
+
+bench-webhooks: install ## Webhook delivery throughput: 10,000 events POSTed signed to a local receiver, 1 and 4 subscriptions (BENCHMARKS.md)
+	$(PY) -m bench.webhooks
 
 reliability: install ## Inject every fault through the sandbox; print lines and invoices lost, doubled or wrong per fault
 	$(PY) scripts/reliability.py $(RELIABILITY_ARGS)

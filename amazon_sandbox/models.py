@@ -304,9 +304,10 @@ class NotificationSubscription(models.Model):
 
 class Notification(models.Model):
     """One notification Amazon decided to send, with what the faults made of it: dropped,
-    sent twice, or held back until `due_at` (sandbox time). `sent_at` is when it went to the
-    queue; `delivery_error` says why it never arrived there (no such queue, as when Amazon
-    may not write to it: Amazon says nothing either)."""
+    sent twice (or, for a duplicate with a hold, a second row due later), or held back until
+    `due_at` (sandbox time). `sent_at` is when it went to the queue; `delivery_error` says why
+    it never arrived there (no such queue, as when Amazon may not write to it: Amazon says
+    nothing either)."""
 
     notification_id = models.CharField(max_length=64, unique=True)
     subscription = models.ForeignKey(

@@ -184,6 +184,10 @@ def delete_subscription(subscription: NotificationSubscription) -> None:
 # Publishing.
 
 
+# The sandbox's key of a notification's later second copy (the body keeps Amazon's id).
+REDELIVERY_SUFFIX = "+redelivery"
+
+
 def _message(report: Report, state, subscription: NotificationSubscription, *, due: datetime):
     """The REPORT_PROCESSING_FINISHED message as Amazon's schema describes it."""
     finished: dict = {
@@ -255,15 +259,27 @@ def decide_notifications(*, now: datetime, limit: int | None = None) -> int:
             if kind == Fault.Kind.NOTIFICATION_DELAY:
                 due = now + timedelta(seconds=fault.hold_seconds)
             notification_id, body = _message(report, state, subscription, due=due)
+            duplicate = kind == Fault.Kind.NOTIFICATION_DUPLICATE
+            # A duplicate with a hold comes again later, as SQS redelivers a message whose
+            # receipt was lost: the same body, sent a second time hold_seconds on.
+            redelivered = duplicate and fault.hold_seconds > 0
             Notification.objects.create(
                 notification_id=notification_id,
                 subscription=subscription,
                 report=report,
                 body=body,
                 due_at=due,
-                copies=2 if kind == Fault.Kind.NOTIFICATION_DUPLICATE else 1,
+                copies=2 if duplicate and not redelivered else 1,
                 dropped=kind == Fault.Kind.NOTIFICATION_DROP,
             )
+            if redelivered:
+                Notification.objects.create(
+                    notification_id=f"{notification_id}{REDELIVERY_SUFFIX}",
+                    subscription=subscription,
+                    report=report,
+                    body=body,
+                    due_at=due + timedelta(seconds=fault.hold_seconds),
+                )
             queued += 1
         if limit is not None and queued >= limit:
             break

@@ -52,6 +52,7 @@ from amazon_settings.spapi import (
     SpApiThrottled,
     SpApiTransientError,
 )
+from core.changes import record_changes
 
 logger = logging.getLogger(__name__)
 
@@ -219,27 +220,49 @@ def record_api_call(record: CallRecord, *, account: SellerAccount | None) -> Api
     )
 
 
-def _set_status(account: SellerAccount, status: str, detail: str = "") -> None:
+def _set_status(account: SellerAccount, status: str, detail: str = "") -> bool:
+    """Set the status on the (unsaved) account; returns whether it changed, for
+    `_save_status`."""
     now = timezone.now()
-    if account.status != status:
+    changed = account.status != status
+    if changed:
         account.status_changed_at = now
     account.status = status
     account.status_detail = detail[:500]
+    return changed
+
+
+def _save_status(
+    account: SellerAccount, *, changed: bool, update_fields: list[str] | None = None
+) -> None:
+    """Save the account and, if its status changed, its `account.status_changed` event in the
+    same transaction (the outbox webhooks read: `core.changes`)."""
+    with transaction.atomic():
+        account.save(update_fields=update_fields)
+        if changed:
+            record_changes(
+                kind="account",
+                event_type="account.status_changed",
+                account_id=account.pk,
+                entity_ids=[account.pk],
+            )
 
 
 def note_success(account: SellerAccount) -> None:
     now = timezone.now()
     account.last_attempt_at = now
     account.last_success_at = now
-    _set_status(account, Status.CONNECTED)
-    account.save(
+    changed = _set_status(account, Status.CONNECTED)
+    _save_status(
+        account,
+        changed=changed,
         update_fields=[
             "last_attempt_at",
             "last_success_at",
             "status",
             "status_detail",
             "status_changed_at",
-        ]
+        ],
     )
 
 
@@ -249,8 +272,11 @@ def note_failure(account: SellerAccount, error: SpApiError) -> None:
     account.last_attempt_at = now
     account.last_error = str(error)[:1000]
     account.last_error_at = now
+    changed = False
     if isinstance(error, SpApiAuthError):
-        _set_status(account, AUTH_REASON_STATUS.get(error.reason, Status.ACCESS_DENIED), str(error))
+        changed = _set_status(
+            account, AUTH_REASON_STATUS.get(error.reason, Status.ACCESS_DENIED), str(error)
+        )
         forget_access_token(account)
     elif (
         isinstance(error, SpApiTransientError)
@@ -259,8 +285,10 @@ def note_failure(account: SellerAccount, error: SpApiError) -> None:
     ):
         # No answer at all (refused, timed out): Amazon is out of reach. A local throttle or a
         # broken download says nothing about reachability.
-        _set_status(account, Status.UNREACHABLE, str(error))
-    account.save(
+        changed = _set_status(account, Status.UNREACHABLE, str(error))
+    _save_status(
+        account,
+        changed=changed,
         update_fields=[
             "last_attempt_at",
             "last_error",
@@ -268,7 +296,7 @@ def note_failure(account: SellerAccount, error: SpApiError) -> None:
             "status",
             "status_detail",
             "status_changed_at",
-        ]
+        ],
     )
 
 
@@ -426,8 +454,8 @@ def _authorize(
         account.last_success_at = now
         account.last_attempt_at = now
         account.last_error = ""
-        _set_status(account, Status.CONNECTED)
-        account.save()
+        changed = _set_status(account, Status.CONNECTED)
+        _save_status(account, changed=changed)
         _store_marketplaces(account, participations)
     forget_access_token(account)
     start_push(account)
@@ -569,8 +597,8 @@ def disconnect_account(account: SellerAccount, *, acting_user: AbstractBaseUser 
         account.refresh_token_encrypted = ""
         account.order_import_active = False
         account.disconnected_at = timezone.now()
-        _set_status(account, Status.DISCONNECTED, "Disconnected in Settings.")
-        account.save()
+        changed = _set_status(account, Status.DISCONNECTED, "Disconnected in Settings.")
+        _save_status(account, changed=changed)
     forget_access_token(account)
     logger.info(
         "Seller %s disconnected by %s", account.selling_partner_id, getattr(acting_user, "pk", None)

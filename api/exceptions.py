@@ -55,3 +55,7 @@ class RateLimited(ApiError):
 
 class TokenError(Exception):
     """A token cannot be made or revoked as asked (a name taken, an unknown scope)."""
+
+
+class WebhookError(Exception):
+    """A webhook subscription cannot be changed as asked (a name taken, no event chosen)."""

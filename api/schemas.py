@@ -11,13 +11,16 @@ from pydantic import Field
 
 
 class ErrorDetail(Schema):
-    code: str = Field(description="not_authenticated, forbidden, invalid_parameter, ...")
+    code: str = Field(
+        description="invalid_parameter (400), not_authenticated (401), forbidden (403), "
+        "not_found (404), method_not_allowed (405), rate_limited (429), server_error (500)"
+    )
     message: str
     field: str | None = Field(None, description="The parameter at fault, if one is.")
 
 
 class ErrorOut(Schema):
-    """Every error the API answers (400, 401, 403, 404, 429) has this shape."""
+    """Every error the API answers (400, 401, 403, 404, 405, 429, 500) has this shape."""
 
     error: ErrorDetail
 
@@ -197,8 +200,12 @@ class InvoiceOut(Schema):
     seller_address: str
     seller_vat_id: str
     buyer_vat_number: str
-    buyer_name: str | None = Field(description="Null without the `pii` scope.")
-    buyer_address: str | None = Field(description="Null without the `pii` scope.")
+    buyer_name: str | None = Field(
+        description="Null without the `pii` scope and once the tax retention is over."
+    )
+    buyer_address: str | None = Field(
+        description="Null without the `pii` scope and once the tax retention is over."
+    )
     amazon_url: str = Field(description="Amazon's own document, for Amazon's invoices.")
     pdf_path: str | None = Field(description="This API's PDF, for documents issued here.")
     lines: list[InvoiceLineOut]

@@ -4,7 +4,7 @@ personal data left out for tokens without the `pii` scope and once the retention
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -22,7 +22,12 @@ from orders.models import (
     StockChange,
     StockLevel,
 )
-from orders.privacy import INVOICE_PII_FIELDS, ORDER_PII_FIELDS, retention_reference
+from orders.privacy import (
+    INVOICE_PII_FIELDS,
+    ORDER_PII_FIELDS,
+    invoice_retention_cutoff,
+    retention_reference,
+)
 from reports.models import Report
 
 _ORDER_FIELDS = (
@@ -163,6 +168,17 @@ class Viewer:
         cutoff = self.now - timedelta(days=settings.PII_RETENTION_DAYS)
         return self.pii and reference is not None and reference >= cutoff
 
+    def may_see_invoice_buyer(self, issued_on: date | None) -> bool:
+        """An invoice keeps its buyer for the tax retention (`INVOICE_RETENTION_YEARS`), as
+        `orders.privacy.remove_expired_invoice_buyers` does: the same cutoff, so the removal
+        changes nothing served."""
+        if not self.pii:
+            return False
+        if issued_on is None:
+            return True
+        retention_years = settings.INVOICE_RETENTION_YEARS
+        return issued_on >= invoice_retention_cutoff(retention_years=retention_years, now=self.now)
+
 
 def order(order: Order, viewer: Viewer) -> dict[str, Any]:
     out = _pick(order, _ORDER_FIELDS)
@@ -207,10 +223,9 @@ def stock_change(change: StockChange) -> dict[str, Any]:
 
 def invoice(invoice: Invoice, viewer: Viewer) -> dict[str, Any]:
     out = _pick(invoice, _INVOICE_FIELDS)
-    # An issued invoice keeps its buyer for the tax retention (`orders.privacy`): the PII
-    # scope alone decides.
+    shown = viewer.may_see_invoice_buyer(invoice.issued_on)
     for name in INVOICE_PII_FIELDS:
-        out[name] = getattr(invoice, name) if viewer.pii else None
+        out[name] = getattr(invoice, name) if shown else None
     out["amazon_url"] = invoice.url
     out["pdf_path"] = (
         reverse("api:invoice_pdf", kwargs={"invoice_id": invoice.pk})

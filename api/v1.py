@@ -9,16 +9,16 @@ never skips a change (`since`). Errors: one shape (`ErrorOut`), with the paramet
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Query, Router, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.docs import Swagger
 from ninja.security import HttpBearer
-from pydantic import Field
+from pydantic import Field, ValidationInfo, model_validator
 
 from api import cursors, selectors, serializers
 from api import schemas as s
@@ -32,6 +32,8 @@ from orders.models import Invoice, Order
 from reports.models import Report
 
 logger = logging.getLogger("api.requests")
+# Where Django reports a server error (its log handlers and mail to admins listen there).
+server_errors = logging.getLogger("django.request")
 
 MAX_LIMIT = 1000
 ERRORS: dict[int, type[Schema]] = {
@@ -41,6 +43,7 @@ ERRORS: dict[int, type[Schema]] = {
     429: s.ErrorOut,
 }
 NOT_AUTHENTICATED = "Send 'Authorization: Bearer <token>' with an API token."
+NOT_FOUND = "Nothing here: the operations are listed at /api/v1/schema/."
 
 
 class TokenAuth(HttpBearer):
@@ -75,18 +78,37 @@ api = NinjaAPI(
 )
 
 
-def _error(request: HttpRequest, status: int, code: str, message: str, field: str | None = None):
-    return api.create_response(
+def error_response(
+    request: HttpRequest, status: int, code: str, message: str, field: str | None = None
+) -> HttpResponse:
+    """An answer in the one error shape (`ErrorOut`); a 401 also names the scheme to use."""
+    response = api.create_response(
         request, {"error": {"code": code, "message": message, "field": field}}, status=status
     )
+    if status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
 
 
 @api.exception_handler(ApiError)
 def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
-    response = _error(request, exc.status, exc.code, exc.message, exc.field)
+    response = error_response(request, exc.status, exc.code, exc.message, exc.field)
     if isinstance(exc, RateLimited):
         response["Retry-After"] = str(exc.retry_after)
     return response
+
+
+@api.exception_handler(Exception)
+def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """A fault of ours: reported as Django reports one, answered in the error shape."""
+    server_errors.error(
+        "Internal Server Error: %s",
+        request.path,
+        exc_info=exc,
+        extra={"status_code": 500, "request": request},
+    )
+    message = "Something went wrong on our side: try again later."
+    return error_response(request, 500, "server_error", message)
 
 
 @api.exception_handler(ValidationError)
@@ -95,17 +117,22 @@ def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespons
     location = [str(part) for part in first.get("loc", ()) if part not in ("query", "path")]
     field = location[-1] if location else None
     detail = first.get("msg", "invalid value")
-    return _error(request, 400, "invalid_parameter", f"Invalid `{field}`: {detail}.", field)
+    return error_response(request, 400, "invalid_parameter", f"Invalid `{field}`: {detail}.", field)
 
 
 @api.exception_handler(AuthenticationError)
 def _not_authenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return _error(request, 401, "not_authenticated", NOT_AUTHENTICATED)
+    return error_response(request, 401, "not_authenticated", NOT_AUTHENTICATED)
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return error_response(request, 404, "not_found", NOT_FOUND)
 
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    return _error(request, exc.status_code, "error", str(exc))
+    return error_response(request, exc.status_code, "error", str(exc))
 
 
 def _accounts(token: ApiToken, account: int | None) -> list[int] | None:
@@ -121,13 +148,35 @@ def _accounts(token: ApiToken, account: int | None) -> list[int] | None:
     return [account]
 
 
-class Paging(Schema):
+def check_query(request: HttpRequest, known: Iterable[str]) -> None:
+    """Only the operation's query parameters, each once: a misspelt filter (`purchase_from`)
+    would otherwise be dropped and silently widen the list. Raises BadParameter naming it."""
+    known = set(known)
+    for name in request.GET:
+        if name not in known:
+            raise BadParameter(f"Unknown parameter `{name}`.", field=name)
+        if len(request.GET.getlist(name)) > 1:
+            raise BadParameter(f"`{name}` is given more than once.", field=name)
+
+
+class StrictQuery(Schema):
+    """Query parameters checked by `check_query` once they are read."""
+
+    @model_validator(mode="after")
+    def _known_and_once(self, info: ValidationInfo) -> StrictQuery:
+        request = (info.context or {}).get("request")
+        if request is not None:
+            check_query(request, type(self).model_fields)
+        return self
+
+
+class Paging(StrictQuery):
     cursor: str | None = Field(None, description="`next_cursor` of the previous page.")
     limit: int = Field(100, ge=1, le=MAX_LIMIT, description="Items per page.")
     account: int | None = Field(None, description="A seller account's id.")
 
 
-class ChangesQuery(Schema):
+class ChangesQuery(StrictQuery):
     since: str | None = Field(
         None, description="`next_cursor` of the last read; leave out to start from the first."
     )
@@ -240,6 +289,7 @@ def order_changes(request: HttpRequest, query: Query[ChangesQuery]):
 )
 def get_order(request: HttpRequest, order_id: int):
     """One order by its id here."""
+    check_query(request, ())
     found = selectors.orders_by_id([order_id]).get(order_id)
     allowed = _accounts(request.auth, None)
     if found is None or (allowed is not None and found.account_id not in allowed):
@@ -312,7 +362,7 @@ def stock_changes(request: HttpRequest, query: Query[ChangesQuery]):
     )
 
 
-class HistoryQuery(Schema):
+class HistoryQuery(StrictQuery):
     cursor: str | None = None
     limit: int = Field(100, ge=1, le=MAX_LIMIT)
 
@@ -380,6 +430,7 @@ def invoice_changes(request: HttpRequest, query: Query[ChangesQuery]):
 )
 def invoice_pdf(request: HttpRequest, invoice_id: int):
     """The PDF of a document issued here. It prints the buyer: needs the `pii` scope too."""
+    check_query(request, ())
     if not request.auth.has_scope(Scope.PII):
         raise MissingScope("The PDF prints the buyer: this token lacks the scope “pii”.")
     found = selectors.invoice(invoice_id, account_ids=_accounts(request.auth, None))

@@ -37,10 +37,12 @@ def machine() -> dict[str, str]:
     }
 
 
-def write_section(section: str, *, start_mark: str, end_mark: str, heading: str) -> None:
-    """Replace the generated part of BENCHMARKS.md between the markers with `section`; the
-    first time, append it under `heading`."""
-    text = BENCHMARKS_MD.read_text() if BENCHMARKS_MD.exists() else "# Benchmarks\n"
+def write_section(
+    section: str, *, start_mark: str, end_mark: str, heading: str, path: Path = BENCHMARKS_MD
+) -> None:
+    """Replace the generated part of BENCHMARKS.md (or `path`) between the markers with
+    `section`; the first time, append it under `heading`."""
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
     block = f"{start_mark}\n{section}{end_mark}"
     if start_mark in text and end_mark in text:
         head, _, rest = text.partition(start_mark)
@@ -48,7 +50,7 @@ def write_section(section: str, *, start_mark: str, end_mark: str, heading: str)
         text = head + block + tail
     else:
         text = text.rstrip("\n") + f"\n\n{heading}\n\n" + block + "\n"
-    BENCHMARKS_MD.write_text(text)
+    path.write_text(text)
 
 
 def libpq_url(url: str) -> str:

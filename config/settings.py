@@ -513,6 +513,24 @@ if not RELAXED_SECRETS:
 PII_RETENTION_DAYS = int(os.environ.get("PII_RETENTION_DAYS", "30"))
 # Requests one API token may make per minute before it is answered 429 (api.services).
 API_RATE_LIMIT_PER_MINUTE = int(os.environ.get("API_RATE_LIMIT_PER_MINUTE", "600"))
+# Webhooks (api.delivery): every POST to a receiver waits at most this long to connect and for
+# each read of its answer.
+WEBHOOK_CONNECT_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_CONNECT_TIMEOUT_SECONDS", "5"))
+WEBHOOK_READ_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_READ_TIMEOUT_SECONDS", "10"))
+# The worker's pass (every minute) sends in rounds for at most WEBHOOK_SECONDS_PER_PASS, each
+# round at most WEBHOOK_BATCH_SIZE deliveries per subscription; subscriptions are served side
+# by side by WEBHOOK_THREADS threads, and one that fails waits for the next pass.
+WEBHOOK_BATCH_SIZE = int(os.environ.get("WEBHOOK_BATCH_SIZE", "200"))
+WEBHOOK_SECONDS_PER_PASS = float(os.environ.get("WEBHOOK_SECONDS_PER_PASS", "40"))
+WEBHOOK_THREADS = max(1, int(os.environ.get("WEBHOOK_THREADS", "8")))
+# A failed delivery is retried after 1, 2, 4, ... minutes (at most WEBHOOK_MAX_BACKOFF_MINUTES
+# apart) until WEBHOOK_RETRY_HOURS after its first try; a subscription whose every try failed
+# for WEBHOOK_DISABLE_AFTER_HOURS (and at least WEBHOOK_DISABLE_AFTER_FAILURES tries) is
+# switched off, with a notice on its page.
+WEBHOOK_MAX_BACKOFF_MINUTES = int(os.environ.get("WEBHOOK_MAX_BACKOFF_MINUTES", "240"))
+WEBHOOK_RETRY_HOURS = float(os.environ.get("WEBHOOK_RETRY_HOURS", "24"))
+WEBHOOK_DISABLE_AFTER_HOURS = float(os.environ.get("WEBHOOK_DISABLE_AFTER_HOURS", "24"))
+WEBHOOK_DISABLE_AFTER_FAILURES = int(os.environ.get("WEBHOOK_DISABLE_AFTER_FAILURES", "10"))
 # Invoices and credit notes issued here keep the buyer's name and address they were issued
 # with for this many years (tax law: 10 in Germany, section 147 AO; set what yours requires),
 # whatever the removal above does to the orders; after it, the buyer is blanked on them too.

@@ -31,5 +31,6 @@ urlpatterns = [
     ),
     path("api/v1/", include("api.urls")),
     path("settings/api-tokens/", include("api.page_urls")),
+    path("settings/webhooks/", include("api.webhook_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -34,6 +34,9 @@ EVENT_TYPES = {
     "return": ("return.created", "return.updated"),
     "stock": ("stock.changed",),
     "invoice": ("invoice.issued", "invoice.updated", "invoice.cancelled"),
+    # Not lists of the API's `/changes`: what webhooks announce besides (`api.delivery`).
+    "account": ("account.status_changed",),
+    "report": ("report.failed",),
 }
 
 
@@ -95,21 +98,44 @@ def record_changes(
     return len(ids)
 
 
+def _servable(events: QuerySet[ChangeEvent]) -> QuerySet[ChangeEvent]:
+    if connection.vendor == "postgresql":
+        events = events.filter(
+            txid__lt=RawSQL("pg_snapshot_xmin(pg_current_snapshot())::text::bigint", [])
+        )
+    return events
+
+
 def events_after(
-    position: Position, *, kind: str, account_ids: Iterable[int] | None = None
+    position: Position,
+    *,
+    kind: str,
+    account_ids: Iterable[int] | None = None,
+    event_types: Iterable[str] | None = None,
 ) -> QuerySet[ChangeEvent]:
     """The kind's events after `position` that may be served, in (txid, id) order.
 
     On PostgreSQL only those of transactions older than every transaction still running: the
-    rest wait for the next read (a page ends before them). `account_ids` None: every account.
+    rest wait for the next read (a page ends before them). `account_ids` None: every account;
+    `event_types` None: every event of the kind.
     """
     events = ChangeEvent.objects.filter(kind=kind).filter(
         Q(txid__gt=position.txid) | Q(txid=position.txid, id__gt=position.id)
     )
     if account_ids is not None:
         events = events.filter(account_id__in=list(account_ids))
-    if connection.vendor == "postgresql":
-        events = events.filter(
-            txid__lt=RawSQL("pg_snapshot_xmin(pg_current_snapshot())::text::bigint", [])
-        )
-    return events.order_by("txid", "id")
+    if event_types is not None:
+        events = events.filter(event_type__in=list(event_types))
+    return _servable(events).order_by("txid", "id")
+
+
+def last_position() -> Position:
+    """The position after every event that may be served now: a reader starting here sees
+    only what comes later (and what transactions still running write)."""
+    # A kind at a time, each read backwards along its index, rather than a sort of the table.
+    lasts = [
+        _servable(ChangeEvent.objects.filter(kind=kind)).order_by("-txid", "-id").first()
+        for kind in EVENT_TYPES
+    ]
+    positions = [Position(txid=e.txid, id=e.pk) for e in lasts if e is not None]
+    return max(positions, key=lambda p: (p.txid, p.id), default=Position.start())

@@ -15,7 +15,7 @@ from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.roles import AUDITED_OBJECT_TYPES, Role
+from core.roles import AUDITED_OBJECT_TYPES, Role, object_type_label
 from core.selectors import email_taken
 
 # Years Amazon data can have. Bounds every date a form takes: far-off dates (year 1 in local
@@ -205,7 +205,7 @@ class AuditFilterForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["object_type"].choices = [("", _("Any object"))] + [
-            (kind, kind) for kind in AUDITED_OBJECT_TYPES
+            (kind, object_type_label(kind)) for kind in AUDITED_OBJECT_TYPES
         ]
         self.helper = FormHelper()
         self.helper.form_method = "get"
@@ -215,12 +215,13 @@ class AuditFilterForm(forms.Form):
                 Column("user", css_class="col-md-2"),
                 Column("action", css_class="col-md-2"),
                 Column("object_type", css_class="col-md-2"),
-                Column("object_id", css_class="col-md-2"),
-                Column("since", css_class="col-md-1"),
-                Column("until", css_class="col-md-1"),
+                Column("object_id", css_class="col-md-1"),
+                # Wide enough for the browser's date box (dd.mm.yyyy and its picker).
+                Column("since", css_class="col-md-2"),
+                Column("until", css_class="col-md-2"),
                 Column(
                     Submit("filter", _("Filter"), css_class="btn-sm mt-md-4"),
-                    css_class="col-md-2",
+                    css_class="col-md-1",
                 ),
                 css_class="align-items-start",
             )

@@ -83,12 +83,13 @@ class ChangeEvent(models.Model):
     position a reader has passed.
 
     `account_id` and `entity_id` are plain integers, not foreign keys, because `core` imports
-    no app (as `source_report_id` in `orders`). Later: webhook delivery state per event.
+    no app (as `source_report_id` in `orders`). Webhook deliveries (`api.WebhookDelivery`) point
+    at the events they send.
     """
 
     id = models.BigAutoField(primary_key=True)
     txid = models.BigIntegerField(default=0)
-    kind = models.CharField(max_length=20)  # order, return, stock, invoice
+    kind = models.CharField(max_length=20)  # order, return, stock, invoice, account, report
     event_type = models.CharField(max_length=40)  # order.created, stock.changed, ...
     entity_id = models.BigIntegerField()
     account_id = models.BigIntegerField()

@@ -73,6 +73,8 @@ LOOK_PERMISSIONS = {
     ADMINISTRATION: MANAGE_USERS_PERMISSION,
     # Tokens read everything a scope names: only who may hand them out sees them.
     "api_tokens": "api.manage_apitoken",
+    # A webhook subscription is sent what a token reads: the same people manage both.
+    "api_webhooks": "api.manage_apitoken",
 }
 # Pages that are buyer data as a whole: the report documents as Amazon sent them, and the PDFs
 # of invoices issued here (they print the buyer's name and address).
@@ -118,12 +120,30 @@ PK_OBJECT_TYPES = {
     "reports": "report",
     "orders": "order",
     ADMINISTRATION: "user",
+    "api_webhooks": "webhook subscription",
 }
-OBJECT_ARGUMENTS = (("schedule_id", "report schedule"), ("account_pk", "seller account"))
+OBJECT_ARGUMENTS = (
+    ("schedule_id", "report schedule"),
+    ("account_pk", "seller account"),
+    ("delivery_id", "webhook delivery"),
+)
 # Every kind of object an audit event can name, for the audit log's filter.
 AUDITED_OBJECT_TYPES = tuple(
     sorted({*PK_OBJECT_TYPES.values(), *(kind for _argument, kind in OBJECT_ARGUMENTS)})
 )
+# What the audit log calls each kind (events store the kind itself, in English).
+OBJECT_TYPE_LABELS = {
+    "order": _("Order"),
+    "report": _("Report"),
+    "report schedule": _("Report schedule"),
+    "seller account": _("Seller account"),
+    "user": _("User"),
+}
+
+
+def object_type_label(kind: str) -> str:
+    """`kind` in the reader's language; a kind without a label as it is."""
+    return str(OBJECT_TYPE_LABELS.get(kind, kind))
 
 
 @transaction.atomic

@@ -17,11 +17,17 @@ issued, for `INVOICE_RETENTION_YEARS` (default 10); after that, `remove_expired_
 blanks the buyer on them too, their numbers and amounts staying. The billing details of Amazon's
 VCS Lite data (`VatTransaction`) are blanked with the orders, except those of sales still
 waiting for their invoice here: the invoice the law requires must name the buyer.
+
+No removal writes a change event (`core.changes`): the API already stops serving buyer data
+at the same cutoffs (`api.serializers.Viewer`, from `retention_reference` and
+`invoice_retention_cutoff`), so a record as an API client or a webhook sees it is the same
+before and after its removal. An `order.updated` per order would make every client re-read,
+and every webhook receive, everything the daily run touched, for nothing they can see.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import DateTimeField, Max, OuterRef, Q, QuerySet, Subquery
@@ -154,17 +160,23 @@ def transactions_past_retention(cutoff: datetime) -> QuerySet[VatTransaction]:
     return VatTransaction.objects.filter(happened_on__lt=cutoff.date()).exclude(waiting)
 
 
-def remove_expired_invoice_buyers(*, retention_years: int, now: datetime | None = None) -> int:
-    """Blank the buyer's name and address on invoices issued here more than `retention_years`
-    ago (their legal retention is over); numbers, amounts and lines stay. Idempotent. Returns
-    how many invoices changed."""
+def invoice_retention_cutoff(*, retention_years: int, now: datetime | None = None) -> date:
+    """The first issue date whose invoices still keep their buyer: `retention_years` before
+    today (28 February for a 29th)."""
     if retention_years < 0:
         raise ValueError("retention_years must not be negative")
     today = timezone.localdate(now or timezone.now())
     try:
-        cutoff = today.replace(year=today.year - retention_years)
+        return today.replace(year=today.year - retention_years)
     except ValueError:  # 29 February
-        cutoff = today.replace(year=today.year - retention_years, day=28)
+        return today.replace(year=today.year - retention_years, day=28)
+
+
+def remove_expired_invoice_buyers(*, retention_years: int, now: datetime | None = None) -> int:
+    """Blank the buyer's name and address on invoices issued here more than `retention_years`
+    ago (their legal retention is over); numbers, amounts and lines stay. Idempotent. Returns
+    how many invoices changed."""
+    cutoff = invoice_retention_cutoff(retention_years=retention_years, now=now)
     with transaction.atomic():
         return (
             Invoice.objects.filter(issued_on__lt=cutoff)

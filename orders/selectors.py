@@ -143,7 +143,9 @@ def _orders_of_items(items: QuerySet[OrderItem]) -> Q:
     count (about 1 CPU second each at a million orders, `make bench-load`). A SKU in more
     items is frequent enough for that walk to end soon.
     """
-    order_ids = list(items.values_list("order_id", flat=True)[: SKU_MATCH_REACH + 1])
+    # Unordered: the items' default order (their orders' newest first) joined every matching
+    # item to its order and sorted them, where only the set of ids counts.
+    order_ids = list(items.order_by().values_list("order_id", flat=True)[: SKU_MATCH_REACH + 1])
     if len(order_ids) <= SKU_MATCH_REACH:
         return Q(pk__in=set(order_ids))
     return Q(pk__in=items.values("order_id"))

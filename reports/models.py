@@ -180,6 +180,19 @@ class ReportEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.at:%H:%M:%S} {self.import_status}: {self.message}"
 
+    # The statuses as the report's own fields show them; a code no longer known, as stored.
+    @property
+    def import_status_label(self) -> str:
+        return _choice_label(Report.ImportStatus, self.import_status)
+
+    @property
+    def amazon_status_label(self) -> str:
+        return _choice_label(Report.AmazonStatus, self.amazon_status)
+
+
+def _choice_label(choices: type[models.TextChoices], value: str) -> str:
+    return str(choices(value).label) if value in choices.values else value
+
 
 class ReportRowError(models.Model):
     """A note on one line of the report's document, with its line number and the reason.

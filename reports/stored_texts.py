@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_noop
 
+from amazon_settings.spapi.documents import CHARSET_REASONS
 from core.stored_texts import (
     register,
     register_plural,
@@ -25,6 +26,7 @@ REGENERATION_WAIT = gettext_noop(
 )
 SENT = gettext_noop("Sent to Amazon as report %(report_id)s (%(name)s).")
 FINISHED = gettext_noop("Amazon finished the report.")
+NOTIFIED = gettext_noop("Amazon's notification: the report is %(status)s; fetched at once.")
 FATAL_NO_REASON = gettext_noop("Amazon could not create this report (FATAL) and gave no reason.")
 FATAL = gettext_noop("Amazon could not create this report: %(details)s")
 STUCK = gettext_noop(
@@ -81,6 +83,7 @@ TEMPLATES = (
     REGENERATION_WAIT,
     SENT,
     FINISHED,
+    NOTIFIED,
     FATAL_NO_REASON,
     FATAL,
     STUCK,
@@ -106,6 +109,8 @@ TEMPLATES = (
 
 
 register(*TEMPLATES)
+# Why a downloaded document was read with its charset: the reason in DOWNLOADED.
+register(*CHARSET_REASONS)
 # The durations in them, as `amazon_settings.selectors.duration_words` writes them.
 register_plural("%(count)d second", "%(count)d seconds")
 register_plural("%(count)d minute", "%(count)d minutes")

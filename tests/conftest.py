@@ -26,6 +26,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     compile_catalogues()
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The slow tests (servers, subprocesses, browsers) go first, the rest keep their order:
+    spread over pytest-xdist's processes, a long test that starts last would leave the other
+    processes idle at the end of the run."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture
 def user(db):
     """An Operator: may look and change (core/roles.py), as most tests need."""

@@ -11,7 +11,24 @@ import psycopg
 import redis
 
 ADMIN_URL = os.environ.get("SCALEOUT_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("SCALEOUT_REDIS_URL", "redis://127.0.0.1:6379/13")
+
+
+def per_worker_redis_url(url: str) -> str:
+    """`url` for this test process: under pytest-xdist each worker (gw0, gw1, ...) takes its own
+    Redis database, two numbers below the previous worker's (13, 11, 9, ... for the processes'
+    database; 14, 12, 10, ... for the test settings' cache and broker), so that workers never
+    empty or read each other's queues."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return url
+    base, _, number = url.rpartition("/")
+    database = int(number or 0) - 2 * int(worker[2:])
+    if database < 0:
+        raise RuntimeError(f"Too many test processes for the Redis databases below {url}.")
+    return f"{base}/{database}"
+
+
+REDIS_URL = per_worker_redis_url(os.environ.get("SCALEOUT_REDIS_URL", "redis://127.0.0.1:6379/13"))
 # The start of each new database's name (several runs on one server keep apart by it).
 DATABASE_PREFIX = os.environ.get("SCALEOUT_DATABASE_PREFIX", "aoi")
 

@@ -27,7 +27,9 @@ if os.environ.get("TEST_DATABASE_URL"):
 
     DATABASES = {"default": dj_database_url.parse(os.environ["TEST_DATABASE_URL"])}
 if os.environ.get("TEST_REDIS_URL"):
-    REDIS_URL = os.environ["TEST_REDIS_URL"]
+    from tests.scaleout import per_worker_redis_url
+
+    REDIS_URL = per_worker_redis_url(os.environ["TEST_REDIS_URL"])
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     }
@@ -57,7 +59,9 @@ if os.environ.get("TEST_DOCUMENTS_S3"):
         **STORAGES,  # noqa: F405
         "documents": documents_storage(  # noqa: F405
             bucket=TEST_DOCUMENTS_S3_BUCKET,
-            prefix="documents",
+            # Each pytest-xdist worker has its own database, so its own report numbers: its
+            # documents go under a prefix of their own in the session's shared bucket.
+            prefix="-".join(filter(None, ("documents", os.environ.get("PYTEST_XDIST_WORKER")))),
             endpoint_url=os.environ[ENDPOINT_ENV],
         ),
     }

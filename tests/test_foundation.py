@@ -13,9 +13,10 @@ from django.urls import URLPattern, URLResolver, get_resolver
 # The only URLs an anonymous visitor may open (the language switch: on the login page too).
 PUBLIC_URL_NAMES = {"login", "health", "admin:login", "accept_invitation", "set_language"}
 # The REST API takes a bearer token instead of a login (its docs page excepted): without one it
-# answers 401; its schema describes no data and is open; its root is only a name for reverse().
+# answers 401; its schema describes no data and is open; its root is only a name for reverse(),
+# and any other path under it is a 404 in the API's error shape.
 API_DOCS = "api:openapi-view"
-API_OPEN = {"api:openapi-json": 200, "api:api-root": 404}
+API_OPEN = {"api:openapi-json": 200, "api:api-root": 404, "api:not_found": 404}
 
 
 def is_token_url(name: str | None) -> bool:

@@ -53,9 +53,9 @@ def make_account(**fields) -> SellerAccount:
 
 
 def changing_urls() -> list[tuple[str | None, str]]:
-    # The REST API is read-only and takes tokens, not sessions; the token pages need more
-    # than `operate` (both in tests/api).
-    skipped = ("admin/", "api/v1/", "settings/api-tokens/")
+    # The REST API is read-only and takes tokens, not sessions; the token and webhook pages
+    # need more than `operate` (all in tests/api).
+    skipped = ("admin/", "api/v1/", "settings/api-tokens/", "settings/webhooks/")
     return [
         (name, route)
         for name, route in all_urls()
@@ -209,8 +209,10 @@ MAY_ADMINISTER = {
 }
 
 
-# API tokens read what their scopes name: only who may hand them out (superusers here).
+# API tokens read what their scopes name, webhooks are sent what their events name: only who
+# may hand tokens out (superusers here) manages either.
 TOKEN_ADMIN_PAGES = {"api_tokens:list", "api_tokens:revoke"}
+TOKEN_ADMIN_NAMESPACES = ("api_webhooks:",)
 
 
 def product_pages() -> list[tuple[str | None, str]]:
@@ -235,7 +237,7 @@ def test_every_page_answers_each_role_as_the_table_says(role):
             allowed = MAY_ADMINISTER[role]
         elif name in BUYER_DATA_PAGES:
             allowed = MAY_LOOK[role] and MAY_SEE_BUYERS[role]
-        elif name in TOKEN_ADMIN_PAGES:
+        elif name in TOKEN_ADMIN_PAGES or name.startswith(TOKEN_ADMIN_NAMESPACES):
             allowed = role == "admin"
         else:
             allowed = MAY_LOOK[role]

@@ -191,38 +191,80 @@ def _failure(decoder, data: bytes, read: int, *, final: bool = False) -> tuple[i
     return None
 
 
+def gettext_noop(message: str) -> str:
+    """`message` as it is. The name marks it for the catalogue (`makemessages` looks for it),
+    without Django here: the dashboard translates the stored reason when it shows it
+    (`reports.stored_texts` registers `CHARSET_REASONS`)."""
+    return message
+
+
+# Why a document is read with its charset, for the report's history: a sentence built from one
+# of these, `named` being one of the first two.
+LABELLED = gettext_noop("Amazon labelled it %(label)s")
+UNLABELLED = gettext_noop("It came without a charset label")
+BOM_UTF8 = gettext_noop("Read as UTF-8: it starts with UTF-8's mark.")
+PLAIN_ASCII = gettext_noop("%(named)s; it is plain ASCII, read as UTF-8.")
+UTF8_AS_NAMED = gettext_noop("%(named)s; read as UTF-8, which its bytes are.")
+UTF8_DESPITE_LABEL = gettext_noop(
+    "%(named)s, but its bytes are valid UTF-8: read as UTF-8 (as %(label)s its letters beyond "
+    'ASCII would be garbled, e.g. "MÃ¼ller").'
+)
+WINDOWS_1252_READ = gettext_noop("%(named)s; its bytes are not UTF-8: read as windows-1252.")
+WINDOWS_1252_UNDEFINED_BYTE = gettext_noop(
+    "%(named)s; its bytes are not UTF-8: read as windows-1252, with %(undefined)s byte that "
+    "cp1252 leaves undefined read as ISO-8859-1, as browsers do."
+)
+WINDOWS_1252_UNDEFINED_BYTES = gettext_noop(
+    "%(named)s; its bytes are not UTF-8: read as windows-1252, with %(undefined)s bytes that "
+    "cp1252 leaves undefined read as ISO-8859-1, as browsers do."
+)
+AS_LABELLED = gettext_noop("%(named)s; read as labelled.")
+UTF8_NOT_LABELLED = gettext_noop("%(named)s, but its bytes are UTF-8: read as UTF-8.")
+# The sentences first: LABELLED's pattern would take a whole sentence for its label.
+CHARSET_REASONS = (
+    BOM_UTF8,
+    PLAIN_ASCII,
+    UTF8_AS_NAMED,
+    UTF8_DESPITE_LABEL,
+    WINDOWS_1252_READ,
+    WINDOWS_1252_UNDEFINED_BYTE,
+    WINDOWS_1252_UNDEFINED_BYTES,
+    AS_LABELLED,
+    UTF8_NOT_LABELLED,
+    LABELLED,
+    UNLABELLED,
+)
+
+
 def choose_charset(facts: CharsetFacts) -> CharsetChoice:
     """The codec to read a document with, following what its bytes are (see the module's
     docstring). Raises ``DocumentUndecodable`` when the document must be refused."""
     label = facts.label
-    named = f"Amazon labelled it {label}" if label else "It came without a charset label"
+    named = LABELLED % {"label": label} if label else UNLABELLED
+
+    def choice(charset: str, reason: str, **values: object) -> CharsetChoice:
+        return CharsetChoice(charset, reason % {"named": named, "label": label, **values})
+
     valid_utf8 = facts.utf8_failure is None
     if facts.has_bom:
         if valid_utf8:
-            return CharsetChoice("utf-8-sig", "Read as UTF-8: it starts with UTF-8's mark.")
+            return CharsetChoice("utf-8-sig", BOM_UTF8)
         raise _undecodable("utf-8", facts.utf8_failure, "it starts with UTF-8's mark")
     if facts.labelled is None or facts.labelled in _WESTERN:
         if valid_utf8:
             if facts.ascii:
-                return CharsetChoice("utf-8", f"{named}; it is plain ASCII, read as UTF-8.")
+                return choice("utf-8", PLAIN_ASCII)
             if facts.labelled in (None, "utf-8"):
-                return CharsetChoice("utf-8", f"{named}; read as UTF-8, which its bytes are.")
-            return CharsetChoice(
-                "utf-8",
-                f"{named}, but its bytes are valid UTF-8: read as UTF-8 (as {label} its "
-                'letters beyond ASCII would be garbled, e.g. "MÃ¼ller").',
-            )
-        reason = f"{named}; its bytes are not UTF-8: read as windows-1252"
+                return choice("utf-8", UTF8_AS_NAMED)
+            return choice("utf-8", UTF8_DESPITE_LABEL)
         if undefined := facts.undefined_in_cp1252:
-            reason += (
-                f", with {undefined:,} byte{'s' if undefined != 1 else ''} that cp1252 leaves"
-                " undefined read as ISO-8859-1, as browsers do"
-            )
-        return CharsetChoice(WINDOWS_1252, reason + ".")
+            reason = WINDOWS_1252_UNDEFINED_BYTE if undefined == 1 else WINDOWS_1252_UNDEFINED_BYTES
+            return choice(WINDOWS_1252, reason, undefined=f"{undefined:,}")
+        return choice(WINDOWS_1252, WINDOWS_1252_READ)
     if facts.label_failure is None:
-        return CharsetChoice(facts.labelled, f"{named}; read as labelled.")
+        return choice(facts.labelled, AS_LABELLED)
     if valid_utf8:
-        return CharsetChoice("utf-8", f"{named}, but its bytes are UTF-8: read as UTF-8.")
+        return choice("utf-8", UTF8_NOT_LABELLED)
     raise _undecodable(
         facts.labelled, facts.label_failure, f"it is labelled {label}, and it is not UTF-8"
     )

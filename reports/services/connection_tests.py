@@ -25,6 +25,7 @@ from amazon_settings.exceptions import AmazonSettingsError
 from amazon_settings.models import SellerAccount
 from amazon_settings.services import ConnectionCheck
 from reports.models import ConnectionTest
+from reports.stored_texts import translate_stored
 
 State = ConnectionTest.State
 
@@ -142,4 +143,8 @@ def connection_checks(test: ConnectionTest) -> list[ConnectionCheck]:
     """The finished test's answers, one per call, as the diagnosis checks read them."""
     if test.state != State.FINISHED:
         return []
-    return [ConnectionCheck(**result) for result in test.results]
+    # The worker wrote the answers in English: each in the reader's language where it is ours.
+    return [
+        ConnectionCheck(**{**result, "message": translate_stored(result["message"])})
+        for result in test.results
+    ]

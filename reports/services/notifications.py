@@ -44,6 +44,7 @@ from amazon_settings.models import PushSubscription, SellerAccount
 from amazon_settings.notification_queue import QueueMessage
 from amazon_settings.spapi import SpApiRequestError
 from amazon_settings.spapi.types import parse_datetime
+from reports import stored_texts as texts
 from reports.catalog import BY_REPORT_TYPE
 from reports.models import RejectedNotification, Report, ReportNotification, WorkerHeartbeat
 from reports.services.discovery import register_found_report
@@ -225,10 +226,7 @@ def _act(finished: FinishedReport, accounts: list[SellerAccount]) -> Outcome:
     if report is not None:
         hurried = hurry_report(
             report.pk,
-            message=(
-                f"Amazon's notification: the report is {finished.processing_status}; "
-                "fetched at once."
-            ),
+            message=texts.stored_text(texts.NOTIFIED, status=finished.processing_status),
         )
         if not hurried:
             return Outcome.UNCHANGED

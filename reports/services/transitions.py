@@ -23,6 +23,7 @@ from django_q.tasks import async_task
 from amazon_settings.models import SellerAccount
 from amazon_settings.spapi import SpApiThrottled
 from amazon_settings.spapi.types import Report as AmazonReport
+from core.changes import record_changes
 from reports import stored_texts as texts
 from reports.exceptions import ReportActionNotAllowed
 from reports.models import Report, ReportEvent
@@ -56,7 +57,20 @@ def register_report(report: Report, *, message: str) -> Report:
     with transaction.atomic():
         report.save()
         _event(report, message)
+        _announce_failure(report, before=None)
     return report
+
+
+def _announce_failure(report: Report, *, before: str | None) -> None:
+    """A report that now stands FAILED (and did not before) is a `report.failed` event in the
+    outbox webhooks read (`core.changes`): call it inside the transaction that wrote it."""
+    if report.import_status == Status.FAILED and before != Status.FAILED:
+        record_changes(
+            kind="report",
+            event_type="report.failed",
+            account_id=report.account_id,
+            entity_ids=[report.pk],
+        )
 
 
 def transition(
@@ -84,6 +98,8 @@ def transition(
         )
         if written and message:
             _event(report, message)
+        if written:
+            _announce_failure(report, before=expected_status)
     if not written and keep_lease:
         raise StaleState(report.pk)
     return bool(written)

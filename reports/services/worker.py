@@ -217,6 +217,9 @@ def worker_schedules() -> list[ScheduleSpec]:
         # E-mail notifications (each occurrence once): a separate task, so that a slow or
         # failing mail server never holds up the pass.
         ScheduleSpec("notifications.email", "reports.tasks.send_notifications", interval),
+        # Webhooks: the change log's new events to each subscription, and the retries that are
+        # due, every minute (the API app's task; a dotted path, not an import).
+        ScheduleSpec("webhooks.deliver", "api.tasks.deliver_webhooks", 60),
         # Data exchange » Log keeps 90 days; pruning once a day keeps the table small.
         ScheduleSpec("log.prune", "amazon_settings.tasks.prune_api_calls", 24 * 60 * 60),
         # Amazon's Data Protection Policy: buyer data and raw documents holding it go after

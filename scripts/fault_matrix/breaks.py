@@ -194,17 +194,21 @@ def _notification_reimports(stack: ExitStack) -> None:
     act = notifications._act
 
     def reimport_whatever_its_state(finished, accounts):
-        report = Report.objects.filter(
-            account__in=accounts, amazon_report_id=finished.report_id
-        ).first()
-        if report is None or report.import_status == Report.ImportStatus.WAITING:
-            return act(finished, accounts)
-        try:
-            with transaction.atomic():
-                actions.reset_report(report, acting_user=None)
-        except ReportActionNotAllowed:
-            return notifications.Outcome.UNCHANGED
-        return notifications.Outcome.HURRIED
+        # The worker may move the report on between our read and the reset (a stale state):
+        # read it again and retry, so the break does not depend on the worker's timing.
+        for _ in range(100):
+            report = Report.objects.filter(
+                account__in=accounts, amazon_report_id=finished.report_id
+            ).first()
+            if report is None or report.import_status == Report.ImportStatus.WAITING:
+                return act(finished, accounts)
+            try:
+                with transaction.atomic():
+                    actions.reset_report(report, acting_user=None)
+            except ReportActionNotAllowed:
+                continue
+            return notifications.Outcome.HURRIED
+        return notifications.Outcome.UNCHANGED
 
     stack.enter_context(mock.patch.object(notifications, "_seen", lambda notification_id: False))
     stack.enter_context(mock.patch.object(notifications, "_act", reimport_whatever_its_state))

@@ -494,19 +494,31 @@ def notification_dropped(m: Matrix, start: datetime, end: datetime) -> Row:
 
 
 def notification_duplicated(m: Matrix, start: datetime, end: datetime) -> Row:
-    """Amazon's notification arrives twice (SQS delivers at least once): the report must be
-    imported once, and both copies must leave the queue."""
+    """Amazon's notification arrives twice (SQS delivers at least once), the second copy ten
+    minutes later, after the report was imported: the report must be imported once, and both
+    copies must leave the queue. (Two copies side by side would not tell: while the first one's
+    report waits for the worker, the second finds nothing to do, with or without the guard.)"""
     from django.conf import settings
 
     product = m.product
     product.drain_notifications()
     product.notification_outcomes.clear()
-    m.arm(kind="notification_duplicate")
+    m.arm(kind="notification_duplicate", hold_seconds=600)
     report = product.request(MFN, start, end)
     report, path, actions = m.follow(report, push=True)
+    handled_before = sum(product.notification_outcomes.values())
+    m.sandbox.advance_clock(600)  # the second copy is sent now
+    deadline = time.monotonic() + 15
+    while (
+        sum(product.notification_outcomes.values()) == handled_before
+        and time.monotonic() < deadline
+    ):
+        product.consume()
     product.drain_notifications()
     left = product.sqs.messages(settings.PUSH_SQS_QUEUE_URL)
     problem = m.unused_faults() or _imported_once(report)
+    if not problem and sum(product.notification_outcomes.values()) == handled_before:
+        problem = "the second copy never came"
     if not problem and left:
         problem = f"{left} notifications stayed in the queue"
     return Row(

@@ -4,8 +4,9 @@ tokens, scopes, accounts, buyer data, the rate limit, the docs page and the toke
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+import jsonschema
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
@@ -17,6 +18,7 @@ from api.services import create_token
 from core.models import ChangeEvent
 from orders.models import Invoice, Order, Return, StockLevel
 from orders.services.statuses import ReportedStatus, apply_order_statuses
+from reports import tasks
 from tests.api.conftest import token_client
 from tests.german import GERMAN, compiled_catalogue, page_text
 from tests.orders.conftest import NOW, render, run_import, set_invoicing
@@ -239,6 +241,61 @@ def test_a_malformed_filter_or_cursor_is_400_naming_it(account, contract, query,
         assert text == message
 
 
+@pytest.mark.parametrize(
+    ("path", "query", "field", "message"),
+    [
+        ("/api/v1/orders", "purchase_from=2025-01-01", "purchase_from", "Unknown parameter"),
+        ("/api/v1/orders", "limit=5&limit=7", "limit", "`limit` is given more than once."),
+        ("/api/v1/orders/changes", "cursor=YzE6b3JkZXI6MDo1MDA", "cursor", "Unknown parameter"),
+        ("/api/v1/invoices", "status=issued&status=cancelled", "status", "`status` is given"),
+        ("/api/v1/orders/{order_id}", "expand=items", "expand", "Unknown parameter `expand`."),
+    ],
+)
+def test_an_unknown_or_repeated_parameter_is_400_naming_it(
+    account, contract, path, query, field, message
+):
+    """A misspelt filter must not be dropped: the list would silently be the whole list."""
+    response = token_client().get(path.replace("{order_id}", "1") + f"?{query}")
+    status, text, named = error(response, contract, path)
+    assert (status, named) == (400, field)
+    assert text.startswith(message)
+
+
+def error_shape(contract, response) -> dict:
+    """The body of an answer outside the operations (a method, a path): still `ErrorOut`."""
+    body = response.json()
+    jsonschema.Draft202012Validator(
+        {"$ref": "#/components/schemas/ErrorOut", "components": contract.schema["components"]}
+    ).validate(body)
+    return body["error"]
+
+
+def test_every_other_error_has_the_one_shape_too(account, contract, monkeypatch, caplog):
+    client = token_client(name="Warehouse")
+    refused = client.post("/api/v1/orders")
+    assert (refused.status_code, refused["Allow"]) == (405, "GET")
+    assert error_shape(contract, refused)["code"] == "method_not_allowed"
+    for path in ("/api/v1/", "/api/v1/order", "/api/v1/orders/1/items"):
+        missing = client.get(path)
+        assert (missing.status_code, error_shape(contract, missing)["code"]) == (404, "not_found")
+    anonymous = Client().get("/api/v1/orders")
+    assert anonymous["WWW-Authenticate"] == 'Bearer realm="api"'
+
+    def broken(**kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr("api.selectors.order_page", broken)
+    with caplog.at_level("INFO"):
+        failed = client.get("/api/v1/orders")
+    assert (failed.status_code, error_shape(contract, failed)["code"]) == (500, "server_error")
+    assert "database went away" not in failed.content.decode()
+    reported = [r for r in caplog.records if r.name == "django.request" and r.exc_info]
+    assert [r.exc_info[1].args for r in reported] == [("the database went away",)]
+    assert "API GET /api/v1/orders -> 500 by Warehouse" in [
+        r.getMessage() for r in caplog.records if r.name == "api.requests"
+    ]
+
+
 def test_a_cursor_of_another_list_is_refused(account, contract):
     client = token_client()
     cursor = contract.check(client.get("/api/v1/stock/changes"), "/api/v1/stock/changes")[
@@ -265,6 +322,47 @@ def test_buyer_data_needs_the_pii_scope_and_ends_with_the_retention(account, con
     assert contract.check(without.get(f"/api/v1/orders/{order.pk}"), path)["buyer"] is None
     settings.PII_RETENTION_DAYS = 30  # the orders of March 2025 are long past it
     assert contract.check(with_pii.get(f"/api/v1/orders/{order.pk}"), path)["buyer"] is None
+
+
+def test_removing_buyer_data_after_the_retention_announces_nothing_and_serves_the_same(
+    account, contract, settings
+):
+    """The daily removal writes no change event: the API stops serving buyer data at the same
+    cutoffs, so what a client sees of an order or an invoice does not change when it runs."""
+    settings.PII_RETENTION_DAYS = 30  # the sandbox's orders of March 2025 are long past it
+    settings.INVOICE_RETENTION_YEARS = 10
+    run_import(account, MFN, render(MFN, START, END))
+    Invoice.objects.create(
+        account=account,
+        amazon_order_id="302-1234567-1234567",
+        number="INV-2014-000001",
+        transaction_id="SHIPMENT-2014",
+        kind="invoice",
+        source=Invoice.Source.GENERATED,
+        issued_on=date(2014, 3, 1),  # its ten years are over
+        buyer_name="Erika Mustermann",
+        buyer_address="Hauptstraße 1\n10115 Berlin",
+    )
+    assert Order.objects.exclude(buyer_name="").exists()
+    client = token_client()  # every scope, `pii` included
+    _, orders_cursor = sync(client, contract, "orders", "order")
+    _, invoices_cursor = sync(client, contract, "invoices", "invoice")
+
+    def served() -> tuple[list[dict], list[dict]]:
+        return walk(client, contract, "orders", limit=50), walk(client, contract, "invoices")
+
+    before = served()
+    events = ChangeEvent.objects.count()
+
+    removed = tasks.remove_personal_data()
+
+    assert removed.records > 0 and removed.invoices == 1
+    assert not Order.objects.exclude(buyer_name="").exists()
+    assert not Invoice.objects.exclude(buyer_name="").exists()
+    assert ChangeEvent.objects.count() == events
+    assert sync(client, contract, "orders", "order", since=orders_cursor)[0] == []
+    assert sync(client, contract, "invoices", "invoice", since=invoices_cursor)[0] == []
+    assert served() == before
 
 
 def test_the_rate_limit_answers_429_with_retry_after_until_the_minute_ends(
@@ -316,9 +414,11 @@ def test_every_api_operation_is_read_only_and_needs_no_csrf_token(account):
     routes = [route for name, route in all_urls() if is_token_url(name) and "{" not in route]
     assert len(routes) > 10
     answers = {route: client.post(concrete_url(route)).status_code for route in routes}
-    # 405 where GET is served; 404 for the root (a name only); the schema is the same for all.
+    # 405 where GET is served; 404 for the root (a name only) and any other path; the schema
+    # is the same for all.
     assert {route: code for route, code in answers.items() if code != 405} == {
         "api/v1/": 404,
+        "api/v1/<path:rest>": 404,
         "api/v1/schema/": 200,
     }
 

@@ -438,6 +438,19 @@ def test_the_audit_log_filters_by_user_action_object_and_days(admin_browser, set
     assert shown("until=2026-03-09") == {"<code>amazon_settings:disconnect</code>"}
 
 
+@pytest.mark.usefixtures(compiled_catalogue.__name__)
+def test_the_audit_log_names_objects_in_the_readers_language(admin_browser):
+    event_at(datetime(2026, 3, 10, 12, 0, tzinfo=ZoneInfo("UTC")), username="anna",
+             action="reports:reset", object_type="report", object_id="7")  # fmt: skip
+    response = admin_browser.get("/administration/audit/", **GERMAN)
+    text = page_text(response)
+    assert "Bericht 7" in text and "report 7" not in text
+    # The object filter offers the kinds by their German names.
+    assert re.search(
+        r'<option value="seller account">\s*Verkäuferkonto\s*</option>', page(response)
+    )
+
+
 def test_the_audit_log_refuses_a_reversed_range_with_a_clear_message(admin_browser):
     event_at(datetime(2026, 3, 10, tzinfo=ZoneInfo("UTC")), username="anna", action="a:b")
     body = page(admin_browser.get("/administration/audit/?since=2026-03-11&until=2026-03-10"))

@@ -141,7 +141,9 @@ def wait_for_health(port: int, servers, tmp_path: Path, seconds: float = 60) -> 
                 timeout=5,
             )
             return answer.status_code, answer.json()
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
+            # Not listening yet, or its workers still loading the product (slow on a busy
+            # machine): asked again until the deadline.
             time.sleep(0.2)
     raise AssertionError(f"the web server did not answer in {seconds}s")
 

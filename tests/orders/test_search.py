@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from amazon_settings.models import SellerAccount
@@ -262,3 +263,17 @@ def test_a_rare_sku_s_orders_are_found_from_its_items_not_by_walking_the_orders(
 
     assert "orders_orderitem" not in str(found.query)
     assert numbers(found) == [1]
+
+
+def test_a_sku_s_items_are_read_without_their_orders(account):
+    """Only the set of the matching items' order ids counts: the read joins no order and sorts
+    nothing (the items' default order joined each matching item to its order and sorted them
+    newest first: a third of a second at 200,000 orders for a SKU in one item of 50)."""
+    make_order(account, 1, skus=("MUG-RED",))
+
+    with CaptureQueriesContext(connection) as queries:
+        selectors.order_list(search="mug-red")
+
+    (read,) = [q["sql"] for q in queries.captured_queries if "orders_orderitem" in q["sql"]]
+    assert "JOIN" not in read.upper(), read
+    assert "ORDER BY" not in read.upper(), read

@@ -11,9 +11,11 @@ from django.utils import timezone, translation
 
 from amazon_settings import crypto
 from amazon_settings.models import AccountMarketplace, SellerAccount
+from amazon_settings.spapi.documents import CharsetFacts, choose_charset
 from reports import stored_texts as texts
 from reports.catalog import BY_KEY
-from reports.models import Report
+from reports.models import ConnectionTest, Report, ReportEvent
+from reports.services import connection_tests
 from reports.services.transitions import record_event
 from tests.german import GERMAN, assert_german, compiled_catalogue, page_text
 
@@ -98,6 +100,7 @@ def test_orders_missing_in_german(logged_in_client, account, failed_report):
             "Gaps in the imported time",
             "Authorization expiry",
             " days)",
+            "problem",  # a check's status as its code, not its word
         ],
     )
 
@@ -195,3 +198,51 @@ def test_a_moment_in_a_stored_text_is_shown_in_the_readers_zone_and_format(setti
         assert texts.translate_stored(stored).endswith("er wird am 06.12.2026 15:05 gesendet.")
     with translation.override("en"), timezone.override("America/New_York"):
         assert texts.translate_stored(stored).endswith("it is sent at 2026-12-06 09:05.")
+
+
+def test_the_history_of_a_downloaded_report_in_german(logged_in_client, failed_report):
+    """The charset's reason (spapi's plain-Python sentence), Amazon's notification and each
+    step's statuses are shown in German, as the rest of the history."""
+    facts = CharsetFacts("Cp1252")
+    facts.feed("Müller;Gießkanne\n".encode("cp1252"))
+    reason = choose_charset(facts.finish()).reason
+    assert reason == "Amazon labelled it Cp1252; its bytes are not UTF-8: read as windows-1252."
+    now = timezone.now()
+    for import_status, message in (
+        ("waiting", texts.stored_text(texts.NOTIFIED, status="DONE")),
+        ("importing", texts.stored_text(texts.DOWNLOADED, size=6333, reason=reason)),
+    ):
+        ReportEvent.objects.create(
+            report=failed_report,
+            at=now,
+            import_status=import_status,
+            amazon_status="DONE",
+            message=message,
+        )
+    response = logged_in_client.get(reverse("reports:detail", args=[failed_report.pk]), **GERMAN)
+    assert_german(
+        response,
+        german=[
+            "Benachrichtigung von Amazon: Der Bericht ist DONE; sofort abgeholt.",
+            "6333 Bytes heruntergeladen. Amazon hat sie als Cp1252 gekennzeichnet; ihre Bytes "
+            "sind kein UTF-8: als windows-1252 gelesen.",
+            "Wird importiert · Amazon: Fertig",
+        ],
+        english=["its bytes are not UTF-8", "Amazon's notification", "importing · DONE"],
+    )
+
+
+def test_a_finished_connection_tests_answers_in_the_readers_language(account):
+    """The worker stores the answers in English; the page reads ours in German."""
+    test = ConnectionTest.objects.create(
+        account=account,
+        state=ConnectionTest.State.FINISHED,
+        requested_at=timezone.now(),
+        results=[
+            {"operation": "Reports.getReportSchedules", "ok": True,
+             "message": "Amazon granted access to reports."},
+        ],
+    )  # fmt: skip
+    with translation.override("de"):
+        (check,) = connection_tests.connection_checks(test)
+    assert check.message == "Amazon hat den Zugriff auf Berichte erteilt."

@@ -274,6 +274,21 @@ def test_faults_drop_double_and_hold_back_notifications(sandbox, sqs, app, eu, q
     assert sqs.messages(url) == 0  # the dropped one never came
 
 
+def test_a_duplicate_with_a_hold_comes_again_later(sandbox, sqs, app, eu, queue):
+    """SQS redelivers a message whose receipt was lost: the same body, later."""
+    url, arn = queue
+    subscribe(eu, app.create_destination(arn)["destinationId"])
+
+    sandbox.control("faults", {"kind": "notification_duplicate", "hold_seconds": 600})
+    report_id = eu.create_report(ORDERS, [DE])
+    [first] = wait_for_messages(sqs, url, 1)
+    assert first["payload"]["reportProcessingFinishedNotification"]["reportId"] == report_id
+    assert sqs.receive(url, wait=1) == []  # the copy waits for its time
+    sandbox.advance_clock(600)
+    [again] = wait_for_messages(sqs, url, 1)
+    assert again == first
+
+
 def test_a_delay_fault_needs_its_hold(sandbox):
     response = sandbox.http.post(
         sandbox.url("/_control/faults"), json={"kind": "notification_delay"}, timeout=10
