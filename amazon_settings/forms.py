@@ -2,11 +2,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import date, datetime, time
 from typing import Any
 
+from crispy_forms.bootstrap import InlineCheckboxes
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Field, Layout
+from crispy_forms.layout import HTML, Field, Hidden, Layout
 from django import forms
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -19,7 +23,7 @@ from amazon_settings.models import (
     SellerAccount,
 )
 from amazon_settings.vat_ids import normalize_vat_id
-from core.forms import BoundedDateTimeField, filter_bar, submit_button
+from core.forms import BoundedDateField, BoundedDateTimeField, filter_bar, submit_button
 
 SELLING_PARTNER_ID = re.compile(r"^[A-Z0-9]{8,20}$")
 
@@ -79,6 +83,20 @@ class SelfAuthorizationForm(forms.Form):
         ),
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_id = "self-authorization-form"
+        self.helper.form_action = "amazon_settings:self_authorize"
+        self.helper.attrs = {"novalidate": ""}
+        self.helper.layout = Layout(
+            "selling_partner_id",
+            "region",
+            "display_name",
+            "refresh_token",
+            submit_button(_("Test and save")),
+        )
+
     def clean_refresh_token(self) -> str:
         token = self.cleaned_data["refresh_token"].strip()
         if not token.startswith("Atzr|"):
@@ -97,11 +115,92 @@ class PushSwitchForm(forms.Form):
 
 
 class MarketplaceSelectionForm(forms.Form):
-    marketplace_ids = forms.MultipleChoiceField(required=False, choices=())
+    """Settings: which of an account's marketplaces are imported. One per account on the page:
+    `account`'s pk goes into the ids, so that they stay unique."""
 
-    def __init__(self, *args: object, choices: list[tuple[str, str]], **kwargs: object) -> None:
+    marketplace_ids = forms.MultipleChoiceField(
+        label=_("Marketplaces (imported when ticked)"),
+        required=False,
+        choices=(),
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        account: SellerAccount,
+        choices: list[tuple[str, str]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        marketplaces = list(account.marketplaces.all())
+        kwargs.setdefault("auto_id", f"id_%s_{account.pk}")
+        kwargs.setdefault(
+            "initial",
+            {"marketplace_ids": [m.marketplace_id for m in marketplaces if m.selected]},
+        )
         super().__init__(*args, **kwargs)
-        self.fields["marketplace_ids"].choices = choices
+        self.fields["marketplace_ids"].choices = (
+            choices
+            if choices is not None
+            else [(m.marketplace_id, f"{m.name} ({m.country_code})") for m in marketplaces]
+        )
+        self.helper = FormHelper()
+        self.helper.form_id = f"marketplace-form-{account.pk}"
+        self.helper.form_action = reverse("amazon_settings:marketplaces", args=[account.pk])
+        self.helper.form_class = "marketplaces"
+        self.helper.label_class = "small text-body-secondary"
+        self.helper.layout = Layout(
+            InlineCheckboxes("marketplace_ids"),
+            submit_button(_("Save marketplaces"), css_class="btn-sm btn-outline-primary"),
+        )
+
+
+class ImportStartForm(forms.Form):
+    """Since when the account's orders are imported (a local calendar day): on Settings, once
+    per account, and on "Orders missing?". Shown filled with `SellerAccount.import_start`, the
+    date every page uses."""
+
+    import_orders_from = BoundedDateField(
+        label=_("Import orders from"),
+        widget=forms.DateInput(
+            format="%Y-%m-%d", attrs={"type": "date", "class": "form-control form-control-sm"}
+        ),
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        account: SellerAccount | None = None,
+        action: str = "",
+        form_id: str = "import-start-form",
+        **kwargs: Any,
+    ) -> None:
+        if account is not None:
+            kwargs.setdefault(
+                "initial", {"import_orders_from": timezone.localdate(account.import_start)}
+            )
+        super().__init__(*args, **kwargs)
+        # One line: the label beside the field (static/css/app.css).
+        self.helper = FormHelper()
+        self.helper.form_id = form_id
+        self.helper.form_action = action
+        self.helper.form_class = "d-flex gap-2 align-items-center inline-form"
+        self.helper.label_class = "col-form-label-sm text-nowrap"
+        self.helper.layout = Layout(
+            Field("import_orders_from", wrapper_class="d-flex gap-2 align-items-center"),
+            submit_button(_("Save"), css_class="btn-sm btn-outline-primary"),
+        )
+
+    def clean_import_orders_from(self) -> date:
+        day = self.cleaned_data["import_orders_from"]
+        if day > timezone.localdate():
+            raise forms.ValidationError(_("The date cannot be in the future."))
+        return day
+
+    def start(self) -> datetime:
+        return timezone.make_aware(
+            datetime.combine(self.cleaned_data["import_orders_from"], time())
+        )
 
 
 class MarketplaceInvoicingForm(forms.ModelForm):
@@ -124,6 +223,25 @@ class MarketplaceInvoicingForm(forms.ModelForm):
                 "The VAT ID your invoices for this marketplace name, e.g. DE123456789."
             ),
         }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # One form per marketplace on the page; `marketplace` says which one was posted. Only
+        # those who may operate get the button (the page's `can_operate`).
+        self.helper = FormHelper()
+        self.helper.form_id = f"invoicing-form-{self.instance.pk}"
+        self.helper.form_class = "invoicing-form"
+        self.helper.attrs = {"novalidate": ""}
+        self.helper.layout = Layout(
+            Hidden("marketplace", self.instance.pk),
+            *self.fields,
+            HTML(
+                "{% load i18n %}{% if can_operate %}"
+                '<button type="submit" class="btn btn-primary">'
+                "{% blocktranslate with name=form.instance.name %}Save invoicing of {{ name }}"
+                "{% endblocktranslate %}</button>{% endif %}"
+            ),
+        )
 
     def clean_seller_vat_id(self) -> str:
         return normalize_vat_id(self.cleaned_data["seller_vat_id"])

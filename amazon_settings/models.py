@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from amazon_settings.vat_ids import validate_vat_id
@@ -13,6 +13,8 @@ from amazon_settings.vat_ids import validate_vat_id
 # (developer-docs.amazon.com/sp-api/docs/renew-authorizations).
 AUTHORIZATION_LIFETIME = timedelta(days=365)
 AUTHORIZATION_WARNING = timedelta(days=30)
+# What an account imports when the seller set no start date: the month before it was connected.
+DEFAULT_IMPORT_WINDOW = timedelta(days=30)
 
 
 class Region(models.TextChoices):
@@ -109,6 +111,15 @@ class SellerAccount(models.Model):
     @property
     def has_token(self) -> bool:
         return bool(self.refresh_token_encrypted)
+
+    @property
+    def import_start(self) -> datetime:
+        """Since when the account's orders should be in the dashboard: the seller's "import
+        orders from" date, by default `DEFAULT_IMPORT_WINDOW` before the account was first
+        connected. Every page that shows or uses the date reads it here."""
+        if self.import_orders_from is not None:
+            return self.import_orders_from
+        return (self.created_at or timezone.now()) - DEFAULT_IMPORT_WINDOW
 
     @property
     def is_usable(self) -> bool:

@@ -108,7 +108,9 @@ def access_token_provider(account: SellerAccount) -> Callable[..., str]:
             if cached:
                 return crypto.decrypt_secret(cached)
         if not account.refresh_token_encrypted:
-            raise AccountNotConnected(f"{account.display_name} is disconnected from Amazon.")
+            raise AccountNotConnected(
+                _("%(account)s is disconnected from Amazon.") % {"account": account.display_name}
+            )
         refresh_token = crypto.decrypt_secret(account.refresh_token_encrypted)
         token = lwa_client(account=account).refresh_access_token(refresh_token)
         lifetime = (token.expires_at - timezone.now()).total_seconds() - 60

@@ -21,6 +21,7 @@ from amazon_settings.forms import (
     ApiCallFilterForm,
     ConnectStartForm,
     ConsentCallbackForm,
+    ImportStartForm,
     MarketplaceSelectionForm,
     OrderImportForm,
     PushSwitchForm,
@@ -48,7 +49,10 @@ def _to_consent_page(url: str) -> HttpResponseRedirect:
 @require_GET
 def settings_page(request: HttpRequest) -> HttpResponse:
     accounts = list(SellerAccount.objects.select_related("push").prefetch_related("marketplaces"))
-    rows = [(account, selectors.connection_status(account)) for account in accounts]
+    rows = [
+        (account, selectors.connection_status(account), *_account_forms(account))
+        for account in accounts
+    ]
     return render(
         request,
         "amazon_settings/settings.html",
@@ -59,6 +63,18 @@ def settings_page(request: HttpRequest) -> HttpResponse:
             "checks": request.session.pop("connection_checks", None),
         },
     )
+
+
+def _account_forms(account: SellerAccount) -> tuple[ImportStartForm, MarketplaceSelectionForm]:
+    """The forms of an account's card: its "import orders from" date (the reports app saves
+    it, as "Orders missing?" does) and its marketplaces."""
+    import_form = ImportStartForm(
+        account=account,
+        auto_id=f"id_%s_{account.pk}",
+        action=reverse("reports:diagnosis_import_start", args=[account.pk]),
+        form_id=f"import-start-form-{account.pk}",
+    )
+    return import_form, MarketplaceSelectionForm(account=account)
 
 
 @require_POST
@@ -185,7 +201,7 @@ def self_authorize(request: HttpRequest) -> HttpResponse:
         request,
         "amazon_settings/settings.html",
         {
-            "rows": [(a, selectors.connection_status(a)) for a in accounts],
+            "rows": [(a, selectors.connection_status(a), *_account_forms(a)) for a in accounts],
             "connect_form": ConnectStartForm(),
             "self_form": form,
             "self_form_open": True,
@@ -267,8 +283,7 @@ def push_switch(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def marketplaces(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_object_or_404(SellerAccount, pk=pk)
-    choices = [(m.marketplace_id, m.name) for m in account.marketplaces.all()]
-    form = MarketplaceSelectionForm(request.POST, choices=choices)
+    form = MarketplaceSelectionForm(request.POST, account=account)
     if form.is_valid():
         services.select_marketplaces(account, marketplace_ids=form.cleaned_data["marketplace_ids"])
         messages.success(

@@ -13,13 +13,13 @@ from core.models import ChangeEvent
 
 
 class Scope(models.TextChoices):
-    READ_ORDERS = "read_orders", "Read orders"
-    READ_RETURNS = "read_returns", "Read returns"
-    READ_STOCK = "read_stock", "Read stock"
-    READ_INVOICES = "read_invoices", "Read invoices and credit notes"
-    READ_ACCOUNTS = "read_accounts", "Read seller accounts"
-    READ_REPORTS = "read_reports", "Read reports"
-    PII = "pii", "Buyers' personal data"
+    READ_ORDERS = "read_orders", _("Read orders")
+    READ_RETURNS = "read_returns", _("Read returns")
+    READ_STOCK = "read_stock", _("Read stock")
+    READ_INVOICES = "read_invoices", _("Read invoices and credit notes")
+    READ_ACCOUNTS = "read_accounts", _("Read seller accounts")
+    READ_REPORTS = "read_reports", _("Read reports")
+    PII = "pii", _("Buyers' personal data")
 
 
 class ApiToken(models.Model):
@@ -56,6 +56,12 @@ class ApiToken(models.Model):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+    @property
+    def scope_labels(self) -> list[str]:
+        """The token's scopes as the page names them (a scope no longer known, by its code)."""
+        labels = dict(Scope.choices)
+        return [str(labels.get(scope, scope)) for scope in self.scopes]
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes

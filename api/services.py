@@ -14,6 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from amazon_settings.models import SellerAccount
 from api.exceptions import NotAuthenticated, RateLimited, TokenError
@@ -47,11 +48,15 @@ def create_token(
     scopes = list(dict.fromkeys(scopes))
     unknown = set(scopes) - set(Scope.values)
     if unknown:
-        raise TokenError(f"Unknown scope(s): {', '.join(sorted(unknown))}.")
+        raise TokenError(
+            _("Unknown scope(s): %(scopes)s.") % {"scopes": ", ".join(sorted(unknown))}
+        )
     if not scopes:
-        raise TokenError("Choose at least one scope.")
+        raise TokenError(_("Choose at least one scope."))
     if ApiToken.objects.filter(name=name).exists():
-        raise TokenError(f"A token named “{name}” exists: choose another name.")
+        raise TokenError(
+            _("A token named “%(name)s” exists: choose another name.") % {"name": name}
+        )
     prefix = secrets.token_hex(4)
     secret = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     token = ApiToken.objects.create(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from api.forms import TokenForm
@@ -39,5 +40,8 @@ def token_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     token = revoke_token(get_object_or_404(ApiToken, pk=pk), acting_user=request.user)
-    messages.success(request, f"Token “{token.name}” is revoked: it is refused from now on.")
+    messages.success(
+        request,
+        _("Token “%(name)s” is revoked: it is refused from now on.") % {"name": token.name},
+    )
     return redirect("api_tokens:list")

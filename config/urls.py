@@ -4,13 +4,20 @@ from django.urls import include, path
 
 from config import views
 from core import views as core_views
+from core.forms import LoginForm
 from reports.views import home, profile
 
 urlpatterns = [
     path("", home.home, name="home"),
     path("profile/", profile.profile, name="profile"),
     path("health/", views.health, name="health"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            redirect_authenticated_user=True, authentication_form=LoginForm
+        ),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("language/", core_views.set_language, name="set_language"),
     path("settings/", include("amazon_settings.urls")),

@@ -11,7 +11,7 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Column, Layout, LayoutObject, Row, Submit
 from django import forms
 from django.conf import settings
-from django.contrib.auth.forms import SetPasswordForm
+from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -94,6 +94,30 @@ class BoundedDateTimeField(forms.DateTimeField):
 
     def clean(self, value: object) -> datetime | None:
         return _in_range(super().clean(value))
+
+
+class LoginForm(AuthenticationForm):
+    """The login page's form: Django's, laid out by crispy (the `next` page it returns to, kept
+    from the query string, rides along). A refused login learns one sentence, shown above the
+    fields by crispy."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": _("Your username and password did not match. Please try again."),
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_id = "login-form"
+        self.helper.form_action = "login"
+        self.helper.attrs = {"novalidate": ""}
+        self.helper.layout = Layout(
+            "username",
+            "password",
+            HTML('<input type="hidden" name="next" value="{{ next }}">'),
+            submit_button(_("Log in"), css_class="btn-primary w-100"),
+        )
 
 
 class InviteForm(forms.Form):

@@ -36,8 +36,9 @@ from django.urls import ResolverMatch
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from core.audit import is_audited, record_audit_event
+from core.audit import ERROR_SHOWN, SEPARATOR, is_audited, record_audit_event
 from core.models import ProductPermission
+from core.stored_texts import stored_text
 
 logger = logging.getLogger(__name__)
 
@@ -354,7 +355,7 @@ class RoleMiddleware:
         object_type, object_id = _changed_object(match)
         detail = f"{request.method} {request.path} -> {response.status_code}"
         if error := _error_shown(request):
-            detail += f"; error shown: {error}"
+            detail += SEPARATOR + stored_text(ERROR_SHOWN, error=error)
         try:
             record_audit_event(
                 user=user,

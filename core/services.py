@@ -28,7 +28,14 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
-from core.audit import record_audit_event
+from core.audit import (
+    ACTIVE_CHANGED,
+    INVITED,
+    PASSWORD_SET,
+    ROLE_CHANGED,
+    ROLE_WITH_BUYER_DATA,
+    record_audit_event,
+)
 from core.exceptions import (
     InvitationNotSent,
     LastAdministrator,
@@ -38,6 +45,7 @@ from core.exceptions import (
 )
 from core.roles import ADMINISTRATION, BUYER_DATA, ROLE_GROUPS, Role, administrators, setup_roles
 from core.selectors import email_taken
+from core.stored_texts import stored_text
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +85,7 @@ def describe_role(role: Role | None, *, buyer_data: bool) -> str:
     """ "viewer", "viewer + buyer data", "no role": how the audit log names a role (in English,
     as the rest of the log, whoever reads it)."""
     name = role.value if role else "no role"
-    return f"{name} + buyer data" if buyer_data else name
+    return stored_text(ROLE_WITH_BUYER_DATA, role=name) if buyer_data else name
 
 
 def invite_user(
@@ -113,7 +121,9 @@ def invite_user(
             action=f"{ADMINISTRATION}:invite",
             object_type="user",
             object_id=str(user.pk),
-            detail=f"invited {email} as {describe_role(role, buyer_data=buyer_data)}",
+            detail=stored_text(
+                INVITED, email=email, role=describe_role(role, buyer_data=buyer_data)
+            ),
         )
     send_invitation(user, acting_user=acting_user, accept_url=accept_url)
     return user
@@ -183,7 +193,9 @@ def set_role(
             action=f"{ADMINISTRATION}:user",
             object_type="user",
             object_id=str(user.pk),
-            detail=f"role of {user.get_username()}: {before} -> {after}",
+            detail=stored_text(
+                ROLE_CHANGED, username=user.get_username(), before=before, after=after
+            ),
         )
     return user
 
@@ -216,7 +228,7 @@ def accept_invitation(user: AbstractBaseUser, *, password: str) -> AbstractBaseU
             action="accept_invitation",
             object_type="user",
             object_id=str(user.pk),
-            detail=f"{user.get_username()} set a password",
+            detail=stored_text(PASSWORD_SET, username=user.get_username()),
         )
     return user
 
@@ -238,7 +250,12 @@ def _set_active(
             action=f"{ADMINISTRATION}:{'reactivate' if active else 'deactivate'}",
             object_type="user",
             object_id=str(user.pk),
-            detail=f"{user.get_username()}: {state[not active]} -> {state[active]}",
+            detail=stored_text(
+                ACTIVE_CHANGED,
+                username=user.get_username(),
+                before=state[not active],
+                after=state[active],
+            ),
         )
     return user
 

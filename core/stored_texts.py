@@ -7,18 +7,26 @@ translates them when it shows them. Each is built from a template the app regist
 stored text by its template, translates the template and puts the stored values back in. A
 value that is itself a stored text (an error inside "Gave up after …", a duration) is
 translated too; Amazon's own words and anything not built from a template stay as they were.
+A moment inside a stored text is stored in UTC (`stored_moment`) and shown in the reader's time
+zone and date format.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from functools import cache
 
+from django.utils import timezone
 from django.utils.translation import gettext, ngettext
+
+from core.templatetags.moments import moment
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 _TEMPLATES: list[str] = []
 _PLURALS: list[tuple[str, str]] = []
+_STORED_MOMENT = "%Y-%m-%dT%H:%MZ"
+_STORED_MOMENT_PATTERN = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\dZ")
 
 
 def register(*templates: str) -> None:
@@ -31,6 +39,17 @@ def register_plural(singular: str, plural: str) -> None:
     """The same for a text with a count (its placeholder `count`): "%(count)d minutes"."""
     if (singular, plural) not in _PLURALS:
         _PLURALS.append((singular, plural))
+
+
+def stored_moment(at: datetime) -> str:
+    """A moment as a value of a stored text: UTC, to the minute ("2026-12-06T14:05Z"), which
+    `translate_stored` shows in the reader's time zone and format."""
+    return at.astimezone(UTC).strftime(_STORED_MOMENT)
+
+
+def _shown_moment(value: str) -> str:
+    at = datetime.strptime(value, _STORED_MOMENT).replace(tzinfo=UTC)
+    return moment(timezone.localtime(at))
 
 
 def stored_text(template: str, **values: object) -> str:
@@ -53,6 +72,8 @@ def translate_stored(text: str) -> str:
     """`text` in the active language, if it was built from a registered template; else as is."""
     if not text:
         return text
+    if _STORED_MOMENT_PATTERN.fullmatch(text):
+        return _shown_moment(text)
     for singular, plural in _PLURALS:
         for form in (singular, plural):
             match = _pattern(form).fullmatch(text)

@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from crispy_forms.layout import HTML
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import HTML, Column, Layout
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from amazon_settings.models import AccountMarketplace, SellerAccount
-from core.forms import FIRST_YEAR, LAST_YEAR, BoundedDateField, filter_bar
+from core.forms import FIRST_YEAR, LAST_YEAR, BoundedDateField, filter_bar, submit_button
 from orders.importers.cells import AMAZON_ORDER_ID
 from orders.models import Invoice, Order
 from orders.selectors import searches_inside
@@ -262,3 +263,35 @@ class InvoiceFilterForm(forms.Form):
             "issued_until": data["until"],
             "search": data["q"],
         }
+
+
+class WhereIsOrderForm(forms.Form):
+    """The Orders page's question when a searched order ID is not imported: its purchase date,
+    if the seller knows it, for "Where is order X?" (a GET to that page of the reports app)."""
+
+    order_id = forms.CharField(widget=forms.HiddenInput)
+    date = BoundedDateField(
+        label=_("Purchase date, if you know it (Seller Central shows it)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"}),
+    )
+
+    def __init__(self, *args: Any, order_id: str, **kwargs: Any) -> None:
+        super().__init__(*args, initial={"order_id": order_id}, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_method = "get"
+        self.helper.form_id = "where-is-order-form"
+        self.helper.form_action = "reports:where_is"
+        self.helper.form_class = "row g-2 align-items-end"
+        self.helper.label_class = "small"
+        self.helper.layout = Layout(
+            "order_id",
+            Column("date", css_class="col-auto"),
+            Column(
+                submit_button(
+                    _("Where is order %(order_id)s?") % {"order_id": order_id},
+                    css_class="btn-warning btn-sm mb-3",
+                ),
+                css_class="col-auto",
+            ),
+        )

@@ -134,8 +134,9 @@ class Order(Provenance):
             ),
             models.Index(fields=["account", "status", "-purchased_at"], name="order_acct_status"),
             models.Index(fields=["-purchased_at"], name="order_purchased"),
-            # The home page's "orders imported per day": each day counted up to a limit
-            # through this index (reports.diagnosis.orders_per_day).
+            # The home page's orders per day by import day: each day counted up to a limit
+            # through this index (reports.dashboard.orders_per_day; by purchase date it
+            # reads order_purchased).
             models.Index(fields=["created_at"], name="order_created"),
             # "Where is order X?": an order id without the account. (The search's substring
             # matches use trigram indexes, PostgreSQL only: migration 0010.)

@@ -367,22 +367,30 @@ def invoicing_stops(accounts: Sequence[SellerAccount]) -> list[InvoicingStop]:
     return stops
 
 
-def orders_created_per_range(
-    ranges: Sequence[tuple[datetime, datetime]], *, limit: int
+# What a chart of orders per day counts by: the purchase date (what the seller sold when) or
+# the moment the order was first imported.
+COUNTED_BY = {"purchased": "purchased_at", "imported": "created_at"}
+
+
+def orders_per_range(
+    ranges: Sequence[tuple[datetime, datetime]], *, limit: int, by: str = "purchased"
 ) -> list[int]:
-    """For each `[start, end)` of `ranges`, how many orders were created (imported) then, but
-    counted only up to `limit` + 1: a figure above `limit` means "more than `limit`".
+    """For each `[start, end)` of `ranges`, how many orders were purchased (`by="purchased"`)
+    or imported (`by="imported"`) then, but counted only up to `limit` + 1: a figure above
+    `limit` means "more than `limit`".
 
     One query, however many ranges. Each range is counted on its own with a LIMIT, so the work
     is bounded by `len(ranges) * (limit + 1)` index entries whatever the table holds, where
     counting every order of the day would read all of a first import's orders. It stays
-    bounded only with an index on `created_at`: without one each range scans the table.
+    bounded only with an index on the column counted (`purchased_at`, `created_at`): without
+    one each range scans the table. Orders without a purchase date are not counted by it.
     """
     if not ranges:
         return []
     connection = connections[router.db_for_read(Order)]
     quote = connection.ops.quote_name
-    table, column = quote(Order._meta.db_table), quote(Order._meta.get_field("created_at").column)
+    field = Order._meta.get_field(COUNTED_BY[by])
+    table, column = quote(Order._meta.db_table), quote(field.column)
     # Written out rather than compiled from one queryset per range: compiling 30 querysets took
     # longer than running the query. Only quoted names go into the text; values are parameters.
     capped = (

@@ -26,7 +26,13 @@ from core.exports import ExportFormat, ExportTable, export_response
 from core.pagination import MAX_PAGES, LimitedCountPaginator
 from core.roles import can_view_buyer_data
 from orders import exports, selectors
-from orders.forms import InvoiceFilterForm, OrderFilterForm, ReturnFilterForm, StockFilterForm
+from orders.forms import (
+    InvoiceFilterForm,
+    OrderFilterForm,
+    ReturnFilterForm,
+    StockFilterForm,
+    WhereIsOrderForm,
+)
 from orders.invoice_documents import invoice_document
 from orders.invoice_pdf import render_invoice_pdf
 from orders.models import Invoice, Order
@@ -76,6 +82,9 @@ def order_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "query": _query_without_page(request),
             "missing_order_id": missing_order_id,
+            "where_is_form": WhereIsOrderForm(order_id=missing_order_id)
+            if missing_order_id
+            else None,
         },
     )
 

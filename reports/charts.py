@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.utils.formats import date_format
+from django.utils.translation import ngettext
 
 
 @dataclass(frozen=True)
@@ -48,9 +49,12 @@ def daily_bars(
         capped = counted[index] > limit
         # The top 14 units stay free for the count above the highest bar.
         bar_height = (height - 14) * count / maximum if maximum else 0
-        shown = (
-            f"more than {count} orders" if capped else f"{count} order{'s' if count != 1 else ''}"
-        )
+        if capped:
+            shown = ngettext("more than %(count)d order", "more than %(count)d orders", count) % {
+                "count": count
+            }
+        else:
+            shown = ngettext("%(count)d order", "%(count)d orders", count) % {"count": count}
         bars.append(
             Bar(
                 day=day,

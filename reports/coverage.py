@@ -30,8 +30,6 @@ Range = tuple[datetime, datetime]
 
 Status = Report.ImportStatus
 
-# What an account imports when the seller set no start date: the month before it was connected.
-DEFAULT_IMPORT_WINDOW = timedelta(days=30)
 COVERING_STATUSES = (Status.IMPORTED, Status.NO_DATA)
 # A range whose report failed is requested again automatically at most this often; the seller
 # can request it at once from the diagnosis page.
@@ -76,11 +74,8 @@ def contains(covered: Iterable[Range], target: Range) -> bool:
 
 
 def import_start(account: SellerAccount) -> datetime:
-    """Since when the account's orders should be in the dashboard: the seller's "import orders
-    from" date, by default 30 days before the account was first connected."""
-    if account.import_orders_from is not None:
-        return account.import_orders_from
-    return (account.created_at or timezone.now()) - DEFAULT_IMPORT_WINDOW
+    """Since when the account's orders should be in the dashboard (`SellerAccount.import_start`)."""
+    return account.import_start
 
 
 def order_kinds(account: SellerAccount) -> list[ReportKind]:

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from amazon_settings.models import SellerAccount
 from amazon_settings.selectors import ConnectionStatus, connection_status
-from orders.selectors import orders_created_per_range
+from orders.selectors import orders_per_range
 from reports import coverage
 from reports.catalog import ReportKind, kinds_for_region
 from reports.charts import DailyChart, daily_bars
@@ -107,12 +107,15 @@ def orders_per_day(
     width: float = 1000,
     height: float = 100,
     limit: int | None = None,
+    by: str = "purchased",
 ) -> DailyChart:
-    """Orders imported per (local) day over the last `days` days, laid out as SVG bars.
+    """Orders per (local) day over the last `days` days, laid out as SVG bars: by purchase
+    date (`by="purchased"`, what the seller sold that day) or by the day they were imported
+    (`by="imported"`).
 
     Each day is counted up to `limit` (by default DAY_COUNT_LIMIT; a bar and its label then say
     "`limit`+"), in one query whose cost does not grow with the orders
-    (orders.selectors.orders_created_per_range).
+    (orders.selectors.orders_per_range).
     """
     limit = DAY_COUNT_LIMIT if limit is None else limit
     now = now or timezone.now()
@@ -123,5 +126,5 @@ def orders_per_day(
         timezone.make_aware(datetime.combine(first + timedelta(days=i), datetime.min.time()), tz)
         for i in range(days + 1)
     ]
-    counted = orders_created_per_range(list(pairwise(midnights)), limit=limit)
+    counted = orders_per_range(list(pairwise(midnights)), limit=limit, by=by)
     return daily_bars(first, counted, limit=limit, width=width, height=height)

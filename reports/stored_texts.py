@@ -6,9 +6,15 @@ from __future__ import annotations
 from django.utils.translation import gettext_noop
 
 from amazon_settings.spapi.documents import CHARSET_REASONS
-from core.stored_texts import register, register_plural, stored_text, translate_stored
+from core.stored_texts import (
+    register,
+    register_plural,
+    stored_moment,
+    stored_text,
+    translate_stored,
+)
 
-__all__ = ["stored_text", "translate_stored"]
+__all__ = ["stored_moment", "stored_text", "translate_stored"]
 
 # Stored texts have no plural forms: a plural would need the count at display time, which the
 # English text does not keep reliably. They are written so that one form fits every count.
@@ -62,6 +68,13 @@ PUSH_NOT_DELIVERED = gettext_noop(
     "with a KMS key whose policy leaves it out. Orders still arrive through the worker's check "
     "every %(interval)s."
 )
+# The audit log's line for a changed cadence (`services.cadences.set_cadences`), and the
+# cadence in it (`interval_label`) when it is not one of Amazon's periods.
+SCHEDULE_REFUSED = gettext_noop(
+    "Amazon refused the schedule, so the worker requests this report itself: %(error)s"
+)
+CADENCE_CHANGED = gettext_noop("%(kind)s: %(before)s → %(after)s")
+EVERY_MINUTES = gettext_noop("every %(minutes)s minutes")
 
 TEMPLATES = (
     NO_DATA,
@@ -89,6 +102,9 @@ TEMPLATES = (
     UPLOADED,
     PUSH_CONSUMER_STOPPED,
     PUSH_NOT_DELIVERED,
+    SCHEDULE_REFUSED,
+    CADENCE_CHANGED,
+    EVERY_MINUTES,
 )
 
 

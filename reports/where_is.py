@@ -19,6 +19,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from amazon_settings.models import SellerAccount
 from orders.models import Order
@@ -28,6 +29,7 @@ from reports.catalog import ReportKind
 from reports.coverage import missing_ranges, order_kinds
 from reports.exceptions import DocumentStorageFailed
 from reports.models import Report, ReportRowError
+from reports.stored_texts import translate_stored
 
 NO_DATE_WINDOW = timedelta(days=60)
 MAX_FILES = 200
@@ -61,18 +63,27 @@ class Sighting:
 
     @property
     def outcome(self) -> str:
+        """What the import made of the row, in the reader's language (the stored reasons
+        translated as the report pages translate them)."""
         if self.reason:
-            return f"The import skipped this row: {self.reason}"
+            return _("The import skipped this row: %(reason)s") % {
+                "reason": translate_stored(self.reason)
+            }
         status = self.report.import_status
         if status == Status.IMPORTED:
-            return "The import took this row without an error."
+            return _("The import took this row without an error.")
         if status == Status.FAILED:
-            return f"The whole report failed: {self.report.last_error or 'no reason recorded'}"
+            reason = translate_stored(self.report.last_error) or _("no reason recorded")
+            return _("The whole report failed: %(reason)s") % {"reason": reason}
         if status == Status.HELD:
-            return f"The report is held for confirmation: {self.report.last_error}"
+            return _("The report is held for confirmation: %(reason)s") % {
+                "reason": translate_stored(self.report.last_error)
+            }
         if status in Report.UNFINISHED:
-            return "The report is not imported yet."
-        return f"The report was not imported ({self.report.get_import_status_display()})."
+            return _("The report is not imported yet.")
+        return _("The report was not imported (%(status)s).") % {
+            "status": self.report.get_import_status_display()
+        }
 
 
 @dataclass(frozen=True)

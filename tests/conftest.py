@@ -4,8 +4,18 @@ import socket
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.utils import translation
 
 pytest_plugins = ["tests.amazon_fixtures"]
+
+
+@pytest.fixture(autouse=True)
+def _language_of_the_next_test_is_its_own():
+    """A request with a German Accept-Language leaves German active in the thread (Django's
+    LocaleMiddleware activates and does not deactivate): the next test starts in the default
+    language again, whichever test ran before it in the process."""
+    yield
+    translation.deactivate()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -13,6 +13,8 @@ import re
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 
+from orders import stored_texts as texts
+
 
 class RowProblem(ValueError):
     """A value in a row cannot be read; the message is the reason shown to the seller."""
@@ -76,7 +78,7 @@ def parse_datetime(value: str, *, column: str = "date") -> datetime | None:
     except ValueError:
         parsed = _parse_named(text)
     if parsed is None:
-        raise RowProblem(f"{column}: {value!r} is not a date")
+        raise RowProblem(texts.stored_text(texts.NOT_A_DATE, column=column, value=repr(value)))
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone(timedelta(hours=zone)))
     return parsed.astimezone(UTC)
@@ -135,9 +137,11 @@ def parse_decimal(value: str, *, column: str = "amount") -> Decimal | None:
     try:
         number = Decimal(text)
     except InvalidOperation:
-        raise RowProblem(f"{column}: {value!r} is not a number") from None
+        raise RowProblem(
+            texts.stored_text(texts.NOT_A_NUMBER, column=column, value=repr(value))
+        ) from None
     if not number.is_finite():
-        raise RowProblem(f"{column}: {value!r} is not a number")
+        raise RowProblem(texts.stored_text(texts.NOT_A_NUMBER, column=column, value=repr(value)))
     return number
 
 
@@ -155,7 +159,7 @@ def parse_money(value: str, *, column: str = "amount") -> Decimal:
         return found
     number = parse_decimal(value, column=column)
     if number is not None and abs(number) >= _MAX_AMOUNT:
-        raise RowProblem(f"{column}: {value!r} is more than any amount Amazon reports")
+        raise RowProblem(texts.stored_text(texts.TOO_MUCH_MONEY, column=column, value=repr(value)))
     found = Decimal("0.00") if number is None else number.quantize(_CENT)
     if len(_MONEY_SEEN) < _MONEY_SEEN_MAX:
         _MONEY_SEEN[value] = found
@@ -177,10 +181,12 @@ def parse_quantity(value: str, *, column: str = "quantity") -> int:
         if number is None:
             return 0
         if number != number.to_integral_value() or number < 0:
-            raise RowProblem(f"{column}: {value!r} is not a whole number of units")
+            raise RowProblem(
+                texts.stored_text(texts.NOT_WHOLE_UNITS, column=column, value=repr(value))
+            )
         quantity = int(number)
     if quantity > MAX_QUANTITY:
-        raise RowProblem(f"{column}: {value!r} is more units than any order holds")
+        raise RowProblem(texts.stored_text(texts.TOO_MANY_UNITS, column=column, value=repr(value)))
     return quantity
 
 
@@ -191,15 +197,16 @@ def parse_id(value: str, *, column: str = "id", required: bool = True, max_lengt
     text = value.strip()
     if not text:
         if required:
-            raise RowProblem(f"{column} is empty")
+            raise RowProblem(texts.stored_text(texts.EMPTY, column=column))
         return ""
     if len(text) > max_length:
-        raise RowProblem(f"{column} is {len(text)} characters long; at most {max_length} fit")
-    if ("E" in text or "e" in text) and _SCIENTIFIC.match(text):
         raise RowProblem(
-            f"{column}: {value!r} is in scientific notation (the file went through a "
-            "spreadsheet and lost digits)"
+            texts.stored_text(
+                texts.TOO_LONG, column=column, length=len(text), max_length=max_length
+            )
         )
+    if ("E" in text or "e" in text) and _SCIENTIFIC.match(text):
+        raise RowProblem(texts.stored_text(texts.SCIENTIFIC, column=column, value=repr(value)))
     return text
 
 
@@ -215,7 +222,7 @@ def parse_order_id(value: str, *, column: str, max_length: int) -> str:
     text = parse_id(value, column=column, max_length=max_length)
     if not AMAZON_ORDER_ID.fullmatch(text):
         raise RowProblem(
-            f"{column}: {text[:40]!r} is not an Amazon order ID (like 123-1234567-1234567)"
+            texts.stored_text(texts.NOT_AN_ORDER_ID, column=column, value=repr(text[:40]))
         )
     return text
 

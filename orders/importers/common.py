@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 from django.db import models
 
+from orders import stored_texts as texts
 from orders.importers.base import ImportContext
 from orders.importers.cells import RowProblem
 from orders.importers.driver import DocumentState
@@ -77,7 +78,7 @@ def column_length(model: type[models.Model], field: str) -> int:
 def required(value: str, column: str) -> str:
     """A value read by position (Table.columns) that must not be empty."""
     if not value:
-        raise RowProblem(f"{column} is empty")
+        raise RowProblem(texts.stored_text(texts.EMPTY, column=column))
     return value
 
 

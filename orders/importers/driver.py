@@ -29,6 +29,7 @@ from typing import Generic, TextIO, TypeVar
 from django.db import transaction
 
 from amazon_settings.models import SellerAccount
+from orders import stored_texts as texts
 from orders.importers.base import Checkpoint, ImportContext, ImportResult, RowError, RowWarning
 from orders.importers.cells import RowProblem, parse_order_id
 from orders.importers.parsing import Row, Table, column_key, read_tsv
@@ -281,7 +282,12 @@ class GroupedRowImporter(Generic[Group, State]):
                     # and what its rows were warned of.
                     del state.warnings[warned:]
                     result.errors.append(
-                        RowError(row.line, f"{problem} (order {order_id} skipped)")
+                        RowError(
+                            row.line,
+                            texts.stored_text(
+                                texts.ORDER_SKIPPED, problem=problem, order_id=order_id
+                            ),
+                        )
                     )
                     result.failed += len(rows)
                     bad.add(order_id)

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from orders import stored_texts as texts
 from orders.importers.amounts import amount_warnings
 from orders.importers.base import ImportContext
 from orders.importers.cells import (
@@ -323,7 +324,7 @@ class FbaReturnsImporter(GroupedRowImporter[list[ReturnRecord], _ReturnsState]):
     ) -> list[ReturnRecord]:
         returned_at = parse_datetime(required_value(row, "return-date"), column="return-date")
         if returned_at is None:  # pragma: no cover - required_value guards it
-            raise RowProblem("return-date is empty")
+            raise RowProblem(texts.stored_text(texts.EMPTY, column="return-date"))
         sku = required_value(row, "sku")
         lpn = row.get("license-plate-number")
         content = [order_id, sku, returned_at.isoformat(), *(row.get(c) for c in self._CONTENT)]

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, NamedTuple, TextIO
 
+from orders import stored_texts as texts
 from orders.importers.amounts import FLAT_COLUMNS, amount_warnings
 from orders.importers.base import ImportContext, ImportResult, RowError, RowWarning
 from orders.importers.cells import (
@@ -217,7 +218,11 @@ class MfnFlatImporter(GroupedRowImporter[OrderRecord, _FlatState]):
         if columns.order_status:
             status = _status(columns.order_status)
             if not status:
-                raise RowProblem(f"order-status: {columns.order_status!r} is not a status")
+                raise RowProblem(
+                    texts.stored_text(
+                        texts.NOT_A_STATUS, column="order-status", value=repr(columns.order_status)
+                    )
+                )
             values["status"] = status
         if columns.last_updated_date:
             values["last_updated_at"] = parse_datetime(
@@ -285,7 +290,7 @@ class MfnXmlImporter:
             warnings: list[RowWarning] = []
             try:
                 if report is None:
-                    raise RowProblem("the message has no OrderReport")
+                    raise RowProblem(texts.NO_ORDER_REPORT)
                 batch.append(self._record(report, message.line, context, warnings))
             except RowProblem as problem:
                 result.errors.append(RowError(message.line, str(problem)))
@@ -321,7 +326,7 @@ class MfnXmlImporter:
         )
         purchased_at = parse_datetime(xml_text(report, "OrderDate"), column="OrderDate")
         if purchased_at is None:
-            raise RowProblem("OrderDate is empty")
+            raise RowProblem(texts.stored_text(texts.EMPTY, column="OrderDate"))
         address = "FulfillmentData/Address/"
         billing = "BillingData/Address/"
         sales_channel = xml_text(report, "SalesChannel")

@@ -27,6 +27,7 @@ from typing import NamedTuple
 
 from django.utils import timezone
 
+from orders import stored_texts as texts
 from orders.importers.base import ImportContext
 from orders.importers.cells import RowProblem, parse_datetime
 from orders.importers.common import required
@@ -93,7 +94,13 @@ class OrderStatusImporter(GroupedRowImporter[_Group, _StatusState]):
         columns = state.read(row.fields)
         status = order_status(required(columns.order_status, "order-status"))
         if not status:
-            raise RowProblem(f"order-status: {columns.order_status!r} is not a status we know")
+            raise RowProblem(
+                texts.stored_text(
+                    texts.NOT_A_KNOWN_STATUS,
+                    column="order-status",
+                    value=repr(columns.order_status),
+                )
+            )
         updated_at = parse_datetime(
             required(columns.last_updated_date, "last-updated-date"), column="last-updated-date"
         )

@@ -23,6 +23,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any, TextIO
 
+from orders import stored_texts as texts
 from orders.importers.base import ImportContext
 from orders.importers.cells import (
     RowProblem,
@@ -72,7 +73,7 @@ def _kind(transaction_type: str) -> str:
         return Invoice.Kind.CREDIT_NOTE
     if kind == "SHIPMENT":
         return Invoice.Kind.INVOICE
-    raise RowProblem(f"transaction type {transaction_type!r} is not SHIPMENT, RETURN or REFUND")
+    raise RowProblem(texts.stored_text(texts.NOT_A_TRANSACTION_TYPE, value=repr(transaction_type)))
 
 
 def _rate(value: str, *, column: str, net: Decimal, vat: Decimal) -> Decimal:
@@ -82,9 +83,13 @@ def _rate(value: str, *, column: str, net: Decimal, vat: Decimal) -> Decimal:
         try:
             rate = Decimal(text)
         except InvalidOperation:
-            raise RowProblem(f"{column}: {value!r} is not a VAT rate") from None
+            raise RowProblem(
+                texts.stored_text(texts.NOT_A_VAT_RATE, column=column, value=repr(value))
+            ) from None
         if not rate.is_finite() or not 0 <= abs(rate) < 100:
-            raise RowProblem(f"{column}: {value!r} is not a VAT rate")
+            raise RowProblem(
+                texts.stored_text(texts.NOT_A_VAT_RATE, column=column, value=repr(value))
+            )
         return (rate * _HUNDRED if abs(rate) < 1 else rate).quantize(_RATE_PLACES)
     if net:
         return (vat / net * _HUNDRED).quantize(Decimal("0.1")).quantize(_RATE_PLACES)
@@ -340,7 +345,11 @@ class VcsImporter(_VatImporter):
         )
         url = row.get("Invoice Url")
         if url and not url.lower().startswith(("https://", "http://")):
-            raise RowProblem(f"Invoice Url: {url[:60]!r} is not a web address")
+            raise RowProblem(
+                texts.stored_text(
+                    texts.NOT_A_WEB_ADDRESS, column="Invoice Url", value=repr(url[:60])
+                )
+            )
         # Files without the column are from before it existed, when VCS meant Amazon's invoice.
         amazon_invoiced = not row.has("Is Amazon Invoiced") or parse_bool(
             row.get("Is Amazon Invoiced")

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from amazon_settings.models import SellerAccount
 from core.changes import record_changes
+from orders import stored_texts as texts
 from orders.models import StockChange, StockLevel, StockSnapshot
 from orders.services.outcomes import CREATED, UNCHANGED, UPDATED, Outcomes
 from orders.services.tables import table_writer
@@ -40,14 +41,15 @@ def stock_drop_reason(*, account: SellerAccount, rows: int, units: int) -> str:
         return ""
     limit = STOCK_DROP_THRESHOLD
     if previous.units and Decimal(units) < Decimal(previous.units) * limit:
-        return (
-            f"The stock report has {units} units, less than {int(limit * 100)} % of the "
-            f"previous report's {previous.units}. Confirm to import it anyway."
+        return texts.stored_text(
+            texts.STOCK_UNITS_DROP,
+            units=units,
+            share=f"{int(limit * 100)} %",
+            previous=previous.units,
         )
     if previous.rows and Decimal(rows) < Decimal(previous.rows) * limit:
-        return (
-            f"The stock report has {rows} rows, less than {int(limit * 100)} % of the "
-            f"previous report's {previous.rows}. Confirm to import it anyway."
+        return texts.stored_text(
+            texts.STOCK_ROWS_DROP, rows=rows, share=f"{int(limit * 100)} %", previous=previous.rows
         )
     return ""
 

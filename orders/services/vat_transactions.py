@@ -20,11 +20,12 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from amazon_settings.models import SellerAccount
 from core.audit import record_audit_event
 from core.changes import record_changes
+from orders import stored_texts as texts
 from orders.models import Invoice, Order, VatTransaction
 from orders.services.outcomes import CREATED, UNCHANGED, UPDATED, Outcomes
 from orders.services.values import merge_values, stamp, text_limits
@@ -257,6 +258,15 @@ def settle_orders(
     return cancellations
 
 
+def _cancelled_detail(invoice: Invoice, *, reason: str, trigger: str) -> str:
+    """The audit detail of a cancelled invoice, in English (the log translates it when shown)."""
+    with translation.override("en"):
+        kind = str(invoice.get_kind_display())
+    return texts.stored_text(
+        texts.INVOICE_CANCELLED, kind=kind, number=invoice.number, reason=reason, trigger=trigger
+    )
+
+
 def cancel_invoices(
     cancellations: list[Cancellation], *, trigger: str, acting_user: AbstractBaseUser | None
 ) -> None:
@@ -294,8 +304,7 @@ def cancel_invoices(
             action=CANCEL_ACTION,
             object_type="invoice",
             object_id=str(invoice.pk),
-            detail=f"{invoice.get_kind_display()} {invoice.number} cancelled: "
-            f"{cancellation.reason} Found by {trigger}.",
+            detail=_cancelled_detail(invoice, reason=cancellation.reason, trigger=trigger),
         )
 
 

@@ -6,9 +6,10 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import HTML, Div, Layout
+from crispy_forms.layout import HTML, Div, Field, Layout
 from django import forms
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.text import capfirst, format_lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -64,11 +65,14 @@ class StartImportForm(forms.Form):
     def clean_import_orders_from(self) -> date:
         day = self.cleaned_data["import_orders_from"]
         if day > timezone.localdate():
-            raise forms.ValidationError("The date cannot be in the future.")
+            raise forms.ValidationError(_("The date cannot be in the future."))
         if day < self.earliest:
             raise forms.ValidationError(
-                f"Amazon keeps these order reports back to {self.earliest:%Y-%m-%d}: choose that "
-                "day or a later one."
+                _(
+                    "Amazon keeps these order reports back to %(day)s: choose that day or a "
+                    "later one."
+                ),
+                params={"day": date_format(self.earliest)},
             )
         return day
 
@@ -82,9 +86,13 @@ class CadenceForm(forms.Form):
     """One select per report type the account imports by itself: off, or one of Amazon's
     schedule periods. A period Amazon or the worker cannot keep for a type is a field error."""
 
-    def __init__(self, *args: Any, cadences: list[CadenceView], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, cadences: list[CadenceView], disabled: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.kinds: dict[str, ReportKind] = {}
+        # The row of each field, read by the layout's parts around it (`form.views.<key>`).
+        self.views: dict[str, CadenceView] = {}
         for view in cadences:
             kind = view.kind
             self.kinds[kind.key] = kind
@@ -94,12 +102,40 @@ class CadenceForm(forms.Form):
                 if interval == kind.default_cadence:
                     label = gettext("%(period)s (default)") % {"period": label}
                 choices.append((period, label))
+            self.views[kind.key] = view
             self.fields[kind.key] = forms.ChoiceField(
                 label=kind.name,
                 choices=choices,
                 initial=_value(view.interval),
+                disabled=disabled,
                 widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
             )
+        self.helper = self._helper()
+
+    def _helper(self) -> FormHelper:
+        """A table: a row per report type, its select in the second column (its label, the
+        type's name, is in the first one for the eye and hidden beside the select)."""
+        helper = FormHelper()
+        helper.form_id = "cadence-form"
+        helper.attrs = {"novalidate": ""}
+        helper.label_class = "visually-hidden"
+        rows: list[Any] = []
+        for key in self.views:
+            rows += [
+                HTML(_row_part(key, "reports/_cadence_row_start.html")),
+                Field(key, wrapper_class="mb-0"),
+                HTML(_row_part(key, "reports/_cadence_row_end.html")),
+            ]
+        helper.layout = Layout(
+            HTML('{% include "reports/_cadence_table_start.html" %}'),
+            *rows,
+            HTML("</tbody></table></div>"),
+            HTML(
+                '{% load i18n %}{% if can_operate %}<button type="submit" class="btn btn-primary">'
+                '{% translate "Save cadence" %}</button>{% endif %}'
+            ),
+        )
+        return helper
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -116,6 +152,11 @@ class CadenceForm(forms.Form):
     def intervals(self) -> dict[str, timedelta | None]:
         """The chosen cadence per kind key (None: off), once the form is valid."""
         return {key: self.cleaned_data[key] for key in self.kinds}
+
+
+def _row_part(key: str, template: str) -> str:
+    """A layout part that renders `template` with the view of report type `key`."""
+    return f'{{% with view=form.views.{key} %}}{{% include "{template}" %}}{{% endwith %}}'
 
 
 def _value(interval: timedelta | None) -> str:

@@ -32,7 +32,7 @@ class ScheduleCreateForm(forms.Form):
         label=_("Marketplaces"),
         choices=(),
         widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
-        error_messages={"required": "Choose at least one marketplace."},
+        error_messages={"required": _("Choose at least one marketplace.")},
     )
 
     def __init__(

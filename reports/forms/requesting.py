@@ -6,7 +6,7 @@ calls them and puts their sentence on the field the seller has to change."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from crispy_forms.helper import FormHelper
@@ -15,14 +15,20 @@ from django import forms
 from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.text import format_lazy
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from amazon_settings.models import AccountMarketplace, SellerAccount
 from core.forms import submit_button
+from core.templatetags.moments import day
 from reports.catalog import BY_KEY, CATALOG, GROUPS, ReportKind
 from reports.exceptions import InvalidReportRequest
-from reports.forms.fields import KindSelect, datetime_local_field, kind_choices
+from reports.forms.fields import (
+    DATETIME_LOCAL_FORMAT,
+    KindSelect,
+    datetime_local_field,
+    kind_choices,
+)
 from reports.services.requesting import split_range, validate_request
 
 
@@ -35,6 +41,29 @@ def _field_for(error: InvalidReportRequest) -> str:
 class SplitPreview:
     text: str
     ok: bool
+
+
+@dataclass(frozen=True)
+class RangePreset:
+    """A ready range under the date fields: a link that opens the form with it (without a
+    script), and its values for static/js/app.js to fill in (with one)."""
+
+    key: str
+    label: str
+    start: datetime
+    end: datetime
+    account_pk: int | None = None  # set for a range that depends on the account
+
+    def values(self) -> tuple[str, str]:
+        return (
+            timezone.localtime(self.start).strftime(DATETIME_LOCAL_FORMAT),
+            timezone.localtime(self.end).strftime(DATETIME_LOCAL_FORMAT),
+        )
+
+
+# The presets' keys as the query string gives them: days back, or the import start.
+PRESET_DAYS = {"7": 7, "30": 30, "60": 60}
+SINCE_IMPORT_START = "import-start"
 
 
 class ReportRequestForm(forms.Form):
@@ -55,12 +84,14 @@ class ReportRequestForm(forms.Form):
         label=_("Marketplaces"),
         choices=(),
         widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
-        error_messages={"required": "Choose at least one marketplace."},
+        error_messages={"required": _("Choose at least one marketplace.")},
     )
     start = datetime_local_field(_("Start"))
     end = datetime_local_field(_("End"))
 
-    def __init__(self, *args: Any, now: datetime | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, now: datetime | None = None, preset: str = "", **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.now = now or timezone.now()
         self.accounts = list(SellerAccount.objects.connected().prefetch_related("marketplaces"))
@@ -72,12 +103,20 @@ class ReportRequestForm(forms.Form):
             {(m.marketplace_id, m.name) for a in self.accounts for m in self._selected(a)}
         )
         if not self.is_bound:
-            local_now = timezone.localtime(self.now).replace(second=0, microsecond=0)
-            self.initial.setdefault(
-                "start", (local_now - timedelta(days=7)).replace(hour=0, minute=0)
+            # The range of the preset asked for (a link under the dates), else the last 7 days.
+            presets = self.presets()
+            account = str(self.chosen_account.pk if self.chosen_account else "")
+            chosen = next(
+                (
+                    p
+                    for p in presets
+                    if p.key == preset and (p.account_pk is None or str(p.account_pk) == account)
+                ),
+                presets[0],
             )
-            self.initial.setdefault("end", local_now)
-            region = self.accounts[0].region if self.accounts else ""
+            self.initial.setdefault("start", chosen.start)
+            self.initial.setdefault("end", chosen.end)
+            region = self.chosen_account.region if self.chosen_account else ""
             first = next(
                 (
                     k
@@ -113,6 +152,7 @@ class ReportRequestForm(forms.Form):
                     HTML('{% include "reports/_request_zone.html" %}'),
                     css_class="g-3 date-range",
                 ),
+                HTML('{% include "reports/_request_presets.html" %}'),
                 **{
                     "hx-post": reverse_lazy("reports:request_preview"),
                     "hx-trigger": "change, load",
@@ -134,7 +174,8 @@ class ReportRequestForm(forms.Form):
         account: SellerAccount = self.cleaned_data["account"]
         if not account.has_token:
             raise forms.ValidationError(
-                f"{account.display_name} is not connected to Amazon. Renew access in Settings."
+                _("%(account)s is not connected to Amazon. Renew access in Settings."),
+                params={"account": account.display_name},
             )
         return account
 
@@ -145,7 +186,11 @@ class ReportRequestForm(forms.Form):
         if account is not None and data.get("marketplace_ids"):
             own = {m.marketplace_id for m in account.marketplaces.all() if m.selected}
             if not set(data["marketplace_ids"]) <= own:
-                self.add_error("marketplace_ids", f"Choose marketplaces of {account.display_name}.")
+                self.add_error(
+                    "marketplace_ids",
+                    gettext("Choose marketplaces of %(account)s.")
+                    % {"account": account.display_name},
+                )
         if account is not None and kind_key and start and end:
             try:
                 validate_request(account, kind=BY_KEY[kind_key], start=start, end=end, now=self.now)
@@ -162,6 +207,36 @@ class ReportRequestForm(forms.Form):
         value = self["account"].value()
         chosen = next((a for a in self.accounts if str(a.pk) == str(value)), None)
         return chosen or (self.accounts[0] if self.accounts else None)
+
+    def presets(self) -> list[RangePreset]:
+        """The last 7, 30 and 60 days (from midnight that many days ago until now, in the
+        user's time zone), and for each connected account its range since "Import orders from"
+        (`SellerAccount.import_start`)."""
+        local_now = timezone.localtime(self.now).replace(second=0, microsecond=0)
+        presets = [
+            RangePreset(
+                key=key,
+                label=ngettext("Last %(days)d day", "Last %(days)d days", days) % {"days": days},
+                # Made aware on its own: a summer time change in between keeps it midnight.
+                start=timezone.make_aware(
+                    datetime.combine(local_now.date() - timedelta(days=days), time())
+                ),
+                end=local_now,
+            )
+            for key, days in PRESET_DAYS.items()
+        ]
+        presets += [
+            RangePreset(
+                key=SINCE_IMPORT_START,
+                label=gettext("Since “Import orders from” (%(day)s)")
+                % {"day": day(timezone.localtime(account.import_start))},
+                start=min(timezone.localtime(account.import_start), local_now),
+                end=local_now,
+                account_pk=account.pk,
+            )
+            for account in self.accounts
+        ]
+        return presets
 
     @property
     def chosen_kind(self) -> ReportKind | None:

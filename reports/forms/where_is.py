@@ -20,7 +20,7 @@ class WhereIsForm(forms.Form):
         label=_("Amazon order ID"),
         regex=AMAZON_ORDER_ID,
         strip=True,
-        error_messages={"invalid": "An Amazon order ID looks like 123-1234567-1234567."},
+        error_messages={"invalid": _("An Amazon order ID looks like 123-1234567-1234567.")},
         widget=forms.TextInput(
             attrs={"class": "form-control", "placeholder": "123-1234567-1234567"}
         ),

@@ -22,13 +22,15 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from amazon_settings import services as account_services
 from amazon_settings.models import SellerAccount
 from amazon_settings.spapi import SpApiError, SpApiRequestError
-from core.audit import record_audit_event
+from core.audit import SEPARATOR, record_audit_event
+from reports import stored_texts as texts
 from reports.catalog import BY_KEY, ReportKind, automatic_kinds
 from reports.exceptions import InvalidReportRequest
 from reports.models import ReportCadence
@@ -277,6 +279,7 @@ def set_cadences(
             raise InvalidReportRequest(problem, field=key)
     now = timezone.now()
     changes = []
+    audited: list[str] = []
     with transaction.atomic():
         rows = ensure_cadences(account, now=now)
         for key, interval in intervals.items():
@@ -291,13 +294,25 @@ def set_cadences(
             row.schedule_error = ""
             row.save(update_fields=["active", "interval", "next_request_at", "schedule_error"])
             changes.append(f"{kind.name}: {interval_label(before)} → {interval_label(interval)}")
+            # The audit log stores English and translates when it shows the event.
+            with translation.override("en"):
+                audited.append(
+                    texts.stored_text(
+                        texts.CADENCE_CHANGED,
+                        kind=kind.name,
+                        # As the page's choices name them ("Every hour", "Off"), which the
+                        # catalogue holds, so the log can show them in the reader's language.
+                        before=capfirst(interval_label(before)),
+                        after=capfirst(interval_label(interval)),
+                    )
+                )
         if changes:
             record_audit_event(
                 user=acting_user,
                 action=AUDIT_ACTION,
                 object_type="seller account",
                 object_id=str(account.pk),
-                detail="; ".join(changes),
+                detail=SEPARATOR.join(audited),
             )
     if changes:
         logger.info(
@@ -354,9 +369,7 @@ def sync_amazon_schedule(
             cadence.amazon_schedule_created_at = None
         cadence.schedule_error = ""
     except SpApiError as error:
-        cadence.schedule_error = (
-            f"Amazon refused the schedule, so the worker requests this report itself: {error}"
-        )[:500]
+        cadence.schedule_error = texts.stored_text(texts.SCHEDULE_REFUSED, error=error)[:500]
         logger.warning("Schedule of %s for %s: %s", kind.report_type, account, error)
     cadence.save(update_fields=[*SCHEDULE_FIELDS, "schedule_error"])
     return bool(cadence.amazon_schedule_id) and wanted is not None

@@ -172,7 +172,7 @@ def _send(report: Report) -> None:
         report.last_error = texts.stored_text(
             texts.REGENERATION_WAIT,
             hours=f"{hours:g}",
-            moment=f"{timezone.localtime(not_before):%Y-%m-%d %H:%M}",
+            moment=texts.stored_moment(not_before),
         )
         transition(report, expected_status=Status.QUEUED)
         return

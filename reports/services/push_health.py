@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from amazon_settings import push
 from amazon_settings.models import PushSubscription
-from amazon_settings.selectors import duration_words, format_moment
+from amazon_settings.selectors import duration_words
 from reports import stored_texts as texts
 from reports.models import RejectedNotification, Report, ReportNotification, WorkerHeartbeat
 
@@ -76,7 +76,9 @@ def likely_cause(report: Report, *, consumer_is_running: bool) -> str:
     """Why push does not work, as far as this installation can tell, and what to do."""
     values = {
         "report_id": report.amazon_report_id,
-        "moment": format_moment(report.amazon_processing_end_at or report.amazon_finished_seen_at),
+        "moment": texts.stored_moment(
+            report.amazon_processing_end_at or report.amazon_finished_seen_at
+        ),
         "waited": duration_words(settings.PUSH_GRACE_SECONDS),
         "interval": duration_words(settings.WORKER_INTERVAL_SECONDS),
     }

@@ -97,7 +97,7 @@ def cadence_page(request: HttpRequest, account_pk: int) -> HttpResponse:
     """Settings » Report cadence: how often each report type of the account is imported."""
     account = get_object_or_404(SellerAccount, pk=account_pk)
     views = cadences.account_cadences(account)
-    form = CadenceForm(request.POST or None, cadences=views)
+    form = CadenceForm(request.POST or None, cadences=views, disabled=not can_operate(request.user))
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -123,7 +123,6 @@ def cadence_page(request: HttpRequest, account_pk: int) -> HttpResponse:
         "reports/cadence.html",
         {
             "account": account,
-            "rows": [(view, form[view.kind.key]) for view in views],
             "form": form,
         },
         status=status,

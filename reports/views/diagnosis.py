@@ -33,9 +33,8 @@ from reports.services import connection_tests, requesting
 
 
 def _import_start_form(account: SellerAccount) -> ImportStartForm:
-    start = timezone.localtime(coverage.import_start(account)).date()
     return ImportStartForm(
-        initial={"import_orders_from": start},
+        account=account,
         action=reverse("reports:diagnosis_import_start", args=[account.pk]),
     )
 

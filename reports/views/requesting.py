@@ -11,6 +11,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from amazon_settings.exceptions import AccountNotConnected
+from reports.catalog import BY_KEY
 from reports.exceptions import InvalidReportRequest
 from reports.forms.requesting import ReportRequestForm
 from reports.services import requesting
@@ -18,8 +19,14 @@ from reports.services import requesting
 
 @require_http_methods(["GET", "POST"])
 def request_page(request: HttpRequest) -> HttpResponse:
-    """The request form; on success the reports are created and Processing shows the batch."""
-    form = ReportRequestForm(request.POST or None)
+    """The request form; on success the reports are created and Processing shows the batch.
+
+    A preset link under the dates (`?range=30&account=…&kind=…`) opens the form with that
+    range, for browsers without script; with script, static/js/app.js fills the dates in."""
+    if request.method == "POST":
+        form = ReportRequestForm(request.POST)
+    else:
+        form = ReportRequestForm(preset=request.GET.get("range", ""), initial=_chosen(request))
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
         started = timezone.now()
@@ -47,6 +54,16 @@ def request_page(request: HttpRequest) -> HttpResponse:
         {"form": form, "preview": form.split_preview() if form.is_bound else None},
         status=400 if form.is_bound else 200,
     )
+
+
+def _chosen(request: HttpRequest) -> dict[str, str]:
+    """The account and report type a preset link carries, if they are ones the form knows."""
+    chosen = {}
+    if request.GET.get("account", "").isdigit():
+        chosen["account"] = request.GET["account"]
+    if request.GET.get("kind", "") in BY_KEY:
+        chosen["kind"] = request.GET["kind"]
+    return chosen
 
 
 def _request_message(created: int, reused: int) -> str:

@@ -3,7 +3,8 @@
 
    - form[data-confirm]: asks before submitting (disconnect an account, cancel a schedule).
    - [data-print]: prints the page (the invoice print view).
-   - The Reports » Request form: the chosen account's marketplaces, the report kind's text. */
+   - The Reports » Request form: the chosen account's marketplaces, the report kind's text,
+     the ready ranges under the dates (without script they are links that reload the form). */
 (function () {
   "use strict";
 
@@ -39,6 +40,28 @@
               box.checked = true;
             });
           }
+        });
+      });
+    }
+    var start = document.getElementById("id_start");
+    var end = document.getElementById("id_end");
+    document.querySelectorAll("a.range-preset").forEach(function (link) {
+      link.addEventListener("click", function (event) {
+        if (!start || !end) {
+          return;
+        }
+        event.preventDefault();
+        start.value = link.dataset.start;
+        end.value = link.dataset.end;
+        // The preview (htmx, on the fields' container) follows a change of the fields.
+        end.dispatchEvent(new Event("change", { bubbles: true }));
+      });
+    });
+    if (account) {
+      account.addEventListener("change", function () {
+        // "Since Import orders from" is the chosen account's.
+        document.querySelectorAll("a.range-preset[data-account]").forEach(function (link) {
+          link.hidden = link.dataset.account !== account.value;
         });
       });
     }

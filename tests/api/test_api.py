@@ -20,6 +20,7 @@ from orders.models import Invoice, Order, Return, StockLevel
 from orders.services.statuses import ReportedStatus, apply_order_statuses
 from reports import tasks
 from tests.api.conftest import token_client
+from tests.german import GERMAN, compiled_catalogue, page_text
 from tests.orders.conftest import NOW, render, run_import, set_invoicing
 
 pytestmark = pytest.mark.django_db
@@ -480,3 +481,22 @@ def test_records_stored_before_the_change_log_get_their_created_event(account):
         ("stock", "stock.changed"),
         ("stock", "stock.changed"),
     ]
+
+
+@pytest.mark.usefixtures(compiled_catalogue.__name__)
+def test_the_token_page_in_german(account, admin_client):
+    admin_client.post(
+        "/settings/api-tokens/", {"name": "ERP", "scopes": ["read_orders", "pii"]}, **GERMAN
+    )
+    taken = admin_client.post("/settings/api-tokens/", {"name": "ERP", "scopes": ["pii"]}, **GERMAN)
+    text = page_text(taken)
+    for german in (
+        "API-Tokens",
+        "Neuer Token",
+        "Bestellungen lesen, Personenbezogene Käuferdaten",
+        "Ein Token mit diesem Namen gibt es schon: Wählen Sie einen anderen Namen.",
+    ):
+        assert german in text, german
+    assert 'value="Token erstellen"' in taken.content.decode()
+    for english in ("New token", "Read orders", "A token with this name exists", "never"):
+        assert english not in text, english

@@ -476,3 +476,29 @@ def test_the_audit_log_pages_with_a_capped_count(admin_browser, monkeypatch):
     assert third.count('class="audit-row"') == 20
     assert "<code>a:0</code>" in third
     assert "user=bulk&page=2" in third
+
+
+@pytest.mark.usefixtures(compiled_catalogue.__name__)
+def test_the_audit_log_reads_its_sentences_in_german(admin_browser, admin):
+    """Details are stored in English and shown in the reader's language; a path stays."""
+    from core.audit import record_audit_event
+
+    for detail in (
+        "role of colleague: viewer -> operator + buyer data",
+        "colleague: active -> inactive",
+        "invited anna@example.com as viewer",
+        "POST /reports/1/reset/ -> 302; error shown: This report is already finished.",
+        "FBA stock: Every hour → Off; VCS invoices: Every day → Every 2 hours",
+    ):
+        record_audit_event(user=admin, action="test", detail=detail)
+    german = page_text(admin_browser.get("/administration/audit/", **GERMAN))
+    for sentence in (
+        "Rolle von colleague: Betrachter -> Bearbeiter + Käuferdaten",
+        "colleague: aktiv -> inaktiv",
+        "anna@example.com als Betrachter eingeladen",
+        "POST /reports/1/reset/ -> 302; angezeigter Fehler: ",
+        "FBA stock: Stündlich → Aus; VCS-Rechnungen: Täglich → Alle 2 Stunden",
+    ):
+        assert sentence in german, sentence
+    english = page_text(admin_browser.get("/administration/audit/"))
+    assert "role of colleague: viewer -> operator + buyer data" in english

@@ -15,10 +15,15 @@ from orders.models import Order
 from reports.models import Report
 from reports.services.uploads import import_uploaded_document
 from reports.where_is import where_is_order
+from tests.german import GERMAN, compiled_catalogue, page_text
 from tests.orders.conftest import NOW, render
 from tests.reports.test_uploads import URLCONF
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls(URLCONF)]
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.urls(URLCONF),
+    pytest.mark.usefixtures(compiled_catalogue.__name__),
+]
 
 MFN_EU = "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING"
 MISSING = "305-1234567-7654321"
@@ -58,8 +63,10 @@ def day_range(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-def where_is(client, order_id: str, **query):
-    return client.get(reverse("reports:where_is"), {"order_id": order_id, **query})
+def where_is(client, order_id: str, headers: dict | None = None, **query):
+    return client.get(
+        reverse("reports:where_is"), {"order_id": order_id, **query}, **(headers or {})
+    )
 
 
 def test_order_in_a_file_whose_row_failed_shows_line_and_reason(logged_in_client, account):
@@ -90,6 +97,12 @@ def test_order_in_a_file_whose_row_failed_shows_line_and_reason(logged_in_client
     page = response.content.decode()
     assert f'href="{reverse("reports:detail", args=[upload.report.pk])}"' in page
     assert "The import skipped this row: purchase-date: &#x27;garbage&#x27; is not a date" in page
+    # The outcome and the importer's stored reason, for a German reader.
+    german = page_text(where_is(logged_in_client, order_id, GERMAN))
+    assert (
+        f"Der Import hat diese Zeile übersprungen: purchase-date: 'garbage' ist kein Datum "
+        f"(Bestellung {order_id} übersprungen)"
+    ) in german
 
 
 def test_order_in_no_file_and_a_day_without_report_is_the_gap(logged_in_client, account):

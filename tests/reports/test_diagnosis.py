@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from datetime import datetime, timedelta
@@ -168,6 +169,20 @@ def test_default_import_start_is_thirty_days_before_connecting(account):
     account.import_orders_from = None
     account.save()
     assert coverage.import_start(account) == account.created_at - timedelta(days=30)
+
+
+def test_settings_and_orders_missing_show_the_same_import_start(logged_in_client, account):
+    """Without a date set by the seller, both pages show the default the import uses."""
+    account.import_orders_from = None
+    account.save()
+    expected = f'value="{timezone.localdate(account.created_at - timedelta(days=30)):%Y-%m-%d}"'
+    settings_page = logged_in_client.get(reverse("amazon_settings:settings")).content.decode()
+    diagnosis_page = logged_in_client.get(reverse("reports:diagnosis", args=[account.pk]))
+    shown = [
+        re.search(r'<input[^>]*name="import_orders_from"[^>]*>', page).group(0)
+        for page in (settings_page, diagnosis_page.content.decode())
+    ]
+    assert all(expected in field for field in shown), shown
 
 
 def test_a_gap_older_than_amazon_keeps_is_not_requestable(account, now):
@@ -839,7 +854,11 @@ def test_home_shows_a_strip_per_account_and_the_orders_chart(operator, account):
     make_report(account, account.import_orders_from, timezone.now() - D)
     Report.objects.create(account=account, report_type=MFN_TYPE, import_status=Status.FAILED)
     for index in range(3):
-        Order.objects.create(account=account, amazon_order_id=f"302-000000{index}-0000000")
+        Order.objects.create(
+            account=account,
+            amazon_order_id=f"302-000000{index}-0000000",
+            purchased_at=timezone.now(),
+        )
     response = operator.get(reverse("home"))
     html = response.content.decode()
     assert f'id="strip-{account.pk}"' in html
@@ -853,28 +872,64 @@ def test_home_shows_a_strip_per_account_and_the_orders_chart(operator, account):
     assert f'data-day="{timezone.localdate():%Y-%m-%d}" data-count="3"' in html
 
 
-def make_orders(account, count, *, created_at=None):
+def make_orders(account, count, *, created_at=None, purchased_at=None):
+    """`count` orders purchased at `purchased_at` (by default when they are imported, now) and
+    imported at `created_at` (by default now)."""
     offset = Order.objects.count()
     orders = [
         Order.objects.create(account=account, amazon_order_id=f"302-{offset + n:07d}-0000000")
         for n in range(count)
     ]
+    imported = Order.objects.filter(pk__in=[o.pk for o in orders])
     if created_at is not None:
-        Order.objects.filter(pk__in=[o.pk for o in orders]).update(created_at=created_at)
+        imported.update(created_at=created_at)
+    imported.update(purchased_at=purchased_at or created_at or timezone.now())
 
 
-def test_orders_per_day_counts_local_days():
+@pytest.mark.parametrize("by", ["purchased", "imported"])
+def test_orders_per_day_counts_local_days(by):
     today = timezone.localdate()
     midnight = timezone.make_aware(datetime.combine(today, datetime.min.time()))
     account = SellerAccount.objects.create(selling_partner_id="A1", region="eu")
     make_orders(account, 2, created_at=midnight)
     make_orders(account, 1, created_at=midnight - timedelta(minutes=1))
     make_orders(account, 1, created_at=midnight - 30 * D)  # before the first day of the chart
-    chart = dashboard.orders_per_day()
+    chart = dashboard.orders_per_day(by=by)
     assert [(bar.day, bar.count) for bar in chart.bars[-2:]] == [(today - D, 1), (today, 2)]
     assert chart.bars[0].day == today - 29 * D
     assert (chart.total, chart.maximum, chart.capped) == (3, 2, False)
     assert chart.bars[-1].label.endswith(": 2 orders")
+    assert chart.bars[-2].label.endswith(": 1 order")
+
+
+def test_orders_per_day_counts_by_purchase_date_unless_asked_for_the_import_day():
+    """A first import brings a month of orders on one day: the chart shows when they were
+    bought, and the import day only when asked."""
+    today = timezone.localdate()
+    account = SellerAccount.objects.create(selling_partner_id="A1", region="eu")
+    make_orders(account, 3, purchased_at=timezone.now() - 10 * D)
+    make_orders(account, 1, purchased_at=timezone.now() - 2 * D)
+    make_orders(account, 1, purchased_at=None)
+    by_purchase = {bar.day: bar.count for bar in dashboard.orders_per_day().bars if bar.count}
+    assert by_purchase == {today - 10 * D: 3, today - 2 * D: 1, today: 1}
+    by_import = {
+        bar.day: bar.count for bar in dashboard.orders_per_day(by="imported").bars if bar.count
+    }
+    assert by_import == {today: 5}
+
+
+def test_home_chart_switches_between_purchase_date_and_import_day(operator, account):
+    make_orders(account, 2, purchased_at=timezone.now() - 3 * D)
+    three_days_ago = f"{timezone.localdate() - 3 * D:%Y-%m-%d}"
+    html = operator.get(reverse("home")).content.decode()
+    assert "Orders per purchase date, last 30 days" in html
+    assert f'data-day="{three_days_ago}" data-count="2"' in html
+    assert re.search(r'class="btn btn-primary active" href="/"[^>]*data-chart-by="purchased"', html)
+    html = operator.get(reverse("home"), {"chart": "imported"}).content.decode()
+    assert "Orders imported per day, last 30 days" in html
+    assert f'data-day="{three_days_ago}" data-count="0"' in html
+    assert f'data-day="{timezone.localdate():%Y-%m-%d}" data-count="2"' in html
+    assert re.search(r'class="btn btn-primary active"[^>]*data-chart-by="imported"', html)
 
 
 def test_orders_per_day_counts_a_day_up_to_the_limit():

@@ -3,7 +3,7 @@ reasons the worker stored in English, read in German."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse
@@ -138,6 +138,66 @@ def test_a_stored_text_is_translated_with_its_values_and_unknown_text_stays():
         assert texts.translate_stored("") == ""
     with translation.override("en"):
         assert texts.translate_stored(retrying) == retrying
+
+
+def test_row_errors_and_a_held_stock_report_read_in_german(logged_in_client, account):
+    """The importers store their reasons in English (orders.stored_texts); the report's page
+    shows them in German, the column names and cells as the file has them."""
+    from orders import stored_texts as order_texts
+    from orders.models import StockSnapshot
+    from orders.services.stock import stock_drop_reason
+    from reports.models import ReportRowError
+
+    StockSnapshot.objects.create(account=account, taken_at=timezone.now(), rows=40, units=1000)
+    held = stock_drop_reason(account=account, rows=40, units=10)
+    report = Report.objects.create(
+        account=account,
+        report_type=BY_KEY["fba_stock"].report_type,
+        marketplace_ids=["A1PA6795UKMFR9"],
+        import_status=Report.ImportStatus.HELD,
+        last_error=held,
+    )
+    record_event(report, message=held)
+    ReportRowError.objects.create(
+        report=report,
+        line_number=7,
+        reason=order_texts.stored_text(order_texts.NOT_A_NUMBER, column="quantity", value="'x'"),
+    )
+    response = logged_in_client.get(reverse("reports:detail", args=[report.pk]), **GERMAN)
+    assert_german(
+        response,
+        german=[
+            "quantity: 'x' ist keine Zahl",
+            "Der Bestandsbericht hat 10 Stück, weniger als 50 % der 1000 des vorigen Berichts. "
+            "Bestätigen Sie, um ihn trotzdem zu importieren.",
+        ],
+        english=["is not a number", "The stock report has", "Confirm to import it anyway"],
+    )
+
+
+def test_the_request_forms_refusals_in_german(logged_in_client, account):
+    response = logged_in_client.post(
+        reverse("reports:request"),
+        {"account": account.pk, "kind": "mfn_orders_eu", "start": "", "end": ""},
+        **GERMAN,
+    )
+    assert response.status_code == 400
+    text = page_text(response)
+    assert "Wählen Sie mindestens einen Marktplatz." in text
+    assert "Choose at least one marketplace." not in text
+
+
+def test_a_moment_in_a_stored_text_is_shown_in_the_readers_zone_and_format(settings):
+    settings.TIME_ZONE = "Europe/Berlin"
+    at = datetime(2026, 12, 6, 14, 5, tzinfo=UTC)
+    stored = texts.stored_text(texts.REGENERATION_WAIT, hours=4, moment=texts.stored_moment(at))
+    assert stored == (
+        "Amazon makes this report at most every 4 hours; it is sent at 2026-12-06T14:05Z."
+    )
+    with translation.override("de"), timezone.override("Europe/Berlin"):
+        assert texts.translate_stored(stored).endswith("er wird am 06.12.2026 15:05 gesendet.")
+    with translation.override("en"), timezone.override("America/New_York"):
+        assert texts.translate_stored(stored).endswith("it is sent at 2026-12-06 09:05.")
 
 
 def test_the_history_of_a_downloaded_report_in_german(logged_in_client, failed_report):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import re
 from datetime import timedelta
 
 import pytest
@@ -157,6 +158,13 @@ def test_upload_stores_the_file_and_the_worker_imports_it(
     assert report.events.first().message.startswith("Uploaded by seller: orders.txt")
     follow = logged_in_client.get(response["Location"]).content.decode()
     assert "Imported" in follow
+    # Described as an upload: nothing Amazon sent, no range Amazon ignored, no Amazon status.
+    facts = re.search(r'<dl class="row small mb-0" id="report-facts">.*?</dl>', follow, re.S)
+    assert "none: the file was uploaded, not requested" in facts.group(0)
+    assert "Whatever the uploaded file holds" in facts.group(0)
+    for amazons in ("exactly as Amazon sent it", "Amazon ignores the range", "amazon-status"):
+        assert amazons not in follow
+    assert "as uploaded (decompressed when it was gzip)" in follow
     assert "hx-trigger" not in follow.split('id="report-live"')[1].split(">")[0]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse, set_script_prefix
@@ -126,6 +126,85 @@ def test_request_form_groups_kinds_and_ticks_the_accounts_marketplaces(
     assert IT not in body
     # The other account's marketplaces are there for the script, hidden and not submitted.
     assert f'data-account-marketplaces="{na_account.pk}" hidden disabled' in body
+
+
+# A fixed "now" for the request page's ready ranges: their values follow the clock.
+PRESET_NOW = datetime(2026, 3, 29, 14, 37, 21, tzinfo=UTC)
+
+
+@pytest.fixture
+def preset_now(monkeypatch) -> datetime:
+    monkeypatch.setattr("django.utils.timezone.now", lambda: PRESET_NOW)
+    return PRESET_NOW
+
+
+def input_value(body: str, name: str) -> str:
+    match = re.search(rf'<input[^>]*name="{name}"[^>]*>', body)
+    return re.search(r'value="([^"]*)"', match.group(0)).group(1)
+
+
+def preset_links(body: str) -> dict[str, dict[str, str]]:
+    """The ready ranges under the request form's dates: key -> the link's attributes."""
+    links = {}
+    for tag in re.findall(r'<a class="btn btn-sm btn-outline-secondary range-preset"[^>]*>', body):
+        attrs = dict(re.findall(r'([\w-]+)="([^"]*)"', tag))
+        attrs["hidden"] = " hidden" in tag
+        links[attrs["data-preset"], attrs.get("data-account", "")] = attrs
+    return links
+
+
+def test_request_form_offers_ready_ranges(logged_in_client, eu_account, na_account, preset_now):
+    SellerAccount.objects.filter(pk=eu_account.pk).update(
+        import_orders_from=datetime(2026, 2, 10, 23, 0, tzinfo=UTC)  # Feb 11 in Berlin
+    )
+    body = logged_in_client.get(reverse("reports:request")).content.decode()
+    links = preset_links(body)
+    # 29 March 2026 is the day Berlin changes to summer time: midnights stay local midnights.
+    local_now = timezone.localtime(preset_now)
+    assert local_now.utcoffset() == timedelta(hours=2)
+    assert links["7", ""]["data-start"] == "2026-03-22T00:00"
+    assert links["30", ""]["data-start"] == "2026-02-27T00:00"
+    assert links["60", ""]["data-start"] == "2026-01-28T00:00"
+    assert {links[key, ""]["data-end"] for key in ("7", "30", "60")} == {"2026-03-29T16:37"}
+    assert html.unescape(links["30", ""]["href"]) == (
+        f"?range=30&account={eu_account.pk}&kind=mfn_orders_eu"
+    )
+    since = links["import-start", str(eu_account.pk)]
+    assert since["data-start"] == "2026-02-11T00:00" and not since["hidden"]
+    assert "Since “Import orders from” (2026-02-11)</a>" in body
+    # The other account's start is there for the script, hidden until that account is chosen.
+    assert links["import-start", str(na_account.pk)]["hidden"]
+    # Without a choice, the form opens on the last 7 days.
+    assert input_value(body, "start") == "2026-03-22T00:00"
+    assert input_value(body, "end") == "2026-03-29T16:37"
+
+
+@pytest.mark.parametrize(
+    ("preset", "start"),
+    [("30", "2026-02-27T00:00"), ("60", "2026-01-28T00:00"), ("import-start", "2026-02-11T00:00")],
+)
+def test_a_ready_range_link_opens_the_form_with_it(
+    logged_in_client, eu_account, preset_now, preset, start
+):
+    SellerAccount.objects.filter(pk=eu_account.pk).update(
+        import_orders_from=datetime(2026, 2, 10, 23, 0, tzinfo=UTC)
+    )
+    body = logged_in_client.get(
+        reverse("reports:request"),
+        {"range": preset, "account": eu_account.pk, "kind": "fba_orders_eu"},
+    ).content.decode()
+    assert input_value(body, "start") == start
+    assert input_value(body, "end") == "2026-03-29T16:37"
+    assert re.search(r'<option value="fba_orders_eu"[^>]*selected', body)
+
+
+def test_a_hostile_ready_range_link_opens_the_default_range(
+    logged_in_client, eu_account, preset_now
+):
+    body = logged_in_client.get(
+        reverse("reports:request"), {"range": "<x>", "account": "x1", "kind": "nope"}
+    ).content.decode()
+    assert input_value(body, "start") == "2026-03-22T00:00"
 
 
 def test_request_end_before_start(logged_in_client, eu_account):
