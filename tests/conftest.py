@@ -9,15 +9,6 @@ from django.utils import translation
 pytest_plugins = ["tests.amazon_fixtures"]
 
 
-@pytest.fixture(autouse=True)
-def _language_of_the_next_test_is_its_own():
-    """A request with a German Accept-Language leaves German active in the thread (Django's
-    LocaleMiddleware activates and does not deactivate): the next test starts in the default
-    language again, whichever test ran before it in the process."""
-    yield
-    translation.deactivate()
-
-
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Tests run with compiled catalogues, as `make install` builds them: a missing or stale
     .mo (a .po edited since) is compiled first."""
@@ -38,7 +29,6 @@ def _default_language():
     """Each test starts in the default language: one that activates German (a page request
     under LocaleMiddleware, a test of the German texts) must not leave it to the next test of
     the same process, whose English assertions would then depend on the order of the tests."""
-    from django.utils import translation
 
     translation.deactivate()
     yield
