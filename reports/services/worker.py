@@ -150,7 +150,7 @@ def _discover(*, now: datetime, budget: PassBudget, inline: bool) -> int:
         if budget.spent():
             break
         try:
-            found = discover_reports(account)
+            found = discover_reports(account, pass_started_at=now)
         except (SpApiError, AccountNotConnected) as error:
             logger.warning("Discovery for %s stopped: %s", account, error)
             continue

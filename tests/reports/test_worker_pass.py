@@ -55,7 +55,7 @@ def steps(monkeypatch, settings):
     settings.WORKER_INTERVAL_SECONDS = 300
     done: list[tuple[str, int]] = []
 
-    def discover(account: SellerAccount) -> list[Report]:
+    def discover(account: SellerAccount, **options) -> list[Report]:
         done.append(("discover", account.pk))
         now = timezone.now()
         DiscoveryCursor.objects.filter(account=account).update(
