@@ -158,3 +158,39 @@ def test_discovery_looks_at_an_account_with_working_push_after_the_push_grace_pe
     # Notifications bring the reports of the first; the check is its safety net.
     assert check_interval(pushed) == timedelta(minutes=10)
     assert check_interval(failing) == check_interval(polled) == timedelta(minutes=1)
+
+
+def test_many_accounts_are_shared_out_over_the_worker_processes(steps, monkeypatch, settings):
+    # One process calling getReports for hundreds of accounts one after the other does not
+    # get round within an interval (the fleet benchmark's polling-only sellers): the pass
+    # shares them out, one task per process, each with some of the longest due.
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "workers": 3}
+    monkeypatch.setattr(worker, "FAN_OUT_FROM", 4)
+    accounts = add_accounts(ACCOUNTS, discovery_due_at=timezone.now() - timedelta(hours=1))
+    tasks: list[tuple] = []
+    monkeypatch.setattr(worker, "async_task", lambda func, *args, **kwargs: tasks.append(args))
+
+    worker.tick()
+
+    assert discovered(steps) == []  # nothing in the pass itself
+    shares = [share for share, _, _ in tasks]
+    assert len(shares) == 3
+    assert sorted(pk for share in shares for pk in share) == [a.pk for a in accounts[:PER_PASS]]
+    assert [share[0] for share in shares] == [a.pk for a in accounts[:3]]
+    # The pass holds the accounts until the tasks stop, a budget's time from now.
+    _, started, until = tasks[0]
+    hold = WorkerHeartbeat.objects.get(name=worker.ACCOUNT_WORK_NAME).last_seen_at
+    assert hold == until and started < until <= started + timedelta(seconds=240)
+
+    for share, started, until in tasks:
+        worker.discover_accounts(share, pass_started_at=started, until=until)
+    assert sorted(discovered(steps)) == [a.pk for a in accounts[:PER_PASS]]
+
+
+def test_a_shared_out_check_stops_at_its_time(steps):
+    accounts = add_accounts(3, discovery_due_at=timezone.now() - timedelta(hours=1))
+    now = timezone.now()
+
+    worker.discover_accounts([a.pk for a in accounts], pass_started_at=now, until=now)
+
+    assert discovered(steps) == []
