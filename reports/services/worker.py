@@ -95,18 +95,24 @@ def tick(*, inline: bool = False) -> int:
 @dataclass(frozen=True)
 class PassBudget:
     """How much per-account work one pass does at most: `accounts` accounts for each kind of
-    work (automatic requests, discovery), until `until` (time.monotonic); the requests until
-    `halfway`."""
+    work (automatic requests, discovery), until `until` (time.monotonic; `ends_at` on the
+    clock, for the tasks discovery is shared out to); the requests until `halfway`."""
 
     accounts: int
     until: float
     halfway: float
+    ends_at: datetime
 
     @classmethod
     def for_interval(cls) -> PassBudget:
         seconds = max(5.0, settings.WORKER_INTERVAL_SECONDS * 0.8)
         began = time.monotonic()
-        return cls(max(1, settings.WORKER_ACCOUNTS_PER_PASS), began + seconds, began + seconds / 2)
+        return cls(
+            max(1, settings.WORKER_ACCOUNTS_PER_PASS),
+            began + seconds,
+            began + seconds / 2,
+            timezone.now() + timedelta(seconds=seconds),
+        )
 
     def spent(self) -> bool:
         return time.monotonic() >= self.until
@@ -161,7 +167,8 @@ def _discover(*, now: datetime, budget: PassBudget, inline: bool) -> tuple[int, 
         .order_by(F("discovery_cursor__next_check_at").asc(nulls_first=True), "pk")
     )
     account_ids = list(due.values_list("pk", flat=True)[: budget.accounts])
-    until = now + timedelta(seconds=max(0.0, budget.until - time.monotonic()))
+    # The rest of the budget, on the clock (the tasks run in other processes).
+    until = budget.ends_at
     processes = max(1, int(settings.Q_CLUSTER.get("workers", 1)))
     if inline or processes == 1 or len(account_ids) < FAN_OUT_FROM:
         found = discover_accounts(
