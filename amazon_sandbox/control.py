@@ -19,7 +19,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 
-from amazon_sandbox import authorization, clock, reporting
+from amazon_sandbox import authorization, clock, notifications, reporting
 from amazon_sandbox.catalog import DemoSeller, seller_by_id
 from amazon_sandbox.generator import orders_between
 from amazon_sandbox.models import (
@@ -540,3 +540,10 @@ def notifications_state(*, selling_partner_id: str = "") -> dict:
             for n in rows
         ],
     }
+
+
+def publish_notifications() -> dict:
+    """One pass of the notifications publisher now, with what it did, step by step."""
+    journal: list[dict] = []
+    sent = notifications.publish(queues=notifications.configured_queues(), journal=journal)
+    return {"sent": sent, "steps": journal}

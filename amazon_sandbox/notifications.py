@@ -5,8 +5,8 @@ Amazon pushes without being asked, so the sandbox's server runs a publisher besi
 threads (`start_publisher`): every `SANDBOX_NOTIFICATION_INTERVAL_SECONDS` of real time it
 finishes the subscribed sellers' reports whose processing time is over in sandbox time (as a
 read would), decides each one's notification once (`Report.notified_at`), applies the armed
-notification faults (drop, send twice, hold back), and sends what is due to the queue with
-boto3 after every few reports decided (`DECIDE_AT_ONCE`), against `SANDBOX_SQS_ENDPOINT_URL`
+notification faults (drop, send twice, hold back), and sends each one to the queue with boto3
+as soon as it is decided, before the next report is finished, against `SANDBOX_SQS_ENDPOINT_URL`
 (an SQS-compatible server such as moto's). A queue that does not exist swallows the message, as
 a queue whose policy keeps Amazon out does: Amazon reports nothing, and neither does the
 sandbox (the control API shows it).
@@ -19,6 +19,7 @@ import logging
 import os
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -216,11 +217,17 @@ def _message(report: Report, state, subscription: NotificationSubscription, *, d
     return notification_id, body
 
 
-def decide_notifications(*, now: datetime, limit: int | None = None) -> int:
+def decide_notifications(
+    *,
+    now: datetime,
+    limit: int | None = None,
+    on_queued: Callable[[Report], None] | None = None,
+) -> int:
     """Give every finished report of a subscribed seller its notification, once: queued
     (due now, or later under a delay fault, or twice), or dropped by a fault. Reports that
-    finished before the seller subscribed get none. Stops once `limit` are queued. Returns
-    how many were queued."""
+    finished before the seller subscribed get none. `on_queued` is called with each report
+    right after its notification is stored (the publisher sends it then, before the next
+    report is finished). Stops once `limit` are queued. Returns how many were queued."""
     subscriptions = {
         (s.selling_partner_id, s.region): s
         for s in _live_subscriptions().filter(notification_type=REPORT_PROCESSING_FINISHED)
@@ -281,6 +288,8 @@ def decide_notifications(*, now: datetime, limit: int | None = None) -> int:
                     due_at=due + timedelta(seconds=fault.hold_seconds),
                 )
             queued += 1
+        if on_queued is not None:
+            on_queued(report)
         if limit is not None and queued >= limit:
             break
     return queued
@@ -333,12 +342,12 @@ class QueueMissing(Exception):
     """The destination's queue does not exist or does not take messages."""
 
 
-def send_due(*, now: datetime, queues: Queues | None) -> int:
+def send_due(*, now: datetime, queues: Queues | None, journal: list[dict] | None = None) -> int:
     """Send the notifications that are due (each copy once). Without an SQS endpoint, or
     when the queue is missing, the notification is marked undeliverable, never retried; when
     the SQS server does not answer, it stays due. Returns how many were sent."""
     sent = 0
-    due = Notification.objects.select_related("subscription__destination").filter(
+    due = Notification.objects.select_related("subscription__destination", "report").filter(
         sent_at__isnull=True, dropped=False, due_at__lte=now
     )
     for notification in due.order_by("due_at", "pk"):
@@ -359,6 +368,8 @@ def send_due(*, now: datetime, queues: Queues | None) -> int:
             sent_at=now, delivery_error=error[:500]
         )
         sent += 0 if error else 1
+        if journal is not None and not error:
+            journal.append({"sent": notification.report.report_id})
     return sent
 
 
@@ -385,25 +396,31 @@ def materialize_due_schedules(*, now: datetime) -> int:
     return created
 
 
-# Reports decided between two sends. Deciding renders a finished report's document, so when a
-# fleet's schedules finish hundreds of reports at once, sending only after all of them were
-# decided would hold the first one's message back for minutes; Amazon notifies each report as
-# it finishes.
-DECIDE_AT_ONCE = 5
+# One publisher pass at a time: the background thread's, or one the control API asks for.
+_PUBLISHING = threading.Lock()
 
 
-def publish(*, queues: Queues | None) -> int:
-    """One pass of the publisher: make the due scheduled reports, then decide a few finished
-    reports at a time and send what is due after each few. Returns how many were sent."""
-    now = clock.now()
-    materialize_due_schedules(now=now)
-    sent = send_due(now=now, queues=queues)
-    while True:
-        queued = decide_notifications(now=now, limit=DECIDE_AT_ONCE)
-        sent += send_due(now=now, queues=queues)
-        if queued < DECIDE_AT_ONCE:
-            return sent
+def publish(*, queues: Queues | None, journal: list[dict] | None = None) -> int:
+    """One pass of the publisher: make the due scheduled reports, send what is due, then
+    finish the subscribed sellers' reports one at a time and send each one's notification as
+    soon as it is decided, before the next report's document is built: Amazon notifies each
+    report as it finishes, so when a fleet's schedules finish hundreds at once the first
+    message must not wait for the last document. `journal` gets one entry per step, in order
+    (`{"decided": report ID}`, `{"sent": report ID}`), for the control API. Returns how many
+    were sent."""
+    with _PUBLISHING:
         now = clock.now()
+        materialize_due_schedules(now=now)
+        sent = send_due(now=now, queues=queues, journal=journal)
+
+        def send_at_once(report: Report) -> None:
+            nonlocal sent
+            if journal is not None:
+                journal.append({"decided": report.report_id})
+            sent += send_due(now=now, queues=queues, journal=journal)
+
+        decide_notifications(now=now, on_queued=send_at_once)
+        return sent
 
 
 def configured_queues() -> Queues | None:

@@ -52,5 +52,6 @@ urlpatterns = [
     path("_control/documents/<str:document_id>", control.document),
     path("_control/faults", control.faults),
     path("_control/notifications", control.notifications),
+    path("_control/notifications/publish", control.publish_notifications),
     path("_control/calls", control.calls),
 ]

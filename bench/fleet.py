@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,13 @@ CONNECTING_AT_ONCE = 8
 DOWNLOADS = ("Reports.downloadDocument",)
 # The MFN order report's default cadence: an Amazon-side schedule every 15 minutes.
 SCHEDULE_PERIOD = timedelta(minutes=15)
+
+# The orders of one report in Amazon's time: the MFN order report's schedule covers the 15
+# minutes before it, 96 a day.
+REPORTS_PER_DAY = timedelta(days=1) / SCHEDULE_PERIOD
+# What push cannot do without, per report of a type with buyer data: getReportDocument and the
+# restricted data token for it (the notification names the document; see BENCHMARKS.md).
+PUSH_FLOOR_CALLS_PER_REPORT = 2
 
 # The goals (issue 14).
 GOAL_PUSH_P95_SECONDS = 10.0
@@ -85,6 +92,14 @@ class FleetPlan:
     def report_every_seconds(self) -> float:
         """How often (real seconds) each seller's schedule makes a report."""
         return SCHEDULE_PERIOD.total_seconds() / self.time_factor
+
+    @property
+    def new_orders_per_report(self) -> float:
+        """The new orders one report of a seller brings in this run: the sandbox's orders
+        arrive on its real-time clock (`orders_per_day` a real day) while the time factor
+        makes the schedule's reports come `time_factor` times as often, each covering 15
+        minutes of which only the last `report_every_seconds` are new."""
+        return self.orders_per_day * self.report_every_seconds / 86_400
 
     @property
     def drain_seconds(self) -> float:
@@ -154,6 +169,25 @@ class PassCost:
 
 
 @dataclass(frozen=True)
+class SideCost:
+    """The SP-API calls of one side of the fleet (the sellers with push, or those without) in
+    the window, against its reports imported and new orders."""
+
+    reports: int
+    orders: int
+    calls: int
+    calls_by_operation: dict[str, int]
+
+    @property
+    def per_report(self) -> float:
+        return self.calls / self.reports if self.reports else 0.0
+
+    @property
+    def per_order(self) -> float:
+        return self.calls / self.orders if self.orders else 0.0
+
+
+@dataclass(frozen=True)
 class FleetResult:
     push: Latencies
     polling: Latencies
@@ -165,6 +199,9 @@ class FleetResult:
     throttled_steady: int
     passes: tuple[PassCost, PassCost]
     import_seconds_p95: float  # download to imported, reports of the window
+    # "push" and "polling": the calls per side (a polling-only seller's check costs a
+    # getReports every interval whatever it finds; push's floor is per report).
+    sides: dict[str, SideCost] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -265,6 +302,7 @@ def render_markdown(
         f"{name} {count:,}" for name, count in sorted(result.calls_by_operation.items())
     )
     small, large = result.passes
+    out += _calls_per_side(plan, result)
     out += [
         "",
         f"In the window: {result.reports_imported:,} reports imported,"
@@ -288,6 +326,51 @@ def render_markdown(
     for goal in goals(result, worker_interval_seconds=plan.worker_interval_seconds):
         out.append(f"| {goal.name} | {'**met**' if goal.met else '**not met**'} | {goal.figures} |")
     return "\n".join(out) + "\n"
+
+
+def orders_a_day_for(calls_per_report: float, *, calls_per_order: float) -> float:
+    """The orders a day a seller on the 15-minute schedule needs for `calls_per_order`."""
+    return calls_per_report / calls_per_order * REPORTS_PER_DAY
+
+
+def _calls_per_side(plan: FleetPlan, result: FleetResult) -> list[str]:
+    """The calls of the sellers with push and of those without, and what the push side's
+    cost per report means for sellers of other sizes (BENCHMARKS.md explains it)."""
+    if not result.sides:
+        return []
+    out = [
+        "",
+        "| SP-API calls in the window | Reports imported | New orders | Calls | per report"
+        " | per order | by operation |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for label, key in (("with push", "push"), ("polling only", "polling")):
+        side = result.sides.get(key)
+        if side is None:
+            continue
+        operations = ", ".join(
+            f"{name} {count:,}" for name, count in sorted(side.calls_by_operation.items())
+        )
+        out.append(
+            f"| {label} | {side.reports:,} | {side.orders:,} | {side.calls:,} |"
+            f" {side.per_report:.2f} | {side.per_order:.2f} | {operations} |"
+        )
+    amazon_orders = plan.orders_per_day / REPORTS_PER_DAY
+    floor = PUSH_FLOOR_CALLS_PER_REPORT
+    out += [
+        "",
+        f"Orders per report: this run's sellers place {plan.orders_per_day:g} orders a day on"
+        f" the sandbox's real-time clock while their schedules, {plan.time_factor:g} times as"
+        f" fast, make a report every {plan.report_every_seconds:.0f} s: about"
+        f" {plan.new_orders_per_report:.2f} new orders per report. The same seller on Amazon's"
+        f" 15-minute schedule has {amazon_orders:.2f} per report; with push's floor of"
+        f" {floor} calls per report (getReportDocument and its restricted data token) that is"
+        f" {floor / amazon_orders:.2f} calls per order. 0.01 per order needs"
+        f" {floor / 0.01:.0f} orders per report: a seller with"
+        f" {orders_a_day_for(floor, calls_per_order=0.01):,.0f} orders a day on the 15-minute"
+        f" schedule.",
+    ]
+    return out
 
 
 # The run.
@@ -501,7 +584,28 @@ def collect(
     # were first imported, both in the window.
     # The presigned document download is S3's, not an SP-API operation: logged, not counted.
     calls = ApiCall.objects.filter(at__gte=start, at__lt=end).exclude(operation__in=DOWNLOADS)
+    new_orders = Order.objects.filter(created_at__gte=start, created_at__lt=end)
+    imported_reports = Report.objects.filter(imported_at__gte=start, imported_at__lt=end).exclude(
+        import_status=Report.ImportStatus.NO_DATA
+    )
+    sides = {}
+    for key, of_side in (
+        ("push", {"account_id__in": pushed}),
+        ("polling", {"account_id__in": set(accounts.values()) - pushed}),
+    ):
+        side_calls = calls.filter(**of_side)
+        sides[key] = SideCost(
+            reports=imported_reports.filter(**of_side).count(),
+            orders=new_orders.filter(**of_side).count(),
+            calls=side_calls.count(),
+            calls_by_operation=dict(
+                side_calls.values_list("operation")
+                .annotate(n=Count("pk"))
+                .values_list("operation", "n")
+            ),
+        )
     return {
+        "sides": sides,
         "push": Latencies.of(push_seconds, pending=pending["push"]),
         "polling": Latencies.of(polling_seconds, pending=pending["polling"]),
         "reports_imported": Report.objects.filter(imported_at__gte=start, imported_at__lt=end)

@@ -34,6 +34,10 @@ STUCK = gettext_noop(
     "request the range again, or wait."
 )
 AMAZON_STATUS = gettext_noop("Amazon status %(status)s.")
+NOTIFIED_DONE = gettext_noop(
+    "Amazon's notification: the report is DONE, with its document %(document_id)s; downloaded "
+    "at once, without asking Amazon about the report again."
+)
 UNREADABLE = gettext_noop("The document could not be read: %(error)s")
 UNDECODABLE = gettext_noop("The document could not be decoded: %(error)s")
 STORED_UNREADABLE = gettext_noop("Could not read the stored document: %(error)s")
@@ -88,6 +92,7 @@ TEMPLATES = (
     FATAL,
     STUCK,
     AMAZON_STATUS,
+    NOTIFIED_DONE,
     UNREADABLE,
     UNDECODABLE,
     STORED_UNREADABLE,

@@ -6,6 +6,8 @@ and by queued tasks: renaming one means updating both.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 
 from reports.services import (
@@ -25,6 +27,10 @@ def heartbeat() -> None:
 
 def tick() -> int:
     return worker.run_worker_pass()
+
+
+def discover_accounts(account_ids: list[int], pass_started_at: datetime, until: datetime) -> int:
+    return worker.discover_accounts(account_ids, pass_started_at=pass_started_at, until=until)
 
 
 def push_pass() -> push_health.PushPass:

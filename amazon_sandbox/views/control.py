@@ -165,3 +165,9 @@ def calls(request: HttpRequest, body: dict) -> dict:
 @_endpoint
 def notifications(request: HttpRequest, body: dict) -> dict:
     return control.notifications_state(selling_partner_id=request.GET.get("selling_partner_id", ""))
+
+
+@require_POST
+@_endpoint
+def publish_notifications(request: HttpRequest, body: dict) -> dict:
+    return control.publish_notifications()

@@ -4,7 +4,7 @@ Central or by other tools. The worker registers them and imports them like its o
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
@@ -21,13 +21,16 @@ Status = Report.ImportStatus
 Amazon = Report.AmazonStatus
 
 
-def discover_reports(account: SellerAccount, *, force: bool = False) -> list[Report]:
+def discover_reports(
+    account: SellerAccount, *, force: bool = False, pass_started_at: datetime | None = None
+) -> list[Report]:
     """Register finished catalogue reports on Amazon that we have not seen: Amazon-scheduled
     ones, and those requested in Seller Central or by other tools. A scheduled report Amazon
     cancelled for want of data is registered too, as finished without data: it is the
     schedule's answer for its range, so the worker does not request that range again.
-    Idempotent (unique account + Amazon report ID); runs at most once per worker interval per
-    account."""
+    Idempotent (unique account + Amazon report ID); runs at most once per worker pass per
+    account, and is due again at the pass an interval later (`next_check_at`), counted from
+    `pass_started_at` (the worker's pass that runs it; now, when called alone)."""
     now = timezone.now()
     cursor = DiscoveryCursor.objects.filter(account=account).first()
     if cursor is not None and cursor.next_check_at > now and not force:
@@ -64,9 +67,23 @@ def discover_reports(account: SellerAccount, *, force: bool = False) -> list[Rep
         )
     DiscoveryCursor.objects.update_or_create(
         account=account,
-        defaults={"checked_until": now, "next_check_at": now + check_interval(account)},
+        defaults={
+            "checked_until": now,
+            "next_check_at": next_check_at(account, pass_started_at=pass_started_at or now),
+        },
     )
     return registered
+
+
+def next_check_at(account: SellerAccount, *, pass_started_at: datetime) -> datetime:
+    """When the account's check is due again: `check_interval` after the start of the pass
+    that checked it, less half a worker interval, so that the pass one interval later finds it
+    due. Counted from the check itself, an account checked late in a pass (the pass goes
+    through hundreds, one after the other) came due just after the next pass had picked its
+    accounts and waited for the pass after that: a check every two intervals. Passes do not
+    come exactly an interval apart either (django-q2 starts them at whole minutes, looking
+    every 30 s or so); half an interval absorbs that, and no pass checks an account twice."""
+    return pass_started_at + check_interval(account) - poll_interval() / 2
 
 
 def check_interval(account: SellerAccount) -> timedelta:

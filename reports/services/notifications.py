@@ -8,7 +8,10 @@ tries it is kept as rejected and deleted). `handle_notification` decides what a 
 
 - a report we track, still waiting for Amazon: made due now and handed out to a worker, through
   the state machine (`transitions.hurry_report`, then a claim under the report's lease), so it
-  is downloaded and imported at once instead of at the next check;
+  is downloaded and imported at once instead of at the next check; when the message says DONE
+  and names the report's document (`reportDocumentId`), the report moves straight to the
+  download (`transitions.finish_from_notification`) and Amazon is not asked about it again:
+  getReportDocument is the only call left before the download;
 - a finished report of a type we import that we do not know: registered (getReport, then as
   discovery registers it) and handed out;
 - a type we do not import (Amazon sends one for every report of the seller, by the thousand):
@@ -48,7 +51,7 @@ from reports import stored_texts as texts
 from reports.catalog import BY_REPORT_TYPE
 from reports.models import RejectedNotification, Report, ReportNotification, WorkerHeartbeat
 from reports.services.discovery import register_found_report
-from reports.services.transitions import enqueue_reports, hurry_report
+from reports.services.transitions import enqueue_reports, finish_from_notification, hurry_report
 from reports.services.worker import record_worker_heartbeat
 
 logger = logging.getLogger(__name__)
@@ -224,6 +227,18 @@ def _act(finished: FinishedReport, accounts: list[SellerAccount]) -> Outcome:
         .first()
     )
     if report is not None:
+        if finished.processing_status == "DONE" and finished.document_id:
+            # The message names the document: straight to the download, no getReport.
+            moved = finish_from_notification(
+                report.pk,
+                document_id=finished.document_id,
+                finished_at=finished.event_time,
+                message=texts.stored_text(texts.NOTIFIED_DONE, document_id=finished.document_id),
+            )
+            if not moved:
+                return Outcome.UNCHANGED
+            enqueue_reports([report.pk])
+            return Outcome.HURRIED
         hurried = hurry_report(
             report.pk,
             message=texts.stored_text(texts.NOTIFIED, status=finished.processing_status),

@@ -193,6 +193,33 @@ def hurry_report(report_id: int, *, message: str) -> bool:
     return bool(changed)
 
 
+def finish_from_notification(
+    report_id: int, *, document_id: str, finished_at: datetime | None, message: str
+) -> bool:
+    """Amazon's notification says the report is DONE and names its document: move a WAITING
+    report straight to DOWNLOADING, due now, as getReport's DONE would (`pipeline._poll`),
+    without asking Amazon about it again; `finished_at` (the notification's eventTime, else
+    now) stands for Amazon's end of processing. Returns whether it moved: a report in any other
+    state (a duplicate, one the check found first, one a seller skipped) is left as it is.
+    Should a worker be polling the report meanwhile, its own write loses the guard."""
+    report = Report.objects.filter(pk=report_id, import_status=Status.WAITING).first()
+    if report is None:
+        return False
+    now = timezone.now()
+    report.amazon_status = Report.AmazonStatus.DONE
+    report.amazon_document_id = document_id
+    report.amazon_processing_end_at = finished_at or now
+    # Amazon made the report when we sent it; getReport would have said so to the second.
+    report.amazon_created_at = report.amazon_created_at or report.sent_at
+    report.amazon_finished_seen_at = report.amazon_finished_seen_at or now
+    report.import_status = Status.DOWNLOADING
+    report.next_attempt_at = now
+    report.attempts = 0
+    report.stuck_since = None
+    report.last_error = ""
+    return transition(report, expected_status=Status.WAITING, message=message)
+
+
 def _lease_free(now: datetime) -> Q:
     return Q(leased_until__isnull=True) | Q(leased_until__lte=now)
 

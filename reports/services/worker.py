@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import IntegrityError
 from django.db.models import F
 from django.utils import timezone
 from django_q.models import Schedule
+from django_q.tasks import async_task
 
 from amazon_settings.exceptions import AccountNotConnected
 from amazon_settings.models import SellerAccount
@@ -74,6 +76,7 @@ def tick(*, inline: bool = False) -> int:
     now = timezone.now()
     if not _take_pass(now):
         return handed_out
+    shared_out_until = None
     try:
         budget = PassBudget.for_interval()
         cadences.ensure_cadences_of_active_accounts(now=now)
@@ -81,27 +84,35 @@ def tick(*, inline: bool = False) -> int:
         # budget's time; discovery, the safety net, in what is left.
         request_due_types(now=now, limit=budget.accounts, until=budget.halfway)
         cadences.cancel_paused_schedules()
-        handed_out += _discover(now=now, budget=budget, inline=inline)
+        found, shared_out_until = _discover(now=now, budget=budget, inline=inline)
+        handed_out += found
     finally:
-        _end_pass()
+        # Discovery shared out over tasks holds the accounts until the tasks stop.
+        _end_pass(at=shared_out_until)
     return handed_out + _advance_due(inline=inline)
 
 
 @dataclass(frozen=True)
 class PassBudget:
     """How much per-account work one pass does at most: `accounts` accounts for each kind of
-    work (automatic requests, discovery), until `until` (time.monotonic); the requests until
-    `halfway`."""
+    work (automatic requests, discovery), until `until` (time.monotonic; `ends_at` on the
+    clock, for the tasks discovery is shared out to); the requests until `halfway`."""
 
     accounts: int
     until: float
     halfway: float
+    ends_at: datetime
 
     @classmethod
     def for_interval(cls) -> PassBudget:
         seconds = max(5.0, settings.WORKER_INTERVAL_SECONDS * 0.8)
         began = time.monotonic()
-        return cls(max(1, settings.WORKER_ACCOUNTS_PER_PASS), began + seconds, began + seconds / 2)
+        return cls(
+            max(1, settings.WORKER_ACCOUNTS_PER_PASS),
+            began + seconds,
+            began + seconds / 2,
+            timezone.now() + timedelta(seconds=seconds),
+        )
 
     def spent(self) -> bool:
         return time.monotonic() >= self.until
@@ -119,8 +130,9 @@ def _take_pass(now: datetime) -> bool:
     )
 
 
-def _end_pass() -> None:
-    WorkerHeartbeat.objects.filter(name=ACCOUNT_WORK_NAME).update(last_seen_at=timezone.now())
+def _end_pass(*, at: datetime | None = None) -> None:
+    """Let the next pass do the per-account work, from `at` on (now by default)."""
+    WorkerHeartbeat.objects.filter(name=ACCOUNT_WORK_NAME).update(last_seen_at=at or timezone.now())
 
 
 def _advance_due(*, inline: bool, ids: list[int] | None = None) -> int:
@@ -135,27 +147,70 @@ def _advance_due(*, inline: bool, ids: list[int] | None = None) -> int:
     return len(claimed)
 
 
-def _discover(*, now: datetime, budget: PassBudget, inline: bool) -> int:
-    """Discovery for the accounts whose check is due, the longest due first, within `budget`.
-    What it registers is handed out at once (without `inline`; with it, at the end of the
-    pass). Returns how many reports were handed out."""
+# Discovery is shared out over the worker's processes (`discover_accounts` tasks, one per
+# process but one) once a pass has this many accounts to check: each check is a getReports
+# that waits for Amazon, and one process going through a thousand of them one after the other
+# does not get round within an interval. Fewer are checked in the pass itself.
+FAN_OUT_FROM = 50
+
+
+def _discover(*, now: datetime, budget: PassBudget, inline: bool) -> tuple[int, datetime | None]:
+    """Discovery for the accounts whose check is due, the longest due first, within `budget`:
+    in this pass, or, for many accounts (FAN_OUT_FROM) and a worker of several processes,
+    shared out over `discover_accounts` tasks that stop at the budget's end. What it registers
+    is handed out at once (without `inline`; with it, at the end of the pass). Returns how
+    many reports were handed out here, and when the tasks stop (None without tasks)."""
     due = (
         SellerAccount.objects.usable()
         .filter(order_import_active=True)
         .exclude(discovery_cursor__next_check_at__gt=now)
         .order_by(F("discovery_cursor__next_check_at").asc(nulls_first=True), "pk")
     )
+    account_ids = list(due.values_list("pk", flat=True)[: budget.accounts])
+    # The rest of the budget, on the clock (the tasks run in other processes).
+    until = budget.ends_at
+    # Never every process: one stays free for the reports push hands out, which would
+    # otherwise wait behind the checks (bench-fleet: 24 s from notification to download).
+    tasks = int(settings.Q_CLUSTER.get("workers", 1)) - 1
+    if inline or tasks < 2 or len(account_ids) < FAN_OUT_FROM:
+        found = discover_accounts(
+            account_ids, pass_started_at=now, until=until, hand_out_found=not inline
+        )
+        return found, None
+    # Round robin, so that every task has some of the longest due.
+    for share in (account_ids[n::tasks] for n in range(tasks)):
+        async_task("reports.tasks.discover_accounts", share, now, until, group="discover_accounts")
+    return 0, until
+
+
+def discover_accounts(
+    account_ids: list[int],
+    *,
+    pass_started_at: datetime,
+    until: datetime,
+    hand_out_found: bool = True,
+) -> int:
+    """Discovery for these accounts, in this order, one after the other until `until`; an
+    account checked meanwhile (by a pass that overlapped) is left alone. What it registers is
+    handed out at once with `hand_out_found`. Returns how many reports were handed out."""
+    accounts = SellerAccount.objects.usable().filter(pk__in=account_ids, order_import_active=True)
+    by_pk = {account.pk: account for account in accounts}
     handed_out = 0
-    for account in due[: budget.accounts]:
-        if budget.spent():
+    for pk in account_ids:
+        account = by_pk.get(pk)
+        if account is None:
+            continue
+        if timezone.now() >= until:
             break
         try:
-            found = discover_reports(account)
+            found = discover_reports(account, pass_started_at=pass_started_at)
         except (SpApiError, AccountNotConnected) as error:
             logger.warning("Discovery for %s stopped: %s", account, error)
             continue
+        except IntegrityError:
+            continue  # an overlapping check registered the same report: it is there
         due_now = [r.pk for r in found if r.next_attempt_at is not None]
-        if due_now and not inline:
+        if due_now and hand_out_found:
             handed_out += _advance_due(inline=False, ids=due_now)
     return handed_out
 

@@ -10,7 +10,9 @@ from bench.fleet import (
     FleetResult,
     Latencies,
     PassCost,
+    SideCost,
     goals,
+    orders_a_day_for,
     render_markdown,
 )
 
@@ -95,3 +97,23 @@ def test_the_section_names_the_machine_the_plan_and_every_goal():
     assert "| 1,000 | 500 | 17 |" in text
     assert text.count("**met**") == 4 and text.count("**not met**") == 1
     assert text.endswith("|\n")
+
+
+def test_the_calls_are_split_by_side_with_the_arithmetic_of_orders_per_report():
+    plan = FleetPlan.from_environment({})  # 600 orders a day, time factor 4
+    sides = {
+        "push": SideCost(10, 20, 20, {"Reports.getReportDocument": 10, "Tokens.x": 10}),
+        "polling": SideCost(5, 10, 45, {"Reports.getReports": 40, "Reports.getReportDocument": 5}),
+    }
+    text = render_markdown(info={}, plan=plan, result=result(sides=sides), when=WHEN, redis=True)
+    assert "| with push | 10 | 20 | 20 | 2.00 | 1.00 | Reports.getReportDocument 10," in text
+    assert "| polling only | 5 | 10 | 45 | 9.00 | 4.50 |" in text
+    # 600 a real day, a report every 225 s: 1.56 new orders each; 6.25 on Amazon's schedule.
+    assert plan.new_orders_per_report == 600 * 225 / 86_400
+    assert "about 1.56 new orders per report" in text
+    assert "15-minute schedule has 6.25 per report" in text and "0.32 calls per order" in text
+    assert orders_a_day_for(2, calls_per_order=0.01) == 19_200
+    assert "a seller with 19,200 orders a day" in text
+    # Without the split (an older result), the section is as before.
+    plain = render_markdown(info={}, plan=plan, result=result(), when=WHEN, redis=True)
+    assert "SP-API calls in the window" not in plain

@@ -205,10 +205,35 @@ def test_a_notification_imports_a_report_without_waiting_for_the_check(pushed, a
     assert ReportEvent.objects.filter(
         report=report, message__startswith="Amazon's notification: the report is DONE"
     ).exists()
-    # One getReport: the one the notification asked for, not a check's.
-    assert calls(amazon, "getReport") == 1
+    # The message names the document: no getReport at all, neither the notification's nor a
+    # check's; getReportDocument is the one call before the download.
+    assert calls(amazon, "getReport") == 0
+    assert calls(amazon, "getReportDocument") == 1
+    assert report.amazon_status == Report.AmazonStatus.DONE
+    assert (
+        report.amazon_document_id
+        == notification_of(amazon, report)["body"]["payload"][
+            "reportProcessingFinishedNotification"
+        ]["reportDocumentId"]
+    )
+    assert report.amazon_processing_end_at is not None
     pushed.push.refresh_from_db()
     assert pushed.push.last_notification_at is not None
+
+
+def test_a_notification_without_the_document_asks_amazon_first(pushed, amazon, handed, queue, sqs):
+    # Amazon's schema makes reportDocumentId optional: without it, the report is made due and
+    # getReport tells the rest, as the check would.
+    amazon.control("faults", {"kind": "notification_drop"})
+    report = sent_and_waiting(pushed)
+    assert notification_of(amazon, report)["dropped"] is True
+    sqs.send(queue[0], finished_message(report.amazon_report_id))
+
+    outcomes = consume(handed, until=imported(report))
+
+    assert outcomes["hurried"] == 1
+    assert calls(amazon, "getReport") == 1
+    assert calls(amazon, "getReportDocument") == 1
 
 
 def test_a_dropped_notification_is_caught_by_the_check_and_push_shows_not_working(

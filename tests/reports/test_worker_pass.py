@@ -5,6 +5,7 @@ piled up, and neither the Amazon-side schedules nor the finished reports got the
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -55,7 +56,7 @@ def steps(monkeypatch, settings):
     settings.WORKER_INTERVAL_SECONDS = 300
     done: list[tuple[str, int]] = []
 
-    def discover(account: SellerAccount) -> list[Report]:
+    def discover(account: SellerAccount, **options) -> list[Report]:
         done.append(("discover", account.pk))
         now = timezone.now()
         DiscoveryCursor.objects.filter(account=account).update(
@@ -158,3 +159,54 @@ def test_discovery_looks_at_an_account_with_working_push_after_the_push_grace_pe
     # Notifications bring the reports of the first; the check is its safety net.
     assert check_interval(pushed) == timedelta(minutes=10)
     assert check_interval(failing) == check_interval(polled) == timedelta(minutes=1)
+
+
+def test_many_accounts_are_shared_out_over_the_worker_processes(steps, monkeypatch, settings):
+    # One process calling getReports for hundreds of accounts one after the other does not
+    # get round within an interval (the fleet benchmark's polling-only sellers): the pass
+    # shares them out, one task per process but one, each with some of the longest due.
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "workers": 4}  # one stays for push's reports
+    monkeypatch.setattr(worker, "FAN_OUT_FROM", 4)
+    accounts = add_accounts(ACCOUNTS, discovery_due_at=timezone.now() - timedelta(hours=1))
+    tasks: list[tuple] = []
+    monkeypatch.setattr(worker, "async_task", lambda func, *args, **kwargs: tasks.append(args))
+    # The automatic requests before it took a while (a hundred seconds of the pass's 240):
+    # the tasks still get the rest of the budget from when they are handed out.
+    spent = timedelta(seconds=100)
+    real_now, real_monotonic = timezone.now, time.monotonic
+    began = real_now()
+
+    def requests_take_a_while(**kwargs) -> None:
+        monkeypatch.setattr(worker.timezone, "now", lambda: real_now() + spent)
+        monkeypatch.setattr(worker.time, "monotonic", lambda: real_monotonic() + 100)
+
+    monkeypatch.setattr(worker, "request_due_types", requests_take_a_while)
+
+    worker.tick()
+    monkeypatch.setattr(worker.timezone, "now", real_now)
+    monkeypatch.setattr(worker.time, "monotonic", real_monotonic)
+
+    assert discovered(steps) == []  # nothing in the pass itself
+    shares = [share for share, _, _ in tasks]
+    assert len(shares) == 3
+    assert sorted(pk for share in shares for pk in share) == [a.pk for a in accounts[:PER_PASS]]
+    assert [share[0] for share in shares] == [a.pk for a in accounts[:3]]
+    # The pass holds the accounts until the tasks stop, a budget's time after it began.
+    _, started, until = tasks[0]
+    hold = WorkerHeartbeat.objects.get(name=worker.ACCOUNT_WORK_NAME).last_seen_at
+    assert hold == until
+    assert began + timedelta(seconds=239) <= until <= real_now() + timedelta(seconds=240)
+    assert until > began + spent  # time left for the tasks, after the requests
+
+    for share, started, _until in tasks:
+        worker.discover_accounts(share, pass_started_at=started, until=real_now() + spent)
+    assert sorted(discovered(steps)) == [a.pk for a in accounts[:PER_PASS]]
+
+
+def test_a_shared_out_check_stops_at_its_time(steps):
+    accounts = add_accounts(3, discovery_due_at=timezone.now() - timedelta(hours=1))
+    now = timezone.now()
+
+    worker.discover_accounts([a.pk for a in accounts], pass_started_at=now, until=now)
+
+    assert discovered(steps) == []

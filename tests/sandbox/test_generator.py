@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -17,11 +18,13 @@ from decimal import Decimal
 
 import pytest
 
+from amazon_sandbox import generator
 from amazon_sandbox.catalog import (
     DEMO_SELLERS,
     MARKETPLACES,
     REPORT_TYPES,
     DemoSeller,
+    fleet_seller,
     fleet_seller_id,
     fleet_sellers,
     marketplace_by_country,
@@ -43,6 +46,7 @@ NA = seller_by_id("A3CEDARRIDGE9K", "na")
 SMALL = seller_by_id("A1KERZENWERK5D", "eu")
 DE = "A1PA6795UKMFR9"
 FR = "A13V1IB3VIYZZH"
+MFN_ORDERS = "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING"
 
 EU_TYPES = sorted(t for t, s in REPORT_TYPES.items() if "eu" in s.regions)
 NA_TYPES = sorted(t for t, s in REPORT_TYPES.items() if "na" in s.regions)
@@ -744,3 +748,53 @@ def test_fleet_sellers_place_orders_around_the_clock_deterministically(monkeypat
     assert orders == orders_between(first, day, day + timedelta(days=1), now=NOW)
     others = orders_between(second, day, day + timedelta(days=1), now=NOW)
     assert [o.purchase_date for o in orders] != [o.purchase_date for o in others]
+
+
+def _forget_generated_days() -> None:
+    for name in ("_day_slots", "_day_order", "_day_orders"):
+        if cached := getattr(generator, name, None):
+            cached.cache_clear()
+
+
+def test_a_short_report_makes_only_the_orders_inside_its_range(monkeypatch):
+    # A fleet's scheduled reports finish by the hundred at once and each is built as it
+    # finishes: a 15-minute report of a seller with 600 orders a day must not make the 600
+    # orders of its whole day first (about a quarter of a second each, one after the other).
+    seller = fleet_seller(3, 600.0)
+    start = NOW - timedelta(minutes=15)
+    _forget_generated_days()
+    made = []
+    real = generator._make_order
+    monkeypatch.setattr(
+        generator, "_make_order", lambda *a, **k: made.append(k["purchase"]) or real(*a, **k)
+    )
+
+    orders = orders_between(seller, start, NOW, now=NOW)
+
+    assert 0 < len(orders) == len(made) < 20
+    assert all(start <= moment < NOW for moment in made)
+
+
+def test_a_day_is_the_same_whether_built_in_parts_or_whole():
+    seller = fleet_seller(4, 600.0)
+    day = datetime(2025, 3, 14, tzinfo=UTC)
+    quarters = [day + timedelta(minutes=15 * n) for n in range(97)]
+    _forget_generated_days()
+    texts = [
+        render(MFN_ORDERS, start, start + timedelta(minutes=15), seller=seller).text
+        for start in quarters[40:44]
+    ]
+    parts = [
+        order
+        for start, end in itertools.pairwise(quarters)
+        for order in orders_between(seller, start, end, now=NOW)
+    ]
+    _forget_generated_days()
+    whole = orders_between(seller, day, day + timedelta(days=1), now=NOW)
+
+    assert 500 < len(whole)
+    assert parts == whole
+    assert texts == [
+        render(MFN_ORDERS, start, start + timedelta(minutes=15), seller=seller).text
+        for start in quarters[40:44]
+    ]

@@ -353,3 +353,54 @@ def test_a_scheduled_report_is_pushed_although_nobody_reads_the_sellers_reports(
     assert finished["reportType"] == ORDERS
     report = eu.report(finished["reportId"])
     assert report["reportScheduleId"] == schedule_id
+
+
+@pytest.fixture(scope="module")
+def fleet_sandbox(tmp_path_factory, sqs):
+    """A sandbox with forty busy fleet sellers whose publisher the test drives itself, one
+    pass at a time (`/_control/notifications/publish`): the background one waits an hour."""
+    from tests.sandbox_server import SandboxServer
+
+    server = SandboxServer.start(
+        tmp_path_factory.mktemp("fleet-sandbox"),
+        time_factor=120,
+        env={
+            "SANDBOX_FLEET_SELLERS": "40",
+            "SANDBOX_FLEET_ORDERS_PER_DAY": "600",
+            "SANDBOX_SQS_ENDPOINT_URL": sqs.endpoint_url,
+            "SANDBOX_NOTIFICATION_INTERVAL_SECONDS": "3600",
+        },
+    )
+    yield server
+    server.stop()
+
+
+def test_each_report_of_a_burst_is_pushed_before_the_next_is_built(fleet_sandbox, sqs, queue):
+    # A fleet's schedules finish hundreds of reports at the same moment; Amazon notifies each
+    # as it finishes. The publisher must send each message before it builds the next report's
+    # document, not after the whole burst.
+    url, arn = queue
+    destination = App(fleet_sandbox).create_destination(arn)["destinationId"]
+    created = []
+    for number in range(1, 41):
+        seller = Api(fleet_sandbox, f"AFLEET{number:07d}", "eu")
+        subscribe(seller, destination)
+        since = datetime.now(UTC) - timedelta(minutes=15)
+        created.append(seller.create_report(ORDERS, [DE], dataStartTime=since.isoformat()))
+    fleet_sandbox.advance_clock(600)  # every one of them has finished by now
+
+    steps = fleet_sandbox.control("notifications/publish", {})["steps"]
+
+    decided = [step["decided"] for step in steps if "decided" in step]
+    assert sorted(decided) == sorted(created)
+    # One step at a time: every report's message leaves right after it is decided.
+    assert steps == [
+        step for report_id in decided for step in ({"decided": report_id}, {"sent": report_id})
+    ]
+    messages = wait_for_messages(sqs, url, 40)
+    finished = [m["payload"]["reportProcessingFinishedNotification"] for m in messages]
+    assert [f["reportId"] for f in finished] == decided
+    for notification in finished:
+        if notification["processingStatus"] == "DONE":
+            assert notification["reportDocumentId"]
+    assert fleet_sandbox.control("notifications/publish", {}) == {"sent": 0, "steps": []}
