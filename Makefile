@@ -22,13 +22,14 @@ SCALEOUT_TESTS ?= tests/amazon_settings tests/reports tests/orders tests/deploym
 
 # Both runs spread their tests over this many processes (pytest-xdist); each has its own test
 # database, sandbox and moto server, and in the scale-out run its own Redis databases and its own
-# prefix in the shared S3 bucket (tests/scaleout.py, tests/settings.py).
+# prefix in the shared S3 bucket (tests/scaleout.py, tests/settings.py). The main run hands out
+# whole files (`--dist loadfile`): a browser module tells one story test by test, in order.
 TEST_PROCESSES ?= 2
 
 test: install ## Lint and run the whole test suite (and the scale-out run when PostgreSQL and Redis answer)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/pytest -m "not postgres" -n $(TEST_PROCESSES) --durations=15 $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -m "not postgres" -n $(TEST_PROCESSES) --dist loadfile --durations=15 $(PYTEST_ARGS)
 	@if $(PY) scripts/scaleout_available.py $(SCALEOUT_DATABASE_URL) $(SCALEOUT_REDIS_URL); then \
 		echo "Scale-out run: PostgreSQL + Redis"; \
 		TEST_DATABASE_URL=$(SCALEOUT_DATABASE_URL) TEST_REDIS_URL=$(SCALEOUT_REDIS_URL) TEST_DOCUMENTS_S3=1 \

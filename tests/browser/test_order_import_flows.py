@@ -369,7 +369,7 @@ def test_7_a_new_connection_imports_without_further_clicks(page, demo):
     card.get_by_role("link", name="Report cadence").click()
     page.select_option("#id_fba_orders_na", "PT1H")
     page.get_by_role("button", name="Save cadence").click()
-    expect(page.locator("#cadence-fba_orders_na .field-error")).to_have_text(
+    expect(page.locator("#cadence-fba_orders_na .invalid-feedback")).to_have_text(
         "Amazon makes this report at most every 4 hours: choose that or longer."
     )
     screenshot(page, "7-4-cadence-field-error")

@@ -136,7 +136,9 @@ def test_with_push_a_requested_report_is_imported_with_the_bar_moving_without_re
         "SELECT e.message FROM reports_reportevent e JOIN reports_report r ON r.id = e.report_id "
         "WHERE r.source = 'requested' AND e.message LIKE 'Amazon''s notification:%'"
     )
-    assert message == "Amazon's notification: the report is DONE; fetched at once."
+    # The notification named the document: downloaded without asking Amazon about the report.
+    assert message.startswith("Amazon's notification: the report is DONE, with its document ")
+    assert message.endswith("; downloaded at once, without asking Amazon about the report again.")
 
     page.goto(demo.url("/settings/"))
     last = page.locator(f"#push-{account_pk} .push-last")
