@@ -37,6 +37,8 @@ NAVIGATION: tuple[NavEntry, ...] = (
     NavEntry(_("Invoices"), "orders:invoices", section=_("Orders")),
     NavEntry(_("Users"), "administration:users", _("Administration"), "core.manage_users"),
     NavEntry(_("Audit log"), "administration:audit", _("Administration"), "core.manage_users"),
+    NavEntry(_("API tokens"), "api_tokens:list", _("Administration"), "api.manage_apitoken"),
+    NavEntry(_("Webhooks"), "api_webhooks:list", _("Administration"), "api.manage_apitoken"),
 )
 
 

@@ -183,8 +183,13 @@ def setup_roles() -> dict[str, Group]:
             "name": "Can invite users, set their roles, deactivate them and read the audit log"
         },
     )
+    # API tokens and webhooks (the `api` app's, named here since core imports no app): they
+    # read what a scope names, so administrators hand them out.
+    manage_api = Permission.objects.filter(
+        content_type__app_label="api", codename="manage_apitoken"
+    )
     administrators, _ = Group.objects.get_or_create(name=ADMINISTRATORS)
-    administrators.permissions.add(*view, operate, buyer_data_permission, manage_users)
+    administrators.permissions.add(*view, operate, buyer_data_permission, manage_users, *manage_api)
     return {
         VIEWERS: viewers,
         OPERATORS: operators,

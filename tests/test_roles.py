@@ -210,7 +210,7 @@ MAY_ADMINISTER = {
 
 
 # API tokens read what their scopes name, webhooks are sent what their events name: only who
-# may hand tokens out (superusers here) manages either.
+# may hand tokens out (the Administrators and superusers) manages either.
 TOKEN_ADMIN_PAGES = {"api_tokens:list", "api_tokens:revoke"}
 TOKEN_ADMIN_NAMESPACES = ("api_webhooks:",)
 
@@ -238,7 +238,7 @@ def test_every_page_answers_each_role_as_the_table_says(role):
         elif name in BUYER_DATA_PAGES:
             allowed = MAY_LOOK[role] and MAY_SEE_BUYERS[role]
         elif name in TOKEN_ADMIN_PAGES or name.startswith(TOKEN_ADMIN_NAMESPACES):
-            allowed = role == "admin"
+            allowed = MAY_ADMINISTER[role]
         else:
             allowed = MAY_LOOK[role]
         if (response.status_code == 403) == allowed:
