@@ -91,5 +91,7 @@ lint: install
 clean-demo: ## Delete the demo's database, secrets and sandbox state
 	rm -rf var
 
+# The fleet runs as the issue's deployment does: PostgreSQL, Redis as broker and cache.
+BENCH_FLEET_REDIS_URL ?= redis://127.0.0.1:6379/4
 bench-fleet: install ## A thousand sellers: DONE to visible with push and polling, calls per order, 429s, idle pass cost (BENCHMARKS.md)
-	$(PY) -m bench.fleet
+	BENCH_REDIS_URL=$${BENCH_REDIS_URL:-$(BENCH_FLEET_REDIS_URL)} $(PY) -m bench.fleet
