@@ -402,23 +402,9 @@ def seed(plan: LoadPlan, accounts: list[Any]) -> Dataset:
         for account in accounts
     ]
     now = datetime.now(UTC)
-    finished = [
-        Report.ImportStatus.IMPORTED,
-        Report.ImportStatus.IMPORTED,
-        Report.ImportStatus.IMPORTED,
-        Report.ImportStatus.NO_DATA,
-        Report.ImportStatus.FAILED,
-        Report.ImportStatus.SKIPPED,
-    ]
-    seeding.seed_orders(
-        seeded, plan.orders, now=now, extra_items=True, imported_after_purchase=True
+    seeding.seed_load_mix(
+        seeded, orders=plan.orders, reports=plan.reports, api_calls=plan.api_calls, now=now
     )
-    seeding.seed_reports(seeded, plan.reports, now=now, statuses=finished, events_per_report=4)
-    seeding.seed_returns(every=40)
-    seeding.seed_invoices(every=2)
-    seeding.seed_stock(seeded, now=now, skus=500, changes_per_level=10, snapshots=30)
-    seeding.seed_api_calls(seeded, plan.api_calls, now=now)
-    seeding.analyze()
     step = max(1, plan.orders // 500)
     with connection.cursor() as cursor:
         cursor.execute(

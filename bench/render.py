@@ -106,7 +106,6 @@ def seed(plan: RenderPlan) -> None:
     from amazon_settings.models import AccountMarketplace, SellerAccount
     from bench import seeding
     from core.roles import BUYER_DATA, OPERATORS, setup_roles
-    from reports.models import Report
 
     by_id = MARKETPLACES
     seeded = []
@@ -141,23 +140,9 @@ def seed(plan: RenderPlan) -> None:
         )
     # Midnight: two runs on one day seed the same dates.
     now = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    finished = [
-        Report.ImportStatus.IMPORTED,
-        Report.ImportStatus.IMPORTED,
-        Report.ImportStatus.IMPORTED,
-        Report.ImportStatus.NO_DATA,
-        Report.ImportStatus.FAILED,
-        Report.ImportStatus.SKIPPED,
-    ]
-    seeding.seed_orders(
-        seeded, plan.orders, now=now, extra_items=True, imported_after_purchase=True
+    seeding.seed_load_mix(
+        seeded, orders=plan.orders, reports=plan.reports, api_calls=plan.api_calls, now=now
     )
-    seeding.seed_reports(seeded, plan.reports, now=now, statuses=finished, events_per_report=4)
-    seeding.seed_returns(every=40)
-    seeding.seed_invoices(every=2)
-    seeding.seed_stock(seeded, now=now, skus=500, changes_per_level=10, snapshots=30)
-    seeding.seed_api_calls(seeded, plan.api_calls, now=now)
-    seeding.analyze()
     groups = setup_roles()
     user = get_user_model().objects.create_user(username=USERNAME, password="render-password-1")  # noqa: S106
     # An Operator who may see buyers' data: every part of every page is rendered.

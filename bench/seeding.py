@@ -398,3 +398,28 @@ def analyze() -> None:
 
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
+
+
+def seed_load_mix(
+    accounts: Sequence[SeededAccount], *, orders: int, reports: int, api_calls: int, now: datetime
+) -> None:
+    """The data of bench-load's page mix (also bench-render's): orders with extra items, reports
+    mostly imported with their events, a return for 1 order in 40, an invoice for 1 in 2, stock
+    with its history, logged calls; then fresh planner statistics."""
+    from reports.models import Report
+
+    finished = [
+        Report.ImportStatus.IMPORTED,
+        Report.ImportStatus.IMPORTED,
+        Report.ImportStatus.IMPORTED,
+        Report.ImportStatus.NO_DATA,
+        Report.ImportStatus.FAILED,
+        Report.ImportStatus.SKIPPED,
+    ]
+    seed_orders(accounts, orders, now=now, extra_items=True, imported_after_purchase=True)
+    seed_reports(accounts, reports, now=now, statuses=finished, events_per_report=4)
+    seed_returns(every=40)
+    seed_invoices(every=2)
+    seed_stock(accounts, now=now, skus=500, changes_per_level=10, snapshots=30)
+    seed_api_calls(accounts, api_calls, now=now)
+    analyze()
