@@ -454,6 +454,11 @@ CACHES = {
             # Shared by every process on the machine (web server and worker), unlike locmem.
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "cache_table",
+            # Every connected account keeps its access token here. Django's default of 300
+            # entries culled a third of them on each write beyond it, so a fleet of more than
+            # 300 accounts refreshed tokens on almost every call. Expired entries are culled
+            # first; 200,000 leave room for tens of thousands of accounts and the API's counts.
+            "OPTIONS": {"MAX_ENTRIES": 200_000},
         }
     )
 }
