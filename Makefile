@@ -9,7 +9,7 @@ NODE_STAMP := node_modules/.installed
 PO_FILES := $(wildcard locale/*/LC_MESSAGES/*.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: demo test install lint clean-demo bench bench-load bench-render bench-upload bench-export bench-fleet bench-api bench-webhooks reliability
+.PHONY: demo test install lint clean-demo bench bench-load bench-render bench-upload bench-export bench-fleet bench-api bench-webhooks bench-hostile reliability
 
 demo: install ## Set up and run the product, the worker and the Amazon sandbox (Ctrl-C stops all)
 	@$(PY) scripts/demo.py
@@ -82,6 +82,9 @@ bench-api: install ## 1,000,000 orders synced through the REST API over HTTP by 
 
 bench-webhooks: install ## Webhook delivery throughput: 10,000 events POSTed signed to a local receiver, 1 and 4 subscriptions (BENCHMARKS.md)
 	$(PY) -m bench.webhooks
+
+bench-hostile: install ## The attack run of issue 18 replayed over HTTP on 480,000 orders: does each defence hold (BENCHMARKS.md)
+	$(PY) -m bench.hostile
 
 reliability: install ## Inject every fault through the sandbox; print lines and invoices lost, doubled or wrong per fault
 	$(PY) scripts/reliability.py $(RELIABILITY_ARGS)
