@@ -7,6 +7,7 @@ from __future__ import annotations
 from amazon_settings.spapi.errors import HEADLINES, SENTENCE
 from core.stored_texts import register
 
+# The sentence first: a headline's own pattern would take the facts into its operation.
+register(SENTENCE, choices={"headline": HEADLINES}, verbatim=("facts",))
 # The headlines on their own: an error without facts is its headline.
 register(*HEADLINES)
-register(SENTENCE, choices={"headline": HEADLINES}, verbatim=("facts",))
