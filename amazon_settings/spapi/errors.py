@@ -39,7 +39,6 @@ TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
 DEFAULT_RETRY_AFTER = 60.0
 
 
-
 def gettext_noop(message: str) -> str:
     """`message` as it is. The name marks it for the catalogue (`makemessages` looks for it)
     without Django here: the dashboard translates the stored text when it shows it."""
@@ -56,8 +55,7 @@ TOO_MANY_CALLS = gettext_noop(
 )
 THROTTLED = gettext_noop("Amazon throttled %(operation)s; try again in %(seconds)s s")
 AUTHORIZATION_REVOKED = gettext_noop(
-    "Amazon no longer accepts this seller's authorization; the seller must authorize the app "
-    "again"
+    "Amazon no longer accepts this seller's authorization; the seller must authorize the app again"
 )
 INVALID_CODE = gettext_noop(
     "Amazon rejected the authorization code; it expired or was already used, so the seller "

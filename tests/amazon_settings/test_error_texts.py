@@ -53,7 +53,9 @@ FAMILIES = [
         "nicht gesendet",
     ),
     (
-        SpApiTransientError(operation="Orders.getOrders", status=503, message="Service Unavailable"),
+        SpApiTransientError(
+            operation="Orders.getOrders", status=503, message="Service Unavailable"
+        ),
         "Amazon konnte Orders.getOrders gerade nicht beantworten; der Aufruf wird wiederholt "
         "(503: Service Unavailable)",
     ),
@@ -95,8 +97,7 @@ FAMILIES = [
             code="Unauthorized",
             message=CAUGHT,
         ),
-        "Amazon hat den Zugriff auf Reports.createReport verweigert "
-        f"(403 Unauthorized: {CAUGHT})",
+        f"Amazon hat den Zugriff auf Reports.createReport verweigert (403 Unauthorized: {CAUGHT})",
     ),
     (
         SpApiRequestError(

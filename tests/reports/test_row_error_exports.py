@@ -78,7 +78,6 @@ def test_the_details_page_offers_the_export_when_there_are_rows(report, viewer_c
     assert viewer_client.get("/reports/999999/row-errors.csv").status_code == 404
 
 
-
 def test_a_german_reader_exports_the_row_errors_in_german(report, logged_in_client):
     """Headers, kinds and the stored reasons in German, as on the details page; a reason no
     template built stays as it was stored."""
