@@ -9,8 +9,10 @@ import re
 import threading
 import time
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.test import Client
@@ -29,10 +31,11 @@ from reports.services.transitions import fail_report
 from reports.services.worker import worker_schedules
 from tests.api.conftest import token_client
 from tests.api.test_api import END, MFN, START
+from tests.german import GERMAN, compiled_catalogue, page_text
 from tests.orders.conftest import render, run_import
 from tests.webhook_receiver import Receiver
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures(compiled_catalogue.__name__)]
 
 T0 = timezone.now().replace(microsecond=0)
 ALL_EVENTS = list(WebhookEvent.values)
@@ -215,6 +218,14 @@ def test_failures_are_retried_with_backoff_for_a_day_then_the_webhook_is_switche
     page = admin_client.get(f"/settings/webhooks/{subscription.pk}/").content.decode()
     assert 'id="disabled-notice"' in page
     assert "Switched off automatically" in page
+    # Stored in English, read in the reader's language, the moment in the reader's zone.
+    since = timezone.localtime(T0, ZoneInfo(settings.TIME_ZONE))
+    page = page_text(admin_client.get(f"/settings/webhooks/{subscription.pk}/", **GERMAN))
+    assert (
+        f"Automatisch ausgeschaltet: Jede Zustellung ist seit {since:%d.%m.%Y %H:%M} "
+        "fehlgeschlagen (14 Versuche in Folge; der letzte: HTTP 500)."
+    ) in page
+    assert "Switched off" not in page
 
 
 def test_an_answer_is_logged_escaped_and_a_recovered_receiver_gets_what_waited(
@@ -247,7 +258,7 @@ def test_an_answer_is_logged_escaped_and_a_recovered_receiver_gets_what_waited(
     assert (subscription.consecutive_failures, subscription.failing_since) == (0, None)
 
 
-def test_a_redirect_is_not_followed_and_counts_as_a_failure(account, receivers):
+def test_a_redirect_is_not_followed_and_counts_as_a_failure(account, receivers, admin_client):
     receiver = receivers("redirect")
     subscription = subscribe(receiver)
     order_events(account, 1)
@@ -262,6 +273,11 @@ def test_a_redirect_is_not_followed_and_counts_as_a_failure(account, receivers):
     )
     assert failed.next_attempt_at == T0 + timedelta(minutes=1)
     assert len(receiver.received) == 1
+    page = page_text(admin_client.get(f"/settings/webhooks/{subscription.pk}/", **GERMAN))
+    assert (
+        "Weiterleitung nach http://127.0.0.1:9/elsewhere nicht gefolgt: Antworten Sie unter der "
+        "URL mit 2xx."
+    ) in page
 
 
 def test_a_receiver_that_times_out_holds_up_no_other_subscription(account, receivers, settings):
