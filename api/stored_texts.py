@@ -1,6 +1,7 @@
 """What the webhook pages show that was stored earlier, by the worker or for another user (why
 a webhook is off, why a try failed), registered with `core.stored_texts`: stored in English and
-shown in the reader's language. A receiver's own words and exceptions stay as they were."""
+shown in the reader's language (the audit log's, too). A receiver's own words and exceptions
+stay as they were."""
 
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ SWITCHED_OFF_AUTOMATICALLY = gettext_noop(
     "row; the last: %(error)s)."
 )
 SWITCHED_OFF_BY = gettext_noop("Switched off by %(user)s.")
+# The audit log's detail when an administrator shows a webhook's secret again.
+SECRET_SHOWN = gettext_noop("The signing secret of “%(name)s” was shown.")
 
-register(REDIRECT_NOT_FOLLOWED, SECRET_UNREADABLE, SWITCHED_OFF_BY)
+register(REDIRECT_NOT_FOLLOWED, SECRET_UNREADABLE, SWITCHED_OFF_BY, SECRET_SHOWN)
 register(TIMED_OUT, verbatim=("error",))
 register(SWITCHED_OFF_AUTOMATICALLY, verbatim=("error",))

@@ -94,7 +94,7 @@ def reveal_secret(subscription: WebhookSubscription, *, acting_user: AbstractBas
         action="api_webhooks:reveal_secret",
         object_type="webhook subscription",
         object_id=str(subscription.pk),
-        detail=f"The signing secret of “{subscription.name}” was shown.",
+        detail=texts.stored_text(texts.SECRET_SHOWN, name=subscription.name),
     )
     return secret
 

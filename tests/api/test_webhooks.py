@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from amazon_settings.models import SellerAccount
@@ -405,6 +406,11 @@ def test_admins_subscribe_and_the_secret_is_shown_then_revealed_with_an_audit(
     assert secret in admin_client.post(f"{detail}secret/").content.decode()
     assert AuditEvent.objects.filter(action="api_webhooks:reveal_secret").count() == 1
     assert AuditEvent.objects.filter(action="api_webhooks:list").count() == 1
+    # The list and the audit log in German: the events by their labels, the detail translated.
+    listed = page_text(admin_client.get("/settings/webhooks/", **GERMAN))
+    assert "Auftrag angelegt" in listed and "order.created" not in listed
+    audit = page_text(admin_client.get(reverse("administration:audit"), **GERMAN))
+    assert "Der Signaturschlüssel von „ERP“ wurde angezeigt." in audit
     taken = admin_client.post(
         "/settings/webhooks/",
         {"name": "ERP", "url": "https://x.example/", "events": ["order.created"]},
