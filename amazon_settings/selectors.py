@@ -92,7 +92,7 @@ def connection_status(account: SellerAccount, *, now: datetime | None = None) ->
             _("Renew access"),
         )
     if status == Status.ACCESS_DENIED:
-        detail = account.status_detail or _("Amazon denied access.")
+        detail = translate_stored(account.status_detail) or _("Amazon denied access.")
         return ConnectionStatus(
             "access_denied",
             _("Access denied"),
@@ -116,7 +116,7 @@ def connection_status(account: SellerAccount, *, now: datetime | None = None) ->
             )
             % {
                 "at": format_moment(account.last_attempt_at),
-                "error": account.last_error or _("no answer"),
+                "error": translate_stored(account.last_error) or _("no answer"),
             },
             "test",
             _("Test connection"),

@@ -42,7 +42,6 @@ from django.db import transaction
 from django.db.models import F, Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from ninja.responses import NinjaJSONEncoder
 from pydantic import BaseModel
 
@@ -50,6 +49,7 @@ from amazon_settings import crypto
 from amazon_settings.exceptions import TokenDecryptionFailed
 from amazon_settings.models import AccountMarketplace, SellerAccount
 from api import schemas, selectors, serializers
+from api import stored_texts as texts
 from api.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from core.changes import Position, events_after
 from core.models import ChangeEvent
@@ -169,12 +169,12 @@ def post_webhook(
             error = ""
             if response.is_redirect or 300 <= response.status_code < 400:
                 location = response.headers.get("Location", "")
-                error = f"Redirect to {location[:300]} not followed: answer with 2xx at the URL."
+                error = texts.stored_text(texts.REDIRECT_NOT_FOLLOWED, location=location[:300])
             elif not 200 <= response.status_code < 300:
                 error = f"HTTP {response.status_code}"
             return response.status_code, text, _ms(began), error
     except requests.Timeout as exc:
-        return None, "", _ms(began), f"Timed out: {exc}"[:ERROR_LIMIT]
+        return None, "", _ms(began), texts.stored_text(texts.TIMED_OUT, error=exc)[:ERROR_LIMIT]
     except requests.RequestException as exc:
         return None, "", _ms(began), f"{type(exc).__name__}: {exc}"[:ERROR_LIMIT]
 
@@ -365,10 +365,7 @@ def _prepare(
         _disable(
             subscription,
             now=now,
-            reason=_(
-                "Its signing secret cannot be decrypted with the configured keys: delete it and "
-                "subscribe again."
-            ),
+            reason=texts.SECRET_UNREADABLE,
         )
         return None
     data = event_data(
@@ -496,15 +493,12 @@ def _record_failure(
     if failing is not None and _disable(
         failing,
         now=now,
-        reason=_(
-            "Switched off automatically: every delivery failed since %(since)s "
-            "(%(failures)s tries in a row; the last: %(error)s)."
-        )
-        % {
-            "since": timezone.localtime(failing.failing_since).strftime("%Y-%m-%d %H:%M"),
-            "failures": failing.consecutive_failures,
-            "error": answer.error or answer.status_code,
-        },
+        reason=texts.stored_text(
+            texts.SWITCHED_OFF_AUTOMATICALLY,
+            since=texts.stored_moment(failing.failing_since),
+            failures=failing.consecutive_failures,
+            error=answer.error or answer.status_code,
+        ),
     ):
         result.disabled += 1
         logger.warning(

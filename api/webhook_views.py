@@ -19,12 +19,11 @@ from amazon_settings.exceptions import TokenDecryptionFailed
 from api import webhooks
 from api.exceptions import WebhookError
 from api.forms import WebhookForm
-from api.models import WebhookAttempt, WebhookDelivery, WebhookEvent, WebhookSubscription
+from api.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from core.audit import mark_audited
 from core.pagination import LimitedCountPaginator
 
 DELIVERIES_PER_PAGE = 50
-EVENT_LABELS = dict(WebhookEvent.choices)
 
 
 def subscription_list(request: HttpRequest) -> HttpResponse:
@@ -50,7 +49,6 @@ def subscription_list(request: HttpRequest) -> HttpResponse:
             "subscriptions": WebhookSubscription.objects.order_by("-is_active", "name"),
             "secret": secret,
             "created": created,
-            "event_labels": EVENT_LABELS,
         },
     )
 
@@ -88,7 +86,6 @@ def subscription_detail(
             "form": form,
             "page": page,
             "secret": secret,
-            "event_labels": EVENT_LABELS,
         },
     )
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from amazon_settings import crypto
+from api import stored_texts as texts
 from api.exceptions import WebhookError
 from api.models import WebhookDelivery, WebhookEvent, WebhookSubscription
 from core.audit import record_audit_event
@@ -93,7 +94,7 @@ def reveal_secret(subscription: WebhookSubscription, *, acting_user: AbstractBas
         action="api_webhooks:reveal_secret",
         object_type="webhook subscription",
         object_id=str(subscription.pk),
-        detail=f"The signing secret of “{subscription.name}” was shown.",
+        detail=texts.stored_text(texts.SECRET_SHOWN, name=subscription.name),
     )
     return secret
 
@@ -126,8 +127,9 @@ def set_active(
             WebhookSubscription.objects.filter(pk=subscription.pk, is_active=True).update(
                 is_active=False,
                 disabled_at=now,
-                disabled_reason=_("Switched off by %(user)s.")
-                % {"user": acting_user.get_username() if acting_user else "?"},
+                disabled_reason=texts.stored_text(
+                    texts.SWITCHED_OFF_BY, user=acting_user.get_username() if acting_user else "?"
+                ),
             )
     subscription.refresh_from_db()
     return subscription

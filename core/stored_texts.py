@@ -9,11 +9,17 @@ value that is itself a stored text (an error inside "Gave up after …", a durat
 translated too; Amazon's own words and anything not built from a template stay as they were.
 A moment inside a stored text is stored in UTC (`stored_moment`) and shown in the reader's time
 zone and date format.
+
+A template may say that a placeholder holds one of a few other templates' texts (`choices`):
+"%(headline)s (%(facts)s)" then fits only a text that starts with one of the headlines, however
+many parentheses the rest has. A `verbatim` placeholder keeps its value as stored (a remote
+system's own words, which no catalogue holds).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cache
 
@@ -25,14 +31,28 @@ from core.templatetags.moments import moment
 _PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 _TEMPLATES: list[str] = []
 _PLURALS: list[tuple[str, str]] = []
+_CHOICES: dict[str, Mapping[str, Sequence[str]]] = {}
+_VERBATIM: dict[str, Collection[str]] = {}
 _STORED_MOMENT = "%Y-%m-%dT%H:%MZ"
 _STORED_MOMENT_PATTERN = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\dZ")
 
 
-def register(*templates: str) -> None:
+def register(
+    *templates: str,
+    choices: Mapping[str, Sequence[str]] | None = None,
+    verbatim: Collection[str] = (),
+) -> None:
     """Make texts built from `templates` (placeholders `%(name)s` only) translatable when
-    shown. Idempotent."""
-    _TEMPLATES.extend(t for t in templates if t not in _TEMPLATES)
+    shown. `choices` names placeholders whose value is built from one of the given templates
+    (register those too); `verbatim` names placeholders shown as stored. Idempotent."""
+    for template in templates:
+        if template not in _TEMPLATES:
+            _TEMPLATES.append(template)
+        if choices:
+            _CHOICES[template] = choices
+        if verbatim:
+            _VERBATIM[template] = verbatim
+    _pattern.cache_clear()
 
 
 def register_plural(singular: str, plural: str) -> None:
@@ -57,15 +77,29 @@ def stored_text(template: str, **values: object) -> str:
     return template % {name: str(value) for name, value in values.items()}
 
 
+def _regex(template: str, *, groups: bool) -> str:
+    """`template` as a regular expression; with `groups`, one named group per placeholder."""
+    parts = _PLACEHOLDER.split(template)
+    choices = _CHOICES.get(template, {}) if groups else {}
+    regex = []
+    # split() alternates literal text and placeholder names.
+    for index, part in enumerate(parts):
+        if index % 2 == 0:
+            regex.append(re.escape(part))
+            continue
+        options = choices.get(part)
+        value = (
+            "|".join(f"(?:{_regex(option, groups=False)})" for option in options)
+            if options
+            else ".*?"
+        )
+        regex.append(f"(?P<{part}>{value})" if groups else f"(?:{value})")
+    return "".join(regex)
+
+
 @cache
 def _pattern(template: str) -> re.Pattern[str]:
-    parts = _PLACEHOLDER.split(template)
-    # split() alternates literal text and placeholder names.
-    regex = "".join(
-        re.escape(part) if index % 2 == 0 else f"(?P<{part}>.*?)"
-        for index, part in enumerate(parts)
-    )
-    return re.compile(regex, re.S)
+    return re.compile(_regex(template, groups=True), re.S)
 
 
 def translate_stored(text: str) -> str:
@@ -83,6 +117,10 @@ def translate_stored(text: str) -> str:
     for template in _TEMPLATES:
         match = _pattern(template).fullmatch(text)
         if match:
-            values = {name: translate_stored(value) for name, value in match.groupdict().items()}
+            verbatim = _VERBATIM.get(template, ())
+            values = {
+                name: value if name in verbatim else translate_stored(value)
+                for name, value in match.groupdict().items()
+            }
             return gettext(template) % values
     return gettext(text)

@@ -1,7 +1,8 @@
 """What a report's row-error export holds: every error and warning of its lines.
 
 The details page shows the first 500 of each; the export lists them all, errors and warnings
-together, by line, read a chunk at a time (`core.exports`).
+together, by line, read a chunk at a time (`core.exports`). Like the page, it gives each stored
+reason in the reader's language (`translate_stored`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 from core.exports import Column, ExportTable, Kind
+from core.stored_texts import translate_stored
 from reports.models import Report, ReportRowError
 
 CHUNK = 2000
@@ -34,7 +36,7 @@ def row_error_export(report: Report) -> ExportTable:
             .values_list("line_number", "kind", "reason")
         )
         for line_number, kind, reason in errors.iterator(chunk_size=CHUNK):
-            yield [line_number, str(kinds.get(kind, kind)), reason]
+            yield [line_number, str(kinds.get(kind, kind)), translate_stored(reason)]
 
     return ExportTable(
         name=f"report-{report.amazon_report_id or report.pk}-row-errors",

@@ -25,7 +25,9 @@ import codecs
 import zlib
 from dataclasses import dataclass
 
-from .errors import DocumentCorrupt, DocumentTooLarge, DocumentUndecodable
+# gettext_noop marks the stored texts for the catalogue (`reports.stored_texts` registers
+# `CHARSET_REASONS`).
+from .errors import DocumentCorrupt, DocumentTooLarge, DocumentUndecodable, gettext_noop
 
 UTF8_BOM = b"\xef\xbb\xbf"
 DECODE_OPERATION = "Reports.decodeDocument"
@@ -189,13 +191,6 @@ def _failure(decoder, data: bytes, read: int, *, final: bool = False) -> tuple[i
         bad = error.object[error.start] if error.start < len(error.object) else 0
         return read + error.start, bad
     return None
-
-
-def gettext_noop(message: str) -> str:
-    """`message` as it is. The name marks it for the catalogue (`makemessages` looks for it),
-    without Django here: the dashboard translates the stored reason when it shows it
-    (`reports.stored_texts` registers `CHARSET_REASONS`)."""
-    return message
 
 
 # Why a document is read with its charset, for the report's history: a sentence built from one

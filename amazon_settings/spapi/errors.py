@@ -4,13 +4,17 @@ The classes are sorted by what the caller must do, not by HTTP status:
 
 - ``SpApiTransientError`` (and ``SpApiThrottled``): try again later, with backoff;
 - ``SpApiAuthError``: the seller connection (or the app's credentials) needs attention,
-  stop calling Amazon for it until someone re-authorises;
+  stop calling Amazon for it until someone re-authorizes;
 - ``SpApiRequestError``: our bug or bad input, never retried automatically;
 - ``DocumentError`` and its leaves: the report document could not be turned into text;
 - plain ``SpApiError``: anything else, recorded and logged with its traceback.
 
-``str(error)`` is a sentence a seller can read. No error ever carries a token: messages come
-from Amazon's error bodies (which do not echo tokens) and are redacted once more anyway.
+``str(error)`` is a sentence a seller can read, in English: a headline built from one of the
+templates below, then Amazon's own words in parentheses (``SENTENCE``). It is what the call log
+and a report's history store; the dashboard registers the templates as stored texts
+(``amazon_settings.stored_texts``) and shows the sentence in the reader's language. No error ever
+carries a token: messages come from Amazon's error bodies (which do not echo tokens) and are
+redacted once more anyway.
 """
 
 from __future__ import annotations
@@ -33,6 +37,69 @@ TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
 # Used for a 429 when Amazon sends no x-amzn-RateLimit-Limit header and the caller knows no
 # better value: one minute is the slowest documented refill of the operations we call.
 DEFAULT_RETRY_AFTER = 60.0
+
+
+def gettext_noop(message: str) -> str:
+    """`message` as it is. The name marks it for the catalogue (`makemessages` looks for it)
+    without Django here: the dashboard translates the stored text when it shows it."""
+    return message
+
+
+# The headlines, one per error family (and reason): what happened, in the seller's words.
+COULD_NOT_COMPLETE = gettext_noop("Amazon could not complete %(operation)s")
+COULD_NOT_ANSWER = gettext_noop(
+    "Amazon could not answer %(operation)s right now; it will be retried"
+)
+TOO_MANY_CALLS = gettext_noop(
+    "Too many calls to %(operation)s; the next one is allowed in %(seconds)s s, so it was not sent"
+)
+THROTTLED = gettext_noop("Amazon throttled %(operation)s; try again in %(seconds)s s")
+AUTHORIZATION_REVOKED = gettext_noop(
+    "Amazon no longer accepts this seller's authorization; the seller must authorize the app again"
+)
+INVALID_CODE = gettext_noop(
+    "Amazon rejected the authorization code; it expired or was already used, so the seller "
+    "must start the authorization again"
+)
+CLIENT_REJECTED = gettext_noop(
+    "Amazon rejected the app's LWA client ID or client secret; check or rotate the client secret"
+)
+ACCESS_DENIED = gettext_noop("Amazon denied access to %(operation)s")
+REQUEST_REJECTED = gettext_noop("Amazon rejected the request to %(operation)s")
+DOCUMENT_UNREADABLE = gettext_noop("The report document could not be read")
+DOCUMENT_URL_EXPIRED = gettext_noop(
+    "The report document link expired before the download; a new link is needed"
+)
+DOCUMENT_TOO_LARGE = gettext_noop("The report document is larger than this installation accepts")
+DOCUMENT_CORRUPT = gettext_noop(
+    "The report document is damaged (its compressed data is incomplete or invalid)"
+)
+DOCUMENT_UNDECODABLE = gettext_noop(
+    "The report document is not valid text: byte %(offset)s cannot be decoded as %(charset)s"
+)
+HEADLINES = (
+    COULD_NOT_COMPLETE,
+    COULD_NOT_ANSWER,
+    TOO_MANY_CALLS,
+    THROTTLED,
+    AUTHORIZATION_REVOKED,
+    INVALID_CODE,
+    CLIENT_REJECTED,
+    ACCESS_DENIED,
+    REQUEST_REJECTED,
+    DOCUMENT_UNREADABLE,
+    DOCUMENT_URL_EXPIRED,
+    DOCUMENT_TOO_LARGE,
+    DOCUMENT_CORRUPT,
+    DOCUMENT_UNDECODABLE,
+)
+# The whole sentence: a headline, then status, code and Amazon's own words.
+SENTENCE = gettext_noop("%(headline)s (%(facts)s)")
+_AUTH_HEADLINES = {
+    "authorization_revoked": AUTHORIZATION_REVOKED,
+    "invalid_code": INVALID_CODE,
+    "client_rejected": CLIENT_REJECTED,
+}
 
 _MAX_TEXT = 500
 # LWA access and refresh tokens and RDTs all start with "Atz" and a marker before "|".
@@ -70,7 +137,7 @@ class SpApiError(Exception):
 
     def headline(self) -> str:
         """The first half of the sentence: what happened, in the seller's words."""
-        return f"Amazon could not complete {self.operation}"
+        return COULD_NOT_COMPLETE % {"operation": self.operation}
 
     def facts(self) -> str:
         """Status, code and Amazon's own words, e.g. ``403 Unauthorized: Access … denied.``."""
@@ -90,7 +157,9 @@ class SpApiError(Exception):
 
     def sentence(self) -> str:
         facts = self.facts()
-        return f"{self.headline()} ({facts})" if facts else self.headline()
+        if not facts:
+            return self.headline()
+        return SENTENCE % {"headline": self.headline(), "facts": facts}
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Keyword-only __init__ breaks the default pickling of exceptions; task queues pickle.
@@ -108,7 +177,7 @@ class SpApiTransientError(SpApiError):
     """Timeout, connection error or 5xx: the same call may work later; retry with backoff."""
 
     def headline(self) -> str:
-        return f"Amazon could not answer {self.operation} right now; it will be retried"
+        return COULD_NOT_ANSWER % {"operation": self.operation}
 
 
 class SpApiThrottled(SpApiTransientError):
@@ -119,24 +188,20 @@ class SpApiThrottled(SpApiTransientError):
         super().__init__(**kwargs)
 
     def headline(self) -> str:
-        seconds = max(1, round(self.retry_after))
-        if self.status is None:
-            return (
-                f"Too many calls to {self.operation}; "
-                f"the next one is allowed in {seconds} s, so it was not sent"
-            )
-        return f"Amazon throttled {self.operation}; try again in {seconds} s"
+        values = {"operation": self.operation, "seconds": max(1, round(self.retry_after))}
+        # No status: our own rate limiter refused to send it.
+        return (TOO_MANY_CALLS if self.status is None else THROTTLED) % values
 
 
 class SpApiAuthError(SpApiError):
-    """Amazon refused the credentials: the connection or the app needs re-authorising.
+    """Amazon refused the credentials: the connection or the app needs re-authorizing.
 
     ``reason`` says which:
 
     - ``access_denied``: SP-API 401/403 (missing role, wrong region, revoked access token);
     - ``authorization_revoked``: LWA ``invalid_grant`` for the refresh token; the seller must
-      authorise the app again;
-    - ``invalid_code``: LWA ``invalid_grant`` for an authorisation code (expired, reused);
+      authorize the app again;
+    - ``invalid_code``: LWA ``invalid_grant`` for an authorization code (expired, reused);
     - ``client_rejected``: LWA ``invalid_client``; the app's client secret is wrong or expired.
     """
 
@@ -145,22 +210,8 @@ class SpApiAuthError(SpApiError):
         super().__init__(**kwargs)
 
     def headline(self) -> str:
-        if self.reason == "authorization_revoked":
-            return (
-                "Amazon no longer accepts this seller's authorisation; "
-                "the seller must authorise the app again"
-            )
-        if self.reason == "invalid_code":
-            return (
-                "Amazon rejected the authorisation code; it expired or was already used, "
-                "so the seller must start the authorisation again"
-            )
-        if self.reason == "client_rejected":
-            return (
-                "Amazon rejected the app's LWA client ID or client secret; "
-                "check or rotate the client secret"
-            )
-        return f"Amazon denied access to {self.operation}"
+        template = _AUTH_HEADLINES.get(self.reason, ACCESS_DENIED)
+        return template % {"operation": self.operation}
 
     @property
     def is_expired_access_token(self) -> bool:
@@ -173,14 +224,14 @@ class SpApiRequestError(SpApiError):
     """Amazon rejected the request itself (4xx): our bug or bad input; never retried."""
 
     def headline(self) -> str:
-        return f"Amazon rejected the request to {self.operation}"
+        return REQUEST_REJECTED % {"operation": self.operation}
 
 
 class DocumentError(SpApiError):
     """The report document could not be downloaded or turned into text."""
 
     def headline(self) -> str:
-        return "The report document could not be read"
+        return DOCUMENT_UNREADABLE
 
 
 class DocumentUrlExpired(DocumentError, SpApiTransientError):
@@ -191,21 +242,21 @@ class DocumentUrlExpired(DocumentError, SpApiTransientError):
     """
 
     def headline(self) -> str:
-        return "The report document link expired before the download; a new link is needed"
+        return DOCUMENT_URL_EXPIRED
 
 
 class DocumentTooLarge(DocumentError):
     """The document is larger than the configured cap (compressed or uncompressed)."""
 
     def headline(self) -> str:
-        return "The report document is larger than this installation accepts"
+        return DOCUMENT_TOO_LARGE
 
 
 class DocumentCorrupt(DocumentError):
     """The gzip stream is truncated or damaged."""
 
     def headline(self) -> str:
-        return "The report document is damaged (its compressed data is incomplete or invalid)"
+        return DOCUMENT_CORRUPT
 
 
 class DocumentUndecodable(DocumentError):
@@ -217,10 +268,7 @@ class DocumentUndecodable(DocumentError):
         super().__init__(**kwargs)
 
     def headline(self) -> str:
-        return (
-            f"The report document is not valid text: byte {self.offset} "
-            f"cannot be decoded as {self.charset}"
-        )
+        return DOCUMENT_UNDECODABLE % {"offset": self.offset, "charset": self.charset}
 
 
 def parse_rate_limit(value: str | None) -> float | None:

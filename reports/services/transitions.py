@@ -144,8 +144,9 @@ def retry_later(
     if isinstance(error, SpApiThrottled):
         wait = max(wait, timedelta(seconds=error.retry_after))
     report.next_attempt_at = timezone.now() + wait
+    # The moment, not the worker's clock time: a page shows it in its reader's zone and format.
     report.last_error = texts.stored_text(
-        texts.RETRYING, error=error, time=f"{timezone.localtime(report.next_attempt_at):%H:%M}"
+        texts.RETRYING, error=error, time=texts.stored_moment(report.next_attempt_at)
     )
     transition(report, expected_status=report.import_status, message=report.last_error)
 

@@ -1,14 +1,10 @@
-"""`stored_text`: a text the worker stored (a report's history), in the reader's language."""
+"""`stored_text` for the report pages (the same filter as `core`'s `stored_texts` library)."""
 
 from __future__ import annotations
 
 from django import template
 
-from reports.stored_texts import translate_stored
+from core.templatetags.stored_texts import stored_text
 
 register = template.Library()
-
-
-@register.filter
-def stored_text(value: str) -> str:
-    return translate_stored(value or "")
+register.filter("stored_text", stored_text)

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from core.exports import ExportFormat, export_response
@@ -168,7 +169,7 @@ def _document_preview(report: Report) -> dict[str, Any] | None:
                     shown = [_cell(value) for value in kept]
                     rows.append((reader.line_num, shown + [""] * (len(header) - len(shown))))
     except (OSError, UnicodeDecodeError, csv.Error, DocumentStorageFailed) as error:
-        return {"error": f"The stored document cannot be shown: {error}"}
+        return {"error": _("The stored document cannot be shown: %(error)s") % {"error": error}}
     return {
         "header": header,
         "rows": rows,

@@ -9,11 +9,14 @@ import re
 import threading
 import time
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from amazon_settings.models import SellerAccount
@@ -29,10 +32,11 @@ from reports.services.transitions import fail_report
 from reports.services.worker import worker_schedules
 from tests.api.conftest import token_client
 from tests.api.test_api import END, MFN, START
+from tests.german import GERMAN, compiled_catalogue, page_text
 from tests.orders.conftest import render, run_import
 from tests.webhook_receiver import Receiver
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures(compiled_catalogue.__name__)]
 
 T0 = timezone.now().replace(microsecond=0)
 ALL_EVENTS = list(WebhookEvent.values)
@@ -215,6 +219,14 @@ def test_failures_are_retried_with_backoff_for_a_day_then_the_webhook_is_switche
     page = admin_client.get(f"/settings/webhooks/{subscription.pk}/").content.decode()
     assert 'id="disabled-notice"' in page
     assert "Switched off automatically" in page
+    # Stored in English, read in the reader's language, the moment in the reader's zone.
+    since = timezone.localtime(T0, ZoneInfo(settings.TIME_ZONE))
+    page = page_text(admin_client.get(f"/settings/webhooks/{subscription.pk}/", **GERMAN))
+    assert (
+        f"Automatisch ausgeschaltet: Jede Zustellung ist seit {since:%d.%m.%Y %H:%M} "
+        "fehlgeschlagen (14 Versuche in Folge; der letzte: HTTP 500)."
+    ) in page
+    assert "Switched off" not in page
 
 
 def test_an_answer_is_logged_escaped_and_a_recovered_receiver_gets_what_waited(
@@ -247,7 +259,7 @@ def test_an_answer_is_logged_escaped_and_a_recovered_receiver_gets_what_waited(
     assert (subscription.consecutive_failures, subscription.failing_since) == (0, None)
 
 
-def test_a_redirect_is_not_followed_and_counts_as_a_failure(account, receivers):
+def test_a_redirect_is_not_followed_and_counts_as_a_failure(account, receivers, admin_client):
     receiver = receivers("redirect")
     subscription = subscribe(receiver)
     order_events(account, 1)
@@ -262,6 +274,11 @@ def test_a_redirect_is_not_followed_and_counts_as_a_failure(account, receivers):
     )
     assert failed.next_attempt_at == T0 + timedelta(minutes=1)
     assert len(receiver.received) == 1
+    page = page_text(admin_client.get(f"/settings/webhooks/{subscription.pk}/", **GERMAN))
+    assert (
+        "Weiterleitung nach http://127.0.0.1:9/elsewhere nicht gefolgt: Antworten Sie unter der "
+        "URL mit 2xx."
+    ) in page
 
 
 def test_a_receiver_that_times_out_holds_up_no_other_subscription(account, receivers, settings):
@@ -389,6 +406,11 @@ def test_admins_subscribe_and_the_secret_is_shown_then_revealed_with_an_audit(
     assert secret in admin_client.post(f"{detail}secret/").content.decode()
     assert AuditEvent.objects.filter(action="api_webhooks:reveal_secret").count() == 1
     assert AuditEvent.objects.filter(action="api_webhooks:list").count() == 1
+    # The list and the audit log in German: the events by their labels, the detail translated.
+    listed = page_text(admin_client.get("/settings/webhooks/", **GERMAN))
+    assert "Auftrag angelegt" in listed and "order.created" not in listed
+    audit = page_text(admin_client.get(reverse("administration:audit"), **GERMAN))
+    assert "Der Signaturschlüssel von „ERP“ wurde angezeigt." in audit
     taken = admin_client.post(
         "/settings/webhooks/",
         {"name": "ERP", "url": "https://x.example/", "events": ["order.created"]},

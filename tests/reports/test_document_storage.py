@@ -25,6 +25,7 @@ from reports import documents
 from reports.models import Report
 from reports.services import pipeline, requesting, transitions
 from reports.services.privacy import delete_personal_documents
+from reports.stored_texts import stored_moment
 from tests.amazon_fixtures import mfn_report_orders
 from tests.moto_server import CREDENTIALS, REGION, free_port
 
@@ -208,9 +209,7 @@ def test_a_failing_store_is_retried_with_its_reason_and_nothing_is_lost(
     report = advance(report, amazon)
     assert report.import_status == Status.DOWNLOADING
     assert report.last_error.startswith(says), report.last_error
-    assert report.last_error.endswith(
-        f"Trying again at {timezone.localtime(report.next_attempt_at):%H:%M}."
-    )
+    assert report.last_error.endswith(f"Trying again at {stored_moment(report.next_attempt_at)}.")
     assert report.attempts == 1 and report.next_attempt_at > timezone.now()
     assert not report.raw_file and not report.leased_until
     assert says in report.events.last().message

@@ -10,9 +10,11 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from amazon_settings.models import SellerAccount
+from orders import stored_texts as order_texts
 from reports.models import Report, ReportRowError
+from tests.german import GERMAN, compiled_catalogue
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures(compiled_catalogue.__name__)]
 
 
 @pytest.fixture
@@ -74,3 +76,30 @@ def test_the_details_page_offers_the_export_when_there_are_rows(report, viewer_c
     assert export.status_code == 200
     assert viewer_client.get(f"/reports/{report.pk}/row-errors.txt").status_code == 404
     assert viewer_client.get("/reports/999999/row-errors.csv").status_code == 404
+
+
+def test_a_german_reader_exports_the_row_errors_in_german(report, logged_in_client):
+    """Headers, kinds and the stored reasons in German, as on the details page; a reason no
+    template built stays as it was stored."""
+    ReportRowError.objects.create(
+        report=report,
+        line_number=2,
+        reason=order_texts.stored_text(order_texts.EMPTY, column="quantity-purchased"),
+    )
+    ReportRowError.objects.create(
+        report=report,
+        line_number=3,
+        kind=ReportRowError.Kind.WARNING,
+        reason="an old text that no template built",
+    )
+    url = reverse("reports:row_errors_export", args=[report.pk, "csv"])
+    body = b"".join(logged_in_client.get(url, **GERMAN).streaming_content)
+    assert list(csv.reader(io.StringIO(body.decode("utf-8-sig"), newline=""))) == [
+        ["Zeile", "Art", "Grund"],
+        ["2", "Fehler", "quantity-purchased ist leer"],
+        ["3", "Warnung", "an old text that no template built"],
+    ]
+    url = reverse("reports:row_errors_export", args=[report.pk, "xlsx"])
+    sheet = load_workbook(io.BytesIO(b"".join(logged_in_client.get(url, **GERMAN)))).worksheets[0]
+    assert [cell.value for cell in sheet[1]] == ["Zeile", "Art", "Grund"]
+    assert sheet["C2"].value == "quantity-purchased ist leer"

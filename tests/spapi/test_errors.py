@@ -236,7 +236,7 @@ def test_sellers_error_shape_is_read_too(sellers_model):
             {"error_description": REFRESH_REVOKED, "error": "invalid_grant"},
             LWA_REFRESH_TOKEN,
             "authorization_revoked",
-            "Amazon no longer accepts this seller's authorisation",
+            "Amazon no longer accepts this seller's authorization",
         ),
         (
             400,
@@ -246,7 +246,7 @@ def test_sellers_error_shape_is_read_too(sellers_model):
             },
             LWA_EXCHANGE_CODE,
             "invalid_code",
-            "Amazon rejected the authorisation code",
+            "Amazon rejected the authorization code",
         ),
         (
             401,
@@ -263,7 +263,7 @@ def test_sellers_error_shape_is_read_too(sellers_model):
             },
             "LWA.somethingElse",
             "invalid_code",
-            "Amazon rejected the authorisation code",
+            "Amazon rejected the authorization code",
         ),
     ],
 )
