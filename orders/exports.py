@@ -26,6 +26,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from core.exports import Column, ExportTable, Kind
+from core.stored_texts import translate_stored
 from orders import selectors
 from orders.models import (
     LINE_AMOUNT_FIELDS,
@@ -285,4 +286,6 @@ def _invoice_value(invoice: Invoice, key: str) -> Any:
         return invoice.account.display_name
     if key in ("kind", "source", "status"):
         return getattr(invoice, f"get_{key}_display")()
+    if key == "cancellation_reason":
+        return translate_stored(invoice.cancellation_reason)
     return getattr(invoice, key)

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
+from core.stored_texts import translate_stored
 from orders.invoice_documents import InvoiceDocument
 
 _FONT = "DejaVu"
@@ -151,7 +152,8 @@ def render_invoice_pdf(document: InvoiceDocument) -> bytes:
             }
         else:
             cancelled = _("CANCELLED")
-        pdf.multi_cell(0, 5.5, f"{cancelled}: {invoice.cancellation_reason}", **below)
+        reason = translate_stored(invoice.cancellation_reason)
+        pdf.multi_cell(0, 5.5, f"{cancelled}: {reason}", **below)
         pdf.set_text_color(0)
         pdf.ln(3)
 

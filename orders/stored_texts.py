@@ -43,6 +43,12 @@ STOCK_ROWS_DROP = gettext_noop(
     "The stock report has %(rows)s rows, less than %(share)s of the previous report's "
     "%(previous)s. Confirm to import it anyway."
 )
+# Why an invoice we issued was cancelled (`services.vat_transactions`), kept on the invoice and
+# shown on its page, its print and PDF and the export in the reader's language.
+AMAZON_ISSUED_SALE = gettext_noop("Amazon issued %(number)s for the same sale (VCS).")
+AMAZON_ISSUED_REFUND = gettext_noop("Amazon issued %(number)s for the same refund (VCS).")
+VCS_LITE_SALE = gettext_noop("Amazon's VCS Lite data marks this sale as invoiced by Amazon.")
+VCS_LITE_REFUND = gettext_noop("Amazon's VCS Lite data marks this refund as invoiced by Amazon.")
 # The audit log's line for a cancelled invoice (`services.vat_transactions.cancel_invoices`).
 INVOICE_CANCELLED = gettext_noop("%(kind)s %(number)s cancelled: %(reason)s Found by %(trigger)s.")
 
@@ -66,4 +72,8 @@ register(
     STOCK_UNITS_DROP,
     STOCK_ROWS_DROP,
     INVOICE_CANCELLED,
+    AMAZON_ISSUED_SALE,
+    AMAZON_ISSUED_REFUND,
+    VCS_LITE_SALE,
+    VCS_LITE_REFUND,
 )

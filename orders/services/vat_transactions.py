@@ -227,7 +227,7 @@ def settle_orders(
         status=Invoice.Status.ISSUED,
         amazon_order_id__in=order_ids,
     ):
-        what = "refund" if invoice.kind == Invoice.Kind.CREDIT_NOTE else "sale"
+        refund = invoice.kind == Invoice.Kind.CREDIT_NOTE
         number = coverage.number_for(
             kind=invoice.kind,
             transaction_id=invoice.transaction_id,
@@ -235,9 +235,10 @@ def settle_orders(
             shipment_id=invoice.shipment_id,
         )
         if number:
-            reason = f"Amazon issued {number} for the same {what} (VCS)."
+            template = texts.AMAZON_ISSUED_REFUND if refund else texts.AMAZON_ISSUED_SALE
+            reason = texts.stored_text(template, number=number)
         elif (invoice.kind, invoice.transaction_id) in flagged:
-            reason = f"Amazon's VCS Lite data marks this {what} as invoiced by Amazon."
+            reason = texts.VCS_LITE_REFUND if refund else texts.VCS_LITE_SALE
         else:
             continue
         cancellations.append(Cancellation(invoice, reason))

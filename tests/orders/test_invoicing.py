@@ -29,6 +29,7 @@ from orders.privacy import remove_expired_invoice_buyers
 from orders.services.invoicing import configure_invoicing
 from orders.services.vat_transactions import CANCEL_ACTION
 from reports.services.privacy import remove_personal_data
+from tests.german import GERMAN, compiled_catalogue
 from tests.orders.conftest import NOW, SELLER_DATA, render, run_import, set_invoicing
 
 VIDR = "GET_FLAT_FILE_VAT_INVOICE_DATA_REPORT"
@@ -660,3 +661,34 @@ def test_imports_and_the_worker_at_once_hand_out_each_number_once(account):
     assert max(numbers.values()) == 1
     assert InvoiceLine.objects.exists()
     assert_one_document_per_sale(account)
+
+
+@pytest.mark.usefixtures(compiled_catalogue.__name__)
+def test_a_cancellation_reason_reads_in_the_readers_language(account, logged_in_client):
+    set_invoicing(account)
+    run_import(account, VIDR, tsv_edit(render(VIDR, START, END), unflag))
+    run_import(account, VCS, render(VCS, START, END))
+    cancelled = Invoice.objects.filter(status=Invoice.Status.CANCELLED).first()
+    # Stored in English, whoever reads it later.
+    assert cancelled.cancellation_reason.startswith("Amazon issued ")
+    number = cancelled.cancellation_reason.split()[2]
+    what = (
+        "dieselbe Erstattung" if cancelled.kind == Invoice.Kind.CREDIT_NOTE else "denselben Verkauf"
+    )
+    german = f"Amazon hat für {what} {number} ausgestellt (VCS)."
+
+    page = html.unescape(
+        logged_in_client.get(
+            reverse("orders:invoice_print", args=[cancelled.pk]), **GERMAN
+        ).content.decode()
+    )
+    assert german in page
+    pdf = pdf_text(
+        logged_in_client.get(reverse("orders:invoice_pdf", args=[cancelled.pk]), **GERMAN).content
+    )
+    assert german in " ".join(pdf.split())  # the PDF wraps the reason over lines
+    export = logged_in_client.get(reverse("orders:invoices_export", args=["csv"]), **GERMAN)
+    assert german in b"".join(export.streaming_content).decode("utf-8-sig")
+    assert german in html.unescape(
+        logged_in_client.get(reverse("orders:invoices"), **GERMAN).content.decode()
+    )
