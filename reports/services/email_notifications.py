@@ -117,7 +117,8 @@ def account_occurrences(*, now: datetime) -> list[Occurrence]:
                     url_name="amazon_settings:settings",
                     context={
                         **context,
-                        "status": account.get_status_display(),
+                        # Lazy: the label is rendered in each reader's language, not this pass's.
+                        "status": SellerAccount.Status(account.status).label,
                         "detail": account.status_detail,
                     },
                 )

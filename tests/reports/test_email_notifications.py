@@ -156,9 +156,12 @@ def test_each_mail_is_in_its_readers_language(operator, languages):
     german = mails_to("greta@example.invalid")[0]
     assert german.extra_headers["Content-Language"] == "de"
     assert '<html lang="de">' in german.alternatives[0][0]
+    # The status word too, although the pass that found the refusal ran in English.
+    assert "Zugriff verweigert" in german.body and "Access denied" not in german.body
     english = mails_to("olga@example.invalid")[0]
     assert english.extra_headers["Content-Language"] == "en"
     assert '<html lang="en">' in english.alternatives[0][0]
+    assert "Access denied" in english.body
 
 
 def test_the_language_is_the_users_choice_else_the_sites(settings, languages):
