@@ -6,9 +6,9 @@ Amazon or the database) and deletes each once handled: every message is handled 
 (one whose handling failed comes back after its visibility timeout, and after MAX_RECEIVES
 tries it is kept as rejected and deleted). `handle_notification` decides what a message means:
 
-- a report we track, still waiting for Amazon: made due now and handed out to a worker, through
-  the state machine (`transitions.hurry_report`, then a claim under the report's lease), so it
-  is downloaded and imported at once instead of at the next check; when the message says DONE
+- a report we track, still waiting for Amazon: made due now and handed out, through the state
+  machine (`transitions.hurry_report`, then a claim under the report's lease), so it is
+  downloaded and imported at once instead of at the next check; when the message says DONE
   and names the report's document (`reportDocumentId`), the report moves straight to the
   download (`transitions.finish_from_notification`) and Amazon is not asked about it again:
   getReportDocument is the only call left before the download;
@@ -21,7 +21,15 @@ tries it is kept as rejected and deleted). `handle_notification` decides what a 
 - a message that is not Amazon's notification, or names a seller nobody connected: kept as a
   `RejectedNotification` with the reason, and deleted from the queue, so it never loops.
 
-The worker's check every interval stays: it finds what a lost message missed.
+A report handed out goes to the consumer's push lane (`reports.services.push_lane`,
+PUSH_IMPORT_THREADS threads in the consumer's process), which downloads and imports it with the
+worker's own step under the claim's lease while the consumer goes on with its messages: it
+never waits for a worker process behind the checks, and the message is deleted once the report
+is claimed. When the lane is full, and wherever no lane runs (the web server, tests, scripts
+calling `handle_notification`), it goes to the worker's queue (`transitions.hand_out`).
+
+The worker's check every interval stays: it finds what a lost message missed, and takes up a
+report the lane left unfinished once its lease runs out.
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ it to the lane (`PushLane.hand_out`), which downloads and imports it with the wo
 with its messages: a message is acknowledged once its report is claimed, not once imported.
 The lane takes at most a few reports to wait (`WAITING_PER_THREAD` per thread); beyond that,
 and once it is closed, a report goes to the worker's queue (`transitions.hand_out`) as it
-would without the lane. Only the consumer runs one: the web server, the tests and one-off
-commands hand everything to the worker.
+would without the lane. Only the consumer runs one: the web server and one-off commands hand
+everything to the worker.
 
 The lease keeps the lane and the worker apart: a report the lane holds is claimed by no check,
 and a task for it does nothing (`transitions.hold_lease`). When the consumer stops, the lane
@@ -38,8 +38,9 @@ logger = logging.getLogger(__name__)
 # How long a stopping consumer lets its lane finish: within the ten seconds Docker and most
 # supervisors give a process between SIGTERM and SIGKILL.
 CLOSE_SECONDS = 8.0
-# How many reports may wait per thread of the lane before the next goes to the worker's queue:
-# a report that waits behind more than a couple of imports is as quick with a free worker.
+# How many reports may wait per thread of the lane before the next goes to the worker's queue.
+# Few: their messages are deleted already, so a consumer killed now strands what waits here
+# until the leases run out (REPORT_LEASE_SECONDS), and the worker's queue serves a burst too.
 WAITING_PER_THREAD = 2
 
 

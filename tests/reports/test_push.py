@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
 import threading
 import time
 import uuid
@@ -741,6 +743,34 @@ def test_the_consumer_command_imports_in_its_push_lane(
     call_command("consume_notifications", "--once", "--wait-seconds", "1", stdout=io.StringIO())
 
     # Stopping, the command let its lane finish the import.
+    report.refresh_from_db()
+    assert report.import_status == Status.IMPORTED
+    assert handed == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_consumer_command_stopped_lets_its_push_lane_finish_the_import(
+    pushed, amazon, handed, settings, gated_lane_steps
+):
+    settings.PUSH_IMPORT_THREADS = 1
+    gate, taken = gated_lane_steps
+    report = sent_and_waiting(pushed, handed=handed)
+
+    def stop_once_the_lane_has_it() -> None:
+        try:
+            wait_until(lambda: len(taken) == 1, timeout=30)
+        finally:
+            os.kill(os.getpid(), signal.SIGTERM)  # as the supervisor stops the consumer
+            gate.set()
+
+    stopper = threading.Thread(target=stop_once_the_lane_has_it)
+    stopper.start()
+    try:
+        call_command("consume_notifications", "--wait-seconds", "1", stdout=io.StringIO())
+    finally:
+        gate.set()
+        stopper.join(30)
+
     report.refresh_from_db()
     assert report.import_status == Status.IMPORTED
     assert handed == []
