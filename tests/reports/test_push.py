@@ -547,7 +547,9 @@ def wait_until(condition: Callable[[], bool], *, timeout: float = 10) -> None:
 @pytest.fixture
 def gated_lane_steps(monkeypatch) -> tuple[threading.Event, list[tuple[int, str]]]:
     """The lane's thread waits for the returned gate before each step it takes, and notes the
-    report and lease; the step itself is the worker's."""
+    report and lease; the step itself is the worker's. The tests open the gate once the
+    consumer's own writes are done: SQLite in memory (the test database) refuses a write while
+    another connection writes, instead of waiting as a database file does."""
     gate = threading.Event()
     taken: list[tuple[int, str]] = []
 
@@ -560,16 +562,30 @@ def gated_lane_steps(monkeypatch) -> tuple[threading.Event, list[tuple[int, str]
     return gate, taken
 
 
+def open_gate_on_close(monkeypatch, gate: threading.Event) -> None:
+    """The lane's gate opens as the lane is closed (the consumer writes no more then)."""
+    close = push_lane.PushLane.close
+
+    def opening(lane: push_lane.PushLane, *, wait_seconds: float) -> push_lane.LaneClosed:
+        gate.set()
+        return close(lane, wait_seconds=wait_seconds)
+
+    monkeypatch.setattr(push_lane.PushLane, "close", opening)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_push_lane_imports_a_notified_report_without_a_worker_task(
-    pushed, amazon, handed, sqs, queue
+    pushed, amazon, handed, sqs, queue, gated_lane_steps
 ):
+    gate, taken = gated_lane_steps
     report = sent_and_waiting(pushed, handed=handed)
     lane = push_lane.PushLane(threads=1)
     try:
         consume_until_hurried(lane)
         # The message is acknowledged once the report is claimed, not once it is imported.
         assert sqs.messages(queue[0]) == 0
+        assert [report_id for report_id, _ in taken] == [report.pk]
+        gate.set()
     finally:
         closed = lane.close(wait_seconds=30)
 
@@ -734,9 +750,11 @@ def test_a_report_the_stopped_lane_left_is_imported_by_the_check_once_its_lease_
 
 @pytest.mark.django_db(transaction=True)
 def test_the_consumer_command_imports_in_its_push_lane(
-    pushed, amazon, handed, sqs, queue, settings
+    pushed, amazon, handed, sqs, queue, settings, gated_lane_steps, monkeypatch
 ):
     settings.PUSH_IMPORT_THREADS = 1
+    gate, _ = gated_lane_steps
+    open_gate_on_close(monkeypatch, gate)
     report = sent_and_waiting(pushed, handed=handed)
     wait_until(lambda: sqs.messages(queue[0]) >= 1, timeout=30)
 
@@ -750,10 +768,11 @@ def test_the_consumer_command_imports_in_its_push_lane(
 
 @pytest.mark.django_db(transaction=True)
 def test_the_consumer_command_stopped_lets_its_push_lane_finish_the_import(
-    pushed, amazon, handed, settings, gated_lane_steps
+    pushed, amazon, handed, settings, gated_lane_steps, monkeypatch
 ):
     settings.PUSH_IMPORT_THREADS = 1
     gate, taken = gated_lane_steps
+    open_gate_on_close(monkeypatch, gate)
     report = sent_and_waiting(pushed, handed=handed)
 
     def stop_once_the_lane_has_it() -> None:
@@ -761,7 +780,6 @@ def test_the_consumer_command_stopped_lets_its_push_lane_finish_the_import(
             wait_until(lambda: len(taken) == 1, timeout=30)
         finally:
             os.kill(os.getpid(), signal.SIGTERM)  # as the supervisor stops the consumer
-            gate.set()
 
     stopper = threading.Thread(target=stop_once_the_lane_has_it)
     stopper.start()
