@@ -11,11 +11,11 @@ sandbox with the fleet sellers (`SANDBOX_FLEET_SELLERS`) at a high time factor, 
 queue; the README's deployment commands. Then, in this process, the sellers are connected
 through the product's own services in two steps (`connect_fleet`), and after each the cost of
 one worker interval over the accounts, all idle, is measured (`measure_idle_pass`). Then the
-worker (qcluster, 4 processes) and the notification consumer run while the fleet's Amazon-side
-schedules deliver an order report per seller every period; every other seller has push
-switched off in Settings, so it relies on the worker's check alone. At the end everything
-started is stopped, the database dropped and the Redis database flushed, also on failure or
-Ctrl-C.
+worker (qcluster, 4 processes) and the notification consumer (with its push lane at the default
+PUSH_IMPORT_THREADS) run while the fleet's Amazon-side schedules deliver an order report per
+seller every period; every other seller has push switched off in Settings, so it relies on the
+worker's check alone. At the end everything started is stopped, the database dropped and the
+Redis database flushed, also on failure or Ctrl-C.
 """
 
 from __future__ import annotations

@@ -207,6 +207,11 @@ PUSH_SQS_VISIBILITY_SECONDS = int(os.environ.get("PUSH_SQS_VISIBILITY_SECONDS", 
 # How many messages of a batch (at most ten, SQS's batch) the consumer handles at once, each in
 # a thread with its own database connection; 1: one after the other.
 PUSH_CONSUMER_THREADS = max(1, int(os.environ.get("PUSH_CONSUMER_THREADS", "8")))
+# How many reports push hands out the consumer downloads and imports itself, at once, in its
+# push lane (reports.services.push_lane), so that they never wait for a worker process behind
+# the checks; each thread has its own database connection. When the lane is busy, reports go
+# to the worker's queue as without it. 0: no lane, the worker imports them all.
+PUSH_IMPORT_THREADS = max(0, int(os.environ.get("PUSH_IMPORT_THREADS", "2")))
 
 # How often the worker checks Amazon (every five minutes by default).
 WORKER_INTERVAL_SECONDS = int(os.environ.get("WORKER_INTERVAL_SECONDS", "300"))

@@ -19,6 +19,9 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 # The consumer handles messages one after the other here: its threads' connections would not
 # see what a test wrote inside its transaction. The tests of the threads ask for them.
 PUSH_CONSUMER_THREADS = 1
+# For the same reason the consumer command hands every report to the worker here (no push lane);
+# the lane's tests start one.
+PUSH_IMPORT_THREADS = 0
 
 # The scale-out run (`make test` runs it when PostgreSQL and Redis answer): the same suite on
 # PostgreSQL, with Redis as the cache and django-q2's broker.

@@ -6,9 +6,9 @@ Amazon or the database) and deletes each once handled: every message is handled 
 (one whose handling failed comes back after its visibility timeout, and after MAX_RECEIVES
 tries it is kept as rejected and deleted). `handle_notification` decides what a message means:
 
-- a report we track, still waiting for Amazon: made due now and handed out to a worker, through
-  the state machine (`transitions.hurry_report`, then a claim under the report's lease), so it
-  is downloaded and imported at once instead of at the next check; when the message says DONE
+- a report we track, still waiting for Amazon: made due now and handed out, through the state
+  machine (`transitions.hurry_report`, then a claim under the report's lease), so it is
+  downloaded and imported at once instead of at the next check; when the message says DONE
   and names the report's document (`reportDocumentId`), the report moves straight to the
   download (`transitions.finish_from_notification`) and Amazon is not asked about it again:
   getReportDocument is the only call left before the download;
@@ -21,7 +21,15 @@ tries it is kept as rejected and deleted). `handle_notification` decides what a 
 - a message that is not Amazon's notification, or names a seller nobody connected: kept as a
   `RejectedNotification` with the reason, and deleted from the queue, so it never loops.
 
-The worker's check every interval stays: it finds what a lost message missed.
+A report handed out goes to the consumer's push lane (`reports.services.push_lane`,
+PUSH_IMPORT_THREADS threads in the consumer's process), which downloads and imports it with the
+worker's own step under the claim's lease while the consumer goes on with its messages: it
+never waits for a worker process behind the checks, and the message is deleted once the report
+is claimed. When the lane is full, and wherever no lane runs (the web server, tests, scripts
+calling `handle_notification`), it goes to the worker's queue (`transitions.hand_out`).
+
+The worker's check every interval stays: it finds what a lost message missed, and takes up a
+report the lane left unfinished once its lease runs out.
 """
 
 from __future__ import annotations
@@ -51,6 +59,7 @@ from reports import stored_texts as texts
 from reports.catalog import BY_REPORT_TYPE
 from reports.models import RejectedNotification, Report, ReportNotification, WorkerHeartbeat
 from reports.services.discovery import register_found_report
+from reports.services.push_lane import PushLane
 from reports.services.transitions import enqueue_reports, finish_from_notification, hurry_report
 from reports.services.worker import record_worker_heartbeat
 
@@ -159,10 +168,11 @@ def reject_message(message_id: str, body: str, *, reason: str) -> RejectedNotifi
     )
 
 
-def handle_notification(body: str, *, message_id: str) -> Outcome:
+def handle_notification(body: str, *, message_id: str, lane: PushLane | None = None) -> Outcome:
     """Act on one message of the notification queue (see the module docstring). Safe to call
     again with the same message, and with messages in any order: a notification only ever
-    hurries a waiting report or registers a missing one. Raises for failures worth another
+    hurries a waiting report or registers a missing one. The report it claims goes to `lane`
+    (the consumer's push lane), else to the worker's queue. Raises for failures worth another
     try (Amazon or the database not answering), which leave the message in the queue."""
     try:
         finished = parse_notification(body)
@@ -193,7 +203,7 @@ def handle_notification(body: str, *, message_id: str) -> Outcome:
     pushed = [a for a in accounts if _push_on(a)]
     if not pushed:
         return Outcome.DROPPED
-    outcome = _act(finished, pushed)
+    outcome = _act(finished, pushed, hand=lane.hand_out if lane is not None else None)
     ReportNotification.objects.get_or_create(
         notification_id=finished.notification_id,
         defaults={
@@ -220,7 +230,12 @@ def _push_on(account: SellerAccount) -> bool:
         return True
 
 
-def _act(finished: FinishedReport, accounts: list[SellerAccount]) -> Outcome:
+def _act(
+    finished: FinishedReport,
+    accounts: list[SellerAccount],
+    *,
+    hand: Callable[[int, str], None] | None,
+) -> Outcome:
     report = (
         Report.objects.filter(account__in=accounts, amazon_report_id=finished.report_id)
         .only("pk", "import_status")
@@ -237,7 +252,7 @@ def _act(finished: FinishedReport, accounts: list[SellerAccount]) -> Outcome:
             )
             if not moved:
                 return Outcome.UNCHANGED
-            enqueue_reports([report.pk])
+            enqueue_reports([report.pk], hand=hand)
             return Outcome.HURRIED
         hurried = hurry_report(
             report.pk,
@@ -245,7 +260,7 @@ def _act(finished: FinishedReport, accounts: list[SellerAccount]) -> Outcome:
         )
         if not hurried:
             return Outcome.UNCHANGED
-        enqueue_reports([report.pk])
+        enqueue_reports([report.pk], hand=hand)
         return Outcome.HURRIED
     if finished.processing_status != "DONE":
         return Outcome.DROPPED  # nothing to import from an unknown empty or failed report
@@ -254,7 +269,7 @@ def _act(finished: FinishedReport, accounts: list[SellerAccount]) -> Outcome:
             continue  # discovery would not import it either
         registered = _register(account, finished)
         if registered is not None:
-            enqueue_reports([registered.pk])
+            enqueue_reports([registered.pk], hand=hand)
             return Outcome.REGISTERED
     return Outcome.DROPPED
 
@@ -293,11 +308,11 @@ class ConsumedBatch:
     left_in_queue: int  # their handling failed; they come back after the visibility timeout
 
 
-def _handle_message(message: QueueMessage) -> Outcome | None:
+def _handle_message(message: QueueMessage, *, lane: PushLane | None) -> Outcome | None:
     """Handle one message; its outcome, or None when it is left in the queue to come back (its
     handling raised and it has not come back MAX_RECEIVES times yet)."""
     try:
-        return handle_notification(message.body, message_id=message.message_id)
+        return handle_notification(message.body, message_id=message.message_id, lane=lane)
     except Exception as error:
         logger.exception("Notification %s could not be handled", message.message_id)
         if message.receive_count < MAX_RECEIVES:
@@ -310,26 +325,28 @@ def _handle_message(message: QueueMessage) -> Outcome | None:
         return Outcome.REJECTED
 
 
-def _handle_in_thread(message: QueueMessage) -> Outcome | None:
+def _handle_in_thread(message: QueueMessage, *, lane: PushLane | None) -> Outcome | None:
     """`_handle_message` in a thread of the consumer's pool, which closes the database
     connection the thread opened: the thread ends with the batch, its connection must not."""
     try:
-        return _handle_message(message)
+        return _handle_message(message, lane=lane)
     finally:
         connections.close_all()
 
 
-def _handle_all(messages: list[QueueMessage], *, threads: int) -> list[Outcome | None]:
+def _handle_all(
+    messages: list[QueueMessage], *, threads: int, lane: PushLane | None
+) -> list[Outcome | None]:
     """Each message's outcome, in order: handled in up to `threads` threads at once, or here
     when one is enough. A failure outside the handling (keeping a rejected message) leaves the
     message in the queue, like a failed handling."""
     if threads <= 1 or len(messages) <= 1:
-        return [_handle_message(m) for m in messages]
+        return [_handle_message(m, lane=lane) for m in messages]
     results: list[Outcome | None] = []
     with ThreadPoolExecutor(
         max_workers=min(threads, len(messages)), thread_name_prefix="notification"
     ) as pool:
-        futures = [pool.submit(_handle_in_thread, m) for m in messages]
+        futures = [pool.submit(_handle_in_thread, m, lane=lane) for m in messages]
         for message, future in zip(messages, futures, strict=True):
             try:
                 results.append(future.result())
@@ -344,6 +361,7 @@ def consume_notifications(
     wait_seconds: int,
     on_received: Callable[[], None] | None = None,
     threads: int | None = None,
+    lane: PushLane | None = None,
 ) -> ConsumedBatch:
     """Take a batch of messages (up to ten, waiting up to `wait_seconds` for the first), handle
     them in up to `threads` threads at once (default PUSH_CONSUMER_THREADS) and delete the
@@ -352,13 +370,18 @@ def consume_notifications(
     unless it has come back MAX_RECEIVES times: then it is kept as rejected and deleted.
     Handling the same message twice at once is safe (`handle_notification`). Amazon's calls
     made while handling share the rate-limit buckets with the worker, whatever the thread.
-    `on_received` is called once the poll has returned, before the handling. Raises
-    NotificationQueueUnavailable when the queue does not answer."""
+    `on_received` is called once the poll has returned, before the handling. The reports the
+    messages hand out go to `lane` (the consumer's push lane, see `push_lane`): a message is
+    deleted once its report is claimed, while the lane downloads and imports it; without a
+    lane, or while it is full, to the worker's queue. Raises NotificationQueueUnavailable
+    when the queue does not answer."""
     messages = notification_queue.receive_messages(wait_seconds=wait_seconds)
     if on_received is not None:
         on_received()
     results = _handle_all(
-        messages, threads=settings.PUSH_CONSUMER_THREADS if threads is None else threads
+        messages,
+        threads=settings.PUSH_CONSUMER_THREADS if threads is None else threads,
+        lane=lane,
     )
     handled: list[QueueMessage] = []
     outcomes: Counter[str] = Counter()

@@ -11,7 +11,7 @@ SQLite); the lease on the row (`lease_id`, `leased_until`) is what keeps two wor
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -266,11 +266,13 @@ def claim_reports(*, limit: int = 50, ids: Iterable[int] | None = None) -> list[
     return claimed
 
 
-def enqueue_reports(ids: Iterable[int]) -> int:
-    """Claim the given reports now and hand each to a worker task (after the user's request)."""
+def enqueue_reports(ids: Iterable[int], *, hand: Callable[[int, str], None] | None = None) -> int:
+    """Claim the given reports now and hand each to a worker task (after the user's request),
+    or to `hand` (the notification consumer's push lane, `push_lane.PushLane.hand_out`), with
+    its lease. Returns how many were claimed."""
     claimed = claim_reports(ids=ids, limit=1000)
     for pk, lease_id in claimed:
-        hand_out(pk, lease_id)
+        (hand or hand_out)(pk, lease_id)
     return len(claimed)
 
 

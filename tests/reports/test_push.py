@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
 import threading
 import time
 import uuid
@@ -22,7 +24,15 @@ from amazon_settings import push, services
 from amazon_settings.models import NotificationDestination, PushSubscription
 from orders.models import Order
 from reports.models import RejectedNotification, Report, ReportEvent, ReportNotification
-from reports.services import notifications, pipeline, push_health, requesting, transitions, worker
+from reports.services import (
+    notifications,
+    pipeline,
+    push_health,
+    push_lane,
+    requesting,
+    transitions,
+    worker,
+)
 from tests.amazon_fixtures import EU_SELLER, mfn_report_orders
 
 pytestmark = pytest.mark.django_db
@@ -298,7 +308,7 @@ def test_the_consumer_handles_a_batch_side_by_side(queue, sqs, monkeypatch, db):
     in_flight = threading.Barrier(3, timeout=20)
     threads: set[int] = set()
 
-    def waiting(body: str, *, message_id: str) -> notifications.Outcome:
+    def waiting(body: str, *, message_id: str, lane=None) -> notifications.Outcome:
         in_flight.wait()
         threads.add(threading.get_ident())
         return notifications.Outcome.DROPPED
@@ -433,7 +443,7 @@ def test_a_message_whose_handling_keeps_failing_is_rejected_after_max_receives(
 ):
     settings.PUSH_SQS_VISIBILITY_SECONDS = 0  # a failed message is visible again at once
 
-    def broken(body: str, *, message_id: str):
+    def broken(body: str, *, message_id: str, lane=None):
         raise RuntimeError("the database went away")
 
     monkeypatch.setattr(notifications, "handle_notification", broken)
@@ -510,3 +520,275 @@ def test_the_consumer_command_handles_the_queue_and_needs_one(pushed, sqs, queue
     settings.PUSH_SQS_QUEUE_URL = ""
     with pytest.raises(CommandError, match="Push is not set up on this installation"):
         call_command("consume_notifications", "--once")
+
+
+# The push lane: the consumer imports the reports push hands out itself (reports.services.
+# push_lane). Its threads have their own database connections: the tests that let them touch
+# the database commit what they write (`transaction=True`).
+
+
+def consume_until_hurried(lane: push_lane.PushLane, *, timeout: float = 30) -> Counter:
+    """Poll the queue with `lane` until a notification hurried a report (runs nothing else)."""
+    outcomes: Counter = Counter()
+    deadline = time.monotonic() + timeout
+    while not outcomes["hurried"]:
+        assert time.monotonic() < deadline, f"nothing hurried; outcomes: {dict(outcomes)}"
+        outcomes.update(notifications.consume_notifications(wait_seconds=1, lane=lane).outcomes)
+    return outcomes
+
+
+def wait_until(condition: Callable[[], bool], *, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "not reached in time"
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def gated_lane_steps(monkeypatch) -> tuple[threading.Event, list[tuple[int, str]]]:
+    """The lane's thread waits for the returned gate before each step it takes, and notes the
+    report and lease; the step itself is the worker's. The tests open the gate once the
+    consumer's own writes are done: SQLite in memory (the test database) refuses a write while
+    another connection writes, instead of waiting as a database file does."""
+    gate = threading.Event()
+    taken: list[tuple[int, str]] = []
+
+    def gated(report_id: int, lease_id: str = "") -> Report | None:
+        taken.append((report_id, lease_id))
+        assert gate.wait(30), "the test never opened the gate"
+        return pipeline.advance_report(report_id, lease_id)
+
+    monkeypatch.setattr(push_lane, "advance_report", gated)
+    return gate, taken
+
+
+def open_gate_on_close(monkeypatch, gate: threading.Event) -> None:
+    """The lane's gate opens as the lane is closed (the consumer writes no more then)."""
+    close = push_lane.PushLane.close
+
+    def opening(lane: push_lane.PushLane, *, wait_seconds: float) -> push_lane.LaneClosed:
+        gate.set()
+        return close(lane, wait_seconds=wait_seconds)
+
+    monkeypatch.setattr(push_lane.PushLane, "close", opening)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_push_lane_imports_a_notified_report_without_a_worker_task(
+    pushed, amazon, handed, sqs, queue, gated_lane_steps
+):
+    gate, taken = gated_lane_steps
+    report = sent_and_waiting(pushed, handed=handed)
+    lane = push_lane.PushLane(threads=1)
+    try:
+        consume_until_hurried(lane)
+        # The message is acknowledged once the report is claimed, not once it is imported.
+        assert sqs.messages(queue[0]) == 0
+        assert [report_id for report_id, _ in taken] == [report.pk]
+        gate.set()
+    finally:
+        closed = lane.close(wait_seconds=30)
+
+    assert closed == push_lane.LaneClosed(handed_to_worker=0, still_running=0)
+    assert handed == []  # no django-q2 task: the lane imported it
+    report.refresh_from_db()
+    assert report.import_status == Status.IMPORTED
+    assert (report.lease_id, report.leased_until) == ("", None)
+    assert report.rows_created == sum(
+        mfn_report_orders(amazon, report.data_start, report.data_end).values()
+    )
+    assert calls(amazon, "getReportDocument") == 1
+
+
+def test_a_full_push_lane_hands_the_report_to_the_worker(handed, monkeypatch):
+    started = threading.Event()
+    gate = threading.Event()
+    advanced: list[int] = []
+
+    def slow(report_id: int, lease_id: str = "") -> None:
+        advanced.append(report_id)
+        started.set()
+        assert gate.wait(30)
+
+    monkeypatch.setattr(push_lane, "advance_report", slow)
+    lane = push_lane.PushLane(threads=1, waiting=1)
+    try:
+        lane.hand_out(1, "lease-1")
+        assert started.wait(10)  # the thread advances report 1
+        lane.hand_out(2, "lease-2")  # waits for the thread
+        lane.hand_out(3, "lease-3")  # no room: the worker's task, with its lease
+
+        assert handed == [(3, "lease-3")]
+        assert (lane.running, lane.waiting) == (1, 1)
+    finally:
+        gate.set()
+        closed = lane.close(wait_seconds=30)
+    assert closed == push_lane.LaneClosed(handed_to_worker=0, still_running=0)
+    assert advanced == [1, 2]
+
+
+def test_closing_the_push_lane_hands_what_waits_to_the_worker_and_takes_no_more(
+    handed, monkeypatch
+):
+    gate = threading.Event()
+    advanced: list[int] = []
+
+    def stuck(report_id: int, lease_id: str = "") -> None:
+        advanced.append(report_id)
+        assert gate.wait(30)
+
+    monkeypatch.setattr(push_lane, "advance_report", stuck)
+    lane = push_lane.PushLane(threads=1)
+    threads = list(lane._threads)
+    try:
+        lane.hand_out(1, "lease-1")
+        wait_until(lambda: lane.running == 1)
+        lane.hand_out(2, "lease-2")
+
+        # Report 1 outlasts the wait: left to its lease; report 2 goes to the worker.
+        closed = lane.close(wait_seconds=0.1)
+
+        assert closed == push_lane.LaneClosed(handed_to_worker=1, still_running=1)
+        assert handed == [(2, "lease-2")]
+        lane.hand_out(3, "lease-3")  # closed: straight to the worker
+        assert handed == [(2, "lease-2"), (3, "lease-3")]
+    finally:
+        gate.set()
+    for thread in threads:
+        thread.join(10)
+        assert not thread.is_alive()
+    assert advanced == [1]
+
+
+def test_closing_the_push_lane_lets_it_finish_what_it_has(handed, monkeypatch):
+    gate = threading.Event()
+    advanced: list[int] = []
+
+    def gated(report_id: int, lease_id: str = "") -> None:
+        assert gate.wait(30)
+        advanced.append(report_id)
+
+    monkeypatch.setattr(push_lane, "advance_report", gated)
+    lane = push_lane.PushLane(threads=1)
+    lane.hand_out(1, "lease-1")
+    lane.hand_out(2, "lease-2")
+    closing = threading.Thread(target=lambda: result.append(lane.close(wait_seconds=30)))
+    result: list[push_lane.LaneClosed] = []
+    closing.start()
+    wait_until(lambda: not lane.accepting)
+    gate.set()
+    closing.join(30)
+
+    assert result == [push_lane.LaneClosed(handed_to_worker=0, still_running=0)]
+    assert advanced == [1, 2]
+    assert handed == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_report_the_push_lane_holds_is_advanced_by_no_worker_and_once_only(
+    pushed, shared_clock, handed, settings, gated_lane_steps
+):
+    gate, taken = gated_lane_steps
+    report = sent_and_waiting(pushed, handed=handed)
+    lane = push_lane.PushLane(threads=1)
+    try:
+        consume_until_hurried(lane)
+        wait_until(lambda: len(taken) == 1)
+        report.refresh_from_db()
+        assert taken == [(report.pk, report.lease_id)]
+        assert report.import_status == Status.DOWNLOADING
+
+        # While the lane holds the report: the check claims it not, a stray task does nothing.
+        worker.tick(inline=True)
+        pipeline.advance_report(report.pk)
+        pipeline.advance_report(report.pk, "a-lease-of-before")
+        report.refresh_from_db()
+        assert report.import_status == Status.DOWNLOADING
+        # (The check's automatic requests hand out reports of their own.)
+        assert report.pk not in {task[0] for task in handed}
+
+        gate.set()
+    finally:
+        closed = lane.close(wait_seconds=30)
+    assert closed == push_lane.LaneClosed(handed_to_worker=0, still_running=0)
+    report.refresh_from_db()
+    assert report.import_status == Status.IMPORTED
+    assert ReportEvent.objects.filter(report=report, message__startswith="Imported").count() == 1
+    assert calls(shared_clock, "getReportDocument") == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_report_the_stopped_lane_left_is_imported_by_the_check_once_its_lease_runs_out(
+    pushed, shared_clock, handed, settings, gated_lane_steps
+):
+    gate, taken = gated_lane_steps
+    report = sent_and_waiting(pushed, handed=handed)
+    lane = push_lane.PushLane(threads=1)
+    try:
+        consume_until_hurried(lane)
+        wait_until(lambda: len(taken) == 1)
+        # The consumer stops while its lane is stuck in the report (as if killed).
+        assert lane.close(wait_seconds=0) == push_lane.LaneClosed(
+            handed_to_worker=0, still_running=1
+        )
+        worker.tick(inline=True)  # the lease holds
+        report.refresh_from_db()
+        assert report.import_status == Status.DOWNLOADING
+
+        shared_clock.advance_clock(settings.REPORT_LEASE_SECONDS + 1)
+        worker.tick(inline=True)
+        report.refresh_from_db()
+        assert report.import_status == Status.IMPORTED
+    finally:
+        gate.set()  # the lane's step comes too late: its lease is gone, it does nothing
+    wait_until(lambda: all(not t.is_alive() for t in lane._threads))
+    report.refresh_from_db()
+    assert report.import_status == Status.IMPORTED
+    assert ReportEvent.objects.filter(report=report, message__startswith="Imported").count() == 1
+    assert calls(shared_clock, "getReportDocument") == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_consumer_command_imports_in_its_push_lane(
+    pushed, amazon, handed, sqs, queue, settings, gated_lane_steps, monkeypatch
+):
+    settings.PUSH_IMPORT_THREADS = 1
+    gate, _ = gated_lane_steps
+    open_gate_on_close(monkeypatch, gate)
+    report = sent_and_waiting(pushed, handed=handed)
+    wait_until(lambda: sqs.messages(queue[0]) >= 1, timeout=30)
+
+    call_command("consume_notifications", "--once", "--wait-seconds", "1", stdout=io.StringIO())
+
+    # Stopping, the command let its lane finish the import.
+    report.refresh_from_db()
+    assert report.import_status == Status.IMPORTED
+    assert handed == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_consumer_command_stopped_lets_its_push_lane_finish_the_import(
+    pushed, amazon, handed, settings, gated_lane_steps, monkeypatch
+):
+    settings.PUSH_IMPORT_THREADS = 1
+    gate, taken = gated_lane_steps
+    open_gate_on_close(monkeypatch, gate)
+    report = sent_and_waiting(pushed, handed=handed)
+
+    def stop_once_the_lane_has_it() -> None:
+        try:
+            wait_until(lambda: len(taken) == 1, timeout=30)
+        finally:
+            os.kill(os.getpid(), signal.SIGTERM)  # as the supervisor stops the consumer
+
+    stopper = threading.Thread(target=stop_once_the_lane_has_it)
+    stopper.start()
+    try:
+        call_command("consume_notifications", "--wait-seconds", "1", stdout=io.StringIO())
+    finally:
+        gate.set()
+        stopper.join(30)
+
+    report.refresh_from_db()
+    assert report.import_status == Status.IMPORTED
+    assert handed == []

@@ -2,9 +2,12 @@
 
 Run it beside the worker (`manage.py qcluster`), one or more per installation: it polls the
 notification queue (SQS long polling, PUSH_SQS_WAIT_SECONDS), hands each message to
-`reports.services.notifications` and deletes it once handled. SIGTERM or Ctrl-C stops it: during
-a poll at once (a message taken but not handled comes back after its visibility timeout),
-during handling after the batch. A queue that does not answer is asked again after a pause.
+`reports.services.notifications` and deletes it once handled; the reports the messages hand out
+are imported in its push lane (`reports.services.push_lane`, PUSH_IMPORT_THREADS). SIGTERM or
+Ctrl-C stops it: during a poll at once (a message taken but not handled comes back after its
+visibility timeout), during handling after the batch; then the lane gets a few seconds to
+finish (`push_lane.CLOSE_SECONDS`) and leaves the rest to the worker. A queue that does not
+answer is asked again after a pause.
 Exits with an error when this installation has no queue (PUSH_SQS_QUEUE_URL).
 """
 
@@ -21,6 +24,7 @@ from django.db import close_old_connections
 from amazon_settings.exceptions import NotificationQueueUnavailable
 from amazon_settings.notification_queue import push_configured
 from reports.services.notifications import consume_notifications
+from reports.services.push_lane import CLOSE_SECONDS, PushLane, start_push_lane
 
 logger = logging.getLogger(__name__)
 
@@ -63,14 +67,25 @@ class Command(BaseCommand):
                 raise _Stop
 
         previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        lane = start_push_lane()
         try:
-            self._consume(wait=wait, once=options["once"], stopping=stopping, polling=polling)
+            self._consume(
+                wait=wait, once=options["once"], stopping=stopping, polling=polling, lane=lane
+            )
         finally:
+            if lane is not None:
+                lane.close(wait_seconds=CLOSE_SECONDS)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
     def _consume(
-        self, *, wait: int, once: bool, stopping: threading.Event, polling: threading.Event
+        self,
+        *,
+        wait: int,
+        once: bool,
+        stopping: threading.Event,
+        polling: threading.Event,
+        lane: PushLane | None,
     ) -> None:
         from django.conf import settings
 
@@ -87,7 +102,9 @@ class Command(BaseCommand):
             try:
                 polling.set()
                 try:
-                    batch = consume_notifications(wait_seconds=wait, on_received=polling.clear)
+                    batch = consume_notifications(
+                        wait_seconds=wait, on_received=polling.clear, lane=lane
+                    )
                 finally:
                     polling.clear()
             except _Stop:
