@@ -49,17 +49,24 @@ class SellerAccount(models.Model):
         CLIENT_REJECTED = "client_rejected", _("App credentials rejected")
         UNREACHABLE = "unreachable", _("Amazon unreachable")
         DISCONNECTED = "disconnected", _("Disconnected")
+        SELLER_MISMATCH = "seller_mismatch", _("Wrong seller ID")
 
     # Amazon refused the authorization (or it was removed): calling again cannot succeed until
-    # the seller renews access, so the worker leaves these accounts alone.
+    # the seller renews access, so the worker leaves these accounts alone. A seller mismatch
+    # (Amazon's notifications for the authorization name another seller than the account's)
+    # is one too: a call would succeed, but import another seller's orders under this ID.
     REFUSED_STATUSES = frozenset(
         {
             Status.DISCONNECTED,
             Status.AUTHORIZATION_REVOKED,
             Status.CLIENT_REJECTED,
             Status.ACCESS_DENIED,
+            Status.SELLER_MISMATCH,
         }
     )
+    # Statuses no call's outcome replaces (`services.note_success`, `note_failure`): only a new
+    # authorization or disconnecting ends them.
+    KEPT_STATUSES = frozenset({Status.SELLER_MISMATCH})
 
     class AuthorizationMethod(models.TextChoices):
         CONSENT = "consent", _("Amazon consent page")
@@ -385,7 +392,8 @@ class PushSubscription(models.Model):
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
     cause = models.CharField(max_length=16, choices=Cause.choices, default=Cause.NONE, blank=True)
     reason = models.CharField(max_length=1000, blank=True)
-    subscription_id = models.CharField(max_length=100, blank=True)
+    # Indexed: each notification names its subscription, which tells whose authorization it is.
+    subscription_id = models.CharField(max_length=100, blank=True, db_index=True)
     destination_id = models.CharField(max_length=100, blank=True)
     # Since when notifications count: a report Amazon finished before is not expected to have one.
     active_since = models.DateTimeField(null=True, blank=True)

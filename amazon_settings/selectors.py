@@ -33,7 +33,7 @@ class ConnectionStatus:
     label: str
     tone: str  # a Bootstrap colour: success, warning, danger, secondary
     explanation: str
-    action: str  # "renew", "test", "rotate_secret", "connect" or ""
+    action: str  # "renew", "test", "rotate_secret", "connect", "disconnect" or ""
     action_label: str
 
     @property
@@ -64,6 +64,20 @@ def connection_status(account: SellerAccount, *, now: datetime | None = None) ->
             ),
             "renew",
             _("Connect again"),
+        )
+    if status == Status.SELLER_MISMATCH:
+        return ConnectionStatus(
+            "seller_mismatch",
+            _("Wrong seller ID"),
+            "danger",
+            translate_stored(account.status_detail)
+            or _(
+                "Amazon's notifications for this authorization come from another seller: the "
+                "account was connected under a wrong seller ID. Disconnect it and connect the "
+                "seller again through Amazon's consent page."
+            ),
+            "disconnect",
+            _("Disconnect"),
         )
     if status == Status.CLIENT_REJECTED:
         return ConnectionStatus(

@@ -52,7 +52,10 @@ from amazon_settings.spapi import (
     SpApiThrottled,
     SpApiTransientError,
 )
+from amazon_settings.stored_texts import SELLER_MISMATCH
+from core.audit import record_audit_event
 from core.changes import record_changes
+from core.stored_texts import stored_text
 
 logger = logging.getLogger(__name__)
 
@@ -248,21 +251,45 @@ def _save_status(
             )
 
 
+_STATUS_FIELDS = ("status", "status_detail", "status_changed_at")
+
+
+def _save_evidence(account: SellerAccount, *, changed: bool, update_fields: list[str]) -> None:
+    """`_save_status` for a call's outcome, which never replaces a status in KEPT_STATUSES:
+    the write is guarded on the stored status, since `account` may have been read before the
+    status was set (a worker pass, a page). Where the status is kept, only the rest of the
+    evidence is written, and `account` is given the stored status back."""
+    values = {name: getattr(account, name) for name in update_fields}
+    with transaction.atomic():
+        written = (
+            SellerAccount.objects.filter(pk=account.pk)
+            .exclude(status__in=SellerAccount.KEPT_STATUSES)
+            .update(**values)
+        )
+        if not written:
+            SellerAccount.objects.filter(pk=account.pk).update(
+                **{name: value for name, value in values.items() if name not in _STATUS_FIELDS}
+            )
+            account.refresh_from_db(fields=list(_STATUS_FIELDS))
+            return
+        if changed:
+            record_changes(
+                kind="account",
+                event_type="account.status_changed",
+                account_id=account.pk,
+                entity_ids=[account.pk],
+            )
+
+
 def note_success(account: SellerAccount) -> None:
     now = timezone.now()
     account.last_attempt_at = now
     account.last_success_at = now
     changed = _set_status(account, Status.CONNECTED)
-    _save_status(
+    _save_evidence(
         account,
         changed=changed,
-        update_fields=[
-            "last_attempt_at",
-            "last_success_at",
-            "status",
-            "status_detail",
-            "status_changed_at",
-        ],
+        update_fields=["last_attempt_at", "last_success_at", *_STATUS_FIELDS],
     )
 
 
@@ -286,18 +313,54 @@ def note_failure(account: SellerAccount, error: SpApiError) -> None:
         # No answer at all (refused, timed out): Amazon is out of reach. A local throttle or a
         # broken download says nothing about reachability.
         changed = _set_status(account, Status.UNREACHABLE, str(error))
-    _save_status(
+    _save_evidence(
         account,
         changed=changed,
-        update_fields=[
-            "last_attempt_at",
-            "last_error",
-            "last_error_at",
-            "status",
-            "status_detail",
-            "status_changed_at",
-        ],
+        update_fields=["last_attempt_at", "last_error", "last_error_at", *_STATUS_FIELDS],
     )
+
+
+SELLER_MISMATCH_AUDIT_ACTION = "amazon_settings:seller_mismatch"
+
+
+def mark_seller_mismatch(account: SellerAccount, *, notified_seller_id: str) -> bool:
+    """Amazon's notifications for the account's authorization (its push subscription) name
+    `notified_seller_id`, not the account's seller: the account was connected under a wrong
+    seller ID (the consent callback's `selling_partner_id` can be changed, and no call tells
+    whose a token is). Mark it SELLER_MISMATCH, with the cause and the fix for Settings and
+    the banner, so that the worker stops importing another seller's orders under this ID;
+    record the change's event and an audit event. Only a new authorization (`_authorize`) or
+    disconnecting ends the mark: no call's outcome does (`_save_evidence`). Returns whether
+    the account was marked now; idempotent, and a disconnected account is left alone."""
+    with transaction.atomic():
+        locked = SellerAccount.objects.select_for_update().filter(pk=account.pk).first()
+        if locked is None or not locked.has_token or locked.status == Status.SELLER_MISMATCH:
+            return False
+        detail = stored_text(
+            SELLER_MISMATCH,
+            notified_seller_id=notified_seller_id,
+            account_seller_id=locked.selling_partner_id,
+        )
+        changed = _set_status(locked, Status.SELLER_MISMATCH, detail)
+        _save_status(locked, changed=changed, update_fields=list(_STATUS_FIELDS))
+        record_audit_event(
+            user=None,
+            action=SELLER_MISMATCH_AUDIT_ACTION,
+            object_type="seller account",
+            object_id=str(locked.pk),
+            detail=locked.status_detail,
+        )
+    for name in _STATUS_FIELDS:
+        setattr(account, name, getattr(locked, name))
+    forget_access_token(account)
+    logger.warning(
+        "Seller account %s (%s) marked: Amazon's notifications for its authorization come from "
+        "seller %s",
+        account.pk,
+        account.selling_partner_id,
+        notified_seller_id,
+    )
+    return True
 
 
 def call_amazon(

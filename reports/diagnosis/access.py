@@ -60,6 +60,21 @@ def check_authorization(
             tuple(evidence),
             (renew_fix(account),),
         )
+    if status.key == "seller_mismatch":
+        return Check(
+            "authorization",
+            _("Authorization present and valid"),
+            PROBLEM,
+            status.explanation,
+            tuple(evidence),
+            (
+                Fix(
+                    _("Open Settings"),
+                    f"{reverse('amazon_settings:settings')}#account-{account.pk}",
+                    method="get",
+                ),
+            ),
+        )
     if status.key in {"authorization_revoked", "client_rejected", "disconnected", "expired"} or (
         tests and not tests[0].ok and status.tone == "danger"
     ):

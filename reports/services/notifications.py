@@ -19,7 +19,12 @@ tries it is kept as rejected and deleted). `handle_notification` decides what a 
 - a duplicate, or a report that is past waiting (imported by the check already, out of order):
   nothing changes;
 - a message that is not Amazon's notification, or names a seller nobody connected: kept as a
-  `RejectedNotification` with the reason, and deleted from the queue, so it never loops.
+  `RejectedNotification` with the reason, and deleted from the queue, so it never loops;
+- a message that came through the push subscription of an account of another seller: that
+  account was connected under a wrong seller ID (the consent callback names the seller in a
+  parameter anyone can change), so it is marked (`mark_seller_mismatch`) and imports nothing
+  more; the message goes on as any other (rejected with that cause when nobody connected
+  its seller).
 
 A report handed out goes to the consumer's push lane (`reports.services.push_lane`,
 PUSH_IMPORT_THREADS threads in the consumer's process), which downloads and imports it with the
@@ -55,6 +60,8 @@ from amazon_settings.models import PushSubscription, SellerAccount
 from amazon_settings.notification_queue import QueueMessage
 from amazon_settings.spapi import SpApiRequestError
 from amazon_settings.spapi.types import parse_datetime
+from amazon_settings.stored_texts import SELLER_MISMATCH
+from core.stored_texts import stored_text
 from reports import stored_texts as texts
 from reports.catalog import BY_REPORT_TYPE
 from reports.models import RejectedNotification, Report, ReportNotification, WorkerHeartbeat
@@ -99,6 +106,8 @@ class FinishedReport:
     processing_status: str
     document_id: str
     event_time: datetime | None
+    # Amazon's id of the subscription the message came through: whose authorization it is.
+    subscription_id: str = ""
 
 
 def _text(data: dict[str, Any], key: str, *, required: bool = True) -> str:
@@ -154,6 +163,7 @@ def parse_notification(body: str) -> FinishedReport | None:
         processing_status=status,
         document_id=_text(finished, "reportDocumentId", required=False),
         event_time=moment,
+        subscription_id=_text(metadata, "subscriptionId", required=False),
     )
 
 
@@ -181,6 +191,7 @@ def handle_notification(body: str, *, message_id: str, lane: PushLane | None = N
         return Outcome.REJECTED
     if finished is None:
         return Outcome.DROPPED
+    mismatched = _mark_seller_mismatch(finished)
     now = timezone.now()
     if finished.report_type not in BY_REPORT_TYPE:
         push.note_notification(selling_partner_id=finished.seller_id, at=now)
@@ -191,11 +202,14 @@ def handle_notification(body: str, *, message_id: str, lane: PushLane | None = N
         .order_by("pk")
     )
     if not accounts:
-        reject_message(
-            message_id,
-            body,
-            reason=f"No account of seller {finished.seller_id[:32]} is connected here.",
-        )
+        reason = f"No account of seller {finished.seller_id[:32]} is connected here."
+        if mismatched:
+            reason = stored_text(
+                SELLER_MISMATCH,
+                notified_seller_id=finished.seller_id[:32],
+                account_seller_id=mismatched[0].selling_partner_id,
+            )
+        reject_message(message_id, body, reason=reason)
         return Outcome.REJECTED
     if _seen(finished.notification_id):
         return Outcome.UNCHANGED
@@ -216,6 +230,25 @@ def handle_notification(body: str, *, message_id: str, lane: PushLane | None = N
         },
     )
     return outcome
+
+
+def _mark_seller_mismatch(finished: FinishedReport) -> list[SellerAccount]:
+    """The connected accounts whose push subscription the message came through although they
+    name another seller than the message: connected under a wrong seller ID (see
+    `check_consent_answer`: the callback's seller ID cannot be checked, a notification can).
+    Each is marked (`mark_seller_mismatch`: the worker stops importing for it), once. One
+    indexed query for a message that names its subscription, as Amazon's do."""
+    if not finished.subscription_id:
+        return []
+    mismatched = list(
+        SellerAccount.objects.connected()
+        .filter(push__subscription_id=finished.subscription_id)
+        .exclude(selling_partner_id=finished.seller_id)
+        .order_by("pk")
+    )
+    for account in mismatched:
+        account_services.mark_seller_mismatch(account, notified_seller_id=finished.seller_id)
+    return mismatched
 
 
 def _seen(notification_id: str) -> bool:
