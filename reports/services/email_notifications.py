@@ -1,7 +1,8 @@
 """E-mail notifications: tell the people who opted in when something needs them.
 
 The conditions (`EmailCondition`) are the accounts' authorization expiring in 30, 7 and 1 days,
-revoked or denied, a report failed or held, and the background worker silent for an hour.
+revoked or denied (or found to be another seller's: connected under a wrong seller ID), a report
+failed or held, and the background worker silent for an hour.
 `send_due_notifications` looks at what holds now, names each occurrence with a key (the account
 and its expiry date, the report and when it entered its state, the heartbeat's last moment),
 and mails every active user who opted in and has an address, in their language, once per
@@ -53,6 +54,8 @@ EXPIRY_WARNING_DAYS = (1, 7, 30)
 REFUSED_STATUSES = (
     SellerAccount.Status.AUTHORIZATION_REVOKED,
     SellerAccount.Status.ACCESS_DENIED,
+    # Not Amazon's refusal, but as urgent, and its fix is the seller's too: its own mail.
+    SellerAccount.Status.SELLER_MISMATCH,
 )
 # A report that failed or was held longer ago than this is not mailed any more: turning the
 # notifications on must not bring a mail for every report that ever failed.
@@ -93,7 +96,8 @@ def _stamp(moment: datetime | None) -> str:
 
 
 def account_occurrences(*, now: datetime) -> list[Occurrence]:
-    """The accounts whose authorization expires soon, or was revoked or denied (one query)."""
+    """The accounts whose authorization expires soon, or was revoked or denied, or that were
+    connected under a wrong seller ID (one query)."""
     found = []
     # Only the authorizations inside the widest warning, so the rows read stay few.
     expiring = Q(
@@ -104,6 +108,18 @@ def account_occurrences(*, now: datetime) -> list[Occurrence]:
         Q(status__in=REFUSED_STATUSES) | expiring
     ):
         context = {"account": account.display_name, "account_id": account.selling_partner_id}
+        if account.status == SellerAccount.Status.SELLER_MISMATCH:
+            found.append(
+                Occurrence(
+                    condition=EmailCondition.AUTHORIZATION_REFUSED,
+                    key=f"seller-mismatch:{account.pk}:{_stamp(account.status_changed_at)}",
+                    template="seller_mismatch",
+                    subject=_("%(account)s was connected under a wrong seller ID"),
+                    url_name="amazon_settings:settings",
+                    context={**context, "detail": account.status_detail},
+                )
+            )
+            continue
         if account.status in REFUSED_STATUSES:
             found.append(
                 Occurrence(

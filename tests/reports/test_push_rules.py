@@ -47,6 +47,7 @@ def test_amazons_example_is_read():
         processing_status="CANCELLED",
         document_id="amzn1.tortuga.3.edbcd0d8-3434-8222-1234-52ad8ade1208.REP4567URI9BMZ",
         event_time=datetime(2020, 7, 14, 3, 35, 13, 214000, tzinfo=UTC),
+        subscription_id="subscription-id-d0e9e693-c3ad-4373-979f-ed4ec98dd746",
     )
 
 

@@ -9,6 +9,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,7 +20,12 @@ from amazon_settings.spapi import SpApiAuthError
 from core.models import AuditEvent, ChangeEvent
 from reports.models import RejectedNotification, Report
 from reports.services import notifications, transitions, worker
+from reports.services.email_notifications import send_due_notifications
+from tests.amazon_fixtures import EU_SELLER
+from tests.amazon_settings.test_consent_flow import callback_path, consent_on_amazon, tampered
 from tests.german import GERMAN, compiled_catalogue, page_text
+from tests.reports.test_email_notifications import languages, make_user  # noqa: F401
+from tests.reports.test_push import consume, handed, queue, sent_and_waiting  # noqa: F401
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures(compiled_catalogue.__name__)]
 
@@ -241,3 +247,56 @@ def test_disconnecting_clears_the_mark_and_a_later_message_leaves_it_alone(
     assert "wrong seller ID" not in page_text(
         logged_in_client.get(reverse("amazon_settings:settings"))
     )
+
+
+def test_end_to_end_a_tampered_connection_is_marked_by_the_first_notification(
+    logged_in_client,
+    amazon,
+    queue,  # noqa: F811
+    handed,  # noqa: F811
+):
+    started = logged_in_client.post("/settings/connect/", {"region": "eu"})
+    path = callback_path(consent_on_amazon(started["Location"], seller=EU_SELLER))
+    assert logged_in_client.get(tampered(path, seller=INVENTED_SELLER)).status_code == 302
+    account = SellerAccount.objects.get(selling_partner_id=INVENTED_SELLER)
+    assert connection_status(account).key == "connected"  # nothing tells it at the callback
+    assert push.subscribe_account(account).state == PushSubscription.State.ACTIVE
+    sent_and_waiting(account)
+
+    outcomes = consume(handed, until=lambda outcomes: outcomes["rejected"] >= 1)
+
+    assert outcomes["rejected"] == 1
+    account.refresh_from_db()
+    cause = CAUSE.replace(REAL_SELLER, EU_SELLER)
+    assert account.status == Status.SELLER_MISMATCH
+    assert connection_status(account).explanation == cause
+    assert RejectedNotification.objects.get().reason == cause
+    assert cause in page_text(logged_in_client.get(reverse("amazon_settings:settings")))
+
+    # A new authorization through the consent page for the account clears the mark (and if it
+    # is the wrong seller's again, its next notification marks it again).
+    renewed = logged_in_client.post(reverse("amazon_settings:renew", args=[account.pk]))
+    path = callback_path(consent_on_amazon(renewed["Location"], seller=EU_SELLER))
+    assert logged_in_client.get(tampered(path, seller=INVENTED_SELLER)).status_code == 302
+    account.refresh_from_db()
+    assert account.status == Status.CONNECTED
+
+
+def test_the_mark_is_mailed_once_with_the_cause_in_each_readers_language(
+    invented,
+    languages,  # noqa: F811
+):
+    make_user("olga")
+    make_user("greta")
+    languages["greta"] = "de"
+    handle(message(seller=REAL_SELLER))
+
+    assert send_due_notifications().sent == 2
+    assert send_due_notifications().sent == 0
+
+    (english,) = [m for m in mail.outbox if m.to == ["olga@example.invalid"]]
+    assert english.subject == "Invented Shop was connected under a wrong seller ID"
+    assert CAUSE in english.body and "Renew" not in english.body
+    (german,) = [m for m in mail.outbox if m.to == ["greta@example.invalid"]]
+    assert german.subject == "Invented Shop wurde unter einer falschen Verkäufer-ID verbunden"
+    assert CAUSE_DE in german.body
