@@ -16,8 +16,10 @@ from django.utils import timezone
 from amazon_settings import push, services
 from amazon_settings.models import PushSubscription, SellerAccount
 from amazon_settings.selectors import accounts_needing_attention, connection_status
+from amazon_settings.services import ConnectionCheck
 from amazon_settings.spapi import SpApiAuthError
 from core.models import AuditEvent, ChangeEvent
+from reports.diagnosis import access, results
 from reports.models import RejectedNotification, Report
 from reports.services import notifications, transitions, worker
 from reports.services.email_notifications import send_due_notifications
@@ -300,3 +302,16 @@ def test_the_mark_is_mailed_once_with_the_cause_in_each_readers_language(
     (german,) = [m for m in mail.outbox if m.to == ["greta@example.invalid"]]
     assert german.subject == "Invented Shop wurde unter einer falschen Verkäufer-ID verbunden"
     assert CAUSE_DE in german.body
+
+
+def test_orders_missing_names_the_cause_and_sends_to_the_accounts_card(invented):
+    handle(message(seller=REAL_SELLER))
+    invented.refresh_from_db()
+
+    tests = [ConnectionCheck("Sellers.getMarketplaceParticipations", True, "1 marketplace")]
+    check = access.check_authorization(invented, tests=tests, now=timezone.now())
+
+    assert (check.status, check.summary) == (results.PROBLEM, CAUSE)
+    assert [(f.label, f.url, f.method) for f in check.fixes] == [
+        ("Open Settings", f"{reverse('amazon_settings:settings')}#account-{invented.pk}", "get")
+    ]
