@@ -384,8 +384,11 @@ def tampered_callback(port: int, admin: Session, sandbox: Any, password: str, us
             "a new connection consented as one seller, its callback's `selling_partner_id` "
             "changed to an id nobody connected, by the user who started it, in their session",
             f"HTTP {answer.status_code}; an account under the invented id: "
-            f"{'yes' if created else 'no'}. A known limit: Amazon returns no seller id with "
-            "the token and no API names it, so only a takeover (7a-7c) can be refused",
+            f"{'yes' if created else 'no'}. Amazon returns no seller id with the token and no "
+            "API names it, so the callback cannot be checked; the first push notification for "
+            'the authorization names the real seller, and the account is then marked "Wrong '
+            'seller ID" and stops importing (tests/reports/test_seller_mismatch.py; this run '
+            "has no notification queue)",
             None,
         )
     )
