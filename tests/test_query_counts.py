@@ -222,7 +222,7 @@ FULL_PAGE = EVERY_REQUEST + 1
         ("orders", 4),
         ("order", 6),
         ("processing", 3),
-        ("report", 7),
+        ("report", 5),
     ],
 )
 def test_the_main_pages_ask_what_they_show_and_the_shared_part_once(
