@@ -8,12 +8,13 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import connections, router
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from amazon_settings.models import (
+    AUTHORIZATION_LIFETIME,
     AUTHORIZATION_WARNING,
     ApiCall,
     PushSubscription,
@@ -190,11 +191,28 @@ def connection_status(account: SellerAccount, *, now: datetime | None = None) ->
     )
 
 
+# The stored statuses whose connection status is a warning or an error whatever the expiry.
+_ATTENTION_STATUSES = (
+    Status.CLIENT_REJECTED,
+    Status.AUTHORIZATION_REVOKED,
+    Status.ACCESS_DENIED,
+    Status.UNREACHABLE,
+)
+
+
 def accounts_needing_attention() -> list[tuple[SellerAccount, ConnectionStatus]]:
     """Accounts the banner names: connected ones whose status is a warning or an error."""
+    # Every page shows the banner: read only the accounts that can need attention (a refused
+    # or unreachable one, or one whose authorization expires within the warning), not the
+    # whole fleet; connection_status() still decides.
+    now = timezone.now()
+    candidates = SellerAccount.objects.exclude(status=Status.DISCONNECTED).filter(
+        Q(status__in=_ATTENTION_STATUSES)
+        | Q(authorized_at__lte=now + AUTHORIZATION_WARNING - AUTHORIZATION_LIFETIME)
+    )
     result = []
-    for account in SellerAccount.objects.exclude(status=Status.DISCONNECTED):
-        status = connection_status(account)
+    for account in candidates:
+        status = connection_status(account, now=now)
         if status.needs_attention:
             result.append((account, status))
     return result

@@ -9,7 +9,17 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.db import connections, router
-from django.db.models import Case, Max, Prefetch, Q, QuerySet, Sum, Value, When
+from django.db.models import (
+    Case,
+    Max,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+    prefetch_related_objects,
+)
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -356,15 +366,10 @@ def invoicing_stop(account: SellerAccount) -> InvoicingStop | None:
 
 
 def invoicing_stops(accounts: Sequence[SellerAccount]) -> list[InvoicingStop]:
-    """The stops of these accounts (the home page): a query for the marketplaces, and one
-    count per stopped account."""
-    stops = []
-    for account in SellerAccount.objects.filter(pk__in=[a.pk for a in accounts]).prefetch_related(
-        "marketplaces"
-    ):
-        if stop := invoicing_stop(account):
-            stops.append(stop)
-    return stops
+    """The stops of these accounts (the home page), in their order: a query for the
+    marketplaces (prefetched onto `accounts`), and one count per stopped account."""
+    prefetch_related_objects(list(accounts), "marketplaces")
+    return [stop for account in accounts if (stop := invoicing_stop(account))]
 
 
 # What a chart of orders per day counts by: the purchase date (what the seller sold when) or

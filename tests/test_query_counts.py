@@ -206,3 +206,45 @@ def test_the_worker_s_whole_interval_costs_the_same_however_many_accounts_are_id
     subscribe_idle_accounts()
     assert SellerAccount.objects.filter(push__state="active").count() == 50
     assert worker_interval_queries() == few
+
+
+# What every page asks before its own content: the session, the user, the user's and their
+# groups' permissions (once a request, however many checks), and on a full page the attention
+# banner's accounts. A fragment (the Processing row that htmx polls) shows no menu or banner.
+EVERY_REQUEST = 4
+FULL_PAGE = EVERY_REQUEST + 1
+
+
+@pytest.mark.parametrize(
+    ("page", "own_queries"),
+    [
+        ("home", 7),
+        ("orders", 4),
+        ("order", 6),
+        ("processing", 3),
+        ("report", 5),
+    ],
+)
+def test_the_main_pages_ask_what_they_show_and_the_shared_part_once(
+    logged_in_client, account, page, own_queries
+):
+    add_orders(account, N)
+    add_reports(account, N)
+    urls = {
+        "home": reverse("home"),
+        "orders": reverse("orders:list"),
+        "order": reverse("orders:detail", args=[Order.objects.first().pk]),
+        "processing": reverse("reports:processing"),
+        "report": reverse("reports:detail", args=[Report.objects.first().pk]),
+    }
+    assert query_count(logged_in_client, urls[page]) == FULL_PAGE + own_queries
+
+
+def test_the_processing_row_asks_for_no_menu_or_banner(logged_in_client, account):
+    add_reports(account, 1)
+    url = reverse("reports:row", args=[Report.objects.get().pk])
+    with CaptureQueriesContext(connection) as queries:
+        response = logged_in_client.get(url, headers={"HX-Request": "true"})
+    assert response.status_code in (200, 286)
+    # The row's report (its account joined).
+    assert len(queries.captured_queries) == EVERY_REQUEST + 1

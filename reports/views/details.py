@@ -6,6 +6,7 @@ import csv
 from collections.abc import Iterator
 from typing import Any
 
+from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
@@ -19,11 +20,21 @@ from reports.models import Report, ReportRowError
 from reports.views.processing import ReportRow
 
 PREVIEW_ROWS = 200
+# Rows with errors (and with warnings) listed on the page; the export has them all.
+ROW_ERRORS_SHOWN = 500
 PREVIEW_CHARS = 256 * 1024
 PREVIEW_LINE_CHARS = 64 * 1024
 PREVIEW_COLUMNS = 100
 PREVIEW_CELL_CHARS = 300
 NO_DOCUMENT = "No document is stored for this report."
+
+
+def _first_rows(rows_name: str, count_name: str, rows: QuerySet) -> dict[str, object]:
+    """The first ROW_ERRORS_SHOWN of `rows` and how many there are: counted only when the
+    first ones do not already say (most reports have none or a few)."""
+    first = list(rows[:ROW_ERRORS_SHOWN])
+    count = len(first) if len(first) < ROW_ERRORS_SHOWN else rows.count()
+    return {rows_name: first, count_name: count}
 
 
 @require_GET
@@ -52,10 +63,8 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "on_detail": True,
             "marketplaces": [names.get(m, m) for m in report.marketplace_ids],
             "events": report.events.all(),
-            "row_errors": errors[:500],
-            "row_error_count": errors.count(),
-            "row_warnings": warnings[:500],
-            "row_warning_count": warnings.count(),
+            **_first_rows("row_errors", "row_error_count", errors),
+            **_first_rows("row_warnings", "row_warning_count", warnings),
             # Not even read for who may not see buyers' data.
             "document": _document_preview(report) if can_view_buyer_data(request.user) else None,
             "next": request.get_full_path(),

@@ -12,9 +12,10 @@ from django.test import override_settings
 from django.utils import timezone
 
 from amazon_settings import consent, crypto
+from amazon_settings.context_processors import attention_banner
 from amazon_settings.exceptions import ConsentStateInvalid, TokenDecryptionFailed
 from amazon_settings.models import ApiCall, SellerAccount
-from amazon_settings.selectors import connection_status
+from amazon_settings.selectors import accounts_needing_attention, connection_status
 
 Status = SellerAccount.Status
 TOKEN = "Atzr|IwEBIDemoRefreshTokenThatMustNeverBeStoredInClearText"
@@ -181,6 +182,40 @@ def test_banner_names_accounts_that_need_attention(logged_in_client):
     body = logged_in_client.get("/").content.decode()
     assert "Revoked Shop: Authorization revoked." in body
     assert "Fine Shop:" not in body
+
+
+@pytest.mark.django_db
+def test_banner_reads_exactly_the_accounts_whose_status_needs_attention():
+    """The banner's query reads only the accounts that can need attention; which ones do is
+    still connection_status()'s to say, for every stored status, age and token."""
+    ages = [None, 1, 334, 336, 364, 366, 800]  # days since authorization; warning from 335
+    accounts = [
+        make_account(
+            selling_partner_id=f"A{index:04d}{status[:6].upper()}",
+            status=status,
+            authorized_at=None if age is None else timezone.now() - timedelta(days=age),
+            refresh_token_encrypted=crypto.encrypt_secret(TOKEN) if token else "",
+            last_success_at=None if status == Status.NEVER_CHECKED else timezone.now(),
+        )
+        for index, (status, age, token) in enumerate(
+            (status, age, token) for status in Status for age in ages for token in (True, False)
+        )
+    ]
+    expected = {a.pk for a in accounts if connection_status(a).needs_attention}
+    assert len(expected) > 10
+    assert {account.pk for account, _ in accounts_needing_attention()} == expected
+
+
+def test_the_banner_is_read_only_when_shown(rf, user, django_assert_num_queries):
+    """An htmx fragment rendered with the request shows no banner and asks nothing for it."""
+    make_account(status=Status.AUTHORIZATION_REVOKED, display_name="Revoked Shop")
+    request = rf.get("/")
+    request.user = user
+    with django_assert_num_queries(0):
+        context = attention_banner(request)
+    with django_assert_num_queries(1):
+        names = [account.display_name for account, _ in context["accounts_needing_attention"]]
+    assert names == ["Revoked Shop"]
 
 
 @pytest.mark.django_db

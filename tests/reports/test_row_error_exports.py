@@ -103,3 +103,32 @@ def test_a_german_reader_exports_the_row_errors_in_german(report, logged_in_clie
     sheet = load_workbook(io.BytesIO(b"".join(logged_in_client.get(url, **GERMAN)))).worksheets[0]
     assert [cell.value for cell in sheet[1]] == ["Zeile", "Art", "Grund"]
     assert sheet["C2"].value == "quantity-purchased ist leer"
+
+
+@pytest.mark.parametrize(("errors", "warnings"), [(0, 0), (3, 1), (500, 2), (501, 0)])
+def test_the_details_page_counts_the_rows_it_lists(report, logged_in_client, errors, warnings):
+    """The page lists the first 500 of each kind with their number; it counts them only when
+    the list does not already say how many there are."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    ReportRowError.objects.bulk_create(
+        [ReportRowError(report=report, line_number=n, reason="No order ID.") for n in range(errors)]
+        + [
+            ReportRowError(
+                report=report, line_number=n, kind=ReportRowError.Kind.WARNING, reason="Odd."
+            )
+            for n in range(warnings)
+        ]
+    )
+    with CaptureQueriesContext(connection) as queries:
+        body = logged_in_client.get(reverse("reports:detail", args=[report.pk])).content.decode()
+    counts = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert len(counts) == (errors >= 500) + (warnings >= 500)
+    if errors:
+        assert f'<span class="badge text-bg-danger">{errors}</span>' in body
+    if warnings:
+        assert f'<span class="badge text-bg-warning">{warnings}</span>' in body
+    assert body.count("<td>No order ID.</td>") == min(errors, 500)
+    assert ("The first 500 of 501 are shown." in body) == (errors == 501)
+    assert ("export-buttons" in body) == bool(errors or warnings)
