@@ -215,6 +215,10 @@ PUSH_IMPORT_THREADS = max(0, int(os.environ.get("PUSH_IMPORT_THREADS", "2")))
 
 # How often the worker checks Amazon (every five minutes by default).
 WORKER_INTERVAL_SECONDS = int(os.environ.get("WORKER_INTERVAL_SECONDS", "300"))
+# The niceness of the worker's task processes (0 to 19): on a machine shared with the web
+# server an import then takes the CPU the pages leave, rather than making them wait. 0 keeps
+# the worker at the web's priority (a machine of its own).
+WORKER_NICENESS = int(os.environ.get("WORKER_NICENESS", "10"))
 # The most accounts one pass of the worker asks Amazon about (discovery's getReports, and
 # again the automatic requests); the pass also stops that work after four fifths of an
 # interval. The accounts left over are due still and come first in the next pass, so a large

@@ -5,6 +5,7 @@ schedules that run them, registered in code so that every deploy has the same on
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,6 +36,15 @@ def record_worker_heartbeat(*, name: str = WorkerHeartbeat.WORKER) -> WorkerHear
         name=name, defaults={"last_seen_at": timezone.now()}
     )
     return heartbeat
+
+
+def yield_cpu_to_the_web(**_signal: object) -> None:
+    """django-q2's `post_spawn` receiver: each worker process runs at WORKER_NICENESS, so that
+    where the worker shares the CPUs with the web server, an import takes what the pages leave
+    instead of making every page wait behind it. Never raises the priority (a process may not)."""
+    niceness = settings.WORKER_NICENESS
+    if niceness > os.getpriority(os.PRIO_PROCESS, 0):
+        os.setpriority(os.PRIO_PROCESS, 0, niceness)
 
 
 def resume_interrupted_imports() -> int:

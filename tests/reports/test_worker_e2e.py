@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -152,6 +153,20 @@ def wait_until_imported(env, ids: list[int], seconds: float = 120) -> dict:
     return state
 
 
+def niceness_in_session(session_id: int) -> list[int]:
+    """The niceness of every process of a session (Linux /proc; the fields after the command's
+    closing parenthesis: state, ppid, pgrp, session, ..., niceness as the 17th)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        if int(fields[3]) == session_id:
+            found.append(int(fields[16]))
+    return sorted(found)
+
+
 def test_the_worker_imports_requested_reports_without_duplicates(
     tmp_path, sandbox, sandbox_history, backend
 ):
@@ -208,6 +223,11 @@ def test_the_worker_imports_requested_reports_without_duplicates(
         assert (updated, unchanged) == (0, sum(second_orders[o] for o in shared))
         # No order twice: the stored ids are exactly the orders of both ranges, each once.
         assert second["order_ids"] == sorted(first_orders.keys() | second_orders.keys())
+        # The processes that ran the imports yield the CPU to the web (WORKER_NICENESS); the
+        # cluster's own processes keep the priority they were started with.
+        niceness = niceness_in_session(worker.pid)
+        assert niceness.count(10) == 2, niceness  # Q_WORKERS processes
+        assert 0 in niceness, niceness
     except AssertionError:
         print((tmp_path / "worker.log").read_text()[-5000:])
         raise
