@@ -99,9 +99,8 @@ def cpu_use(before: CpuSnapshot, after: CpuSnapshot, sessions: dict[str, int]) -
     for name, session in sessions.items():
         used[name] = spent({pid for pid, (sid, _) in after.by_process.items() if sid == session})
     used["PostgreSQL (this database)"] = spent(set(before.postgres_pids | after.postgres_pids))
-    used["PostgreSQL, finished processes (parallel workers; any database)"] = max(
-        0.0, after.postgres_finished - before.postgres_finished
-    )
+    ended = "PostgreSQL, ended processes (closed connections, autovacuum and parallel workers; any database)"  # noqa: E501
+    used[ended] = max(0.0, after.postgres_finished - before.postgres_finished)
     used["load generator"] = after.generator - before.generator
     ours = sum(used.values())
     used["rest of the machine"] = max(0.0, after.machine_busy - before.machine_busy - ours)

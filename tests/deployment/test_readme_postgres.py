@@ -148,6 +148,12 @@ def wait_for_health(port: int, servers, tmp_path: Path, seconds: float = 60) -> 
     raise AssertionError(f"the web server did not answer in {seconds}s")
 
 
+SHOW_PARALLEL = (
+    "from django.db import connection; cursor = connection.cursor(); "
+    "cursor.execute('SHOW max_parallel_workers_per_gather'); print(cursor.fetchone()[0])"
+)
+
+
 @pytest.mark.parametrize("with_redis", [True, False], ids=["with-redis", "without-redis"])
 def test_the_readme_postgres_section_works_as_written(sandbox, sqs, tmp_path, with_redis):
     sandbox.reset()
@@ -207,6 +213,16 @@ def test_the_readme_postgres_section_works_as_written(sandbox, sqs, tmp_path, wi
                 timeout=120,
             )
             assert connect.returncode == 0, connect.stderr
+            # The app's connections plan without parallel workers (DATABASE_PARALLEL_WORKERS).
+            parallel = subprocess.run(
+                [sys.executable, "manage.py", "shell", "--no-imports", "-c", SHOW_PARALLEL],
+                cwd=settings.BASE_DIR,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert parallel.stdout.split() == ["0"], parallel.stderr
             for server in ("qcluster", "consume_notifications"):
                 assert servers[server].poll() is None, (tmp_path / f"{server}.log").read_text()
         finally:
