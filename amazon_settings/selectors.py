@@ -192,11 +192,9 @@ def connection_status(account: SellerAccount, *, now: datetime | None = None) ->
 
 
 # The stored statuses whose connection status is a warning or an error whatever the expiry.
-_ATTENTION_STATUSES = (
-    Status.CLIENT_REJECTED,
-    Status.AUTHORIZATION_REVOKED,
-    Status.ACCESS_DENIED,
-    Status.UNREACHABLE,
+# Derived from the refused statuses, so that a status added there is named by the banner too.
+_ATTENTION_STATUSES = tuple(
+    sorted((SellerAccount.REFUSED_STATUSES - {Status.DISCONNECTED}) | {Status.UNREACHABLE})
 )
 
 
