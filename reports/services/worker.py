@@ -100,7 +100,7 @@ def tick(*, inline: bool = False) -> int:
         found, shared_out_until = _discover(now=now, budget=budget, inline=inline)
         handed_out += found
     finally:
-        # Discovery shared out over tasks holds the accounts until the tasks stop.
+        # Discovery handed to a task holds the accounts until the task stops.
         _end_pass(at=shared_out_until)
     return handed_out + _advance_due(inline=inline)
 
@@ -109,7 +109,7 @@ def tick(*, inline: bool = False) -> int:
 class PassBudget:
     """How much per-account work one pass does at most: `accounts` accounts for each kind of
     work (automatic requests, discovery), until `until` (time.monotonic; `ends_at` on the
-    clock, for the tasks discovery is shared out to); the requests until `halfway`."""
+    clock, for the task discovery is handed to); the requests until `halfway`."""
 
     accounts: int
     until: float
