@@ -376,3 +376,14 @@ def test_the_discovery_task_hands_out_what_its_threads_find(checks, monkeypatch)
     # Each of the pool's three workers closed its connections when it was done.
     assert len(closed) == 3 and threading.get_ident() not in closed
     assert {thread for _, thread in checks} <= set(closed)
+
+
+def test_the_discovery_task_has_at_most_a_few_threads_on_sqlite(settings):
+    from django.db import connection
+
+    # SQLite has one writer at a time: more threads would only queue for its lock.
+    settings.DISCOVERY_THREADS = 16
+    expected = worker.SQLITE_DISCOVERY_THREADS if connection.vendor == "sqlite" else 16
+    assert worker.discovery_threads() == expected
+    settings.DISCOVERY_THREADS = 0
+    assert worker.discovery_threads() == 1
