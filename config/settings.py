@@ -237,6 +237,12 @@ WORKER_NICENESS = int(os.environ.get("WORKER_NICENESS", "10"))
 # interval. The accounts left over are due still and come first in the next pass, so a large
 # fleet is looked at over a few passes instead of in one pass that outlasts the interval.
 WORKER_ACCOUNTS_PER_PASS = int(os.environ.get("WORKER_ACCOUNTS_PER_PASS", "1000"))
+# How many accounts a pass shared out to a task checks at once, each in a thread with its own
+# database connection (reports.services.worker.discover_accounts). Each check is a getReports
+# that waits for Amazon, not for the CPU: threads of one task get round a fleet in an interval,
+# and the worker's other processes stay free to download and import what the checks find.
+# On SQLite at most 4 (one writer at a time); 1: one after the other.
+DISCOVERY_THREADS = max(1, int(os.environ.get("DISCOVERY_THREADS", "8")))
 # A report Amazon keeps processing longer than this is flagged as stuck on Processing.
 REPORT_STUCK_AFTER_SECONDS = int(os.environ.get("REPORT_STUCK_AFTER_SECONDS", str(3 * 3600)))
 # How long a worker may hold a report before another worker may take it over.

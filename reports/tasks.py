@@ -30,7 +30,12 @@ def tick() -> int:
 
 
 def discover_accounts(account_ids: list[int], pass_started_at: datetime, until: datetime) -> int:
-    return worker.discover_accounts(account_ids, pass_started_at=pass_started_at, until=until)
+    return worker.discover_accounts(
+        account_ids,
+        pass_started_at=pass_started_at,
+        until=until,
+        threads=worker.discovery_threads(),
+    )
 
 
 def push_pass() -> push_health.PushPass:

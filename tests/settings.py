@@ -22,6 +22,9 @@ PUSH_CONSUMER_THREADS = 1
 # For the same reason the consumer command hands every report to the worker here (no push lane);
 # the lane's tests start one.
 PUSH_IMPORT_THREADS = 0
+# And a worker's discovery task checks its accounts one after the other; the tests of its
+# threads ask for them.
+DISCOVERY_THREADS = 1
 
 # The scale-out run (`make test` runs it when PostgreSQL and Redis answer): the same suite on
 # PostgreSQL, with Redis as the cache and django-q2's broker.

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError
+from django.db import IntegrityError, connection, connections
 from django.db.models import F
 from django.utils import timezone
 from django_q.models import Schedule
@@ -97,7 +100,7 @@ def tick(*, inline: bool = False) -> int:
         found, shared_out_until = _discover(now=now, budget=budget, inline=inline)
         handed_out += found
     finally:
-        # Discovery shared out over tasks holds the accounts until the tasks stop.
+        # Discovery handed to a task holds the accounts until the task stops.
         _end_pass(at=shared_out_until)
     return handed_out + _advance_due(inline=inline)
 
@@ -106,7 +109,7 @@ def tick(*, inline: bool = False) -> int:
 class PassBudget:
     """How much per-account work one pass does at most: `accounts` accounts for each kind of
     work (automatic requests, discovery), until `until` (time.monotonic; `ends_at` on the
-    clock, for the tasks discovery is shared out to); the requests until `halfway`."""
+    clock, for the task discovery is handed to); the requests until `halfway`."""
 
     accounts: int
     until: float
@@ -157,19 +160,25 @@ def _advance_due(*, inline: bool, ids: list[int] | None = None) -> int:
     return len(claimed)
 
 
-# Discovery is shared out over the worker's processes (`discover_accounts` tasks, one per
-# process but one) once a pass has this many accounts to check: each check is a getReports
+# Discovery goes to a task of its own (`discover_accounts`, checking settings.DISCOVERY_THREADS
+# accounts at once) once a pass has this many accounts to check: each check is a getReports
 # that waits for Amazon, and one process going through a thousand of them one after the other
 # does not get round within an interval. Fewer are checked in the pass itself.
 FAN_OUT_FROM = 50
+# SQLite has one writer at a time, and each check writes a few times (the rate-limit bucket,
+# the call log, the account's cursor): more threads would only queue longer for the file's lock,
+# which the imports in the other processes need too, and a write that waits out the busy
+# timeout fails. PostgreSQL takes them all.
+SQLITE_DISCOVERY_THREADS = 4
 
 
 def _discover(*, now: datetime, budget: PassBudget, inline: bool) -> tuple[int, datetime | None]:
     """Discovery for the accounts whose check is due, the longest due first, within `budget`:
-    in this pass, or, for many accounts (FAN_OUT_FROM) and a worker of several processes,
-    shared out over `discover_accounts` tasks that stop at the budget's end. What it registers
-    is handed out at once (without `inline`; with it, at the end of the pass). Returns how
-    many reports were handed out here, and when the tasks stop (None without tasks)."""
+    in this pass, or, for many accounts (FAN_OUT_FROM) and a worker of several processes, in
+    one `discover_accounts` task that checks them in threads and stops at the budget's end.
+    What it registers is handed out at once (without `inline`; with it, at the end of the
+    pass). Returns how many reports were handed out here, and when the task stops (None
+    without a task)."""
     due = (
         SellerAccount.objects.usable()
         .filter(order_import_active=True)
@@ -177,20 +186,29 @@ def _discover(*, now: datetime, budget: PassBudget, inline: bool) -> tuple[int, 
         .order_by(F("discovery_cursor__next_check_at").asc(nulls_first=True), "pk")
     )
     account_ids = list(due.values_list("pk", flat=True)[: budget.accounts])
-    # The rest of the budget, on the clock (the tasks run in other processes).
+    # The rest of the budget, on the clock (the task runs in another process).
     until = budget.ends_at
-    # Never every process: one stays free for the reports push hands out, which would
-    # otherwise wait behind the checks (bench-fleet: 24 s from notification to download).
-    tasks = int(settings.Q_CLUSTER.get("workers", 1)) - 1
-    if inline or tasks < 2 or len(account_ids) < FAN_OUT_FROM:
+    # One task, not one per process: its threads do the waiting for Amazon, and the other
+    # processes download and import what they find at once instead of behind the checks
+    # (bench-fleet: a found report waited in the queue behind the checks of other accounts).
+    if inline or int(settings.Q_CLUSTER.get("workers", 1)) < 2 or len(account_ids) < FAN_OUT_FROM:
         found = discover_accounts(
             account_ids, pass_started_at=now, until=until, hand_out_found=not inline
         )
         return found, None
-    # Round robin, so that every task has some of the longest due.
-    for share in (account_ids[n::tasks] for n in range(tasks)):
-        async_task("reports.tasks.discover_accounts", share, now, until, group="discover_accounts")
+    async_task(
+        "reports.tasks.discover_accounts", account_ids, now, until, group="discover_accounts"
+    )
     return 0, until
+
+
+def discovery_threads() -> int:
+    """How many accounts a `discover_accounts` task checks at once: settings.DISCOVERY_THREADS,
+    on SQLite at most SQLITE_DISCOVERY_THREADS."""
+    threads = max(1, settings.DISCOVERY_THREADS)
+    if connection.vendor == "sqlite":
+        return min(threads, SQLITE_DISCOVERY_THREADS)
+    return threads
 
 
 def discover_accounts(
@@ -199,18 +217,76 @@ def discover_accounts(
     pass_started_at: datetime,
     until: datetime,
     hand_out_found: bool = True,
+    threads: int = 1,
 ) -> int:
-    """Discovery for these accounts, in this order, one after the other until `until`; an
+    """Discovery for these accounts, taken in this order until `until`: one after the other, or
+    up to `threads` at once, each thread taking the next account when its check is done. An
     account checked meanwhile (by a pass that overlapped) is left alone. What it registers is
     handed out at once with `hand_out_found`. Returns how many reports were handed out."""
     accounts = SellerAccount.objects.usable().filter(pk__in=account_ids, order_import_active=True)
     by_pk = {account.pk: account for account in accounts}
+    queue = iter([by_pk[pk] for pk in account_ids if pk in by_pk])
+    threads = min(threads, len(by_pk))
+    if threads <= 1:
+        return _check_accounts(
+            lambda: next(queue, None),
+            pass_started_at=pass_started_at,
+            until=until,
+            hand_out=hand_out_found,
+        )
+    # The threads take the accounts from one queue, in order: the longest due first, whichever
+    # thread is free.
+    taking = threading.Lock()
+
+    def take() -> SellerAccount | None:
+        with taking:
+            return next(queue, None)
+
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="discovery") as pool:
+        futures = [
+            pool.submit(
+                _check_accounts_in_thread,
+                take,
+                pass_started_at=pass_started_at,
+                until=until,
+                hand_out=hand_out_found,
+            )
+            for _ in range(threads)
+        ]
+        return sum(future.result() for future in futures)
+
+
+def _check_accounts_in_thread(
+    take: Callable[[], SellerAccount | None],
+    *,
+    pass_started_at: datetime,
+    until: datetime,
+    hand_out: bool,
+) -> int:
+    """`_check_accounts` in a thread of a discovery task's pool, which closes the database
+    connections the thread opened: the thread ends with the task, its connections must not
+    stay open behind it."""
+    try:
+        return _check_accounts(
+            take, pass_started_at=pass_started_at, until=until, hand_out=hand_out
+        )
+    finally:
+        connections.close_all()
+
+
+def _check_accounts(
+    take: Callable[[], SellerAccount | None],
+    *,
+    pass_started_at: datetime,
+    until: datetime,
+    hand_out: bool,
+) -> int:
+    """Check the accounts `take` gives, one after the other, until it gives None; none is taken
+    from `until` on. Returns how many reports were handed out."""
     handed_out = 0
-    for pk in account_ids:
-        account = by_pk.get(pk)
+    while timezone.now() < until:
+        account = take()
         if account is None:
-            continue
-        if timezone.now() >= until:
             break
         try:
             found = discover_reports(account, pass_started_at=pass_started_at)
@@ -220,7 +296,7 @@ def discover_accounts(
         except IntegrityError:
             continue  # an overlapping check registered the same report: it is there
         due_now = [r.pk for r in found if r.next_attempt_at is not None]
-        if due_now and hand_out_found:
+        if due_now and hand_out:
             handed_out += _advance_due(inline=False, ids=due_now)
     return handed_out
 
