@@ -224,7 +224,7 @@ PUSH_CONSUMER_THREADS = max(1, int(os.environ.get("PUSH_CONSUMER_THREADS", "8"))
 # push lane (reports.services.push_lane), so that they never wait for a worker process behind
 # the checks; each thread has its own database connection. When the lane is busy, reports go
 # to the worker's queue as without it. 0: no lane, the worker imports them all.
-PUSH_IMPORT_THREADS = max(0, int(os.environ.get("PUSH_IMPORT_THREADS", "2")))
+PUSH_IMPORT_THREADS = max(0, int(os.environ.get("PUSH_IMPORT_THREADS", "4")))
 
 # How often the worker checks Amazon (every five minutes by default).
 WORKER_INTERVAL_SECONDS = int(os.environ.get("WORKER_INTERVAL_SECONDS", "300"))
