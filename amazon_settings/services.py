@@ -243,12 +243,17 @@ def _save_status(
     with transaction.atomic():
         account.save(update_fields=update_fields)
         if changed:
-            record_changes(
-                kind="account",
-                event_type="account.status_changed",
-                account_id=account.pk,
-                entity_ids=[account.pk],
-            )
+            _record_status_change(account)
+
+
+def _record_status_change(account: SellerAccount) -> None:
+    """The `account.status_changed` event, inside the caller's transaction."""
+    record_changes(
+        kind="account",
+        event_type="account.status_changed",
+        account_id=account.pk,
+        entity_ids=[account.pk],
+    )
 
 
 _STATUS_FIELDS = ("status", "status_detail", "status_changed_at")
@@ -273,12 +278,7 @@ def _save_evidence(account: SellerAccount, *, changed: bool, update_fields: list
             account.refresh_from_db(fields=list(_STATUS_FIELDS))
             return
         if changed:
-            record_changes(
-                kind="account",
-                event_type="account.status_changed",
-                account_id=account.pk,
-                entity_ids=[account.pk],
-            )
+            _record_status_change(account)
 
 
 def note_success(account: SellerAccount) -> None:
