@@ -51,6 +51,7 @@ from bench.load import (
     wait_until,
     web_answers,
 )
+from bench.loadgen import keep_cookies
 from bench.results import database_url, machine, postgres_admin, postgres_version, write_section
 
 START_MARK = "<!-- bench-hostile:start -->"
@@ -94,9 +95,7 @@ class Session:
             headers.update({"Origin": self.origin, "Referer": self.origin + path})
         headers.update(kwargs.pop("headers", {}))
         response = self.client.request(method, self.base + path, headers=headers, **kwargs)
-        for header in response.headers.get_list("set-cookie"):
-            name, _, value = header.partition(";")[0].strip().partition("=")
-            self.cookies[name] = value
+        keep_cookies(self.cookies, response)
         self.client.cookies.clear()
         return response
 

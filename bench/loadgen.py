@@ -144,6 +144,18 @@ class LoginFailed(Exception):
     """The login form did not log the user in (wrong answer, no CSRF token, no session)."""
 
 
+def keep_cookies(cookies: dict[str, str], response: httpx.Response) -> None:
+    """Update a session's cookie jar from `response`: kept by hand because the proxied site
+    sets Secure cookies that httpx would not send back over plain HTTP."""
+    for header in response.headers.get_list("set-cookie"):
+        pair, _, attributes = header.partition(";")
+        name, _, value = pair.strip().partition("=")
+        if "max-age=0" in attributes.lower().replace(" ", ""):
+            cookies.pop(name, None)
+        else:
+            cookies[name] = value
+
+
 class UserSession:
     """One user's browser: a connection, a cookie jar of its own, the proxy's headers."""
 
@@ -175,13 +187,7 @@ class UserSession:
         return headers
 
     def _keep_cookies(self, response: httpx.Response) -> None:
-        for header in response.headers.get_list("set-cookie"):
-            pair, _, attributes = header.partition(";")
-            name, _, value = pair.strip().partition("=")
-            if "max-age=0" in attributes.lower().replace(" ", ""):
-                self.cookies.pop(name, None)
-            else:
-                self.cookies[name] = value
+        keep_cookies(self.cookies, response)
         # httpx would also keep them, and send the ones that are not Secure twice.
         self.client.cookies.clear()
 
