@@ -26,6 +26,14 @@ PUSH_IMPORT_THREADS = 0
 # threads ask for them.
 DISCOVERY_THREADS = 1
 
+# On SQLite the test database is a file, as the product's is (WAL, a writer waits its turn), not
+# Django's default in-memory one: that one is shared between a process's threads in SQLite's
+# shared-cache mode, where a write that meets another thread's read fails at once ("database
+# table is locked") instead of waiting, and the tests of the worker's threads failed so now and
+# then. pytest-xdist gives each of its processes a file of its own (a "_gw0" suffix).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": os.path.join(os.environ["VAR_DIR"], "test.sqlite3")}  # noqa: F405
+
 # The scale-out run (`make test` runs it when PostgreSQL and Redis answer): the same suite on
 # PostgreSQL, with Redis as the cache and django-q2's broker.
 if os.environ.get("TEST_DATABASE_URL"):

@@ -11,7 +11,7 @@ import logging
 import math
 import secrets
 import time
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -426,6 +426,14 @@ def earliest_import_start(account: SellerAccount, *, now: datetime | None = None
     values)."""
     now = now or timezone.now()
     return now - order_kinds_look_back(account.region) + coverage.LOOK_BACK_MARGIN
+
+
+def first_import_day(account: SellerAccount, *, now: datetime | None = None) -> date:
+    """The first whole day, in the seller's time zone, that Amazon still keeps the orders of:
+    the day after the one `earliest_import_start` falls on. The look-back counts in hours from
+    the moment of the request, so late in the evening the first whole day is one later than at
+    noon (and a daylight saving change 18 months ago moves the hour it turns)."""
+    return timezone.localdate(earliest_import_start(account, now=now)) + timedelta(days=1)
 
 
 def start_order_import(

@@ -3,13 +3,10 @@ which day to import its orders."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -38,8 +35,7 @@ def start_import(request: HttpRequest, account_pk: int) -> HttpResponse:
     """Where the consent of a new connection returns to: asks once from which day to import
     (by default as far back as Amazon keeps the order reports), then imports by itself."""
     account = get_object_or_404(SellerAccount, pk=account_pk)
-    # The first whole day Amazon still has: its look-back counts from the moment of the request.
-    earliest = timezone.localdate(requesting.earliest_import_start(account)) + timedelta(days=1)
+    earliest = requesting.first_import_day(account)
     form = StartImportForm(
         request.POST or None,
         earliest=earliest,

@@ -9,7 +9,7 @@ import html
 import re
 import threading
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django import db
@@ -229,8 +229,32 @@ def test_two_worker_passes_at_once_request_a_type_once(eu_account, settings):
     assert per_type and set(per_type.values()) == {1}
 
 
+@pytest.mark.parametrize(
+    ("now", "first_day"),
+    [
+        # Noon in Berlin: 548 days back, plus the hour's margin, is the afternoon of June 6th.
+        (datetime(2026, 12, 6, 11, 0, tzinfo=UTC), date(2025, 6, 7)),
+        # 22:30 in Berlin (CET), but 548 days earlier Berlin kept summer time (CEST): the
+        # earliest moment is 00:30 on June 7th there, so June 7th is no longer whole.
+        (datetime(2026, 12, 6, 21, 30, tzinfo=UTC), date(2025, 6, 8)),
+        # Past midnight in Berlin, still the day before in UTC: Berlin's day counts.
+        (datetime(2026, 12, 6, 23, 30, tzinfo=UTC), date(2025, 6, 8)),
+    ],
+)
+def test_the_first_import_day_is_the_first_whole_day_in_the_sellers_zone(
+    eu_account, now, first_day
+):
+    with timezone.override("Europe/Berlin"):
+        assert requesting.first_import_day(eu_account, now=now) == first_day
+
+
 def test_a_new_connection_asks_from_when_and_imports_without_further_clicks(
-    logged_in_client, shared_clock, handed_out, settings, django_capture_on_commit_callbacks
+    logged_in_client,
+    shared_clock,
+    handed_out,
+    settings,
+    django_capture_on_commit_callbacks,
+    monkeypatch,
 ):
     amazon = shared_clock
     settings.WORKER_INTERVAL_SECONDS = 60
@@ -240,27 +264,38 @@ def test_a_new_connection_asks_from_when_and_imports_without_further_clicks(
     assert response.status_code == 302 and response["Location"] == start_url
     assert not account.order_import_active
 
-    page = logged_in_client.get(start_url).content.decode()
-    earliest = timezone.localdate() - timedelta(days=547)
-    assert f'value="{earliest:%Y-%m-%d}"' in page  # the default: as far back as Amazon allows
-    assert "<strong>Amazon Fulfillment Network - Order report - EU</strong> 548 days" in page
-    assert "<strong>Merchant Fulfilled Network - Order report - EU</strong> 60 days" in page
-    assert "Start importing" in page and "Not now" in page
+    # The question's days count from the moment it is asked: the clock stands still until the
+    # answer is in, so that no midnight passes between the page and the test's own reckoning.
+    asked_at = timezone.now()
+    with monkeypatch.context() as clock:
+        clock.setattr(timezone, "now", lambda: asked_at)
+        page = logged_in_client.get(start_url).content.decode()
+        # 548 days of FBA shipments before the moment of asking, less an hour's margin; the first
+        # whole day after that in the seller's zone.
+        earliest = timezone.localdate(asked_at - timedelta(days=548, hours=-1)) + D
+        assert f'value="{earliest:%Y-%m-%d}"' in page  # the default: as far back as Amazon allows
+        assert "<strong>Amazon Fulfillment Network - Order report - EU</strong> 548 days" in page
+        assert "<strong>Merchant Fulfilled Network - Order report - EU</strong> 60 days" in page
+        assert "Start importing" in page and "Not now" in page
 
-    too_early = logged_in_client.post(start_url, {"import_orders_from": f"{earliest - D:%Y-%m-%d}"})
-    assert too_early.status_code == 400
-    assert (
-        f"Amazon keeps these order reports back to {earliest:%Y-%m-%d}: choose that day or a "
-        "later one." in too_early.content.decode()
-    )
-    future = logged_in_client.post(
-        start_url, {"import_orders_from": f"{timezone.localdate() + D:%Y-%m-%d}"}
-    )
-    assert "The date cannot be in the future." in future.content.decode()
-    assert not Report.objects.exists()
+        too_early = logged_in_client.post(
+            start_url, {"import_orders_from": f"{earliest - D:%Y-%m-%d}"}
+        )
+        assert too_early.status_code == 400
+        assert (
+            f"Amazon keeps these order reports back to {earliest:%Y-%m-%d}: choose that day or a "
+            "later one." in too_early.content.decode()
+        )
+        future = logged_in_client.post(
+            start_url, {"import_orders_from": f"{timezone.localdate() + D:%Y-%m-%d}"}
+        )
+        assert "The date cannot be in the future." in future.content.decode()
+        assert not Report.objects.exists()
 
-    with django_capture_on_commit_callbacks(execute=True):
-        started = logged_in_client.post(start_url, {"import_orders_from": f"{earliest:%Y-%m-%d}"})
+        with django_capture_on_commit_callbacks(execute=True):
+            started = logged_in_client.post(
+                start_url, {"import_orders_from": f"{earliest:%Y-%m-%d}"}
+            )
     assert started.status_code == 302
     account.refresh_from_db()
     assert account.order_import_active
