@@ -150,17 +150,25 @@ def wait_for(url: str, processes: dict[str, subprocess.Popen], seconds: float = 
     return False
 
 
+# What the product's processes talk to: stopped once they are gone, so that a consumer or worker
+# still finishing never meets a closed queue or sandbox (and logs that it could not reach it).
+STOPPED_LAST = ("sandbox", "sqs")
+
+
 def stop_all(processes: dict[str, subprocess.Popen]) -> None:
-    for proc in processes.values():
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 15
-    for proc in processes.values():
-        try:
-            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    product = {name: proc for name, proc in processes.items() if name not in STOPPED_LAST}
+    stand_ins = {name: proc for name, proc in processes.items() if name in STOPPED_LAST}
+    for group in (product, stand_ins):
+        for proc in group.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for proc in group.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
 
 
 def main() -> int:

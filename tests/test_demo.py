@@ -148,8 +148,13 @@ def test_demo_runs_everything_and_stops_on_ctrl_c(tmp_path):
         pids = children_of(demo.process.pid)
         # The SQS server, the sandbox, the web server, the worker and the notification consumer.
         assert len(pids) == 5
+        printed_before_stop = len(demo.lines)
     finally:
         assert demo.stop() == 0
+    demo.reader.join(10)
+    # The product's processes stop before the queue and the sandbox they read: nothing complains.
+    stopping = demo.lines[printed_before_stop:]
+    assert not [line for line in stopping if "WARNING" in line or "Traceback" in line], stopping
     for pid in pids:
         assert (
             not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
