@@ -6,6 +6,7 @@ import re
 import threading
 import time
 from datetime import datetime, timedelta
+from datetime import time as clock_time
 
 import pytest
 from django import db
@@ -872,6 +873,13 @@ def test_home_shows_a_strip_per_account_and_the_orders_chart(operator, account):
     assert f'data-day="{timezone.localdate():%Y-%m-%d}" data-count="3"' in html
 
 
+def days_ago(days: int) -> datetime:
+    """Noon, in the product's time zone, of the calendar day `days` before today: the chart counts
+    calendar days, and `now - days * D` falls on another day in the hour after midnight (or
+    before it) for a while after a daylight saving change."""
+    return timezone.make_aware(datetime.combine(timezone.localdate() - days * D, clock_time(12)))
+
+
 def make_orders(account, count, *, created_at=None, purchased_at=None):
     """`count` orders purchased at `purchased_at` (by default when they are imported, now) and
     imported at `created_at` (by default now)."""
@@ -907,8 +915,8 @@ def test_orders_per_day_counts_by_purchase_date_unless_asked_for_the_import_day(
     bought, and the import day only when asked."""
     today = timezone.localdate()
     account = SellerAccount.objects.create(selling_partner_id="A1", region="eu")
-    make_orders(account, 3, purchased_at=timezone.now() - 10 * D)
-    make_orders(account, 1, purchased_at=timezone.now() - 2 * D)
+    make_orders(account, 3, purchased_at=days_ago(10))
+    make_orders(account, 1, purchased_at=days_ago(2))
     make_orders(account, 1, purchased_at=None)
     by_purchase = {bar.day: bar.count for bar in dashboard.orders_per_day().bars if bar.count}
     assert by_purchase == {today - 10 * D: 3, today - 2 * D: 1, today: 1}
@@ -919,7 +927,7 @@ def test_orders_per_day_counts_by_purchase_date_unless_asked_for_the_import_day(
 
 
 def test_home_chart_switches_between_purchase_date_and_import_day(operator, account):
-    make_orders(account, 2, purchased_at=timezone.now() - 3 * D)
+    make_orders(account, 2, purchased_at=days_ago(3))
     three_days_ago = f"{timezone.localdate() - 3 * D:%Y-%m-%d}"
     html = operator.get(reverse("home")).content.decode()
     assert "Orders per purchase date, last 30 days" in html
@@ -935,7 +943,7 @@ def test_home_chart_switches_between_purchase_date_and_import_day(operator, acco
 def test_orders_per_day_counts_a_day_up_to_the_limit():
     account = SellerAccount.objects.create(selling_partner_id="A1", region="eu")
     make_orders(account, 5)
-    make_orders(account, 2, created_at=timezone.now() - D)
+    make_orders(account, 2, created_at=days_ago(1))
     chart = dashboard.orders_per_day(limit=3)
     today, yesterday = chart.bars[-1], chart.bars[-2]
     assert (today.count, today.capped) == (3, True)
