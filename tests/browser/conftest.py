@@ -18,7 +18,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
@@ -194,3 +196,19 @@ def page(browser_context):
 
 def screenshot(page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+# The demo's time zone (TIME_ZONE's default), in which its forms take and show moments.
+LOCAL = ZoneInfo("Europe/Berlin")
+
+
+def local_input(moment: datetime) -> str:
+    """`moment` as a datetime-local field of the demo holds it. The flows reckon their moments in
+    UTC and turn them into Berlin's wall clock only here: arithmetic on Berlin's wall clock lands
+    on an hour that does not exist, or exists twice, around a daylight saving change."""
+    return moment.astimezone(LOCAL).strftime("%Y-%m-%dT%H:%M")
+
+
+def local_midnight(moment: datetime) -> datetime:
+    """The start of `moment`'s day in the demo's zone."""
+    return moment.astimezone(LOCAL).replace(hour=0, minute=0, second=0, microsecond=0)

@@ -23,10 +23,9 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import openpyxl
 import polib
@@ -36,12 +35,17 @@ from django.utils import translation
 from playwright.sync_api import expect
 
 from orders.exports import order_columns
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
+from tests.browser.conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    SCREENSHOTS,
+    local_input,
+    local_midnight,
+)
 from tests.german import compiled_catalogue  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.slow
 
-LOCAL = ZoneInfo("Europe/Berlin")
 IMPORT_TIMEOUT = 120_000
 PO_PATH = Path(settings.BASE_DIR) / "locale" / "de" / "LC_MESSAGES" / "django.po"
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|\{\w+\}|%%")
@@ -202,14 +206,14 @@ def new_seller_flow(page, demo, *, language: str, seller: str) -> Flow:
     flow.check(page, "04-start-import")
     page.get_by_role("link", name=text("Not now", language)).click()
 
-    now = datetime.now(LOCAL).replace(second=0, microsecond=0)
-    start, end = (now - timedelta(days=2)).replace(hour=0, minute=0), now - timedelta(hours=2)
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    start, end = local_midnight(now - timedelta(days=2)), now - timedelta(hours=2)
     page.goto(demo.url("/reports/request/"))
     expect(page.locator("h1")).to_have_text(text("Reports » Request", language))
     page.select_option("select[name=account]", str(account_pk))
     page.select_option("select[name=kind]", "mfn_orders_eu")
-    page.fill("input[name=start]", start.strftime("%Y-%m-%dT%H:%M"))
-    page.fill("input[name=end]", end.strftime("%Y-%m-%dT%H:%M"))
+    page.fill("input[name=start]", local_input(start))
+    page.fill("input[name=end]", local_input(end))
     expect(page.locator("#request-preview")).not_to_be_empty()
     flow.check(page, "05-request")
     submit = page.locator("#request-form button[type=submit]")

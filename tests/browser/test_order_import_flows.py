@@ -11,19 +11,17 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlencode, urlparse, urlunparse
-from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Route, expect
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import LOCAL, local_input, local_midnight, screenshot
 
 pytestmark = pytest.mark.slow
 
 SELLER = "A2MUELLERHW7QX"  # Müller Haushaltswaren, EU: DE, FR, IT, ES, UK
 OTHER_SELLER = "A1KERZENWERK5D"
 NA_SELLER = "A3CEDARRIDGE9K"  # US, CA
-LOCAL = ZoneInfo("Europe/Berlin")
 IMPORT_TIMEOUT = 120_000
 
 # What one flow leaves for the next.
@@ -36,10 +34,6 @@ def earliest_import_day(asked_at: datetime) -> str:
     Berlin's calendar days, which a daylight saving change in between would shift."""
     earliest = (asked_at.astimezone(UTC) - timedelta(days=548, hours=-1)).astimezone(LOCAL)
     return f"{earliest.date() + timedelta(days=1):%Y-%m-%d}"
-
-
-def local_input(moment: datetime) -> str:
-    return moment.astimezone(LOCAL).strftime("%Y-%m-%dT%H:%M")
 
 
 def sandbox_orders(
@@ -133,8 +127,8 @@ def test_1_a_new_user_connects_an_eu_account(page, demo):
 def test_2_requests_an_mfn_report_and_finds_its_orders(page, demo):
     # Orders cancelled after this may be in the report and imported: see sandbox_orders.
     state["requested_at"] = datetime.fromisoformat(demo.sandbox.control("clock")["now"])
-    now = datetime.now(LOCAL).replace(second=0, microsecond=0)
-    start = (now - timedelta(days=2)).replace(hour=0, minute=0)
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    start = local_midnight(now - timedelta(days=2))
     end = now - timedelta(hours=2)
     page.goto(demo.url("/reports/request/"))
     page.select_option("select[name=kind]", "mfn_orders_eu")
@@ -212,7 +206,7 @@ def test_4_the_gap_of_the_lapse_is_found_requested_and_filled(page, demo):
     gap = mfn.locator("rect.gap")
     expect(gap).to_have_count(1)
     assert gap.get_attribute("data-start").startswith(
-        end.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M")
+        end.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
     )
     screenshot(page, "4-1-diagnosis-gap")
 
@@ -234,7 +228,7 @@ def test_4_the_gap_of_the_lapse_is_found_requested_and_filled(page, demo):
         ].replace(" ", "T")
     )
     if covered_until.tzinfo is None:
-        covered_until = covered_until.replace(tzinfo=ZoneInfo("UTC"))
+        covered_until = covered_until.replace(tzinfo=UTC)
     # The clock moved on by minutes since the first report: leave out what was cancelled since.
     cancelled = sandbox_orders(demo, start, covered_until, cancelled_since=state["requested_at"])
     assert set(stored) - cancelled == sandbox_orders(demo, start, covered_until)
@@ -251,7 +245,7 @@ def test_4_the_gap_of_the_lapse_is_found_requested_and_filled(page, demo):
 
 
 def test_5_bad_input_is_refused(page, demo):
-    now = datetime.now(LOCAL).replace(second=0, microsecond=0)
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
     page.goto(demo.url("/reports/request/"))
     page.fill("input[name=start]", local_input(now - timedelta(days=1)))
     page.fill("input[name=end]", local_input(now - timedelta(days=2)))

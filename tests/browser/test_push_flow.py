@@ -9,18 +9,16 @@ import re
 import sqlite3
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Demo, running_demo, screenshot
+from tests.browser.conftest import Demo, local_input, running_demo, screenshot
 
 pytestmark = pytest.mark.slow
 
 SELLER = "A2MUELLERHW7QX"
-LOCAL = ZoneInfo("Europe/Berlin")
 # Orders the seller sells in the hour the report covers: three batches of the import.
 ORDERS = 3000
 
@@ -102,11 +100,11 @@ def test_with_push_a_requested_report_is_imported_with_the_bar_moving_without_re
         )
     # Their payments clear within ten minutes: then an order report lists them.
     demo.sandbox.advance_clock(11 * 60)
-    now = datetime.now(LOCAL).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    now = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
     page.goto(demo.url("/reports/request/"))
     page.select_option("select[name=kind]", "mfn_orders_eu")
-    page.fill("input[name=start]", (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"))
-    page.fill("input[name=end]", now.strftime("%Y-%m-%dT%H:%M"))
+    page.fill("input[name=start]", local_input(now - timedelta(hours=1)))
+    page.fill("input[name=end]", local_input(now))
     page.get_by_role("button", name="Request").click()
     expect(page).to_have_url(re.compile(r"/reports/\?batch="))
     page.evaluate("window.loadedOnce = 'yes'")  # gone if the page were loaded again
