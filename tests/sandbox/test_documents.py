@@ -20,6 +20,8 @@ from tests.sandbox.conftest import (
 )
 from tests.sandbox.test_reports import SHIPMENTS, last_days
 
+# Their reports read the demo histories: at a known moment, not at the real time (see there).
+pytestmark = pytest.mark.usefixtures("sandbox_at_known_moment")
 ORDERS_EU = "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING"  # restricted (buyer PII)
 
 

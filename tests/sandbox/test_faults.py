@@ -37,6 +37,8 @@ from tests.sandbox.test_reports import (
     sandbox_now,
 )
 
+# Their reports read the demo histories: at a known moment, not at the real time (see there).
+pytestmark = pytest.mark.usefixtures("sandbox_at_known_moment")
 PARTICIPATIONS = "/sellers/v1/marketplaceParticipations"
 
 

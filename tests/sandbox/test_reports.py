@@ -21,6 +21,8 @@ from tests.sandbox.conftest import (
     assert_response,
 )
 
+# Their reports read the demo histories: at a known moment, not at the real time (see there).
+pytestmark = pytest.mark.usefixtures("sandbox_at_known_moment")
 SHIPMENTS = "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL"
 INVENTORY = "GET_AFN_INVENTORY_DATA"
 VAT_INVOICES = "GET_FLAT_FILE_VAT_INVOICE_DATA_REPORT"
