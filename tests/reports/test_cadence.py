@@ -270,9 +270,8 @@ def test_a_new_connection_asks_from_when_and_imports_without_further_clicks(
     with monkeypatch.context() as clock:
         clock.setattr(timezone, "now", lambda: asked_at)
         page = logged_in_client.get(start_url).content.decode()
-        # 548 days of FBA shipments before the moment of asking, less an hour's margin; the first
-        # whole day after that in the seller's zone.
-        earliest = timezone.localdate(asked_at - timedelta(days=548, hours=-1)) + D
+        # Which day that is, at moments that tell: the test of first_import_day above.
+        earliest = requesting.first_import_day(account)
         assert f'value="{earliest:%Y-%m-%d}"' in page  # the default: as far back as Amazon allows
         assert "<strong>Amazon Fulfillment Network - Order report - EU</strong> 548 days" in page
         assert "<strong>Merchant Fulfilled Network - Order report - EU</strong> 60 days" in page

@@ -194,11 +194,14 @@ def _clean_sandbox(request):
 KNOWN_MOMENT = datetime(2099, 1, 16, 12, tzinfo=UTC)
 
 
+def sandbox_now(sandbox) -> datetime:
+    return datetime.fromisoformat(sandbox.control("clock")["now"])
+
+
 @pytest.fixture
 def sandbox_at_known_moment(sandbox) -> datetime:
     """The (reset) sandbox's clock moved on to KNOWN_MOMENT."""
-    now = datetime.fromisoformat(sandbox.control("clock")["now"])
-    sandbox.advance_clock((KNOWN_MOMENT - now).total_seconds())
+    sandbox.advance_clock((KNOWN_MOMENT - sandbox_now(sandbox)).total_seconds())
     return KNOWN_MOMENT
 
 

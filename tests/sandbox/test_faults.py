@@ -26,6 +26,7 @@ from tests.sandbox.conftest import (
     assert_error,
     assert_response,
     gunzip_text,
+    sandbox_now,
 )
 from tests.sandbox.test_documents import ORDERS_EU, done_document
 from tests.sandbox.test_reports import (
@@ -34,7 +35,6 @@ from tests.sandbox.test_reports import (
     VCS,
     iso,
     last_days,
-    sandbox_now,
 )
 
 # Their reports read the demo histories: at a known moment, not at the real time (see there).

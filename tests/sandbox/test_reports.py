@@ -19,6 +19,7 @@ from tests.sandbox.conftest import (
     Api,
     assert_error,
     assert_response,
+    sandbox_now,
 )
 
 # Their reports read the demo histories: at a known moment, not at the real time (see there).
@@ -34,10 +35,6 @@ XML_ONLY_SCHEDULED = "GET_ORDER_REPORT_DATA_INVOICING"
 
 def iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
-
-
-def sandbox_now(sandbox) -> datetime:
-    return datetime.fromisoformat(sandbox.control("clock")["now"])
 
 
 def last_days(sandbox, days: int) -> dict[str, str]:

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from tests.sandbox.conftest import DE, FR, REPORTS, assert_error, assert_response
-from tests.sandbox.test_reports import iso, sandbox_now
+from tests.sandbox.conftest import DE, FR, REPORTS, assert_error, assert_response, sandbox_now
+from tests.sandbox.test_reports import iso
 
 FLAT_ORDERS = "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING"
 XML_ORDERS = "GET_ORDER_REPORT_DATA_INVOICING"

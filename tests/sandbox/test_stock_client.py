@@ -16,8 +16,8 @@ from sp_api.api import Reports
 from sp_api.auth import AccessTokenClient
 from sp_api.base import Marketplaces
 
-from tests.sandbox.conftest import CLIENT_ID, CLIENT_SECRET, EU_SELLER
-from tests.sandbox.test_reports import iso, sandbox_now
+from tests.sandbox.conftest import CLIENT_ID, CLIENT_SECRET, EU_SELLER, sandbox_now
+from tests.sandbox.test_reports import iso
 
 
 def sandbox_reports(sandbox, refresh_token: str) -> Reports:
